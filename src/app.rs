@@ -1,0 +1,472 @@
+//! The commands: each reads its inputs at the edges (Git, files), runs the pure core (normalize,
+//! compare, classify) and hands a [`Report`] to a renderer. `main` only maps the result to an exit
+//! code.
+
+use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, Mode};
+use crate::compare::drift::{DriftScope, drift};
+use crate::compare::pairing::Mapping;
+use crate::compare::parity::{Sides, parity};
+use crate::compare::{Difference};
+use crate::config::{self, LoadedConfig};
+use crate::desired::{self, git::GitTree};
+use crate::inventory;
+use crate::live::snapshot;
+use crate::model::{Inventory, RunError, Scopes};
+use crate::normalize::{Fingerprinter, Normalizer};
+use crate::policy::{Defaults, Severity, classify};
+use crate::progress::Progress;
+use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
+use crate::yaml::Document;
+use rayon::prelude::*;
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Everything that stops a command before it has a report: bad input the user must fix (exit 2).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum AppError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Desired(#[from] desired::DesiredError),
+    #[error(transparent)]
+    Git(#[from] desired::git::GitError),
+    #[error(transparent)]
+    Manifests(#[from] desired::manifests::ManifestError),
+    #[error(transparent)]
+    Inventory(#[from] inventory::InventoryError),
+    #[error(transparent)]
+    Snapshot(#[from] snapshot::SnapshotError),
+    #[error(transparent)]
+    Parity(#[from] crate::compare::parity::ParityError),
+    #[error("unknown environment `{name}` in {config}\n  help: defined environments: {known}")]
+    UnknownEnvironment { name: String, config: String, known: String },
+    #[error("environment `{env}` has no desired objects\n  help: check its sources in {config}; an empty environment would report every live object as unmanaged")]
+    EmptyEnvironment { env: String, config: String },
+    #[error("environment `{env}` has no live state\n  help: set live.snapshot (or live.context) in {config}, or pass --live FILE")]
+    NoLiveState { env: String, config: String },
+    #[error("{path} has no manifests\n  help: pass a file or a directory holding YAML or JSON objects")]
+    EmptyInput { path: String },
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error("--format {format} is not available in this build of plumb yet\n  help: use --format table or --format json")]
+    FormatNotYet { format: String },
+    #[error("policy files are not available in this build of plumb yet ({path})\n  help: run without --policy; every difference is reported as unreviewed")]
+    PolicyNotYet { path: String },
+}
+
+/// Runs a command; the exit code comes from its report (0, 1 or 3).
+pub fn run(cli: Cli) -> Result<u8, AppError> {
+    let common = &cli.common;
+    if let Format::Markdown | Format::Sarif | Format::Junit = common.format {
+        let format = format!("{:?}", common.format).to_lowercase();
+        return Err(AppError::FormatNotYet { format });
+    }
+    let normalizer = Normalizer::new(Fingerprinter::from_env());
+    let progress = Progress::new(common.quiet);
+    match &cli.command {
+        Command::Render { env, git_ref } => render(common, &normalizer, env, git_ref.as_deref(), &progress),
+        Command::Drift { env, git_ref, live, context } => {
+            let report = drift_command(common, &normalizer, env, git_ref.as_deref(), live.as_deref(), context.as_deref(), &progress)?;
+            emit(common, report)
+        }
+        Command::Parity { left, right, live, git_ref } => {
+            let report = parity_command(common, &normalizer, left, right, *live, git_ref.as_deref(), &progress)?;
+            emit(common, report)
+        }
+        Command::Compare { left, right, mode, policy, field_manager, namespace } => {
+            if let Some(path) = policy.first() {
+                return Err(AppError::PolicyNotYet { path: path.display().to_string() });
+            }
+            let report = compare_command(&normalizer, left, right, *mode, field_manager, namespace.as_deref())?;
+            emit(common, report)
+        }
+    }
+}
+
+fn load_config(common: &Common) -> Result<LoadedConfig, AppError> {
+    let cwd = std::env::current_dir().map_err(|source| AppError::Read { path: ".".into(), source })?;
+    let path = config::locate(common.config.as_deref(), &cwd)?;
+    Ok(config::load(&path)?)
+}
+
+fn environment<'a>(config: &'a LoadedConfig, name: &str) -> Result<&'a config::Environment, AppError> {
+    config.environment(name).ok_or_else(|| AppError::UnknownEnvironment {
+        name: name.to_string(),
+        config: config.path.display().to_string(),
+        known: config.config.environments.keys().cloned().collect::<Vec<_>>().join(", "),
+    })
+}
+
+fn open_tree(config: &LoadedConfig, git_ref: Option<&str>) -> Result<GitTree, AppError> {
+    let rev = git_ref.or(config.config.git_ref.as_deref()).unwrap_or("HEAD");
+    Ok(GitTree::open(&config.dir, rev)?)
+}
+
+fn inputs(tree: Option<&GitTree>, envs: Vec<EnvironmentInput>) -> Inputs {
+    Inputs {
+        repo: tree.map(|t| t.workdir.display().to_string()),
+        git_ref: tree.map(|t| t.rev.clone()),
+        commit: tree.map(|t| t.commit.to_string()),
+        environments: envs,
+    }
+}
+
+/// One environment's desired documents, read from Git.
+struct Desired {
+    documents: Vec<Document>,
+    errors: Vec<RunError>,
+}
+
+fn read_desired(config: &LoadedConfig, tree: &GitTree, name: &str, progress: &Progress) -> Result<Desired, AppError> {
+    let env = environment(config, name)?;
+    progress.note(&format!("reading {name} from Git at {} ({})", tree.rev, &tree.commit.to_string()[..12]));
+    let state = desired::read_environment(tree, &config.dir, name, env)?;
+    if state.documents.is_empty() && state.errors.is_empty() {
+        return Err(AppError::EmptyEnvironment { env: name.to_string(), config: config.path.display().to_string() });
+    }
+    Ok(Desired { documents: state.documents, errors: state.errors })
+}
+
+fn scopes_of<'a>(base: Scopes, documents: impl IntoIterator<Item = &'a Document> + Clone, live: &[Document]) -> Scopes {
+    let mut scopes = base;
+    scopes.learn_from_crds(documents.into_iter().map(|d| &d.value));
+    scopes.learn_from_live(live.iter().map(|d| &d.value));
+    scopes
+}
+
+fn normalize_all(normalizer: &Normalizer, inventory: &mut Inventory, live: bool) {
+    inventory.resources.par_iter_mut().for_each(|(_, r)| normalizer.normalize(r, live));
+}
+
+fn render(common: &Common, normalizer: &Normalizer, env: &str, git_ref: Option<&str>, progress: &Progress) -> Result<u8, AppError> {
+    let config = load_config(common)?;
+    let tree = open_tree(&config, git_ref)?;
+    let desired = read_desired(&config, &tree, env, progress)?;
+    let scopes = scopes_of(Scopes::default(), &desired.documents, &[]);
+    let namespace = environment(&config, env)?.namespace.clone();
+    let mut inventory = inventory::build(env, desired.documents, namespace.as_deref(), &scopes)?;
+    for resource in inventory.resources.values_mut() {
+        normalizer.redact(&mut resource.object);
+    }
+    for e in &desired.errors {
+        eprintln!("plumb: incomplete: {} {}: {}", e.env, e.source.as_deref().unwrap_or(""), e.message);
+    }
+    match common.output.as_deref() {
+        Some(dir) if dir != Path::new("-") => {
+            for resource in inventory.resources.values() {
+                let folder = resource.id.namespace.clone().unwrap_or_else(|| "_cluster".into());
+                let path = dir.join(folder).join(format!("{}-{}.yaml", resource.id.kind.to_lowercase(), resource.id.name));
+                let write = |p: &Path| -> std::io::Result<()> {
+                    std::fs::create_dir_all(p.parent().unwrap_or(dir))?;
+                    std::fs::write(p, crate::yaml::to_yaml(&resource.object))
+                };
+                write(&path).map_err(|source| AppError::Write { path: path.display().to_string(), source })?;
+            }
+        }
+        _ => {
+            let mut out = String::new();
+            for resource in inventory.resources.values() {
+                out.push_str("---\n");
+                out.push_str(&crate::yaml::to_yaml(&resource.object));
+            }
+            write_output(None, &out)?;
+        }
+    }
+    Ok(if desired.errors.is_empty() { 0 } else { 3 })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drift_command(
+    common: &Common,
+    normalizer: &Normalizer,
+    name: &str,
+    git_ref: Option<&str>,
+    live_file: Option<&Path>,
+    context: Option<&str>,
+    progress: &Progress,
+) -> Result<Report, AppError> {
+    let config = load_config(common)?;
+    let env = environment(&config, name)?;
+    let tree = open_tree(&config, git_ref)?;
+    let desired = read_desired(&config, &tree, name, progress)?;
+    let live_cfg = env.live.clone().unwrap_or_default();
+    let snapshot_path: Option<PathBuf> = live_file
+        .map(Path::to_path_buf)
+        .or_else(|| if context.is_some() { None } else { live_cfg.snapshot.as_ref().map(|s| config.dir.join(s)) });
+    let mut errors = desired.errors;
+    let live = match snapshot_path {
+        Some(path) => {
+            progress.note(&format!("reading live state of {name} from {}", path.display()));
+            snapshot::read(&path.display().to_string(), name, &normalizer.fingerprinter)?
+        }
+        None => match context.or(live_cfg.context.as_deref()) {
+            Some(ctx) => {
+                errors.push(RunError {
+                    env: name.to_string(),
+                    kind: "unreachable".into(),
+                    source: Some(format!("context {ctx}")),
+                    resource: None,
+                    message: "this build of plumb cannot read clusters directly yet; capture live state with \
+                              `kubectl get -o json` and pass --live FILE"
+                        .into(),
+                });
+                snapshot::LiveFile::default()
+            }
+            None => return Err(AppError::NoLiveState { env: name.to_string(), config: config.path.display().to_string() }),
+        },
+    };
+    let unreachable = errors.iter().any(|e| e.kind == "unreachable");
+    errors.extend(live.errors.iter().cloned());
+    let scopes = scopes_of(live.scopes.clone(), &desired.documents, &live.documents);
+    let mut desired_inv = inventory::build(name, desired.documents, env.namespace.as_deref(), &scopes)?;
+    let mut live_inv = inventory::build(name, live.documents, None, &scopes)?;
+    normalize_all(normalizer, &mut desired_inv, false);
+    normalize_all(normalizer, &mut live_inv, true);
+    let namespaces: BTreeSet<String> = if !live_cfg.namespaces.is_empty() {
+        live_cfg.namespaces.iter().cloned().collect()
+    } else if let Some(ns) = &live.namespaces {
+        ns.iter().cloned().collect()
+    } else {
+        desired_inv.namespaces()
+    };
+    let mut scope = DriftScope { namespaces, field_managers: live_cfg.field_managers.clone(), ..Default::default() };
+    for e in &errors {
+        if let Some(kind) = &e.resource {
+            let (group, kind) = kind.rsplit_once('/').unwrap_or(("", kind));
+            scope.unseen_kinds.insert((group.to_string(), kind.to_string()));
+        }
+    }
+    let differences = if unreachable { Vec::new() } else { drift(&desired_inv, &live_inv, &scope) };
+    let env_input = EnvironmentInput {
+        name: name.to_string(),
+        live: live_file.map(|p| p.display().to_string()).or(live_cfg.snapshot.clone()).or(context.map(|c| format!("context {c}"))),
+    };
+    let mut report = Report::new("drift", inputs(Some(&tree), vec![env_input]));
+    report.summary.resources.insert(format!("{name} (desired)"), desired_inv.len());
+    report.summary.resources.insert(format!("{name} (live)"), live_inv.len());
+    add_all(&mut report, differences, &[name]);
+    report.errors = errors;
+    Ok(report)
+}
+
+fn parity_command(
+    common: &Common,
+    normalizer: &Normalizer,
+    left: &str,
+    right: &str,
+    live: bool,
+    git_ref: Option<&str>,
+    progress: &Progress,
+) -> Result<Report, AppError> {
+    let config = load_config(common)?;
+    let tree = if live { None } else { Some(open_tree(&config, git_ref)?) };
+    let mut errors = Vec::new();
+    let mut sides = Vec::new();
+    for name in [left, right] {
+        let env = environment(&config, name)?;
+        let inventory = match &tree {
+            Some(tree) => {
+                let desired = read_desired(&config, tree, name, progress)?;
+                errors.extend(desired.errors);
+                let scopes = scopes_of(Scopes::default(), &desired.documents, &[]);
+                inventory::build(name, desired.documents, env.namespace.as_deref(), &scopes)?
+            }
+            None => {
+                let path = env
+                    .live
+                    .as_ref()
+                    .and_then(|l| l.snapshot.as_ref())
+                    .ok_or_else(|| AppError::NoLiveState { env: name.to_string(), config: config.path.display().to_string() })?;
+                let file = snapshot::read(&config.dir.join(path).display().to_string(), name, &normalizer.fingerprinter)?;
+                errors.extend(file.errors.iter().cloned());
+                let scopes = scopes_of(file.scopes.clone(), &[], &file.documents);
+                inventory::build(name, file.documents, None, &scopes)?
+            }
+        };
+        sides.push(inventory);
+    }
+    let (mut right_inv, mut left_inv) = (sides.pop().unwrap_or_default(), sides.pop().unwrap_or_default());
+    normalize_all(normalizer, &mut left_inv, live);
+    normalize_all(normalizer, &mut right_inv, live);
+    let mapping = config
+        .pair(left, right)
+        .map(|pair| Mapping {
+            namespaces: pair.namespaces,
+            equivalents: pair.equivalents.into_iter().filter_map(|e| Some((e.first()?.clone(), e.get(1)?.clone()))).collect(),
+        })
+        .unwrap_or_default();
+    let differences = parity(&left_inv, &right_inv, &mapping, &Sides { left, right })?;
+    let envs = vec![EnvironmentInput { name: left.to_string(), live: None }, EnvironmentInput { name: right.to_string(), live: None }];
+    let mut report = Report::new("parity", inputs(tree.as_ref(), envs));
+    report.summary.resources.insert(left.to_string(), left_inv.len());
+    report.summary.resources.insert(right.to_string(), right_inv.len());
+    add_all(&mut report, differences, &[left, right]);
+    report.errors = errors;
+    Ok(report)
+}
+
+fn compare_command(
+    normalizer: &Normalizer,
+    left: &Path,
+    right: &Path,
+    mode: Mode,
+    field_managers: &[String],
+    namespace: Option<&str>,
+) -> Result<Report, AppError> {
+    let (left_name, right_name) = (left.display().to_string(), right.display().to_string());
+    let mut left_docs = read_path(left)?;
+    let right_docs = read_path(right)?;
+    let scopes = match mode {
+        Mode::Drift => scopes_of(Scopes::default(), &left_docs, &right_docs),
+        Mode::Parity => scopes_of(Scopes::default(), left_docs.iter().chain(&right_docs), &[]),
+    };
+    let envs = vec![
+        EnvironmentInput { name: left_name.clone(), live: None },
+        EnvironmentInput { name: right_name.clone(), live: None },
+    ];
+    let mut report = Report::new("compare", inputs(None, envs));
+    match mode {
+        Mode::Drift => {
+            if namespace.is_none() {
+                adopt_live_namespaces(&mut left_docs, &right_docs, &scopes);
+            }
+            let mut desired = inventory::build(&left_name, left_docs, namespace, &scopes)?;
+            let mut live = inventory::build(&right_name, right_docs, None, &scopes)?;
+            normalize_all(normalizer, &mut desired, false);
+            normalize_all(normalizer, &mut live, true);
+            let scope = DriftScope { namespaces: desired.namespaces(), field_managers: field_managers.to_vec(), ..Default::default() };
+            report.summary.resources.insert(left_name.clone(), desired.len());
+            report.summary.resources.insert(right_name.clone(), live.len());
+            add_all(&mut report, drift(&desired, &live, &scope), &[&left_name]);
+        }
+        Mode::Parity => {
+            let mut l = inventory::build(&left_name, left_docs, namespace, &scopes)?;
+            let mut r = inventory::build(&right_name, right_docs, namespace, &scopes)?;
+            normalize_all(normalizer, &mut l, false);
+            normalize_all(normalizer, &mut r, false);
+            let sides = Sides { left: &left_name, right: &right_name };
+            let differences = parity(&l, &r, &Mapping::default(), &sides)?;
+            report.summary.resources.insert(left_name.clone(), l.len());
+            report.summary.resources.insert(right_name.clone(), r.len());
+            add_all(&mut report, differences, &[&left_name, &right_name]);
+        }
+    }
+    Ok(report)
+}
+
+/// With no configured namespace, a desired object that names none is compared with the one live
+/// object of its kind and name, whatever namespace that is in (`kubectl apply` would have put it in
+/// the context's namespace, which a plain file does not record).
+fn adopt_live_namespaces(desired: &mut [Document], live: &[Document], scopes: &Scopes) {
+    for doc in desired.iter_mut() {
+        let value = &doc.value;
+        if value["metadata"]["namespace"].as_str().is_some_and(|n| !n.is_empty()) {
+            continue;
+        }
+        let (group, _) = crate::model::split_api_version(value["apiVersion"].as_str().unwrap_or(""));
+        let kind = value["kind"].as_str().unwrap_or("");
+        if scopes.is_cluster_scoped(group, kind) {
+            continue;
+        }
+        let same = |l: &&Document| {
+            let (lg, _) = crate::model::split_api_version(l.value["apiVersion"].as_str().unwrap_or(""));
+            lg == group && l.value["kind"] == kind && l.value["metadata"]["name"] == value["metadata"]["name"]
+        };
+        let candidates: Vec<&Document> = live.iter().filter(same).collect();
+        if let [only] = candidates.as_slice()
+            && let Some(ns) = only.value["metadata"]["namespace"].as_str()
+            && let Some(metadata) = doc.value.get_mut("metadata").and_then(|m| m.as_object_mut())
+        {
+            metadata.insert("namespace".into(), ns.into());
+        }
+    }
+}
+
+/// Every manifest under a path on disk: a file, or every non-hidden file below a directory (kubectl
+/// diff's directories name files without an extension).
+fn read_path(path: &Path) -> Result<Vec<Document>, AppError> {
+    let mut files = Vec::new();
+    collect_files(path, &mut files).map_err(|source| AppError::Read { path: path.display().to_string(), source })?;
+    files.sort();
+    let loaded: Result<Vec<desired::git::GitFile>, AppError> = files
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).map_err(|source| AppError::Read { path: p.display().to_string(), source })?;
+            Ok(desired::git::GitFile { path: p.display().to_string(), bytes })
+        })
+        .collect();
+    let documents = desired::manifests::parse_files(loaded?)?;
+    if documents.is_empty() {
+        return Err(AppError::EmptyInput { path: path.display().to_string() });
+    }
+    Ok(documents)
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            collect_files(&entry.path(), out)?;
+        }
+    } else {
+        std::fs::metadata(path)?;
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+fn add_all(report: &mut Report, differences: Vec<Difference>, envs: &[&str]) {
+    let defaults = Defaults::default();
+    for d in differences {
+        let verdict = classify(&d, &defaults);
+        report.add(d, envs, verdict);
+    }
+}
+
+fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
+    report.finish();
+    let text = match common.format {
+        Format::Json => report::json::render(&report),
+        _ => {
+            let color = match common.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    common.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            report::table::render(&report, Style { color })
+        }
+    };
+    write_output(common.output.as_deref(), &text)?;
+    let fail_on = match common.fail_on {
+        FailOn::Error => report::FailOn::Severity(Severity::Error),
+        FailOn::Warning => report::FailOn::Severity(Severity::Warning),
+        FailOn::Info => report::FailOn::Severity(Severity::Info),
+        FailOn::Never => report::FailOn::Never,
+    };
+    Ok(report.exit_code(fail_on))
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), AppError> {
+    match path {
+        Some(p) if p != Path::new("-") => {
+            std::fs::write(p, text).map_err(|source| AppError::Write { path: p.display().to_string(), source })
+        }
+        _ => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+                // A closed pipe (`plumb ... | head`) is not an error worth a message.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.map_err(|source| AppError::Write { path: "stdout".into(), source }),
+            }
+        }
+    }
+}

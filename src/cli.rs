@@ -1,0 +1,119 @@
+//! Command-line arguments (DESIGN §8).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "plumb", version, about = "GitOps drift and environment parity for Kubernetes", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// plumb.yaml to use (default: ./plumb.yaml, searched upward to the repository root).
+    #[arg(short = 'c', long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Report format.
+    #[arg(short = 'f', long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE (default: stdout). For `render`: a directory, or `-`.
+    #[arg(short = 'o', long, global = true)]
+    pub output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, global = true, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Colours in the table report.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// No progress or notes on stderr.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+    /// More detail on stderr (repeat for more).
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Markdown,
+    Sarif,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    Drift,
+    Parity,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print an environment's rendered desired state as YAML (secrets as fingerprints).
+    Render {
+        env: String,
+        /// Git revision to read (default: the config's `ref`, else HEAD).
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+    },
+    /// Compare an environment's desired state (Git) with its live state.
+    Drift {
+        env: String,
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+        /// Live state from a `kubectl get -o json|yaml` List or a plumb snapshot.
+        #[arg(long)]
+        live: Option<PathBuf>,
+        /// Read this kubeconfig context instead of live.context.
+        #[arg(long)]
+        context: Option<String>,
+    },
+    /// Compare two environments: desired against desired, or live against live with --live.
+    Parity {
+        left: String,
+        right: String,
+        /// Compare the environments' live states instead of their desired states.
+        #[arg(long)]
+        live: bool,
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+    },
+    /// Compare two files or directories of manifests, no config needed (also usable as
+    /// KUBECTL_EXTERNAL_DIFF="plumb compare --mode parity").
+    Compare {
+        left: PathBuf,
+        right: PathBuf,
+        /// drift: LEFT is desired, RIGHT is live; parity: symmetric.
+        #[arg(long, value_enum, default_value_t = Mode::Parity)]
+        mode: Mode,
+        /// Policy file (repeatable).
+        #[arg(long)]
+        policy: Vec<PathBuf>,
+        /// A field manager that applies from Git (repeatable; drift mode).
+        #[arg(long = "field-manager")]
+        field_manager: Vec<String>,
+        /// Namespace for namespaced objects that name none (default: the live counterpart's, else `default`).
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+}

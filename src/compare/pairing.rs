@@ -1,0 +1,142 @@
+//! Cross-environment identity: how a staging object finds its production counterpart (DESIGN §3).
+//!
+//! The left identity is mapped before matching: namespaces through the namespace map, names
+//! through the equivalents (substring replacements), and Kustomize's generated hash suffix on
+//! ConfigMap and Secret names set aside — here and in every reference to those names.
+
+use crate::model::ResourceId;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// Kustomize's hash alphabet: hex digits with the vowels and look-alikes replaced.
+const HASH_ALPHABET: &[u8] = b"bcdfghkmt2456789";
+
+/// `app-config-7h2k9m5f8t` → `app-config`.
+pub fn strip_hash_suffix(name: &str) -> Option<&str> {
+    let (base, suffix) = name.rsplit_once('-')?;
+    (!base.is_empty() && suffix.len() == 10 && suffix.bytes().all(|b| HASH_ALPHABET.contains(&b)))
+        .then_some(base)
+}
+
+fn carries_generated_name(id: &ResourceId) -> bool {
+    id.group.is_empty() && (id.kind == "ConfigMap" || id.kind == "Secret")
+}
+
+/// The mapping from one environment's identities and values onto another's.
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    pub namespaces: BTreeMap<String, String>,
+    pub equivalents: Vec<(String, String)>,
+}
+
+impl Mapping {
+    pub fn namespace(&self, namespace: &str) -> String {
+        self.namespaces.get(namespace).cloned().unwrap_or_else(|| namespace.to_string())
+    }
+
+    pub fn replace_equivalents(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (from, to) in &self.equivalents {
+            if out.contains(from.as_str()) {
+                out = out.replace(from.as_str(), to);
+            }
+        }
+        out
+    }
+
+    /// The left identity as the right environment would name it.
+    pub fn map_id(&self, id: &ResourceId) -> ResourceId {
+        let namespace = id.namespace.as_deref().map(|ns| self.namespace(ns));
+        let name = if id.group.is_empty() && id.kind == "Namespace" {
+            self.namespace(&id.name)
+        } else {
+            self.replace_equivalents(&id.name)
+        };
+        ResourceId { group: id.group.clone(), kind: id.kind.clone(), namespace, name }
+    }
+}
+
+/// The identity used for matching: generated hash suffixes set aside.
+pub fn match_id(id: ResourceId) -> ResourceId {
+    if carries_generated_name(&id)
+        && let Some(base) = strip_hash_suffix(&id.name)
+    {
+        let name = base.to_string();
+        return ResourceId { name, ..id };
+    }
+    id
+}
+
+/// Generated names of one environment and the names they stand for.
+pub fn generated_names<'a>(ids: impl IntoIterator<Item = &'a ResourceId>) -> HashMap<String, String> {
+    ids.into_iter()
+        .filter(|id| carries_generated_name(id))
+        .filter_map(|id| strip_hash_suffix(&id.name).map(|base| (id.name.clone(), base.to_string())))
+        .collect()
+}
+
+/// Rewrites an object's values for comparison: references to generated names lose their hash; with
+/// a mapping (the left side), namespace-valued fields are mapped and equivalents replaced in every
+/// string.
+pub fn rewrite_values(value: &mut Value, generated: &HashMap<String, String>, mapping: Option<&Mapping>) {
+    rewrite(value, None, generated, mapping);
+}
+
+fn rewrite(value: &mut Value, key: Option<&str>, generated: &HashMap<String, String>, mapping: Option<&Mapping>) {
+    match value {
+        Value::String(s) => {
+            if let Some(base) = generated.get(s.as_str()) {
+                *s = base.clone();
+            }
+            if let Some(mapping) = mapping {
+                if matches!(key, Some("namespace") | Some("kubernetes.io/metadata.name")) {
+                    *s = mapping.namespace(s);
+                }
+                *s = mapping.replace_equivalents(s);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rewrite(v, key, generated, mapping)),
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                rewrite(v, Some(k), generated, mapping);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn id(kind: &str, ns: Option<&str>, name: &str) -> ResourceId {
+        ResourceId { group: String::new(), kind: kind.into(), namespace: ns.map(Into::into), name: name.into() }
+    }
+
+    #[test]
+    fn hash_suffixes() {
+        assert_eq!(strip_hash_suffix("app-config-7h2k9m5f8t"), Some("app-config"));
+        assert_eq!(strip_hash_suffix("app-config-g4m2bt8h6c"), Some("app-config"));
+        assert_eq!(strip_hash_suffix("my-secret-production"), None);
+        assert_eq!(strip_hash_suffix("-7h2k9m5f8t"), None);
+        assert_eq!(match_id(id("ConfigMap", Some("a"), "c-7h2k9m5f8t")).name, "c");
+        assert_eq!(match_id(id("Deployment", Some("a"), "c-7h2k9m5f8t")).name, "c-7h2k9m5f8t");
+    }
+
+    #[test]
+    fn identities_and_values_are_mapped() {
+        let m = Mapping {
+            namespaces: [("shop-staging".to_string(), "shop".to_string())].into(),
+            equivalents: vec![("staging.example.com".into(), "example.com".into())],
+        };
+        assert_eq!(m.map_id(&id("Namespace", None, "shop-staging")).name, "shop");
+        assert_eq!(m.map_id(&id("Service", Some("shop-staging"), "api")).namespace.as_deref(), Some("shop"));
+        let generated = generated_names([&id("ConfigMap", Some("x"), "cfg-7h2k9m5f8t")]);
+        let mut v = json!({"subjects": [{"namespace": "shop-staging", "name": "shop-staging"}],
+            "host": "api.staging.example.com", "ref": "cfg-7h2k9m5f8t"});
+        rewrite_values(&mut v, &generated, Some(&m));
+        assert_eq!(v, json!({"subjects": [{"namespace": "shop", "name": "shop-staging"}],
+            "host": "api.example.com", "ref": "cfg"}));
+    }
+}

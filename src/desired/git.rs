@@ -1,0 +1,146 @@
+//! Reading desired state from a Git revision, never from the working tree: `--ref v1.2.3` audits
+//! exactly what that tag holds, whatever is checked out.
+
+use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{path} is not inside a Git repository: {message}\n  help: plumb reads desired state from Git; run `git init` and commit the manifests, or use `plumb compare` for plain directories")]
+    NoRepository { path: String, message: String },
+    #[error("revision `{rev}` does not exist in {repo}: {message}\n  help: pass a branch, tag or commit that `git rev-parse` accepts")]
+    BadRevision { rev: String, repo: String, message: String },
+    #[error("{path} is outside the repository at {repo}")]
+    OutsideRepository { path: String, repo: String },
+    #[error("reading Git: {0}")]
+    Git(#[from] git2::Error),
+}
+
+/// One commit of a repository, ready to read files from.
+pub struct GitTree {
+    repo: Repository,
+    pub workdir: PathBuf,
+    pub rev: String,
+    pub commit: Oid,
+}
+
+/// A file read from the tree: repository-relative path and contents.
+pub struct GitFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+impl GitTree {
+    /// Opens the repository that contains `dir` and resolves `rev` in it.
+    pub fn open(dir: &Path, rev: &str) -> Result<GitTree, GitError> {
+        let repo = Repository::discover(dir).map_err(|e| GitError::NoRepository {
+            path: dir.display().to_string(),
+            message: e.message().to_string(),
+        })?;
+        let workdir = repo
+            .workdir()
+            .unwrap_or_else(|| repo.path())
+            .to_path_buf();
+        let commit = repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|e| GitError::BadRevision {
+                rev: rev.to_string(),
+                repo: workdir.display().to_string(),
+                message: e.message().to_string(),
+            })?
+            .id();
+        Ok(GitTree {
+            repo,
+            workdir,
+            rev: rev.to_string(),
+            commit,
+        })
+    }
+
+    /// The repository-relative form of `relative` resolved against `base_dir` (a directory on
+    /// disk inside the repository, such as the config file's). `.` and `..` are resolved without
+    /// touching the file system: the path need not exist in the working tree, only in Git.
+    pub fn repo_path(&self, base_dir: &Path, relative: &str) -> Result<String, GitError> {
+        let outside = || GitError::OutsideRepository {
+            path: base_dir.join(relative).display().to_string(),
+            repo: self.workdir.display().to_string(),
+        };
+        let base = base_dir.canonicalize().map_err(|_| outside())?;
+        let root = self.workdir.canonicalize().map_err(|_| outside())?;
+        let joined = lexical_clean(&base.join(relative));
+        let rest = joined.strip_prefix(&root).map_err(|_| outside())?;
+        Ok(rest
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"))
+    }
+
+    /// What is at `path` in the commit: a file, a directory, or nothing.
+    pub fn kind_of(&self, path: &str) -> Result<Option<ObjectType>, GitError> {
+        let tree = self.repo.find_commit(self.commit)?.tree()?;
+        if path.is_empty() {
+            return Ok(Some(ObjectType::Tree));
+        }
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(entry.kind()),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every file under `dir` (recursively) whose path `keep` accepts, in path order.
+    pub fn files_under(&self, dir: &str, keep: impl Fn(&str) -> bool) -> Result<Vec<GitFile>, GitError> {
+        let commit_tree = self.repo.find_commit(self.commit)?.tree()?;
+        let tree = if dir.is_empty() {
+            commit_tree
+        } else {
+            commit_tree.get_path(Path::new(dir))?.to_object(&self.repo)?.peel_to_tree()?
+        };
+        let mut ids = Vec::new();
+        tree.walk(TreeWalkMode::PreOrder, |root, entry| {
+            if entry.kind() == Some(ObjectType::Blob)
+                && let Ok(name) = entry.name()
+            {
+                let path = if dir.is_empty() {
+                    format!("{root}{name}")
+                } else {
+                    format!("{dir}/{root}{name}")
+                };
+                if keep(&path) {
+                    ids.push((path, entry.id()));
+                }
+            }
+            TreeWalkResult::Ok
+        })?;
+        ids.sort();
+        ids.into_iter()
+            .map(|(path, id)| Ok(GitFile { path, bytes: self.repo.find_blob(id)?.content().to_vec() }))
+            .collect()
+    }
+
+    /// One file's contents.
+    pub fn read(&self, path: &str) -> Result<GitFile, GitError> {
+        let tree = self.repo.find_commit(self.commit)?.tree()?;
+        let blob = tree.get_path(Path::new(path))?.to_object(&self.repo)?.peel_to_blob()?;
+        Ok(GitFile {
+            path: path.to_string(),
+            bytes: blob.content().to_vec(),
+        })
+    }
+}
+
+fn lexical_clean(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}

@@ -1,0 +1,8 @@
+//! Structural diff over `serde_json::Value`, with key-based paths (DESIGN §5).
+
+pub mod keys;
+pub mod path;
+pub mod tree;
+
+pub use path::{Path, PathError, Segment};
+pub use tree::{Change, ChangeOp, diff};

@@ -1,0 +1,167 @@
+//! The structural diff: two JSON trees in, a list of field-level changes out.
+//!
+//! Kept apart from any display (as difftastic keeps its diff apart from its printer): a change is a
+//! path and the values on each side. Lists are matched by key in linear time through a hash index,
+//! never by comparing every entry with every other.
+
+use super::keys::{entry_key, list_key};
+use super::path::{Path, Segment};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeOp {
+    /// Both sides have the field, with different values.
+    Changed,
+    /// Only the right side has it.
+    Added,
+    /// Only the left side has it.
+    Removed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub path: Path,
+    pub op: ChangeOp,
+    pub left: Option<Value>,
+    pub right: Option<Value>,
+}
+
+/// Every difference between `left` and `right`, in document order.
+pub fn diff(left: &Value, right: &Value) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let mut path = Path::default();
+    diff_value(&mut path, None, left, right, &mut changes);
+    changes
+}
+
+fn diff_value(path: &mut Path, field: Option<&str>, left: &Value, right: &Value, out: &mut Vec<Change>) {
+    match (left, right) {
+        (Value::Object(l), Value::Object(r)) => diff_maps(path, l, r, out),
+        (Value::Array(l), Value::Array(r)) => diff_lists(path, field, l, r, out),
+        _ if left == right => {}
+        _ => out.push(Change {
+            path: path.clone(),
+            op: ChangeOp::Changed,
+            left: Some(left.clone()),
+            right: Some(right.clone()),
+        }),
+    }
+}
+
+fn diff_maps(path: &mut Path, left: &Map<String, Value>, right: &Map<String, Value>, out: &mut Vec<Change>) {
+    for (key, l) in left {
+        path.push(Segment::Key(key.clone()));
+        match right.get(key) {
+            Some(r) => diff_value(path, Some(key), l, r, out),
+            None => out.push(removed(path, l)),
+        }
+        path.pop();
+    }
+    for (key, r) in right {
+        if !left.contains_key(key) {
+            path.push(Segment::Key(key.clone()));
+            out.push(added(path, r));
+            path.pop();
+        }
+    }
+}
+
+fn diff_lists(path: &mut Path, field: Option<&str>, left: &[Value], right: &[Value], out: &mut Vec<Change>) {
+    let Some(fields) = list_key(field, left, right) else {
+        for (i, l) in left.iter().enumerate() {
+            path.push(Segment::Index(i));
+            match right.get(i) {
+                Some(r) => diff_value(path, None, l, r, out),
+                None => out.push(removed(path, l)),
+            }
+            path.pop();
+        }
+        for (i, r) in right.iter().enumerate().skip(left.len()) {
+            path.push(Segment::Index(i));
+            out.push(added(path, r));
+            path.pop();
+        }
+        return;
+    };
+    // `list_key` guarantees every entry has a unique key on both sides.
+    let keyed = |entry: &Value| entry_key(&fields, entry).unwrap_or_default();
+    let index: HashMap<Vec<String>, &Value> = right.iter().map(|r| (keyed(r), r)).collect();
+    let mut matched = std::collections::HashSet::with_capacity(left.len());
+    for l in left {
+        let key = keyed(l);
+        path.push(select(&fields, &key));
+        match index.get(&key) {
+            Some(r) => diff_value(path, None, l, r, out),
+            None => out.push(removed(path, l)),
+        }
+        path.pop();
+        matched.insert(key);
+    }
+    for r in right {
+        let key = keyed(r);
+        if !matched.contains(&key) {
+            path.push(select(&fields, &key));
+            out.push(added(path, r));
+            path.pop();
+        }
+    }
+}
+
+fn select(fields: &[&str], key: &[String]) -> Segment {
+    Segment::Select(fields.iter().map(|f| f.to_string()).zip(key.iter().cloned()).collect())
+}
+
+fn removed(path: &Path, value: &Value) -> Change {
+    Change {
+        path: path.clone(),
+        op: ChangeOp::Removed,
+        left: Some(value.clone()),
+        right: None,
+    }
+}
+
+fn added(path: &Path, value: &Value) -> Change {
+    Change {
+        path: path.clone(),
+        op: ChangeOp::Added,
+        left: None,
+        right: Some(value.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paths(changes: &[Change]) -> Vec<String> {
+        changes.iter().map(|c| format!("{:?} {}", c.op, c.path)).collect()
+    }
+
+    #[test]
+    fn keyed_lists_match_by_name_not_position() {
+        let l = json!({"spec": {"containers": [{"name": "a", "image": "x:1"}, {"name": "b", "image": "y:1"}]}});
+        let r = json!({"spec": {"containers": [{"name": "b", "image": "y:2"}, {"name": "a", "image": "x:1"}]}});
+        assert_eq!(paths(&diff(&l, &r)), ["Changed spec.containers[name=b].image"]);
+    }
+
+    #[test]
+    fn added_removed_and_positions() {
+        let l = json!({"a": 1, "args": ["x", "y"], "m": {"k": "v"}});
+        let r = json!({"b": 2, "args": ["x"], "m": {"k": "w"}});
+        assert_eq!(
+            paths(&diff(&l, &r)),
+            ["Removed a", "Removed args[1]", "Changed m.k", "Added b"]
+        );
+    }
+
+    #[test]
+    fn service_ports_by_port_and_protocol() {
+        let l = json!({"ports": [{"port": 53, "protocol": "UDP", "name": "dns"}, {"port": 53, "protocol": "TCP", "name": "dns-tcp"}]});
+        let r = json!({"ports": [{"port": 53, "protocol": "TCP", "name": "dns-tcp"}, {"port": 53, "protocol": "UDP", "name": "dns2"}]});
+        assert_eq!(paths(&diff(&l, &r)), ["Changed ports[port=53,protocol=UDP].name"]);
+    }
+}

@@ -1,0 +1,145 @@
+//! From parsed documents to an environment's [`Inventory`]: identities, namespace defaulting,
+//! cluster scope, and the rule that one identity names one object.
+
+use crate::model::{Inventory, Resource, ResourceId, Scopes, SourceLocation, split_api_version};
+use crate::yaml::Document;
+use serde_json::Value;
+use std::collections::btree_map::Entry;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{file}:{line}: {message}\n  help: every manifest needs apiVersion, kind and metadata.name")]
+    NotAnObject { file: String, line: u64, message: String },
+    #[error("{id} is declared twice in {env}: at {first} and at {second}\n  help: one identity names one object; remove one of them or give it another name or namespace")]
+    Duplicate {
+        env: String,
+        id: ResourceId,
+        first: String,
+        second: String,
+    },
+}
+
+/// Builds an inventory. Namespaced objects without a namespace take `default_namespace` (else
+/// `default`), and it is written into the object; cluster-scoped objects lose any namespace.
+pub fn build(
+    env: &str,
+    documents: Vec<Document>,
+    default_namespace: Option<&str>,
+    scopes: &Scopes,
+) -> Result<Inventory, InventoryError> {
+    let mut inventory = Inventory::default();
+    for document in documents {
+        let resource = resource_of(document, default_namespace, scopes)?;
+        match inventory.resources.entry(resource.id.clone()) {
+            Entry::Occupied(existing) => {
+                return Err(InventoryError::Duplicate {
+                    env: env.to_string(),
+                    id: resource.id,
+                    first: location(&existing.get().source),
+                    second: location(&resource.source),
+                });
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(resource);
+            }
+        }
+    }
+    Ok(inventory)
+}
+
+fn location(source: &Option<SourceLocation>) -> String {
+    source
+        .as_ref()
+        .map(|s| format!("{}:{}", s.file, s.line))
+        .unwrap_or_else(|| "an unknown place".into())
+}
+
+fn resource_of(
+    document: Document,
+    default_namespace: Option<&str>,
+    scopes: &Scopes,
+) -> Result<Resource, InventoryError> {
+    let Document { mut value, file, line } = document;
+    let fail = |message: String| InventoryError::NotAnObject { file: file.clone(), line, message };
+    let api_version = value["apiVersion"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| fail("this document has no apiVersion; it is not a Kubernetes object".into()))?
+        .to_string();
+    let kind = value["kind"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| fail("this document has no kind; it is not a Kubernetes object".into()))?
+        .to_string();
+    let name = value["metadata"]["name"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| fail(format!("this {kind} has no metadata.name")))?
+        .to_string();
+    let (group, version) = split_api_version(&api_version);
+    let (group, version) = (group.to_string(), version.to_string());
+    let metadata = value
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| fail("metadata is not a mapping".into()))?;
+    let namespace = if scopes.is_cluster_scoped(&group, &kind) {
+        metadata.remove("namespace");
+        None
+    } else {
+        let namespace = metadata
+            .get("namespace")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .or(default_namespace)
+            .unwrap_or("default")
+            .to_string();
+        metadata.insert("namespace".into(), Value::String(namespace.clone()));
+        Some(namespace)
+    };
+    Ok(Resource {
+        id: ResourceId { group, kind, namespace, name },
+        version,
+        object: value,
+        source: Some(SourceLocation { file, line }),
+        history: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(value: Value, line: u64) -> Document {
+        Document { value, file: "f.yaml".into(), line }
+    }
+
+    #[test]
+    fn namespaces_are_defaulted_and_cluster_scope_drops_them() {
+        let docs = vec![
+            doc(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}), 1),
+            doc(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r", "namespace": "x"}}), 5),
+        ];
+        let inv = build("staging", docs, Some("shop"), &Scopes::default()).unwrap();
+        let cm = inv.resources.values().find(|r| r.id.kind == "ConfigMap").unwrap();
+        assert_eq!(cm.id.namespace.as_deref(), Some("shop"));
+        assert_eq!(cm.object["metadata"]["namespace"], "shop");
+        let role = inv.resources.values().find(|r| r.id.kind == "ClusterRole").unwrap();
+        assert_eq!(role.id.namespace, None);
+        assert!(role.object["metadata"].get("namespace").is_none());
+    }
+
+    #[test]
+    fn duplicates_name_both_places() {
+        let o = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
+        let err = build("staging", vec![doc(o.clone(), 1), doc(o, 9)], None, &Scopes::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("f.yaml:1") && text.contains("f.yaml:9"), "{text}");
+    }
+
+    #[test]
+    fn documents_without_identity_are_errors_with_their_line() {
+        let err = build("e", vec![doc(json!({"apiVersion": "v1", "kind": "ConfigMap"}), 7)], None, &Scopes::default()).unwrap_err();
+        assert!(err.to_string().starts_with("f.yaml:7:"), "{err}");
+    }
+}

@@ -1,0 +1,23 @@
+//! plumb: GitOps drift detection and environment parity for Kubernetes.
+//!
+//! Data flows one way (DESIGN §1): `desired/` and `live/` read inputs into per-environment
+//! [`model::Inventory`]s; `normalize/` takes out noise and fingerprints secrets; `compare/` pairs
+//! objects and `diff/` finds field changes; `policy/` decides what each change means; `report/`
+//! renders the result. Only the edges do I/O.
+
+pub mod app;
+pub mod cli;
+pub mod compare;
+pub mod config;
+pub mod desired;
+pub mod diagnostic;
+pub mod diff;
+pub mod inventory;
+pub mod live;
+pub mod model;
+pub mod normalize;
+pub mod policy;
+pub mod progress;
+pub mod report;
+pub mod timestamp;
+pub mod yaml;

@@ -1,0 +1,264 @@
+//! The objects plumb compares: resource identities, where a resource came from, and the per-environment
+//! inventory that every comparison reads.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+/// `(group, kind, namespace, name)`: what makes two objects "the same resource". The API version is
+/// deliberately not part of it — `autoscaling/v1` and `autoscaling/v2` HPAs are one object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceId {
+    pub group: String,
+    pub kind: String,
+    /// `None` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ResourceId {
+    /// `Kind` for the core group, `group/Kind` otherwise — the form policies and messages use.
+    pub fn group_kind(&self) -> String {
+        group_kind(&self.group, &self.kind)
+    }
+}
+
+pub fn group_kind(group: &str, kind: &str) -> String {
+    if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{group}/{kind}")
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.group_kind(), ns, self.name),
+            None => write!(f, "{} {}", self.group_kind(), self.name),
+        }
+    }
+}
+
+/// Splits `apps/v1` into `("apps", "v1")` and `v1` into `("", "v1")`.
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.rsplit_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", api_version),
+    }
+}
+
+/// Where a desired object was declared in Git.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceLocation {
+    pub file: String,
+    pub line: u64,
+}
+
+/// One managedFields entry of a live object: who wrote which fields, when.
+#[derive(Debug, Clone)]
+pub struct ManagedFields {
+    pub manager: String,
+    pub operation: String,
+    pub time: Option<String>,
+    pub fields: Value,
+}
+
+/// What a live object says about its own history, taken out before normalization removes it.
+#[derive(Debug, Clone, Default)]
+pub struct LiveHistory {
+    /// The normalized `kubectl.kubernetes.io/last-applied-configuration`, when present.
+    pub last_applied: Option<Value>,
+    pub managed_fields: Vec<ManagedFields>,
+}
+
+/// A resource in one environment.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: ResourceId,
+    pub version: String,
+    /// The object. Raw as read until normalization runs; normalized afterwards.
+    pub object: Value,
+    pub source: Option<SourceLocation>,
+    /// Present on live objects that carried managedFields or a last-applied annotation.
+    pub history: Option<Box<LiveHistory>>,
+}
+
+/// Something plumb could not see or decide. It makes the run incomplete (exit 3) and is listed in
+/// the report's `errors`, so a blind spot never reads as "no drift".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunError {
+    pub env: String,
+    /// `render`, `forbidden`, `unreachable`, `timeout`, `policy`, `fingerprint`, `snapshot`.
+    pub kind: String,
+    /// The source that failed (`helm: charts/web`), where one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The kind that could not be read (`apps/Deployment`), where one could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    pub message: String,
+}
+
+/// Cluster-scoped kinds of the Kubernetes API, as `(group, kind)`.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("resource.k8s.io", "DeviceClass"),
+    ("resource.k8s.io", "ResourceSlice"),
+];
+
+/// Knows which kinds are cluster-scoped: the built-in ones, plus what CRDs, snapshots and live
+/// objects reveal.
+#[derive(Debug, Clone, Default)]
+pub struct Scopes {
+    cluster: HashSet<(String, String)>,
+    namespaced: HashSet<(String, String)>,
+}
+
+impl Scopes {
+    pub fn is_cluster_scoped(&self, group: &str, kind: &str) -> bool {
+        let key = (group.to_string(), kind.to_string());
+        if self.namespaced.contains(&key) {
+            return false;
+        }
+        self.cluster.contains(&key) || CLUSTER_SCOPED.contains(&(group, kind))
+    }
+
+    pub fn declare(&mut self, group: &str, kind: &str, cluster_scoped: bool) {
+        let key = (group.to_string(), kind.to_string());
+        if cluster_scoped {
+            self.namespaced.remove(&key);
+            self.cluster.insert(key);
+        } else {
+            self.cluster.remove(&key);
+            self.namespaced.insert(key);
+        }
+    }
+
+    /// Learns scopes from CustomResourceDefinitions among `objects`.
+    pub fn learn_from_crds<'a>(&mut self, objects: impl IntoIterator<Item = &'a Value>) {
+        for object in objects {
+            if object["kind"] != "CustomResourceDefinition" {
+                continue;
+            }
+            let spec = &object["spec"];
+            if let (Some(group), Some(kind), Some(scope)) = (
+                spec["group"].as_str(),
+                spec["names"]["kind"].as_str(),
+                spec["scope"].as_str(),
+            ) {
+                self.declare(group, kind, scope == "Cluster");
+            }
+        }
+    }
+
+    /// A live object of a kind plumb does not know, listed with no namespace, is cluster-scoped:
+    /// an API server always fills in the namespace of a namespaced object.
+    pub fn learn_from_live<'a>(&mut self, objects: impl IntoIterator<Item = &'a Value>) {
+        for object in objects {
+            let (group, _) = split_api_version(object["apiVersion"].as_str().unwrap_or(""));
+            let Some(kind) = object["kind"].as_str() else {
+                continue;
+            };
+            let key = (group.to_string(), kind.to_string());
+            if self.cluster.contains(&key)
+                || self.namespaced.contains(&key)
+                || CLUSTER_SCOPED.contains(&(group, kind))
+            {
+                continue;
+            }
+            let has_namespace = object["metadata"]["namespace"]
+                .as_str()
+                .is_some_and(|ns| !ns.is_empty());
+            self.declare(group, kind, !has_namespace);
+        }
+    }
+}
+
+/// All resources of one environment, by identity.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub resources: BTreeMap<ResourceId, Resource>,
+}
+
+impl Inventory {
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    /// Namespaces the resources live in.
+    pub fn namespaces(&self) -> std::collections::BTreeSet<String> {
+        self.resources
+            .keys()
+            .filter_map(|id| id.namespace.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn built_in_and_learned_scopes() {
+        let mut scopes = Scopes::default();
+        assert!(scopes.is_cluster_scoped("rbac.authorization.k8s.io", "ClusterRole"));
+        assert!(!scopes.is_cluster_scoped("apps", "Deployment"));
+        let crd = json!({"kind": "CustomResourceDefinition", "spec": {"group": "cert-manager.io",
+            "names": {"kind": "ClusterIssuer"}, "scope": "Cluster"}});
+        scopes.learn_from_crds([&crd]);
+        assert!(scopes.is_cluster_scoped("cert-manager.io", "ClusterIssuer"));
+        let live = json!({"apiVersion": "foo.io/v1", "kind": "Foo", "metadata": {"name": "x"}});
+        scopes.learn_from_live([&live]);
+        assert!(scopes.is_cluster_scoped("foo.io", "Foo"));
+        let live_ns = json!({"apiVersion": "bar.io/v1", "kind": "Bar", "metadata": {"name": "x", "namespace": "a"}});
+        scopes.learn_from_live([&live_ns]);
+        assert!(!scopes.is_cluster_scoped("bar.io", "Bar"));
+    }
+
+    #[test]
+    fn identity_display() {
+        let id = ResourceId {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            namespace: Some("shop".into()),
+            name: "api".into(),
+        };
+        assert_eq!(id.to_string(), "apps/Deployment shop/api");
+        assert_eq!(split_api_version("v1"), ("", "v1"));
+        assert_eq!(split_api_version("apps/v1"), ("apps", "v1"));
+    }
+}

@@ -1,0 +1,273 @@
+//! Reports: findings with their verdicts, the summary, what could not be seen, and the exit code
+//! (DESIGN §7). Renderers (`table`, `json`) only read a finished [`Report`].
+
+pub mod json;
+pub mod table;
+
+use crate::compare::{ChangedBy, Difference, FindingKind};
+use crate::diff::ChangeOp;
+use crate::model::{RunError, SourceLocation};
+use crate::normalize::secrets::is_fingerprint;
+use crate::policy::{Severity, Status, Verdict};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceInfo {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub id: String,
+    pub kind: FindingKind,
+    pub status: Status,
+    pub severity: Severity,
+    pub envs: Vec<String>,
+    pub resource: ResourceInfo,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeOp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<Value>,
+    pub rule: Option<String>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLocation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<ChangedBy>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Inputs {
+    pub repo: Option<String>,
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+    pub commit: Option<String>,
+    pub environments: Vec<EnvironmentInput>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvironmentInput {
+    pub name: String,
+    /// Where live state came from (a snapshot path), when the command read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub resources: BTreeMap<String, usize>,
+    pub findings: Counts,
+    pub ignored: usize,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    pub by_status: BTreeMap<&'static str, usize>,
+    pub by_severity: BTreeMap<&'static str, usize>,
+    pub by_kind: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub tool: Tool,
+    pub command: String,
+    pub generated_at: String,
+    pub inputs: Inputs,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<RunError>,
+}
+
+/// `--fail-on`: the lowest severity that fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Severity(Severity),
+    Never,
+}
+
+impl Report {
+    pub fn new(command: &str, inputs: Inputs) -> Self {
+        Report {
+            version: 1,
+            tool: Tool { name: "plumb", version: env!("CARGO_PKG_VERSION") },
+            command: command.to_string(),
+            generated_at: crate::timestamp::now_rfc3339(),
+            inputs,
+            summary: Summary::default(),
+            findings: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, difference: Difference, envs: &[&str], verdict: Verdict) {
+        let message = message(&difference, envs);
+        let id = finding_id(&difference, envs);
+        let r = &difference.resource;
+        self.findings.push(Finding {
+            id,
+            kind: difference.kind,
+            status: verdict.status,
+            severity: verdict.severity,
+            envs: envs.iter().map(|e| e.to_string()).collect(),
+            resource: ResourceInfo {
+                group: r.id.group.clone(),
+                version: r.version.clone(),
+                kind: r.id.kind.clone(),
+                namespace: r.id.namespace.clone(),
+                name: r.id.name.clone(),
+            },
+            path: difference.path.to_string(),
+            change: difference.op,
+            left: difference.left,
+            right: difference.right,
+            rule: verdict.rule,
+            message,
+            source: difference.source,
+            changed_by: difference.changed_by,
+        });
+    }
+
+    /// Sorts findings and fills in the summary; call once, after the last finding.
+    pub fn finish(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (&a.envs, a.resource.namespace.as_deref(), &a.resource.kind, &a.resource.name, &a.path).cmp(&(
+                &b.envs,
+                b.resource.namespace.as_deref(),
+                &b.resource.kind,
+                &b.resource.name,
+                &b.path,
+            ))
+        });
+        let counts = &mut self.summary.findings;
+        *counts = Counts::default();
+        for f in &self.findings {
+            counts.total += 1;
+            *counts.by_status.entry(f.status.as_str()).or_default() += 1;
+            *counts.by_severity.entry(f.severity.as_str()).or_default() += 1;
+            *counts.by_kind.entry(f.kind.as_str()).or_default() += 1;
+        }
+        self.summary.complete = self.errors.is_empty();
+    }
+
+    /// 0 clean, 1 findings at or above `fail_on`, 3 incomplete (DESIGN §7). Exit 2 never comes
+    /// from a report: bad input stops before one exists.
+    pub fn exit_code(&self, fail_on: FailOn) -> u8 {
+        if !self.errors.is_empty() {
+            return 3;
+        }
+        let FailOn::Severity(threshold) = fail_on else {
+            return 0;
+        };
+        let failing = self.findings.iter().any(|f| f.status.gates() && f.severity >= threshold);
+        u8::from(failing)
+    }
+}
+
+/// Stable across runs: the same finding keeps its id (kind, environments, identity, path).
+fn finding_id(d: &Difference, envs: &[&str]) -> String {
+    let id = &d.resource.id;
+    let text = format!(
+        "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+        d.kind.as_str(),
+        envs.join(","),
+        id.group,
+        id.kind,
+        id.namespace.as_deref().unwrap_or(""),
+        id.name,
+        d.path
+    );
+    hex::encode(&Sha256::digest(text.as_bytes())[..8])
+}
+
+fn is_secret_value(value: Option<&Value>) -> bool {
+    value.and_then(Value::as_str).is_some_and(is_fingerprint)
+}
+
+fn message(d: &Difference, envs: &[&str]) -> String {
+    let (left, right) = (envs.first().copied().unwrap_or("left"), envs.get(1).copied().unwrap_or("right"));
+    let secret = is_secret_value(d.left.as_ref()) || is_secret_value(d.right.as_ref());
+    let base = match (d.kind, d.op) {
+        (FindingKind::Missing, _) => "declared in Git but not in the cluster".to_string(),
+        (FindingKind::Unmanaged, _) => "in the cluster but not declared in Git".to_string(),
+        (FindingKind::OnlyIn, _) => format!("only in {}", d.only_in.as_deref().unwrap_or(left)),
+        (FindingKind::Drift, Some(ChangeOp::Changed)) if secret => "the cluster's secret value differs from Git's (fingerprints shown)".into(),
+        (FindingKind::Drift, Some(ChangeOp::Changed)) => "the cluster's value differs from Git".into(),
+        (FindingKind::Drift, Some(ChangeOp::Removed)) => "declared in Git but absent in the cluster".into(),
+        (FindingKind::Drift, Some(ChangeOp::Added)) => "in the cluster but not in Git".into(),
+        (FindingKind::Parity, Some(ChangeOp::Changed)) if secret => format!("secret values differ between {left} and {right} (fingerprints shown)"),
+        (FindingKind::Parity, Some(ChangeOp::Changed)) => format!("{left} and {right} differ"),
+        (FindingKind::Parity, Some(ChangeOp::Removed)) => format!("only {left} sets this"),
+        (FindingKind::Parity, Some(ChangeOp::Added)) => format!("only {right} sets this"),
+        (kind, _) => kind.as_str().to_string(),
+    };
+    match &d.note {
+        Some(note) => format!("{base}: {note}"),
+        None => base,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::ResourceRef;
+    use crate::diff::Path;
+    use crate::model::ResourceId;
+
+    fn diff_of(kind: FindingKind) -> Difference {
+        Difference {
+            kind,
+            resource: ResourceRef {
+                id: ResourceId { group: "apps".into(), kind: "Deployment".into(), namespace: Some("a".into()), name: "x".into() },
+                version: "v1".into(),
+            },
+            path: Path::parse("spec.replicas").unwrap(),
+            op: Some(ChangeOp::Changed),
+            left: Some(1.into()),
+            right: Some(2.into()),
+            source: None,
+            changed_by: None,
+            only_in: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_severity_and_completeness() {
+        let mut r = Report::new("parity", Inputs::default());
+        r.add(diff_of(FindingKind::Parity), &["s", "p"], Verdict { status: Status::Unreviewed, severity: Severity::Warning, rule: None });
+        r.finish();
+        assert_eq!(r.exit_code(FailOn::Severity(Severity::Error)), 0);
+        assert_eq!(r.exit_code(FailOn::Severity(Severity::Warning)), 1);
+        r.findings[0].status = Status::Expected;
+        assert_eq!(r.exit_code(FailOn::Severity(Severity::Info)), 0);
+        r.errors.push(RunError { env: "s".into(), kind: "render".into(), source: None, resource: None, message: "x".into() });
+        assert_eq!(r.exit_code(FailOn::Never), 3);
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let a = finding_id(&diff_of(FindingKind::Parity), &["s", "p"]);
+        assert_eq!(a, finding_id(&diff_of(FindingKind::Parity), &["s", "p"]));
+        assert_ne!(a, finding_id(&diff_of(FindingKind::Drift), &["s"]));
+        assert_eq!(a.len(), 16);
+    }
+}

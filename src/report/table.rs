@@ -1,0 +1,166 @@
+//! The terminal report: a summary table, then each resource's changes, dyff-style — one line per
+//! field, multi-line values as a line diff.
+
+use super::{Finding, Report};
+use crate::diff::ChangeOp;
+use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use serde_json::Value;
+use std::fmt::Write;
+
+/// ANSI styling, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn red(&self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    fn green(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}
+
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    if !style.color {
+        table.force_no_tty();
+    }
+    table.set_header(vec!["environment", "resources"]);
+    for (env, count) in &report.summary.resources {
+        table.add_row(vec![Cell::new(env), Cell::new(count)]);
+    }
+    let _ = writeln!(out, "{table}");
+
+    let counts = &report.summary.findings;
+    let join = |m: &std::collections::BTreeMap<&str, usize>| {
+        m.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+    };
+    if counts.total == 0 {
+        let _ = writeln!(out, "{}", style.green("No differences."));
+    } else {
+        let _ = writeln!(
+            out,
+            "{} finding(s): {} — {}",
+            counts.total,
+            join(&counts.by_kind),
+            join(&counts.by_status)
+        );
+        let _ = writeln!(out, "by severity: {}", join(&counts.by_severity));
+    }
+
+    let mut current: Option<String> = None;
+    for finding in &report.findings {
+        let header = resource_header(finding);
+        if current.as_deref() != Some(header.as_str()) {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "{}", style.bold(&header));
+            current = Some(header);
+        }
+        write_finding(&mut out, finding, style);
+    }
+
+    if !report.errors.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", style.red("INCOMPLETE — plumb could not see everything:"));
+        for e in &report.errors {
+            let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
+            let _ = writeln!(out, "  {} [{}] {}: {}", e.env, e.kind, what, e.message);
+        }
+    }
+    out
+}
+
+fn resource_header(f: &Finding) -> String {
+    let r = &f.resource;
+    let kind = if r.group.is_empty() { r.kind.clone() } else { format!("{}/{}", r.group, r.kind) };
+    let name = match &r.namespace {
+        Some(ns) => format!("{ns}/{}", r.name),
+        None => r.name.clone(),
+    };
+    let source = f.source.as_ref().map(|s| format!("  ({}:{})", s.file, s.line)).unwrap_or_default();
+    format!("{kind} {name} [{}]{source}", f.envs.join(" ↔ "))
+}
+
+fn tag(f: &Finding, style: Style) -> String {
+    let text = format!("[{} {} {}]", f.kind.as_str(), f.status.as_str(), f.severity.as_str());
+    match f.severity {
+        crate::policy::Severity::Error => style.red(&text),
+        crate::policy::Severity::Warning => style.yellow(&text),
+        crate::policy::Severity::Info => style.dim(&text),
+    }
+}
+
+fn write_finding(out: &mut String, f: &Finding, style: Style) {
+    let tag = tag(f, style);
+    if f.path.is_empty() {
+        let _ = writeln!(out, "  {} {tag}", f.message);
+        return;
+    }
+    let (mark, line) = match f.change {
+        Some(ChangeOp::Added) => ("+", format!("{}: {}", f.path, inline(f.right.as_ref()))),
+        Some(ChangeOp::Removed) => ("-", format!("{}: {}", f.path, inline(f.left.as_ref()))),
+        _ => ("±", f.path.clone()),
+    };
+    let _ = writeln!(out, "  {mark} {line} {tag}");
+    if f.change == Some(ChangeOp::Changed) {
+        match (f.left.as_ref(), f.right.as_ref()) {
+            (Some(Value::String(l)), Some(Value::String(r))) if l.contains('\n') || r.contains('\n') => {
+                write_line_diff(out, l, r, style);
+            }
+            (l, r) => {
+                let _ = writeln!(out, "      {} {}", style.red("-"), style.red(&inline(l)));
+                let _ = writeln!(out, "      {} {}", style.green("+"), style.green(&inline(r)));
+            }
+        }
+    }
+    let _ = writeln!(out, "      {}", style.dim(&f.message));
+    if let Some(by) = &f.changed_by {
+        let when = by.time.as_deref().map(|t| format!(" at {t}")).unwrap_or_default();
+        let _ = writeln!(out, "      {}", style.dim(&format!("changed by {} ({}){when}", by.manager, by.operation)));
+    }
+}
+
+fn inline(value: Option<&Value>) -> String {
+    match value {
+        None => "(absent)".into(),
+        Some(Value::String(s)) if !s.contains('\n') => s.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+fn write_line_diff(out: &mut String, left: &str, right: &str, style: Style) {
+    let diff = similar::TextDiff::from_lines(left, right);
+    for group in diff.grouped_ops(1) {
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let text = change.value().trim_end_matches('\n');
+                let line = match change.tag() {
+                    similar::ChangeTag::Delete => style.red(&format!("- {text}")),
+                    similar::ChangeTag::Insert => style.green(&format!("+ {text}")),
+                    similar::ChangeTag::Equal => style.dim(&format!("  {text}")),
+                };
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+    }
+}
