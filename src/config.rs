@@ -3,7 +3,7 @@
 //! Every key is known: an unknown or misspelled key is an error with its line, never silently
 //! ignored — a typo in `namespaces:` must not quietly turn off namespace mapping.
 
-use crate::diagnostic::{LocatedError, find_line};
+use crate::diagnostic::{LocatedError, find_line_with};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -204,7 +204,11 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
 }
 
 fn invalid(text: &str, file: &str, needle: &str, message: String, help: &str) -> ConfigError {
-    let (line, column) = find_line(text, needle);
+    invalid_at(text, file, "", needle, message, help)
+}
+
+fn invalid_at(text: &str, file: &str, context: &str, needle: &str, message: String, help: &str) -> ConfigError {
+    let (line, column) = find_line_with(text, context, needle);
     ConfigError::Invalid(Box::new(LocatedError::new(file, text, line, column, message).with_help(help)))
 }
 
@@ -219,7 +223,7 @@ fn validate(config: &Config, text: &str, file: &str) -> Result<(), ConfigError> 
     }
     for (name, env) in &config.environments {
         if env.sources.is_empty() {
-            return Err(invalid(text, file, &format!("{name}:"),
+            return Err(invalid(text, file, &format!(" {name}:"),
                 format!("environment `{name}` has no sources"),
                 "add `sources:` with at least one `manifests:`, `kustomize:` or `helm:` entry"));
         }
@@ -239,7 +243,7 @@ fn validate(config: &Config, text: &str, file: &str) -> Result<(), ConfigError> 
         }
         for env in &pair.between {
             if !config.environments.contains_key(env) {
-                return Err(invalid(text, file, env, format!("parity names unknown environment `{env}`"),
+                return Err(invalid_at(text, file, "between", env, format!("parity names unknown environment `{env}`"),
                     &format!("defined environments: {}", config.environments.keys().cloned().collect::<Vec<_>>().join(", "))));
             }
         }
@@ -274,7 +278,7 @@ mod tests {
         let text = GOOD.replace("    namespaces: {s: p}", "    namespace: {s: p}");
         let err = parse(&text, "plumb.yaml").unwrap_err();
         let ConfigError::Invalid(e) = err else { panic!("{err}") };
-        assert_eq!(e.line, 17, "{e}");
+        assert_eq!(e.line, 18, "{e}");
         assert!(e.message.contains("namespace"), "{e}");
     }
 

@@ -56,9 +56,16 @@ fn offset_of(text: &str, line: u64, column: u64) -> Option<usize> {
 /// The 1-based line and column of the first line of `text` that contains `needle`, for validation
 /// errors found after parsing.
 pub fn find_line(text: &str, needle: &str) -> (u64, u64) {
+    find_line_with(text, "", needle)
+}
+
+/// Like [`find_line`], for the first line that contains `context` and then `needle`.
+pub fn find_line_with(text: &str, context: &str, needle: &str) -> (u64, u64) {
     for (i, line) in text.lines().enumerate() {
-        if let Some(col) = line.find(needle) {
-            return (i as u64 + 1, col as u64 + 1);
+        if let Some(start) = line.find(context)
+            && let Some(col) = line[start..].find(needle)
+        {
+            return (i as u64 + 1, (start + col) as u64 + 1);
         }
     }
     (0, 0)
