@@ -12,7 +12,7 @@ use crate::desired::{self, git::GitTree};
 use crate::inventory;
 use crate::live::snapshot;
 use crate::model::{Inventory, RunError, Scopes};
-use crate::normalize::{Fingerprinter, Normalizer};
+use crate::normalize::{Fingerprinter, Normalizer, TextRewrite};
 use crate::policy::{Defaults, Severity, classify};
 use crate::progress::Progress;
 use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
@@ -139,7 +139,11 @@ fn scopes_of<'a>(base: Scopes, documents: impl IntoIterator<Item = &'a Document>
 }
 
 fn normalize_all(normalizer: &Normalizer, inventory: &mut Inventory, live: bool) {
-    inventory.resources.par_iter_mut().for_each(|(_, r)| normalizer.normalize(r, live));
+    normalize_mapped(normalizer, inventory, live, None);
+}
+
+fn normalize_mapped(normalizer: &Normalizer, inventory: &mut Inventory, live: bool, secret_rewrite: Option<&TextRewrite<'_>>) {
+    inventory.resources.par_iter_mut().for_each(|(_, r)| normalizer.normalize_with(r, live, secret_rewrite));
 }
 
 fn render(common: &Common, normalizer: &Normalizer, env: &str, git_ref: Option<&str>, progress: &Progress) -> Result<u8, AppError> {
@@ -290,8 +294,6 @@ fn parity_command(
         sides.push(inventory);
     }
     let (mut right_inv, mut left_inv) = (sides.pop().unwrap_or_default(), sides.pop().unwrap_or_default());
-    normalize_all(normalizer, &mut left_inv, live);
-    normalize_all(normalizer, &mut right_inv, live);
     let mapping = config
         .pair(left, right)
         .map(|pair| Mapping {
@@ -299,6 +301,10 @@ fn parity_command(
             equivalents: pair.equivalents.into_iter().filter_map(|e| Some((e.first()?.clone(), e.get(1)?.clone()))).collect(),
         })
         .unwrap_or_default();
+    // Equivalents reach secret values too: they are replaced in the decoded text before hashing.
+    let secret_rewrite = |text: &str| mapping.replace_equivalents(text);
+    normalize_mapped(normalizer, &mut left_inv, live, Some(&secret_rewrite));
+    normalize_all(normalizer, &mut right_inv, live);
     let differences = parity(&left_inv, &right_inv, &mapping, &Sides { left, right })?;
     let envs = vec![EnvironmentInput { name: left.to_string(), live: None }, EnvironmentInput { name: right.to_string(), live: None }];
     let mut report = Report::new("parity", inputs(tree.as_ref(), envs));

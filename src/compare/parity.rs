@@ -5,6 +5,7 @@ use super::pairing::{Mapping, generated_names, match_id, rewrite_values};
 use super::{Difference, FindingKind, ResourceRef};
 use crate::diff::diff;
 use crate::model::{Inventory, Resource, ResourceId};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, thiserror::Error)]
@@ -86,11 +87,12 @@ fn compare_pair(
         &r_rewritten
     };
     for change in diff(&l, r) {
-        // Show the left value as staging wrote it, not as mapped for comparison.
-        let left_value = change
-            .left
-            .as_ref()
-            .map(|mapped| change.path.resolve(&left.object).cloned().unwrap_or_else(|| mapped.clone()));
+        // Show the left value as its environment wrote it, not as mapped for comparison — except
+        // multi-line text, shown as a line diff, where unmapped tokens would show as false changes.
+        let left_value = change.left.as_ref().map(|mapped| match mapped {
+            Value::String(s) if s.contains('\n') => mapped.clone(),
+            _ => change.path.resolve(&left.object).cloned().unwrap_or_else(|| mapped.clone()),
+        });
         out.push(Difference {
             kind: FindingKind::Parity,
             resource: ResourceRef::of(right),
@@ -109,7 +111,7 @@ fn compare_pair(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     fn res(kind: &str, ns: &str, name: &str, object: Value) -> Resource {
         Resource {

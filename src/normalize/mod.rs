@@ -12,7 +12,7 @@ pub mod secrets;
 
 use crate::model::{LiveHistory, ManagedFields, Resource};
 use serde_json::Value;
-pub use secrets::Fingerprinter;
+pub use secrets::{Fingerprinter, TextRewrite};
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -30,19 +30,24 @@ impl Normalizer {
     /// Normalizes a resource in place. With `keep_history` (live objects), the last-applied
     /// configuration and managedFields are kept aside for drift to read.
     pub fn normalize(&self, resource: &mut Resource, keep_history: bool) {
+        self.normalize_with(resource, keep_history, None);
+    }
+
+    /// [`Self::normalize`], rewriting secret text before it is fingerprinted.
+    pub fn normalize_with(&self, resource: &mut Resource, keep_history: bool, secret_rewrite: Option<&TextRewrite<'_>>) {
         if keep_history {
             let history = self.take_history(&resource.object);
             if history.last_applied.is_some() || !history.managed_fields.is_empty() {
                 resource.history = Some(Box::new(history));
             }
         }
-        self.normalize_object(&resource.id.kind, &mut resource.object);
+        self.normalize_object(&resource.id.kind, &mut resource.object, secret_rewrite);
     }
 
     /// The normalization steps on one object.
-    pub fn normalize_object(&self, kind: &str, object: &mut Value) {
+    pub fn normalize_object(&self, kind: &str, object: &mut Value, secret_rewrite: Option<&TextRewrite<'_>>) {
         if secrets::is_secret(object) {
-            self.fingerprinter.redact_secret(object);
+            self.fingerprinter.redact_secret(object, secret_rewrite);
         }
         noise::remove_noise(object);
         canonical::strip_identity(object);
@@ -57,7 +62,7 @@ impl Normalizer {
     /// become fingerprints, nothing else changes.
     pub fn redact(&self, object: &mut Value) {
         if secrets::is_secret(object) {
-            self.fingerprinter.redact_secret(object);
+            self.fingerprinter.redact_secret(object, None);
         }
     }
 
@@ -73,7 +78,7 @@ impl Normalizer {
                     map.entry("apiVersion").or_insert_with(|| object["apiVersion"].clone());
                     map.entry("kind").or_insert_with(|| object["kind"].clone());
                 }
-                self.normalize_object(&kind, &mut applied);
+                self.normalize_object(&kind, &mut applied, None);
                 applied
             });
         let managed_fields = object["metadata"]["managedFields"]
