@@ -193,7 +193,7 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let config: Config = crate::yaml::from_str(text, file).map_err(|e| {
         let help = if e.message.contains("unknown field") {
-            "valid keys are listed in DESIGN §2 / docs/config.md; check the spelling"
+            "docs/config.md lists every key; check the spelling"
         } else {
             "fix the YAML at this place"
         };

@@ -6,8 +6,9 @@
 //! longer has them.
 
 use super::{Difference, FindingKind, ResourceRef, managed};
-use crate::diff::{ChangeOp, Segment, diff};
-use crate::model::{Inventory, Resource};
+use crate::diff::{Change, ChangeOp, Path, Segment, diff};
+use crate::model::{Inventory, LiveHistory, Resource};
+use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 
 /// What the live side covers.
@@ -55,29 +56,7 @@ pub fn drift(desired: &Inventory, live: &Inventory, scope: &DriftScope) -> Vec<D
 
 fn compare_object(desired: &Resource, live: &Resource, scope: &DriftScope, out: &mut Vec<Difference>) {
     let history = live.history.as_deref();
-    for change in diff(&desired.object, &live.object) {
-        let note = match change.op {
-            ChangeOp::Changed | ChangeOp::Removed => None,
-            ChangeOp::Added => {
-                // A live-only entry of a positional list changes a list Git declares whole.
-                let extends_declared_list = matches!(change.path.0.last(), Some(Segment::Index(_)));
-                let in_last_applied = history
-                    .and_then(|h| h.last_applied.as_ref())
-                    .is_some_and(|applied| change.path.resolve(applied).is_some());
-                let by_manager = history.is_some_and(|h| {
-                    managed::owned_by_any(&h.managed_fields, &change.path, &scope.field_managers)
-                });
-                if extends_declared_list {
-                    Some("the cluster's list has entries Git does not declare".to_string())
-                } else if in_last_applied {
-                    Some("removed from Git but still in the cluster (last-applied-configuration has it)".to_string())
-                } else if by_manager {
-                    Some("removed from Git but still in the cluster (a Git field manager applied it)".to_string())
-                } else {
-                    continue;
-                }
-            }
-        };
+    let push = |out: &mut Vec<Difference>, change: Change, note: Option<&str>| {
         out.push(Difference {
             kind: FindingKind::Drift,
             resource: ResourceRef::of(desired),
@@ -88,8 +67,63 @@ fn compare_object(desired: &Resource, live: &Resource, scope: &DriftScope, out: 
             right: change.right,
             source: desired.source.clone(),
             only_in: None,
-            note,
-        });
+            note: note.map(str::to_string),
+        })
+    };
+    for change in diff(&desired.object, &live.object) {
+        match change.op {
+            ChangeOp::Changed | ChangeOp::Removed => push(out, change, None),
+            // A live-only entry of a positional list changes a list Git declares whole.
+            ChangeOp::Added if matches!(change.path.0.last(), Some(Segment::Index(_))) => {
+                push(out, change, Some("the cluster's list has entries Git does not declare"));
+            }
+            ChangeOp::Added => {
+                let Some(history) = history else { continue };
+                let from_git = GitOrigin { history, field_managers: &scope.field_managers };
+                let mut path = change.path.clone();
+                let mut found = Vec::new();
+                if let Some(value) = &change.right {
+                    from_git.removed_fields(&mut path, value, &mut found);
+                }
+                for (path, value, note) in found {
+                    push(out, Change { path, op: ChangeOp::Added, left: None, right: Some(value) }, Some(note));
+                }
+            }
+        }
+    }
+}
+
+/// What a live object's history says Git applied.
+struct GitOrigin<'a> {
+    history: &'a LiveHistory,
+    field_managers: &'a [String],
+}
+
+impl GitOrigin<'_> {
+    fn note(&self, path: &Path) -> Option<&'static str> {
+        if self.history.last_applied.as_ref().is_some_and(|applied| path.resolve(applied).is_some()) {
+            Some("removed from Git but still in the cluster (last-applied-configuration has it)")
+        } else if managed::owned_by_any(&self.history.managed_fields, path, self.field_managers) {
+            Some("removed from Git but still in the cluster (a Git field manager applied it)")
+        } else {
+            None
+        }
+    }
+
+    /// The parts of a live-only value that Git once applied, as deep as they go: a live-only
+    /// `metadata` holding one label that last-applied had is drift at that label, not at `metadata`.
+    fn removed_fields(&self, path: &mut Path, value: &Value, out: &mut Vec<(Path, Value, &'static str)>) {
+        let Some(note) = self.note(path) else { return };
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, child) in map {
+                    path.push(Segment::Key(key.clone()));
+                    self.removed_fields(path, child, out);
+                    path.pop();
+                }
+            }
+            _ => out.push((path.clone(), value.clone(), note)),
+        }
     }
 }
 
@@ -128,8 +162,8 @@ fn explained(resource: &Resource, live: &Inventory) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LiveHistory, ResourceId};
-    use serde_json::{Value, json};
+    use crate::model::ResourceId;
+    use serde_json::json;
 
     fn res(kind: &str, name: &str, object: Value) -> Resource {
         Resource {
@@ -161,6 +195,40 @@ mod tests {
         let found = drift(&desired, &inv(vec![live_cm]), &scope());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path.to_string(), "data.z");
+    }
+
+    #[test]
+    fn a_live_only_subtree_is_drift_only_where_git_applied_it() {
+        let desired = inv(vec![res("ConfigMap", "a", json!({"data": {"x": "1"}}))]);
+        let mut live_cm = res("ConfigMap", "a", json!({"data": {"x": "1"}, "metadata": {"labels": {"old": "y", "added-by-controller": "z"}}}));
+        live_cm.history = Some(Box::new(LiveHistory {
+            last_applied: Some(json!({"data": {"x": "1"}, "metadata": {"labels": {"old": "y"}}})),
+            managed_fields: vec![],
+        }));
+        let found = drift(&desired, &inv(vec![live_cm]), &scope());
+        let paths: Vec<String> = found.iter().map(|d| d.path.to_string()).collect();
+        assert_eq!(paths, ["metadata.labels.old"]);
+    }
+
+    #[test]
+    fn configured_field_managers_mark_fields_from_git() {
+        let desired = inv(vec![res("ConfigMap", "a", json!({"data": {"x": "1"}}))]);
+        let mut live_cm = res("ConfigMap", "a", json!({"data": {"x": "1", "y": "2", "z": "3"}}));
+        live_cm.history = Some(Box::new(LiveHistory {
+            last_applied: None,
+            managed_fields: vec![crate::model::ManagedFields {
+                manager: "argocd-controller".into(),
+                operation: "Apply".into(),
+                time: None,
+                fields: json!({"f:data": {"f:x": {}, "f:y": {}}}),
+            }],
+        }));
+        let mut s = scope();
+        assert!(drift(&desired, &inv(vec![live_cm.clone()]), &s).is_empty());
+        s.field_managers = vec!["argocd-controller".into()];
+        let found = drift(&desired, &inv(vec![live_cm]), &s);
+        let paths: Vec<String> = found.iter().map(|d| d.path.to_string()).collect();
+        assert_eq!(paths, ["data.y"]);
     }
 
     #[test]

@@ -1,0 +1,376 @@
+//! End-to-end tests: the real plumb binary over real Git repositories.
+
+mod support;
+
+use predicates::prelude::*;
+use serde_json::json;
+use support::{Repo, finding_lines, stdout_json};
+
+const CONFIG: &str = "version: 1
+environments:
+  staging:
+    namespace: shop-staging
+    sources:
+      - manifests: envs/staging
+    live:
+      snapshot: live/staging.json
+  production:
+    namespace: shop
+    sources:
+      - manifests: envs/production/*.yaml
+parity:
+  - between: [staging, production]
+    namespaces: {shop-staging: shop}
+    equivalents:
+      - [staging.example.com, example.com]
+";
+
+fn app(env_ns: &str, replicas: u32, image: &str, host: &str, hash: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: {replicas}
+  template:
+    spec:
+      containers:
+        - name: api
+          image: {image}
+          env:
+            - name: DB_HOST
+              value: db.{host}
+          resources:
+            limits: {{cpu: 1000m, memory: 1Gi}}
+          volumeMounts:
+            - name: config
+              mountPath: /etc/app
+      volumes:
+        - name: config
+          configMap:
+            name: app-config-{hash}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config-{hash}
+data:
+  LOG_LEVEL: info
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: api
+subjects:
+  - kind: ServiceAccount
+    name: api
+    namespace: {env_ns}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: api}}
+"
+    )
+}
+
+fn shop_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("plumb.yaml", CONFIG)
+        .write("envs/staging/app.yaml", &app("shop-staging", 1, "api:1.8.0", "staging.example.com", "7h2k9m5f8t"))
+        .write("envs/production/app.yaml", &app("shop", 3, "api:1.7.2", "example.com", "g4m2bt8h6c"))
+        .write(
+            "envs/production/policy.yaml",
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny}\nspec: {podSelector: {}}\n",
+        );
+    repo.commit("initial");
+    repo
+}
+
+#[test]
+fn parity_maps_namespaces_equivalents_and_hash_suffixes() {
+    let repo = shop_repo();
+    let output = repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "parity findings are warnings: exit 0");
+    let report = stdout_json(&output);
+    assert_eq!(
+        finding_lines(&report),
+        [
+            "only-in NetworkPolicy/default-deny ",
+            "parity Deployment/api spec.replicas",
+            "parity Deployment/api spec.template.spec.containers[name=api].image",
+        ]
+    );
+    let image = report["findings"].as_array().unwrap().iter().find(|f| f["path"].as_str().unwrap().ends_with("image")).unwrap();
+    assert_eq!(image["left"], "api:1.8.0");
+    assert_eq!(image["right"], "api:1.7.2");
+    assert_eq!(image["status"], "unreviewed");
+    assert_eq!(image["severity"], "warning");
+    assert_eq!(image["envs"], json!(["staging", "production"]));
+    assert_eq!(image["source"]["file"], "envs/staging/app.yaml");
+    assert_eq!(report["summary"]["resources"]["staging"], 3);
+    assert_eq!(report["summary"]["complete"], true);
+    assert_eq!(report["inputs"]["commit"].as_str().unwrap().len(), 40);
+
+    let gate = repo.plumb().args(["parity", "staging", "production", "--fail-on", "warning", "-f", "json"]).output().unwrap();
+    assert_eq!(gate.status.code(), Some(1));
+}
+
+#[test]
+fn finding_ids_are_stable_across_runs() {
+    let repo = shop_repo();
+    let ids = || {
+        let report = stdout_json(&repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap());
+        report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(), ids());
+}
+
+fn live_list(items: serde_json::Value) -> String {
+    json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+}
+
+fn live_staging() -> serde_json::Value {
+    json!([
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "shop-staging", "uid": "1",
+            "resourceVersion": "9", "generation": 4,
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration":
+                "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"api\",\"labels\":{\"old\":\"yes\"}},\"spec\":{\"replicas\":1}}"},
+            "labels": {"old": "yes"},
+            "managedFields": [
+                {"manager": "kubectl-client-side-apply", "operation": "Update", "time": "2025-01-01T00:00:00Z",
+                 "fieldsV1": {"f:metadata": {"f:labels": {"f:old": {}}}, "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"api\"}": {"f:image": {}}}}}}}},
+                {"manager": "kubectl-set", "operation": "Update", "time": "2025-02-01T00:00:00Z",
+                 "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"api\"}": {"f:image": {}}}}}}}}
+            ]},
+         "spec": {"replicas": 1, "progressDeadlineSeconds": 600, "template": {"spec": {
+            "containers": [{"name": "api", "image": "api:1.8.1", "imagePullPolicy": "IfNotPresent",
+                "env": [{"name": "DB_HOST", "value": "db.staging.example.com"}],
+                "resources": {"limits": {"cpu": "1", "memory": "1024Mi"}},
+                "volumeMounts": [{"name": "config", "mountPath": "/etc/app"}]}],
+            "volumes": [{"name": "config", "configMap": {"name": "app-config-7h2k9m5f8t", "defaultMode": 420}}]}}},
+         "status": {"replicas": 1}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stray", "namespace": "shop-staging"}, "data": {"a": "b"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt", "namespace": "shop-staging"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other-team", "namespace": "elsewhere"}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "api", "namespace": "shop-staging"},
+         "subjects": [{"kind": "ServiceAccount", "name": "api", "namespace": "shop-staging"}],
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "api"}}
+    ])
+}
+
+#[test]
+fn drift_reports_changes_missing_unmanaged_and_who_changed_them() {
+    let repo = shop_repo();
+    repo.write("live/staging.json", &live_list(live_staging()));
+    let output = repo.plumb().args(["drift", "staging", "-f", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = stdout_json(&output);
+    assert_eq!(
+        finding_lines(&report),
+        [
+            "drift Deployment/api metadata.labels.old",
+            "drift Deployment/api spec.template.spec.containers[name=api].image",
+            "missing ConfigMap/app-config-7h2k9m5f8t ",
+            "unmanaged ConfigMap/stray ",
+        ]
+    );
+    let findings = report["findings"].as_array().unwrap();
+    let image = findings.iter().find(|f| f["path"].as_str().unwrap().ends_with("image")).unwrap();
+    assert_eq!(image["changed_by"]["manager"], "kubectl-set");
+    assert_eq!(image["left"], "api:1.8.0");
+    assert_eq!(image["right"], "api:1.8.1");
+    assert_eq!(image["severity"], "error");
+    let label = findings.iter().find(|f| f["path"] == "metadata.labels.old").unwrap();
+    assert!(label["message"].as_str().unwrap().contains("last-applied"), "{label}");
+
+    // Same result from a file passed on the command line, in YAML.
+    let yaml = repo.path().join("live.yaml");
+    let items: Vec<String> = live_staging().as_array().unwrap().iter().map(|i| format!("  - {i}")).collect();
+    std::fs::write(&yaml, format!("apiVersion: v1\nkind: List\nitems:\n{}\n", items.join("\n"))).unwrap();
+    let again = repo.plumb().args(["drift", "staging", "-f", "json", "--live"]).arg(&yaml).output().unwrap();
+    assert_eq!(finding_lines(&stdout_json(&again)), finding_lines(&report));
+}
+
+#[test]
+fn ref_reads_history_not_the_working_tree() {
+    let repo = shop_repo();
+    let first = repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap();
+    let first_commit = stdout_json(&first)["inputs"]["commit"].as_str().unwrap().to_string();
+    repo.tag("v1");
+    repo.write("envs/staging/app.yaml", &app("shop-staging", 3, "api:1.7.2", "staging.example.com", "7h2k9m5f8t"));
+    repo.commit("align staging");
+    // Uncommitted edits in the working tree are never read.
+    repo.write("envs/staging/app.yaml", "this: [is not valid yaml\n");
+    let head = stdout_json(&repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap());
+    assert_eq!(finding_lines(&head), ["only-in NetworkPolicy/default-deny "]);
+    let old = stdout_json(&repo.plumb().args(["parity", "staging", "production", "-f", "json", "--ref", "v1"]).output().unwrap());
+    assert_eq!(old["inputs"]["commit"], first_commit.as_str());
+    assert_eq!(old["inputs"]["ref"], "v1");
+    assert_eq!(finding_lines(&old).len(), 3);
+}
+
+#[test]
+fn render_prints_desired_state_with_namespaces_and_writes_a_tree() {
+    let repo = shop_repo();
+    let output = repo.plumb().args(["render", "staging"]).output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(text.matches("\n---\n").count() + usize::from(text.starts_with("---\n")), 3, "{text}");
+    assert!(text.contains("namespace: shop-staging"), "{text}");
+    let out = repo.path().join("rendered");
+    repo.plumb().args(["render", "production", "-o"]).arg(&out).assert().success();
+    assert!(out.join("shop/deployment-api.yaml").is_file());
+    assert!(out.join("shop/networkpolicy-default-deny.yaml").is_file());
+}
+
+#[test]
+fn helm_and_kustomize_sources_make_the_run_incomplete_not_clean() {
+    let repo = Repo::new();
+    repo.write(
+        "plumb.yaml",
+        "version: 1\nenvironments:\n  a:\n    sources:\n      - manifests: a\n      - helm: {chart: charts/web}\n  b:\n    sources:\n      - kustomize: b\n",
+    )
+    .write("a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+    repo.commit("c");
+    let output = repo.plumb().args(["parity", "a", "b", "-f", "json", "--fail-on", "never"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let report = stdout_json(&output);
+    assert_eq!(report["summary"]["complete"], false);
+    let sources: Vec<&str> = report["errors"].as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap()).collect();
+    assert_eq!(sources, ["helm: charts/web", "kustomize: b"]);
+}
+
+// ---- bad input: exit 2, with file and line ----
+
+fn fails_with(repo: &Repo, args: &[&str], needles: &[&str]) {
+    let output = repo.plumb().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn malformed_yaml_names_file_and_line() {
+    let repo = shop_repo();
+    repo.write("envs/staging/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n  labels: {}\n");
+    repo.commit("broken");
+    fails_with(&repo, &["parity", "staging", "production"], &["envs/staging/broken.yaml:", "source `manifests: envs/staging`"]);
+}
+
+#[test]
+fn unknown_config_key_names_its_line() {
+    let repo = shop_repo();
+    repo.write("plumb.yaml", &CONFIG.replace("    namespaces: {shop-staging: shop}", "    namespace_map: {shop-staging: shop}"));
+    fails_with(&repo, &["parity", "staging", "production"], &["plumb.yaml:15:5", "namespace_map", "expected one of between, namespaces, equivalents"]);
+}
+
+#[test]
+fn a_ref_that_does_not_exist() {
+    let repo = shop_repo();
+    fails_with(&repo, &["parity", "staging", "production", "--ref", "no-such-tag"], &["no-such-tag", "does not exist"]);
+}
+
+#[test]
+fn a_source_path_missing_at_the_ref() {
+    let repo = shop_repo();
+    repo.write("plumb.yaml", &CONFIG.replace("manifests: envs/staging", "manifests: envs/stagign"));
+    fails_with(&repo, &["render", "staging"], &["envs/stagign", "does not exist at HEAD"]);
+    // Present in the working tree but not committed: still missing, Git is what counts.
+    repo.write("plumb.yaml", &CONFIG.replace("manifests: envs/staging", "manifests: envs/new"));
+    repo.write("envs/new/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+    fails_with(&repo, &["render", "staging"], &["envs/new", "commit new files first"]);
+}
+
+#[test]
+fn two_objects_with_one_identity() {
+    let repo = shop_repo();
+    repo.write("envs/staging/dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config-7h2k9m5f8t\n  namespace: shop-staging\n");
+    repo.commit("dup");
+    fails_with(&repo, &["render", "staging"], &["declared twice", "envs/staging/app.yaml:", "envs/staging/dup.yaml:1"]);
+}
+
+#[test]
+fn a_live_file_that_is_neither_a_list_nor_a_snapshot() {
+    let repo = shop_repo();
+    repo.write("live/staging.json", r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}"#);
+    fails_with(&repo, &["drift", "staging"], &["live/staging.json:1", "neither", "kubectl get"]);
+}
+
+#[test]
+fn an_empty_environment() {
+    let repo = shop_repo();
+    repo.write("envs/staging/app.yaml", "# nothing here yet\n");
+    repo.commit("empty");
+    fails_with(&repo, &["parity", "staging", "production"], &["environment `staging` has no desired objects"]);
+}
+
+#[test]
+fn an_unknown_environment() {
+    let repo = shop_repo();
+    fails_with(&repo, &["drift", "prod"], &["unknown environment `prod`", "production, staging"]);
+}
+
+#[test]
+fn no_repository_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plumb.yaml"), CONFIG).unwrap();
+    let output = support::plumb().current_dir(dir.path()).args(["render", "staging"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not inside a Git repository"));
+}
+
+// ---- compare: no config ----
+
+#[test]
+fn compare_works_as_kubectl_external_diff() {
+    // kubectl diff writes one file per object, named without an extension.
+    let dir = tempfile::tempdir().unwrap();
+    let (live, merged) = (dir.path().join("LIVE-1"), dir.path().join("MERGED-2"));
+    std::fs::create_dir_all(&live).unwrap();
+    std::fs::create_dir_all(&merged).unwrap();
+    let svc = |port: u32| format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\n  uid: x\nspec:\n  ports:\n  - port: {port}\n");
+    std::fs::write(live.join("v1.Service.default.web"), svc(80)).unwrap();
+    std::fs::write(merged.join("v1.Service.default.web"), svc(8080)).unwrap();
+    let output = support::plumb().args(["compare", "--mode", "parity", "--fail-on", "warning"]).arg(&live).arg(&merged).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("spec.ports[port=80,protocol=TCP]"), "{text}");
+    std::fs::write(merged.join("v1.Service.default.web"), svc(80)).unwrap();
+    support::plumb().args(["compare", "--mode", "parity", "--fail-on", "warning"]).arg(&live).arg(&merged).assert().code(0);
+}
+
+#[test]
+fn invalid_base64_in_secret_data_is_compared_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = |v: &str| format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: a}}\ndata:\n  k: \"{v}\"\n");
+    std::fs::write(dir.path().join("a.yaml"), secret("not base64 at all!")).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), secret("not base64 at all!")).unwrap();
+    std::fs::write(dir.path().join("c.yaml"), secret("also *not* base64")).unwrap();
+    support::plumb().args(["compare", "--mode", "drift"]).arg(dir.path().join("a.yaml")).arg(dir.path().join("b.yaml")).assert().code(0);
+    let output = support::plumb().args(["compare", "--mode", "drift"]).arg(dir.path().join("a.yaml")).arg(dir.path().join("c.yaml")).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("not base64") && !text.contains("*not*"), "{text}");
+    assert!(text.contains("hmac-sha256:"), "{text}");
+}
+
+#[test]
+fn compare_bad_input_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), "kind: [\n").unwrap();
+    std::fs::write(dir.path().join("ok.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n").unwrap();
+    support::plumb()
+        .args(["compare", "--mode", "drift"])
+        .arg(dir.path().join("bad.yaml"))
+        .arg(dir.path().join("ok.yaml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.yaml:"));
+    support::plumb()
+        .args(["compare", "--mode", "drift"])
+        .arg(dir.path().join("missing.yaml"))
+        .arg(dir.path().join("ok.yaml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.yaml"));
+}

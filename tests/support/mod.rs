@@ -1,0 +1,101 @@
+//! Test support: real Git repositories in temporary directories, and the real plumb binary.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+/// A Git repository in a temporary directory, committed to with libgit2 (as a user's would be).
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+    repo: git2::Repository,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = git2::Repository::init(dir.path()).expect("git init");
+        Repo { dir, repo }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> &Self {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    pub fn remove(&self, relative: &str) -> &Self {
+        std::fs::remove_file(self.dir.path().join(relative)).unwrap();
+        self
+    }
+
+    /// Commits the whole working tree; returns the commit id.
+    pub fn commit(&self, message: &str) -> String {
+        let mut index = self.repo.index().unwrap();
+        index.add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None).unwrap();
+        index.update_all(["*"].iter(), None).unwrap();
+        index.write().unwrap();
+        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("test", "test@example.invalid").unwrap();
+        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        self.repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap().to_string()
+    }
+
+    pub fn tag(&self, name: &str) {
+        let head = self.repo.head().unwrap().peel_to_commit().unwrap();
+        self.repo.tag_lightweight(name, head.as_object(), false).unwrap();
+    }
+
+    /// The plumb binary, run in this repository.
+    pub fn plumb(&self) -> Command {
+        let mut cmd = plumb();
+        cmd.current_dir(self.path());
+        cmd
+    }
+}
+
+/// The plumb binary with a fixed fingerprint key and no colours.
+pub fn plumb() -> Command {
+    let mut cmd = Command::cargo_bin("plumb").expect("plumb binary");
+    cmd.env("PLUMB_FINGERPRINT_KEY", "test-key").env("NO_COLOR", "1").env_remove("CI");
+    cmd
+}
+
+pub fn stdout_json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// `kind name path` for each finding, sorted, for exact comparisons.
+pub fn finding_lines(report: &serde_json::Value) -> Vec<String> {
+    let mut lines: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}/{} {}",
+                f["kind"].as_str().unwrap(),
+                f["resource"]["kind"].as_str().unwrap(),
+                f["resource"]["name"].as_str().unwrap(),
+                f["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
