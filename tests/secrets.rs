@@ -1,0 +1,131 @@
+//! No raw Secret value in any output, error or file plumb writes: the demo's known secret values
+//! (fixtures/demo/SECRETS.txt), raw and base64-encoded, are searched for in everything.
+
+mod support;
+
+use base64::Engine;
+use support::{Repo, fixtures, plumb};
+
+fn secret_values() -> Vec<String> {
+    let text = std::fs::read_to_string(fixtures().join("demo/SECRETS.txt")).unwrap();
+    let raw: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+    assert!(raw.len() >= 3, "the demo must hold known secret values");
+    let encoded = raw.iter().map(|v| base64::engine::general_purpose::STANDARD.encode(v));
+    raw.iter().cloned().chain(encoded).collect()
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for secret in secret_values() {
+        assert!(!text.contains(&secret), "{what} leaks a secret value ({} chars):\n{text}", secret.len());
+    }
+}
+
+/// A Git repository holding a copy of the demo (the demo's desired state is read from Git).
+fn demo_repo() -> Repo {
+    let repo = Repo::new();
+    let demo = fixtures().join("demo");
+    for entry in walk(&demo) {
+        let relative = entry.strip_prefix(&demo).unwrap().to_string_lossy().into_owned();
+        repo.write(&relative, &std::fs::read_to_string(&entry).unwrap());
+    }
+    repo.commit("demo");
+    repo
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_demo_really_holds_the_secret_values() {
+    // Guards the test below: if the fixtures stopped holding them, it would pass vacuously.
+    let staging = std::fs::read_to_string(fixtures().join("demo/envs/staging/config.yaml")).unwrap();
+    assert!(secret_values().iter().any(|s| staging.contains(s)));
+}
+
+#[test]
+fn no_command_and_no_format_prints_a_secret() {
+    let repo = demo_repo();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["render", "staging"],
+        vec!["render", "production"],
+        vec!["parity", "staging", "production"],
+        vec!["parity", "staging", "production", "--live"],
+        vec!["drift", "staging"],
+        vec!["drift", "production"],
+        vec!["compare", "--mode", "drift", "envs/production", "snapshots/production.json"],
+        vec!["compare", "--mode", "parity", "snapshots/staging.json", "snapshots/production.json"],
+    ];
+    for args in runs {
+        for format in ["table", "json"] {
+            for color in ["never", "always"] {
+                let output = repo.plumb().args(&args).args(["-f", format, "--color", color, "-v"]).output().unwrap();
+                let code = output.status.code();
+                assert!(matches!(code, Some(0) | Some(1)), "{args:?} exited {code:?}: {}", String::from_utf8_lossy(&output.stderr));
+                assert_clean(&format!("{args:?} -f {format} stdout"), &String::from_utf8_lossy(&output.stdout));
+                assert_clean(&format!("{args:?} -f {format} stderr"), &String::from_utf8_lossy(&output.stderr));
+            }
+        }
+    }
+    let out = repo.path().join("rendered");
+    repo.plumb().args(["render", "production", "-o"]).arg(&out).assert().success();
+    let files = walk(&out);
+    assert!(files.len() > 10);
+    for file in files {
+        assert_clean(&file.display().to_string(), &std::fs::read_to_string(&file).unwrap());
+    }
+    let report = repo.path().join("report.json");
+    repo.plumb().args(["drift", "production", "-f", "json", "-o"]).arg(&report).assert().code(1);
+    assert_clean("report file", &std::fs::read_to_string(report).unwrap());
+}
+
+#[test]
+fn errors_about_secrets_do_not_quote_their_values() {
+    let repo = demo_repo();
+    // A broken Secret manifest: the parse error must not echo the value around it.
+    repo.write(
+        "envs/staging/config.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: \"demo-not-a-real-password-42\n  user: [shop_staging\n",
+    );
+    repo.commit("broken secret");
+    let output = repo.plumb().args(["render", "staging"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_clean("parse error", &String::from_utf8_lossy(&output.stderr));
+    // Two Secrets with one identity: the message names places, not values.
+    repo.write(
+        "envs/staging/config.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {p: demo-not-a-real-password-42}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {p: shop_staging}\n",
+    );
+    repo.commit("duplicate secret");
+    let output = repo.plumb().args(["render", "staging"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_clean("duplicate error", &String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn fingerprints_say_equal_or_different_without_values() {
+    let repo = demo_repo();
+    let output = repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap();
+    let report = support::stdout_json(&output);
+    let secret_findings: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["resource"]["kind"] == "Secret")
+        .collect();
+    // Usernames differ; the shared password and the host (equal up to the equivalents) do not.
+    assert_eq!(secret_findings.len(), 1, "{secret_findings:?}");
+    assert_eq!(secret_findings[0]["path"], "data.username");
+    for side in ["left", "right"] {
+        assert!(secret_findings[0][side].as_str().unwrap().starts_with("hmac-sha256:"));
+    }
+}
