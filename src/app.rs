@@ -6,7 +6,7 @@ use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, Mode};
 use crate::compare::drift::{DriftScope, drift};
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::{Sides, parity};
-use crate::compare::{Difference};
+use crate::compare::Difference;
 use crate::config::{self, LoadedConfig};
 use crate::desired::{self, git::GitTree};
 use crate::inventory;
@@ -58,9 +58,28 @@ pub enum AppError {
     PolicyNotYet { path: String },
 }
 
+/// Logs go to stderr: warnings by default, `-v` info, `-vv` debug. They name files, counts and
+/// identities — never object values, so no secret can reach them.
+pub fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        (false, _) => tracing::Level::DEBUG,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
 /// Runs a command; the exit code comes from its report (0, 1 or 3).
 pub fn run(cli: Cli) -> Result<u8, AppError> {
     let common = &cli.common;
+    init_logging(common.verbose, common.quiet);
     if let Format::Markdown | Format::Sarif | Format::Junit = common.format {
         let format = format!("{:?}", common.format).to_lowercase();
         return Err(AppError::FormatNotYet { format });
@@ -90,6 +109,7 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
 fn load_config(common: &Common) -> Result<LoadedConfig, AppError> {
     let cwd = std::env::current_dir().map_err(|source| AppError::Read { path: ".".into(), source })?;
     let path = config::locate(common.config.as_deref(), &cwd)?;
+    tracing::info!(config = %path.display(), "loading configuration");
     Ok(config::load(&path)?)
 }
 
@@ -125,6 +145,7 @@ fn read_desired(config: &LoadedConfig, tree: &GitTree, name: &str, progress: &Pr
     let env = environment(config, name)?;
     progress.note(&format!("reading {name} from Git at {} ({})", tree.rev, &tree.commit.to_string()[..12]));
     let state = desired::read_environment(tree, &config.dir, name, env)?;
+    tracing::info!(env = name, documents = state.documents.len(), errors = state.errors.len(), "read desired state");
     if state.documents.is_empty() && state.errors.is_empty() {
         return Err(AppError::EmptyEnvironment { env: name.to_string(), config: config.path.display().to_string() });
     }
@@ -205,7 +226,9 @@ fn drift_command(
     let live = match snapshot_path {
         Some(path) => {
             progress.note(&format!("reading live state of {name} from {}", path.display()));
-            snapshot::read(&path.display().to_string(), name, &normalizer.fingerprinter)?
+            let file = snapshot::read(&path.display().to_string(), name, &normalizer.fingerprinter)?;
+            tracing::info!(env = name, objects = file.documents.len(), path = %path.display(), "read live state");
+            file
         }
         None => match context.or(live_cfg.context.as_deref()) {
             Some(ctx) => {
@@ -429,6 +452,7 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 fn add_all(report: &mut Report, differences: Vec<Difference>, envs: &[&str]) {
+    tracing::info!(envs = ?envs, differences = differences.len(), "compared");
     let defaults = Defaults::default();
     for d in differences {
         let verdict = classify(&d, &defaults);

@@ -4,7 +4,7 @@
 mod support;
 
 use base64::Engine;
-use support::{Repo, fixtures, plumb};
+use support::{demo_repo, fixtures, walk};
 
 fn secret_values() -> Vec<String> {
     let text = std::fs::read_to_string(fixtures().join("demo/SECRETS.txt")).unwrap();
@@ -18,31 +18,6 @@ fn assert_clean(what: &str, text: &str) {
     for secret in secret_values() {
         assert!(!text.contains(&secret), "{what} leaks a secret value ({} chars):\n{text}", secret.len());
     }
-}
-
-/// A Git repository holding a copy of the demo (the demo's desired state is read from Git).
-fn demo_repo() -> Repo {
-    let repo = Repo::new();
-    let demo = fixtures().join("demo");
-    for entry in walk(&demo) {
-        let relative = entry.strip_prefix(&demo).unwrap().to_string_lossy().into_owned();
-        repo.write(&relative, &std::fs::read_to_string(&entry).unwrap());
-    }
-    repo.commit("demo");
-    repo
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]

@@ -112,10 +112,12 @@ impl GitOrigin<'_> {
 
     /// The parts of a live-only value that Git once applied, as deep as they go: a live-only
     /// `metadata` holding one label that last-applied had is drift at that label, not at `metadata`.
+    /// A list entry (`env[name=X]`) is one unit and is reported whole.
     fn removed_fields(&self, path: &mut Path, value: &Value, out: &mut Vec<(Path, Value, &'static str)>) {
         let Some(note) = self.note(path) else { return };
+        let is_entry = matches!(path.0.last(), Some(Segment::Select(_) | Segment::Index(_)));
         match value {
-            Value::Object(map) if !map.is_empty() => {
+            Value::Object(map) if !map.is_empty() && !is_entry => {
                 for (key, child) in map {
                     path.push(Segment::Key(key.clone()));
                     self.removed_fields(path, child, out);

@@ -99,3 +99,30 @@ pub fn finding_lines(report: &serde_json::Value) -> Vec<String> {
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
+
+/// A Git repository holding a copy of the demo (the demo's desired state is read from Git).
+pub fn demo_repo() -> Repo {
+    let repo = Repo::new();
+    let demo = fixtures().join("demo");
+    for entry in walk(&demo) {
+        let relative = entry.strip_prefix(&demo).unwrap().to_string_lossy().into_owned();
+        repo.write(&relative, &std::fs::read_to_string(&entry).unwrap());
+    }
+    repo.commit("demo");
+    repo
+}
+
+/// Every file below a directory.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,67 @@
+//! The built-in demo finds exactly what was planted in it (fixtures/demo).
+
+mod support;
+
+use support::{demo_repo, finding_lines, stdout_json};
+
+fn run(args: &[&str]) -> (Option<i32>, Vec<String>, serde_json::Value) {
+    let repo = demo_repo();
+    let output = repo.plumb().args(args).args(["-f", "json"]).output().unwrap();
+    let report = stdout_json(&output);
+    (output.status.code(), finding_lines(&report), report)
+}
+
+#[test]
+fn staging_and_production_differ_where_they_were_made_to() {
+    let (code, lines, _) = run(&["parity", "staging", "production"]);
+    assert_eq!(code, Some(0));
+    let containers = |d: &str, c: &str, f: &str| format!("parity Deployment/{d} spec.template.spec.containers[name={c}].{f}");
+    let mut expected = vec![
+        "only-in NetworkPolicy/default-deny ".to_string(),
+        "parity ConfigMap/app-config data.FEATURE_NEW_CHECKOUT".into(),
+        "parity ConfigMap/app-config data.LOG_LEVEL".into(),
+        "parity ConfigMap/app-config data[\"application.properties\"]".into(),
+        "parity Deployment/api spec.replicas".into(),
+        containers("api", "api", "image"),
+        "parity Deployment/worker spec.replicas".into(),
+        "parity HorizontalPodAutoscaler/web spec.maxReplicas".into(),
+        "parity HorizontalPodAutoscaler/web spec.minReplicas".into(),
+        "parity Secret/db-credentials data.username".into(),
+    ];
+    for (d, c) in [("api", "api"), ("web", "web"), ("worker", "worker")] {
+        for f in ["limits.cpu", "limits.memory", "requests.cpu", "requests.memory"] {
+            expected.push(containers(d, c, &format!("resources.{f}")));
+        }
+    }
+    expected.sort();
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn production_drift_is_the_hotfix_the_edit_the_stray_and_the_missing() {
+    let (code, lines, report) = run(&["drift", "production"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        lines,
+        [
+            "drift ConfigMap/app-config data.LOG_LEVEL",
+            "drift Deployment/api spec.template.spec.containers[name=api].image",
+            "missing Service/worker-metrics ",
+            "unmanaged Deployment/debug-shell ",
+        ]
+    );
+    let managers: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["changed_by"]["manager"].as_str())
+        .collect();
+    assert_eq!(managers, ["kubectl-edit", "kubectl-set"]);
+}
+
+#[test]
+fn staging_drift_is_the_variable_removed_from_git() {
+    let (code, lines, _) = run(&["drift", "staging"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(lines, ["drift Deployment/worker spec.template.spec.containers[name=worker].env[name=QUEUE_LEGACY_MODE]"]);
+}
