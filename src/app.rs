@@ -3,10 +3,10 @@
 //! code.
 
 use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, Mode};
+use crate::compare::Difference;
 use crate::compare::drift::{DriftScope, drift};
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::{Sides, parity};
-use crate::compare::Difference;
 use crate::config::{self, LoadedConfig};
 use crate::desired::{self, git::GitTree};
 use crate::inventory;
@@ -41,20 +41,40 @@ pub enum AppError {
     #[error(transparent)]
     Parity(#[from] crate::compare::parity::ParityError),
     #[error("unknown environment `{name}` in {config}\n  help: defined environments: {known}")]
-    UnknownEnvironment { name: String, config: String, known: String },
-    #[error("environment `{env}` has no desired objects\n  help: check its sources in {config}; an empty environment would report every live object as unmanaged")]
+    UnknownEnvironment {
+        name: String,
+        config: String,
+        known: String,
+    },
+    #[error(
+        "environment `{env}` has no desired objects\n  help: check its sources in {config}; an empty environment would report every live object as unmanaged"
+    )]
     EmptyEnvironment { env: String, config: String },
-    #[error("environment `{env}` has no live state\n  help: set live.snapshot (or live.context) in {config}, or pass --live FILE")]
+    #[error(
+        "environment `{env}` has no live state\n  help: set live.snapshot (or live.context) in {config}, or pass --live FILE"
+    )]
     NoLiveState { env: String, config: String },
-    #[error("{path} has no manifests\n  help: pass a file or a directory holding YAML or JSON objects")]
+    #[error(
+        "{path} has no manifests\n  help: pass a file or a directory holding YAML or JSON objects"
+    )]
     EmptyInput { path: String },
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
-    #[error("--format {format} is not available in this build of plumb yet\n  help: use --format table or --format json")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "--format {format} is not available in this build of plumb yet\n  help: use --format table or --format json"
+    )]
     FormatNotYet { format: String },
-    #[error("policy files are not available in this build of plumb yet ({path})\n  help: run without --policy; every difference is reported as unreviewed")]
+    #[error(
+        "policy files are not available in this build of plumb yet ({path})\n  help: run without --policy; every difference is reported as unreviewed"
+    )]
     PolicyNotYet { path: String },
 }
 
@@ -87,42 +107,102 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
     let normalizer = Normalizer::new(Fingerprinter::from_env());
     let progress = Progress::new(common.quiet);
     match &cli.command {
-        Command::Render { env, git_ref } => render(common, &normalizer, env, git_ref.as_deref(), &progress),
-        Command::Drift { env, git_ref, live, context } => {
-            let report = drift_command(common, &normalizer, env, git_ref.as_deref(), live.as_deref(), context.as_deref(), &progress)?;
+        Command::Render { env, git_ref } => {
+            render(common, &normalizer, env, git_ref.as_deref(), &progress)
+        }
+        Command::Drift {
+            env,
+            git_ref,
+            live,
+            context,
+        } => {
+            let report = drift_command(
+                common,
+                &normalizer,
+                env,
+                git_ref.as_deref(),
+                live.as_deref(),
+                context.as_deref(),
+                &progress,
+            )?;
             emit(common, report)
         }
-        Command::Parity { left, right, live, git_ref } => {
-            let report = parity_command(common, &normalizer, left, right, *live, git_ref.as_deref(), &progress)?;
+        Command::Parity {
+            left,
+            right,
+            live,
+            git_ref,
+        } => {
+            let report = parity_command(
+                common,
+                &normalizer,
+                left,
+                right,
+                *live,
+                git_ref.as_deref(),
+                &progress,
+            )?;
             emit(common, report)
         }
-        Command::Compare { left, right, mode, policy, field_manager, namespace } => {
+        Command::Compare {
+            left,
+            right,
+            mode,
+            policy,
+            field_manager,
+            namespace,
+        } => {
             if let Some(path) = policy.first() {
-                return Err(AppError::PolicyNotYet { path: path.display().to_string() });
+                return Err(AppError::PolicyNotYet {
+                    path: path.display().to_string(),
+                });
             }
-            let report = compare_command(&normalizer, left, right, *mode, field_manager, namespace.as_deref())?;
+            let report = compare_command(
+                &normalizer,
+                left,
+                right,
+                *mode,
+                field_manager,
+                namespace.as_deref(),
+            )?;
             emit(common, report)
         }
     }
 }
 
 fn load_config(common: &Common) -> Result<LoadedConfig, AppError> {
-    let cwd = std::env::current_dir().map_err(|source| AppError::Read { path: ".".into(), source })?;
+    let cwd = std::env::current_dir().map_err(|source| AppError::Read {
+        path: ".".into(),
+        source,
+    })?;
     let path = config::locate(common.config.as_deref(), &cwd)?;
     tracing::info!(config = %path.display(), "loading configuration");
     Ok(config::load(&path)?)
 }
 
-fn environment<'a>(config: &'a LoadedConfig, name: &str) -> Result<&'a config::Environment, AppError> {
-    config.environment(name).ok_or_else(|| AppError::UnknownEnvironment {
-        name: name.to_string(),
-        config: config.path.display().to_string(),
-        known: config.config.environments.keys().cloned().collect::<Vec<_>>().join(", "),
-    })
+fn environment<'a>(
+    config: &'a LoadedConfig,
+    name: &str,
+) -> Result<&'a config::Environment, AppError> {
+    config
+        .environment(name)
+        .ok_or_else(|| AppError::UnknownEnvironment {
+            name: name.to_string(),
+            config: config.path.display().to_string(),
+            known: config
+                .config
+                .environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 fn open_tree(config: &LoadedConfig, git_ref: Option<&str>) -> Result<GitTree, AppError> {
-    let rev = git_ref.or(config.config.git_ref.as_deref()).unwrap_or("HEAD");
+    let rev = git_ref
+        .or(config.config.git_ref.as_deref())
+        .unwrap_or("HEAD");
     Ok(GitTree::open(&config.dir, rev)?)
 }
 
@@ -141,18 +221,42 @@ struct Desired {
     errors: Vec<RunError>,
 }
 
-fn read_desired(config: &LoadedConfig, tree: &GitTree, name: &str, progress: &Progress) -> Result<Desired, AppError> {
+fn read_desired(
+    config: &LoadedConfig,
+    tree: &GitTree,
+    name: &str,
+    progress: &Progress,
+) -> Result<Desired, AppError> {
     let env = environment(config, name)?;
-    progress.note(&format!("reading {name} from Git at {} ({})", tree.rev, &tree.commit.to_string()[..12]));
+    progress.note(&format!(
+        "reading {name} from Git at {} ({})",
+        tree.rev,
+        &tree.commit.to_string()[..12]
+    ));
     let state = desired::read_environment(tree, &config.dir, name, env)?;
-    tracing::info!(env = name, documents = state.documents.len(), errors = state.errors.len(), "read desired state");
+    tracing::info!(
+        env = name,
+        documents = state.documents.len(),
+        errors = state.errors.len(),
+        "read desired state"
+    );
     if state.documents.is_empty() && state.errors.is_empty() {
-        return Err(AppError::EmptyEnvironment { env: name.to_string(), config: config.path.display().to_string() });
+        return Err(AppError::EmptyEnvironment {
+            env: name.to_string(),
+            config: config.path.display().to_string(),
+        });
     }
-    Ok(Desired { documents: state.documents, errors: state.errors })
+    Ok(Desired {
+        documents: state.documents,
+        errors: state.errors,
+    })
 }
 
-fn scopes_of<'a>(base: Scopes, documents: impl IntoIterator<Item = &'a Document> + Clone, live: &[Document]) -> Scopes {
+fn scopes_of<'a>(
+    base: Scopes,
+    documents: impl IntoIterator<Item = &'a Document> + Clone,
+    live: &[Document],
+) -> Scopes {
     let mut scopes = base;
     scopes.learn_from_crds(documents.into_iter().map(|d| &d.value));
     scopes.learn_from_live(live.iter().map(|d| &d.value));
@@ -163,11 +267,25 @@ fn normalize_all(normalizer: &Normalizer, inventory: &mut Inventory, live: bool)
     normalize_mapped(normalizer, inventory, live, None);
 }
 
-fn normalize_mapped(normalizer: &Normalizer, inventory: &mut Inventory, live: bool, secret_rewrite: Option<&TextRewrite<'_>>) {
-    inventory.resources.par_iter_mut().for_each(|(_, r)| normalizer.normalize_with(r, live, secret_rewrite));
+fn normalize_mapped(
+    normalizer: &Normalizer,
+    inventory: &mut Inventory,
+    live: bool,
+    secret_rewrite: Option<&TextRewrite<'_>>,
+) {
+    inventory
+        .resources
+        .par_iter_mut()
+        .for_each(|(_, r)| normalizer.normalize_with(r, live, secret_rewrite));
 }
 
-fn render(common: &Common, normalizer: &Normalizer, env: &str, git_ref: Option<&str>, progress: &Progress) -> Result<u8, AppError> {
+fn render(
+    common: &Common,
+    normalizer: &Normalizer,
+    env: &str,
+    git_ref: Option<&str>,
+    progress: &Progress,
+) -> Result<u8, AppError> {
     let config = load_config(common)?;
     let tree = open_tree(&config, git_ref)?;
     let desired = read_desired(&config, &tree, env, progress)?;
@@ -178,18 +296,34 @@ fn render(common: &Common, normalizer: &Normalizer, env: &str, git_ref: Option<&
         normalizer.redact(&mut resource.object);
     }
     for e in &desired.errors {
-        eprintln!("plumb: incomplete: {} {}: {}", e.env, e.source.as_deref().unwrap_or(""), e.message);
+        eprintln!(
+            "plumb: incomplete: {} {}: {}",
+            e.env,
+            e.source.as_deref().unwrap_or(""),
+            e.message
+        );
     }
     match common.output.as_deref() {
         Some(dir) if dir != Path::new("-") => {
             for resource in inventory.resources.values() {
-                let folder = resource.id.namespace.clone().unwrap_or_else(|| "_cluster".into());
-                let path = dir.join(folder).join(format!("{}-{}.yaml", resource.id.kind.to_lowercase(), resource.id.name));
+                let folder = resource
+                    .id
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "_cluster".into());
+                let path = dir.join(folder).join(format!(
+                    "{}-{}.yaml",
+                    resource.id.kind.to_lowercase(),
+                    resource.id.name
+                ));
                 let write = |p: &Path| -> std::io::Result<()> {
                     std::fs::create_dir_all(p.parent().unwrap_or(dir))?;
                     std::fs::write(p, crate::yaml::to_yaml(&resource.object))
                 };
-                write(&path).map_err(|source| AppError::Write { path: path.display().to_string(), source })?;
+                write(&path).map_err(|source| AppError::Write {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             }
         }
         _ => {
@@ -219,14 +353,22 @@ fn drift_command(
     let tree = open_tree(&config, git_ref)?;
     let desired = read_desired(&config, &tree, name, progress)?;
     let live_cfg = env.live.clone().unwrap_or_default();
-    let snapshot_path: Option<PathBuf> = live_file
-        .map(Path::to_path_buf)
-        .or_else(|| if context.is_some() { None } else { live_cfg.snapshot.as_ref().map(|s| config.dir.join(s)) });
+    let snapshot_path: Option<PathBuf> = live_file.map(Path::to_path_buf).or_else(|| {
+        if context.is_some() {
+            None
+        } else {
+            live_cfg.snapshot.as_ref().map(|s| config.dir.join(s))
+        }
+    });
     let mut errors = desired.errors;
     let live = match snapshot_path {
         Some(path) => {
-            progress.note(&format!("reading live state of {name} from {}", path.display()));
-            let file = snapshot::read(&path.display().to_string(), name, &normalizer.fingerprinter)?;
+            progress.note(&format!(
+                "reading live state of {name} from {}",
+                path.display()
+            ));
+            let file =
+                snapshot::read(&path.display().to_string(), name, &normalizer.fingerprinter)?;
             tracing::info!(env = name, objects = file.documents.len(), path = %path.display(), "read live state");
             file
         }
@@ -243,13 +385,19 @@ fn drift_command(
                 });
                 snapshot::LiveFile::default()
             }
-            None => return Err(AppError::NoLiveState { env: name.to_string(), config: config.path.display().to_string() }),
+            None => {
+                return Err(AppError::NoLiveState {
+                    env: name.to_string(),
+                    config: config.path.display().to_string(),
+                });
+            }
         },
     };
     let unreachable = errors.iter().any(|e| e.kind == "unreachable");
     errors.extend(live.errors.iter().cloned());
     let scopes = scopes_of(live.scopes.clone(), &desired.documents, &live.documents);
-    let mut desired_inv = inventory::build(name, desired.documents, env.namespace.as_deref(), &scopes)?;
+    let mut desired_inv =
+        inventory::build(name, desired.documents, env.namespace.as_deref(), &scopes)?;
     let mut live_inv = inventory::build(name, live.documents, None, &scopes)?;
     normalize_all(normalizer, &mut desired_inv, false);
     normalize_all(normalizer, &mut live_inv, true);
@@ -260,21 +408,40 @@ fn drift_command(
     } else {
         desired_inv.namespaces()
     };
-    let mut scope = DriftScope { namespaces, field_managers: live_cfg.field_managers.clone(), ..Default::default() };
+    let mut scope = DriftScope {
+        namespaces,
+        field_managers: live_cfg.field_managers.clone(),
+        ..Default::default()
+    };
     for e in &errors {
         if let Some(kind) = &e.resource {
             let (group, kind) = kind.rsplit_once('/').unwrap_or(("", kind));
-            scope.unseen_kinds.insert((group.to_string(), kind.to_string()));
+            scope
+                .unseen_kinds
+                .insert((group.to_string(), kind.to_string()));
         }
     }
-    let differences = if unreachable { Vec::new() } else { drift(&desired_inv, &live_inv, &scope) };
+    let differences = if unreachable {
+        Vec::new()
+    } else {
+        drift(&desired_inv, &live_inv, &scope)
+    };
     let env_input = EnvironmentInput {
         name: name.to_string(),
-        live: live_file.map(|p| p.display().to_string()).or(live_cfg.snapshot.clone()).or(context.map(|c| format!("context {c}"))),
+        live: live_file
+            .map(|p| p.display().to_string())
+            .or(live_cfg.snapshot.clone())
+            .or(context.map(|c| format!("context {c}"))),
     };
     let mut report = Report::new("drift", inputs(Some(&tree), vec![env_input]));
-    report.summary.resources.insert(format!("{name} (desired)"), desired_inv.len());
-    report.summary.resources.insert(format!("{name} (live)"), live_inv.len());
+    report
+        .summary
+        .resources
+        .insert(format!("{name} (desired)"), desired_inv.len());
+    report
+        .summary
+        .resources
+        .insert(format!("{name} (live)"), live_inv.len());
     add_all(&mut report, differences, &[name]);
     report.errors = errors;
     Ok(report)
@@ -290,7 +457,11 @@ fn parity_command(
     progress: &Progress,
 ) -> Result<Report, AppError> {
     let config = load_config(common)?;
-    let tree = if live { None } else { Some(open_tree(&config, git_ref)?) };
+    let tree = if live {
+        None
+    } else {
+        Some(open_tree(&config, git_ref)?)
+    };
     let mut errors = Vec::new();
     let mut sides = Vec::new();
     for name in [left, right] {
@@ -307,8 +478,15 @@ fn parity_command(
                     .live
                     .as_ref()
                     .and_then(|l| l.snapshot.as_ref())
-                    .ok_or_else(|| AppError::NoLiveState { env: name.to_string(), config: config.path.display().to_string() })?;
-                let file = snapshot::read(&config.dir.join(path).display().to_string(), name, &normalizer.fingerprinter)?;
+                    .ok_or_else(|| AppError::NoLiveState {
+                        env: name.to_string(),
+                        config: config.path.display().to_string(),
+                    })?;
+                let file = snapshot::read(
+                    &config.dir.join(path).display().to_string(),
+                    name,
+                    &normalizer.fingerprinter,
+                )?;
                 errors.extend(file.errors.iter().cloned());
                 let scopes = scopes_of(file.scopes.clone(), &[], &file.documents);
                 inventory::build(name, file.documents, None, &scopes)?
@@ -316,12 +494,19 @@ fn parity_command(
         };
         sides.push(inventory);
     }
-    let (mut right_inv, mut left_inv) = (sides.pop().unwrap_or_default(), sides.pop().unwrap_or_default());
+    let (mut right_inv, mut left_inv) = (
+        sides.pop().unwrap_or_default(),
+        sides.pop().unwrap_or_default(),
+    );
     let mapping = config
         .pair(left, right)
         .map(|pair| Mapping {
             namespaces: pair.namespaces,
-            equivalents: pair.equivalents.into_iter().filter_map(|e| Some((e.first()?.clone(), e.get(1)?.clone()))).collect(),
+            equivalents: pair
+                .equivalents
+                .into_iter()
+                .filter_map(|e| Some((e.first()?.clone(), e.get(1)?.clone())))
+                .collect(),
         })
         .unwrap_or_default();
     // Equivalents reach secret values too: they are replaced in the decoded text before hashing.
@@ -329,10 +514,25 @@ fn parity_command(
     normalize_mapped(normalizer, &mut left_inv, live, Some(&secret_rewrite));
     normalize_all(normalizer, &mut right_inv, live);
     let differences = parity(&left_inv, &right_inv, &mapping, &Sides { left, right })?;
-    let envs = vec![EnvironmentInput { name: left.to_string(), live: None }, EnvironmentInput { name: right.to_string(), live: None }];
+    let envs = vec![
+        EnvironmentInput {
+            name: left.to_string(),
+            live: None,
+        },
+        EnvironmentInput {
+            name: right.to_string(),
+            live: None,
+        },
+    ];
     let mut report = Report::new("parity", inputs(tree.as_ref(), envs));
-    report.summary.resources.insert(left.to_string(), left_inv.len());
-    report.summary.resources.insert(right.to_string(), right_inv.len());
+    report
+        .summary
+        .resources
+        .insert(left.to_string(), left_inv.len());
+    report
+        .summary
+        .resources
+        .insert(right.to_string(), right_inv.len());
     add_all(&mut report, differences, &[left, right]);
     report.errors = errors;
     Ok(report)
@@ -354,8 +554,14 @@ fn compare_command(
         Mode::Parity => scopes_of(Scopes::default(), left_docs.iter().chain(&right_docs), &[]),
     };
     let envs = vec![
-        EnvironmentInput { name: left_name.clone(), live: None },
-        EnvironmentInput { name: right_name.clone(), live: None },
+        EnvironmentInput {
+            name: left_name.clone(),
+            live: None,
+        },
+        EnvironmentInput {
+            name: right_name.clone(),
+            live: None,
+        },
     ];
     let mut report = Report::new("compare", inputs(None, envs));
     match mode {
@@ -367,9 +573,19 @@ fn compare_command(
             let mut live = inventory::build(&right_name, right_docs, None, &scopes)?;
             normalize_all(normalizer, &mut desired, false);
             normalize_all(normalizer, &mut live, true);
-            let scope = DriftScope { namespaces: desired.namespaces(), field_managers: field_managers.to_vec(), ..Default::default() };
-            report.summary.resources.insert(left_name.clone(), desired.len());
-            report.summary.resources.insert(right_name.clone(), live.len());
+            let scope = DriftScope {
+                namespaces: desired.namespaces(),
+                field_managers: field_managers.to_vec(),
+                ..Default::default()
+            };
+            report
+                .summary
+                .resources
+                .insert(left_name.clone(), desired.len());
+            report
+                .summary
+                .resources
+                .insert(right_name.clone(), live.len());
             add_all(&mut report, drift(&desired, &live, &scope), &[&left_name]);
         }
         Mode::Parity => {
@@ -377,7 +593,10 @@ fn compare_command(
             let mut r = inventory::build(&right_name, right_docs, namespace, &scopes)?;
             normalize_all(normalizer, &mut l, false);
             normalize_all(normalizer, &mut r, false);
-            let sides = Sides { left: &left_name, right: &right_name };
+            let sides = Sides {
+                left: &left_name,
+                right: &right_name,
+            };
             let differences = parity(&l, &r, &Mapping::default(), &sides)?;
             report.summary.resources.insert(left_name.clone(), l.len());
             report.summary.resources.insert(right_name.clone(), r.len());
@@ -393,22 +612,32 @@ fn compare_command(
 fn adopt_live_namespaces(desired: &mut [Document], live: &[Document], scopes: &Scopes) {
     for doc in desired.iter_mut() {
         let value = &doc.value;
-        if value["metadata"]["namespace"].as_str().is_some_and(|n| !n.is_empty()) {
+        if value["metadata"]["namespace"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+        {
             continue;
         }
-        let (group, _) = crate::model::split_api_version(value["apiVersion"].as_str().unwrap_or(""));
+        let (group, _) =
+            crate::model::split_api_version(value["apiVersion"].as_str().unwrap_or(""));
         let kind = value["kind"].as_str().unwrap_or("");
         if scopes.is_cluster_scoped(group, kind) {
             continue;
         }
         let same = |l: &&Document| {
-            let (lg, _) = crate::model::split_api_version(l.value["apiVersion"].as_str().unwrap_or(""));
-            lg == group && l.value["kind"] == kind && l.value["metadata"]["name"] == value["metadata"]["name"]
+            let (lg, _) =
+                crate::model::split_api_version(l.value["apiVersion"].as_str().unwrap_or(""));
+            lg == group
+                && l.value["kind"] == kind
+                && l.value["metadata"]["name"] == value["metadata"]["name"]
         };
         let candidates: Vec<&Document> = live.iter().filter(same).collect();
         if let [only] = candidates.as_slice()
             && let Some(ns) = only.value["metadata"]["namespace"].as_str()
-            && let Some(metadata) = doc.value.get_mut("metadata").and_then(|m| m.as_object_mut())
+            && let Some(metadata) = doc
+                .value
+                .get_mut("metadata")
+                .and_then(|m| m.as_object_mut())
         {
             metadata.insert("namespace".into(), ns.into());
         }
@@ -419,18 +648,29 @@ fn adopt_live_namespaces(desired: &mut [Document], live: &[Document], scopes: &S
 /// diff's directories name files without an extension).
 fn read_path(path: &Path) -> Result<Vec<Document>, AppError> {
     let mut files = Vec::new();
-    collect_files(path, &mut files).map_err(|source| AppError::Read { path: path.display().to_string(), source })?;
+    collect_files(path, &mut files).map_err(|source| AppError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     files.sort();
     let loaded: Result<Vec<desired::git::GitFile>, AppError> = files
         .into_iter()
         .map(|p| {
-            let bytes = std::fs::read(&p).map_err(|source| AppError::Read { path: p.display().to_string(), source })?;
-            Ok(desired::git::GitFile { path: p.display().to_string(), bytes })
+            let bytes = std::fs::read(&p).map_err(|source| AppError::Read {
+                path: p.display().to_string(),
+                source,
+            })?;
+            Ok(desired::git::GitFile {
+                path: p.display().to_string(),
+                bytes,
+            })
         })
         .collect();
     let documents = desired::manifests::parse_files(loaded?)?;
     if documents.is_empty() {
-        return Err(AppError::EmptyInput { path: path.display().to_string() });
+        return Err(AppError::EmptyInput {
+            path: path.display().to_string(),
+        });
     }
     Ok(documents)
 }
@@ -469,7 +709,9 @@ fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
                 ColorChoice::Auto => {
-                    common.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                    common.output.is_none()
+                        && std::io::stdout().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none()
                 }
             };
             report::table::render(&report, Style { color })
@@ -488,14 +730,23 @@ fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
 fn write_output(path: Option<&Path>, text: &str) -> Result<(), AppError> {
     match path {
         Some(p) if p != Path::new("-") => {
-            std::fs::write(p, text).map_err(|source| AppError::Write { path: p.display().to_string(), source })
+            std::fs::write(p, text).map_err(|source| AppError::Write {
+                path: p.display().to_string(),
+                source,
+            })
         }
         _ => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
                 // A closed pipe (`plumb ... | head`) is not an error worth a message.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.map_err(|source| AppError::Write { path: "stdout".into(), source }),
+                other => other.map_err(|source| AppError::Write {
+                    path: "stdout".into(),
+                    source,
+                }),
             }
         }
     }

@@ -134,7 +134,11 @@ impl LoadedConfig {
             } else if pair.between == [right, left] {
                 Some(ParityPair {
                     between: vec![left.to_string(), right.to_string()],
-                    namespaces: pair.namespaces.iter().map(|(a, b)| (b.clone(), a.clone())).collect(),
+                    namespaces: pair
+                        .namespaces
+                        .iter()
+                        .map(|(a, b)| (b.clone(), a.clone()))
+                        .collect(),
                     equivalents: pair
                         .equivalents
                         .iter()
@@ -207,50 +211,101 @@ fn invalid(text: &str, file: &str, needle: &str, message: String, help: &str) ->
     invalid_at(text, file, "", needle, message, help)
 }
 
-fn invalid_at(text: &str, file: &str, context: &str, needle: &str, message: String, help: &str) -> ConfigError {
+fn invalid_at(
+    text: &str,
+    file: &str,
+    context: &str,
+    needle: &str,
+    message: String,
+    help: &str,
+) -> ConfigError {
     let (line, column) = find_line_with(text, context, needle);
-    ConfigError::Invalid(Box::new(LocatedError::new(file, text, line, column, message).with_help(help)))
+    ConfigError::Invalid(Box::new(
+        LocatedError::new(file, text, line, column, message).with_help(help),
+    ))
 }
 
 fn validate(config: &Config, text: &str, file: &str) -> Result<(), ConfigError> {
     if config.version != 1 {
-        return Err(invalid(text, file, "version", format!("unsupported version {}", config.version),
-            "this plumb reads `version: 1`"));
+        return Err(invalid(
+            text,
+            file,
+            "version",
+            format!("unsupported version {}", config.version),
+            "this plumb reads `version: 1`",
+        ));
     }
     if config.environments.is_empty() {
-        return Err(invalid(text, file, "environments", "no environments are defined".into(),
-            "add at least one environment under `environments:`"));
+        return Err(invalid(
+            text,
+            file,
+            "environments",
+            "no environments are defined".into(),
+            "add at least one environment under `environments:`",
+        ));
     }
     for (name, env) in &config.environments {
         if env.sources.is_empty() {
-            return Err(invalid(text, file, &format!(" {name}:"),
+            return Err(invalid(
+                text,
+                file,
+                &format!(" {name}:"),
                 format!("environment `{name}` has no sources"),
-                "add `sources:` with at least one `manifests:`, `kustomize:` or `helm:` entry"));
+                "add `sources:` with at least one `manifests:`, `kustomize:` or `helm:` entry",
+            ));
         }
         if let Some(live) = &env.live
             && live.context.is_some()
             && live.snapshot.is_some()
         {
-            return Err(invalid(text, file, "snapshot:",
+            return Err(invalid(
+                text,
+                file,
+                "snapshot:",
                 format!("environment `{name}` sets both live.context and live.snapshot"),
-                "keep one: a context reads the cluster, a snapshot reads a file"));
+                "keep one: a context reads the cluster, a snapshot reads a file",
+            ));
         }
     }
     for pair in &config.parity {
         if pair.between.len() != 2 {
-            return Err(invalid(text, file, "between", "`between` must name exactly two environments".into(),
-                "write `between: [staging, production]`"));
+            return Err(invalid(
+                text,
+                file,
+                "between",
+                "`between` must name exactly two environments".into(),
+                "write `between: [staging, production]`",
+            ));
         }
         for env in &pair.between {
             if !config.environments.contains_key(env) {
-                return Err(invalid_at(text, file, "between", env, format!("parity names unknown environment `{env}`"),
-                    &format!("defined environments: {}", config.environments.keys().cloned().collect::<Vec<_>>().join(", "))));
+                return Err(invalid_at(
+                    text,
+                    file,
+                    "between",
+                    env,
+                    format!("parity names unknown environment `{env}`"),
+                    &format!(
+                        "defined environments: {}",
+                        config
+                            .environments
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
             }
         }
         for equivalent in &pair.equivalents {
             if equivalent.len() != 2 || equivalent.iter().any(String::is_empty) {
-                return Err(invalid(text, file, "equivalents", "each equivalent must be a pair of two non-empty strings".into(),
-                    "write `- [staging.example.com, example.com]`"));
+                return Err(invalid(
+                    text,
+                    file,
+                    "equivalents",
+                    "each equivalent must be a pair of two non-empty strings".into(),
+                    "write `- [staging.example.com, example.com]`",
+                ));
             }
         }
     }
@@ -277,7 +332,9 @@ mod tests {
     fn unknown_key_is_an_error_with_its_line() {
         let text = GOOD.replace("    namespaces: {s: p}", "    namespace: {s: p}");
         let err = parse(&text, "plumb.yaml").unwrap_err();
-        let ConfigError::Invalid(e) = err else { panic!("{err}") };
+        let ConfigError::Invalid(e) = err else {
+            panic!("{err}")
+        };
         assert_eq!(e.line, 18, "{e}");
         assert!(e.message.contains("namespace"), "{e}");
     }
@@ -293,7 +350,11 @@ mod tests {
     #[test]
     fn reversed_pair_inverts_the_mapping() {
         let c = parse(GOOD, "plumb.yaml").unwrap();
-        let loaded = LoadedConfig { config: c, path: "plumb.yaml".into(), dir: ".".into() };
+        let loaded = LoadedConfig {
+            config: c,
+            path: "plumb.yaml".into(),
+            dir: ".".into(),
+        };
         let pair = loaded.pair("production", "staging").unwrap();
         assert_eq!(pair.namespaces["p"], "s");
         assert_eq!(pair.equivalents[0], ["b", "a"]);

@@ -8,9 +8,17 @@ use std::collections::btree_map::Entry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    #[error("{file}:{line}: {message}\n  help: every manifest needs apiVersion, kind and metadata.name")]
-    NotAnObject { file: String, line: u64, message: String },
-    #[error("{id} is declared twice in {env}: at {first} and at {second}\n  help: one identity names one object; remove one of them or give it another name or namespace")]
+    #[error(
+        "{file}:{line}: {message}\n  help: every manifest needs apiVersion, kind and metadata.name"
+    )]
+    NotAnObject {
+        file: String,
+        line: u64,
+        message: String,
+    },
+    #[error(
+        "{id} is declared twice in {env}: at {first} and at {second}\n  help: one identity names one object; remove one of them or give it another name or namespace"
+    )]
     Duplicate {
         env: String,
         id: ResourceId,
@@ -59,12 +67,22 @@ fn resource_of(
     default_namespace: Option<&str>,
     scopes: &Scopes,
 ) -> Result<Resource, InventoryError> {
-    let Document { mut value, file, line } = document;
-    let fail = |message: String| InventoryError::NotAnObject { file: file.clone(), line, message };
+    let Document {
+        mut value,
+        file,
+        line,
+    } = document;
+    let fail = |message: String| InventoryError::NotAnObject {
+        file: file.clone(),
+        line,
+        message,
+    };
     let api_version = value["apiVersion"]
         .as_str()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| fail("this document has no apiVersion; it is not a Kubernetes object".into()))?
+        .ok_or_else(|| {
+            fail("this document has no apiVersion; it is not a Kubernetes object".into())
+        })?
         .to_string();
     let kind = value["kind"]
         .as_str()
@@ -97,7 +115,12 @@ fn resource_of(
         Some(namespace)
     };
     Ok(Resource {
-        id: ResourceId { group, kind, namespace, name },
+        id: ResourceId {
+            group,
+            kind,
+            namespace,
+            name,
+        },
         version,
         object: value,
         source: Some(SourceLocation { file, line }),
@@ -111,20 +134,38 @@ mod tests {
     use serde_json::json;
 
     fn doc(value: Value, line: u64) -> Document {
-        Document { value, file: "f.yaml".into(), line }
+        Document {
+            value,
+            file: "f.yaml".into(),
+            line,
+        }
     }
 
     #[test]
     fn namespaces_are_defaulted_and_cluster_scope_drops_them() {
         let docs = vec![
-            doc(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}), 1),
-            doc(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r", "namespace": "x"}}), 5),
+            doc(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
+                1,
+            ),
+            doc(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r", "namespace": "x"}}),
+                5,
+            ),
         ];
         let inv = build("staging", docs, Some("shop"), &Scopes::default()).unwrap();
-        let cm = inv.resources.values().find(|r| r.id.kind == "ConfigMap").unwrap();
+        let cm = inv
+            .resources
+            .values()
+            .find(|r| r.id.kind == "ConfigMap")
+            .unwrap();
         assert_eq!(cm.id.namespace.as_deref(), Some("shop"));
         assert_eq!(cm.object["metadata"]["namespace"], "shop");
-        let role = inv.resources.values().find(|r| r.id.kind == "ClusterRole").unwrap();
+        let role = inv
+            .resources
+            .values()
+            .find(|r| r.id.kind == "ClusterRole")
+            .unwrap();
         assert_eq!(role.id.namespace, None);
         assert!(role.object["metadata"].get("namespace").is_none());
     }
@@ -132,14 +173,29 @@ mod tests {
     #[test]
     fn duplicates_name_both_places() {
         let o = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
-        let err = build("staging", vec![doc(o.clone(), 1), doc(o, 9)], None, &Scopes::default()).unwrap_err();
+        let err = build(
+            "staging",
+            vec![doc(o.clone(), 1), doc(o, 9)],
+            None,
+            &Scopes::default(),
+        )
+        .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("f.yaml:1") && text.contains("f.yaml:9"), "{text}");
+        assert!(
+            text.contains("f.yaml:1") && text.contains("f.yaml:9"),
+            "{text}"
+        );
     }
 
     #[test]
     fn documents_without_identity_are_errors_with_their_line() {
-        let err = build("e", vec![doc(json!({"apiVersion": "v1", "kind": "ConfigMap"}), 7)], None, &Scopes::default()).unwrap_err();
+        let err = build(
+            "e",
+            vec![doc(json!({"apiVersion": "v1", "kind": "ConfigMap"}), 7)],
+            None,
+            &Scopes::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("f.yaml:7:"), "{err}");
     }
 }

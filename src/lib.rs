@@ -5,6 +5,10 @@
 //! objects and `diff/` finds field changes; `policy/` decides what each change means; `report/`
 //! renders the result. Only the edges do I/O.
 
+// Errors carry the paths, identities and messages a user needs to fix their input; they travel
+// once, on the way out of a failed command, so their size costs nothing worth boxing for.
+#![allow(clippy::result_large_err)]
+
 pub mod app;
 pub mod cli;
 pub mod compare;

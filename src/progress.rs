@@ -9,7 +9,9 @@ pub struct Progress {
 impl Progress {
     pub fn new(quiet: bool) -> Self {
         let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-        Progress { enabled: !quiet && !in_ci && std::io::stderr().is_terminal() }
+        Progress {
+            enabled: !quiet && !in_ci && std::io::stderr().is_terminal(),
+        }
     }
 
     pub fn note(&self, message: &str) {

@@ -30,7 +30,11 @@ pub struct YamlError {
 impl fmt::Display for YamlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line > 0 {
-            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
         } else {
             write!(f, "{}: {}", self.file, self.message)
         }
@@ -75,7 +79,11 @@ pub fn parse_values(text: &str, file: &str) -> Result<Vec<(Value, u64)>, YamlErr
     let looks_like_json = text.trim_start().starts_with(['{', '[']);
     // JSON is YAML, but serde_json reads it several times faster; a JSON file that does not parse
     // as JSON is reported as JSON, anything else falls back to the YAML parser.
-    let json = if looks_like_json { Some(parse_json(text, file)) } else { None };
+    let json = if looks_like_json {
+        Some(parse_json(text, file))
+    } else {
+        None
+    };
     match json {
         Some(Ok(parsed)) => Ok(parsed),
         Some(Err(e)) if file.ends_with(".json") => Err(e),
@@ -162,11 +170,12 @@ fn push_unwrapped(
             Ok(())
         }
         Value::Object(mut map) => {
-            let is_list = map
-                .get("kind")
-                .and_then(Value::as_str)
-                .is_some_and(|k| k == "List" || k.ends_with("List") && map.contains_key("items"))
-                && map.get("items").is_some_and(|i| i.is_array() || i.is_null());
+            let is_list =
+                map.get("kind").and_then(Value::as_str).is_some_and(|k| {
+                    k == "List" || k.ends_with("List") && map.contains_key("items")
+                }) && map
+                    .get("items")
+                    .is_some_and(|i| i.is_array() || i.is_null());
             if is_list {
                 if let Some(Value::Array(items)) = map.remove("items") {
                     for item in items {

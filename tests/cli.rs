@@ -87,8 +87,16 @@ fn shop_repo() -> Repo {
 #[test]
 fn parity_maps_namespaces_equivalents_and_hash_suffixes() {
     let repo = shop_repo();
-    let output = repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "parity findings are warnings: exit 0");
+    let output = repo
+        .plumb()
+        .args(["parity", "staging", "production", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "parity findings are warnings: exit 0"
+    );
     let report = stdout_json(&output);
     assert_eq!(
         finding_lines(&report),
@@ -98,7 +106,12 @@ fn parity_maps_namespaces_equivalents_and_hash_suffixes() {
             "parity Deployment/api spec.template.spec.containers[name=api].image",
         ]
     );
-    let image = report["findings"].as_array().unwrap().iter().find(|f| f["path"].as_str().unwrap().ends_with("image")).unwrap();
+    let image = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("image"))
+        .unwrap();
     assert_eq!(image["left"], "api:1.8.0");
     assert_eq!(image["right"], "api:1.7.2");
     assert_eq!(image["status"], "unreviewed");
@@ -109,7 +122,19 @@ fn parity_maps_namespaces_equivalents_and_hash_suffixes() {
     assert_eq!(report["summary"]["complete"], true);
     assert_eq!(report["inputs"]["commit"].as_str().unwrap().len(), 40);
 
-    let gate = repo.plumb().args(["parity", "staging", "production", "--fail-on", "warning", "-f", "json"]).output().unwrap();
+    let gate = repo
+        .plumb()
+        .args([
+            "parity",
+            "staging",
+            "production",
+            "--fail-on",
+            "warning",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(gate.status.code(), Some(1));
 }
 
@@ -117,8 +142,19 @@ fn parity_maps_namespaces_equivalents_and_hash_suffixes() {
 fn finding_ids_are_stable_across_runs() {
     let repo = shop_repo();
     let ids = || {
-        let report = stdout_json(&repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap());
-        report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        let report = stdout_json(
+            &repo
+                .plumb()
+                .args(["parity", "staging", "production", "-f", "json"])
+                .output()
+                .unwrap(),
+        );
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
     };
     assert_eq!(ids(), ids());
 }
@@ -160,8 +196,17 @@ fn live_staging() -> serde_json::Value {
 fn drift_reports_changes_missing_unmanaged_and_who_changed_them() {
     let repo = shop_repo();
     repo.write("live/staging.json", &live_list(live_staging()));
-    let output = repo.plumb().args(["drift", "staging", "-f", "json"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = repo
+        .plumb()
+        .args(["drift", "staging", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = stdout_json(&output);
     assert_eq!(
         finding_lines(&report),
@@ -173,35 +218,97 @@ fn drift_reports_changes_missing_unmanaged_and_who_changed_them() {
         ]
     );
     let findings = report["findings"].as_array().unwrap();
-    let image = findings.iter().find(|f| f["path"].as_str().unwrap().ends_with("image")).unwrap();
+    let image = findings
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("image"))
+        .unwrap();
     assert_eq!(image["changed_by"]["manager"], "kubectl-set");
     assert_eq!(image["left"], "api:1.8.0");
     assert_eq!(image["right"], "api:1.8.1");
     assert_eq!(image["severity"], "error");
-    let label = findings.iter().find(|f| f["path"] == "metadata.labels.old").unwrap();
-    assert!(label["message"].as_str().unwrap().contains("last-applied"), "{label}");
+    let label = findings
+        .iter()
+        .find(|f| f["path"] == "metadata.labels.old")
+        .unwrap();
+    assert!(
+        label["message"].as_str().unwrap().contains("last-applied"),
+        "{label}"
+    );
 
     // Same result from a file passed on the command line, in YAML.
     let yaml = repo.path().join("live.yaml");
-    let items: Vec<String> = live_staging().as_array().unwrap().iter().map(|i| format!("  - {i}")).collect();
-    std::fs::write(&yaml, format!("apiVersion: v1\nkind: List\nitems:\n{}\n", items.join("\n"))).unwrap();
-    let again = repo.plumb().args(["drift", "staging", "-f", "json", "--live"]).arg(&yaml).output().unwrap();
+    let items: Vec<String> = live_staging()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| format!("  - {i}"))
+        .collect();
+    std::fs::write(
+        &yaml,
+        format!("apiVersion: v1\nkind: List\nitems:\n{}\n", items.join("\n")),
+    )
+    .unwrap();
+    let again = repo
+        .plumb()
+        .args(["drift", "staging", "-f", "json", "--live"])
+        .arg(&yaml)
+        .output()
+        .unwrap();
     assert_eq!(finding_lines(&stdout_json(&again)), finding_lines(&report));
 }
 
 #[test]
 fn ref_reads_history_not_the_working_tree() {
     let repo = shop_repo();
-    let first = repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap();
-    let first_commit = stdout_json(&first)["inputs"]["commit"].as_str().unwrap().to_string();
+    let first = repo
+        .plumb()
+        .args(["parity", "staging", "production", "-f", "json"])
+        .output()
+        .unwrap();
+    let first_commit = stdout_json(&first)["inputs"]["commit"]
+        .as_str()
+        .unwrap()
+        .to_string();
     repo.tag("v1");
-    repo.write("envs/staging/app.yaml", &app("shop-staging", 3, "api:1.7.2", "staging.example.com", "7h2k9m5f8t"));
+    repo.write(
+        "envs/staging/app.yaml",
+        &app(
+            "shop-staging",
+            3,
+            "api:1.7.2",
+            "staging.example.com",
+            "7h2k9m5f8t",
+        ),
+    );
     repo.commit("align staging");
     // Uncommitted edits in the working tree are never read.
     repo.write("envs/staging/app.yaml", "this: [is not valid yaml\n");
-    let head = stdout_json(&repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap());
-    assert_eq!(finding_lines(&head), ["only-in NetworkPolicy/default-deny "]);
-    let old = stdout_json(&repo.plumb().args(["parity", "staging", "production", "-f", "json", "--ref", "v1"]).output().unwrap());
+    let head = stdout_json(
+        &repo
+            .plumb()
+            .args(["parity", "staging", "production", "-f", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        finding_lines(&head),
+        ["only-in NetworkPolicy/default-deny "]
+    );
+    let old = stdout_json(
+        &repo
+            .plumb()
+            .args([
+                "parity",
+                "staging",
+                "production",
+                "-f",
+                "json",
+                "--ref",
+                "v1",
+            ])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(old["inputs"]["commit"], first_commit.as_str());
     assert_eq!(old["inputs"]["ref"], "v1");
     assert_eq!(finding_lines(&old).len(), 3);
@@ -213,10 +320,18 @@ fn render_prints_desired_state_with_namespaces_and_writes_a_tree() {
     let output = repo.plumb().args(["render", "staging"]).output().unwrap();
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(text.matches("\n---\n").count() + usize::from(text.starts_with("---\n")), 3, "{text}");
+    assert_eq!(
+        text.matches("\n---\n").count() + usize::from(text.starts_with("---\n")),
+        3,
+        "{text}"
+    );
     assert!(text.contains("namespace: shop-staging"), "{text}");
     let out = repo.path().join("rendered");
-    repo.plumb().args(["render", "production", "-o"]).arg(&out).assert().success();
+    repo.plumb()
+        .args(["render", "production", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
     assert!(out.join("shop/deployment-api.yaml").is_file());
     assert!(out.join("shop/networkpolicy-default-deny.yaml").is_file());
 }
@@ -230,11 +345,20 @@ fn helm_and_kustomize_sources_make_the_run_incomplete_not_clean() {
     )
     .write("a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
     repo.commit("c");
-    let output = repo.plumb().args(["parity", "a", "b", "-f", "json", "--fail-on", "never"]).output().unwrap();
+    let output = repo
+        .plumb()
+        .args(["parity", "a", "b", "-f", "json", "--fail-on", "never"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(3));
     let report = stdout_json(&output);
     assert_eq!(report["summary"]["complete"], false);
-    let sources: Vec<&str> = report["errors"].as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap()).collect();
+    let sources: Vec<&str> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap())
+        .collect();
     assert_eq!(sources, ["helm: charts/web", "kustomize: b"]);
 }
 
@@ -252,33 +376,78 @@ fn fails_with(repo: &Repo, args: &[&str], needles: &[&str]) {
 #[test]
 fn malformed_yaml_names_file_and_line() {
     let repo = shop_repo();
-    repo.write("envs/staging/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n  labels: {}\n");
+    repo.write(
+        "envs/staging/broken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n  labels: {}\n",
+    );
     repo.commit("broken");
-    fails_with(&repo, &["parity", "staging", "production"], &["envs/staging/broken.yaml:", "source `manifests: envs/staging`"]);
+    fails_with(
+        &repo,
+        &["parity", "staging", "production"],
+        &[
+            "envs/staging/broken.yaml:",
+            "source `manifests: envs/staging`",
+        ],
+    );
 }
 
 #[test]
 fn unknown_config_key_names_its_line() {
     let repo = shop_repo();
-    repo.write("plumb.yaml", &CONFIG.replace("    namespaces: {shop-staging: shop}", "    namespace_map: {shop-staging: shop}"));
-    fails_with(&repo, &["parity", "staging", "production"], &["plumb.yaml:15:5", "namespace_map", "expected one of between, namespaces, equivalents"]);
+    repo.write(
+        "plumb.yaml",
+        &CONFIG.replace(
+            "    namespaces: {shop-staging: shop}",
+            "    namespace_map: {shop-staging: shop}",
+        ),
+    );
+    fails_with(
+        &repo,
+        &["parity", "staging", "production"],
+        &[
+            "plumb.yaml:15:5",
+            "namespace_map",
+            "expected one of between, namespaces, equivalents",
+        ],
+    );
 }
 
 #[test]
 fn a_ref_that_does_not_exist() {
     let repo = shop_repo();
-    fails_with(&repo, &["parity", "staging", "production", "--ref", "no-such-tag"], &["no-such-tag", "does not exist"]);
+    fails_with(
+        &repo,
+        &["parity", "staging", "production", "--ref", "no-such-tag"],
+        &["no-such-tag", "does not exist"],
+    );
 }
 
 #[test]
 fn a_source_path_missing_at_the_ref() {
     let repo = shop_repo();
-    repo.write("plumb.yaml", &CONFIG.replace("manifests: envs/staging", "manifests: envs/stagign"));
-    fails_with(&repo, &["render", "staging"], &["envs/stagign", "does not exist at HEAD"]);
+    repo.write(
+        "plumb.yaml",
+        &CONFIG.replace("manifests: envs/staging", "manifests: envs/stagign"),
+    );
+    fails_with(
+        &repo,
+        &["render", "staging"],
+        &["envs/stagign", "does not exist at HEAD"],
+    );
     // Present in the working tree but not committed: still missing, Git is what counts.
-    repo.write("plumb.yaml", &CONFIG.replace("manifests: envs/staging", "manifests: envs/new"));
-    repo.write("envs/new/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
-    fails_with(&repo, &["render", "staging"], &["envs/new", "commit new files first"]);
+    repo.write(
+        "plumb.yaml",
+        &CONFIG.replace("manifests: envs/staging", "manifests: envs/new"),
+    );
+    repo.write(
+        "envs/new/x.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    );
+    fails_with(
+        &repo,
+        &["render", "staging"],
+        &["envs/new", "commit new files first"],
+    );
 }
 
 #[test]
@@ -286,14 +455,29 @@ fn two_objects_with_one_identity() {
     let repo = shop_repo();
     repo.write("envs/staging/dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config-7h2k9m5f8t\n  namespace: shop-staging\n");
     repo.commit("dup");
-    fails_with(&repo, &["render", "staging"], &["declared twice", "envs/staging/app.yaml:", "envs/staging/dup.yaml:1"]);
+    fails_with(
+        &repo,
+        &["render", "staging"],
+        &[
+            "declared twice",
+            "envs/staging/app.yaml:",
+            "envs/staging/dup.yaml:1",
+        ],
+    );
 }
 
 #[test]
 fn a_live_file_that_is_neither_a_list_nor_a_snapshot() {
     let repo = shop_repo();
-    repo.write("live/staging.json", r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}"#);
-    fails_with(&repo, &["drift", "staging"], &["live/staging.json:1", "neither", "kubectl get"]);
+    repo.write(
+        "live/staging.json",
+        r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}"#,
+    );
+    fails_with(
+        &repo,
+        &["drift", "staging"],
+        &["live/staging.json:1", "neither", "kubectl get"],
+    );
 }
 
 #[test]
@@ -301,20 +485,32 @@ fn an_empty_environment() {
     let repo = shop_repo();
     repo.write("envs/staging/app.yaml", "# nothing here yet\n");
     repo.commit("empty");
-    fails_with(&repo, &["parity", "staging", "production"], &["environment `staging` has no desired objects"]);
+    fails_with(
+        &repo,
+        &["parity", "staging", "production"],
+        &["environment `staging` has no desired objects"],
+    );
 }
 
 #[test]
 fn an_unknown_environment() {
     let repo = shop_repo();
-    fails_with(&repo, &["drift", "prod"], &["unknown environment `prod`", "production, staging"]);
+    fails_with(
+        &repo,
+        &["drift", "prod"],
+        &["unknown environment `prod`", "production, staging"],
+    );
 }
 
 #[test]
 fn no_repository_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plumb.yaml"), CONFIG).unwrap();
-    let output = support::plumb().current_dir(dir.path()).args(["render", "staging"]).output().unwrap();
+    let output = support::plumb()
+        .current_dir(dir.path())
+        .args(["render", "staging"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not inside a Git repository"));
 }
@@ -328,29 +524,60 @@ fn compare_works_as_kubectl_external_diff() {
     let (live, merged) = (dir.path().join("LIVE-1"), dir.path().join("MERGED-2"));
     std::fs::create_dir_all(&live).unwrap();
     std::fs::create_dir_all(&merged).unwrap();
-    let svc = |port: u32| format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\n  uid: x\nspec:\n  ports:\n  - port: {port}\n");
+    let svc = |port: u32| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\n  uid: x\nspec:\n  ports:\n  - port: {port}\n"
+        )
+    };
     std::fs::write(live.join("v1.Service.default.web"), svc(80)).unwrap();
     std::fs::write(merged.join("v1.Service.default.web"), svc(8080)).unwrap();
-    let output = support::plumb().args(["compare", "--mode", "parity", "--fail-on", "warning"]).arg(&live).arg(&merged).output().unwrap();
+    let output = support::plumb()
+        .args(["compare", "--mode", "parity", "--fail-on", "warning"])
+        .arg(&live)
+        .arg(&merged)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("spec.ports[port=80,protocol=TCP]"), "{text}");
     std::fs::write(merged.join("v1.Service.default.web"), svc(80)).unwrap();
-    support::plumb().args(["compare", "--mode", "parity", "--fail-on", "warning"]).arg(&live).arg(&merged).assert().code(0);
+    support::plumb()
+        .args(["compare", "--mode", "parity", "--fail-on", "warning"])
+        .arg(&live)
+        .arg(&merged)
+        .assert()
+        .code(0);
 }
 
 #[test]
 fn invalid_base64_in_secret_data_is_compared_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let secret = |v: &str| format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: a}}\ndata:\n  k: \"{v}\"\n");
+    let secret = |v: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: a}}\ndata:\n  k: \"{v}\"\n"
+        )
+    };
     std::fs::write(dir.path().join("a.yaml"), secret("not base64 at all!")).unwrap();
     std::fs::write(dir.path().join("b.yaml"), secret("not base64 at all!")).unwrap();
     std::fs::write(dir.path().join("c.yaml"), secret("also *not* base64")).unwrap();
-    support::plumb().args(["compare", "--mode", "drift"]).arg(dir.path().join("a.yaml")).arg(dir.path().join("b.yaml")).assert().code(0);
-    let output = support::plumb().args(["compare", "--mode", "drift"]).arg(dir.path().join("a.yaml")).arg(dir.path().join("c.yaml")).output().unwrap();
+    support::plumb()
+        .args(["compare", "--mode", "drift"])
+        .arg(dir.path().join("a.yaml"))
+        .arg(dir.path().join("b.yaml"))
+        .assert()
+        .code(0);
+    let output = support::plumb()
+        .args(["compare", "--mode", "drift"])
+        .arg(dir.path().join("a.yaml"))
+        .arg(dir.path().join("c.yaml"))
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(!text.contains("not base64") && !text.contains("*not*"), "{text}");
+    assert!(
+        !text.contains("not base64") && !text.contains("*not*"),
+        "{text}"
+    );
     assert!(text.contains("hmac-sha256:"), "{text}");
 }
 
@@ -358,7 +585,11 @@ fn invalid_base64_in_secret_data_is_compared_not_an_error() {
 fn compare_bad_input_is_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.yaml"), "kind: [\n").unwrap();
-    std::fs::write(dir.path().join("ok.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n").unwrap();
+    std::fs::write(
+        dir.path().join("ok.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    )
+    .unwrap();
     support::plumb()
         .args(["compare", "--mode", "drift"])
         .arg(dir.path().join("bad.yaml"))

@@ -6,7 +6,12 @@ use support::{demo_repo, finding_lines, stdout_json};
 
 fn run(args: &[&str]) -> (Option<i32>, Vec<String>, serde_json::Value) {
     let repo = demo_repo();
-    let output = repo.plumb().args(args).args(["-f", "json"]).output().unwrap();
+    let output = repo
+        .plumb()
+        .args(args)
+        .args(["-f", "json"])
+        .output()
+        .unwrap();
     let report = stdout_json(&output);
     (output.status.code(), finding_lines(&report), report)
 }
@@ -15,7 +20,9 @@ fn run(args: &[&str]) -> (Option<i32>, Vec<String>, serde_json::Value) {
 fn staging_and_production_differ_where_they_were_made_to() {
     let (code, lines, _) = run(&["parity", "staging", "production"]);
     assert_eq!(code, Some(0));
-    let containers = |d: &str, c: &str, f: &str| format!("parity Deployment/{d} spec.template.spec.containers[name={c}].{f}");
+    let containers = |d: &str, c: &str, f: &str| {
+        format!("parity Deployment/{d} spec.template.spec.containers[name={c}].{f}")
+    };
     let mut expected = vec![
         "only-in NetworkPolicy/default-deny ".to_string(),
         "parity ConfigMap/app-config data.FEATURE_NEW_CHECKOUT".into(),
@@ -29,7 +36,12 @@ fn staging_and_production_differ_where_they_were_made_to() {
         "parity Secret/db-credentials data.username".into(),
     ];
     for (d, c) in [("api", "api"), ("web", "web"), ("worker", "worker")] {
-        for f in ["limits.cpu", "limits.memory", "requests.cpu", "requests.memory"] {
+        for f in [
+            "limits.cpu",
+            "limits.memory",
+            "requests.cpu",
+            "requests.memory",
+        ] {
             expected.push(containers(d, c, &format!("resources.{f}")));
         }
     }
@@ -63,5 +75,10 @@ fn production_drift_is_the_hotfix_the_edit_the_stray_and_the_missing() {
 fn staging_drift_is_the_variable_removed_from_git() {
     let (code, lines, _) = run(&["drift", "staging"]);
     assert_eq!(code, Some(1));
-    assert_eq!(lines, ["drift Deployment/worker spec.template.spec.containers[name=worker].env[name=QUEUE_LEGACY_MODE]"]);
+    assert_eq!(
+        lines,
+        [
+            "drift Deployment/worker spec.template.spec.containers[name=worker].env[name=QUEUE_LEGACY_MODE]"
+        ]
+    );
 }

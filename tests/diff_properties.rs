@@ -6,7 +6,12 @@ use serde_json::{Map, Value};
 
 /// JSON values shaped like Kubernetes objects: maps of maps, lists of named entries, scalars.
 fn value() -> impl Strategy<Value = Value> {
-    let key = prop_oneof![Just("name".to_string()), Just("image".to_string()), Just("a.b/c".to_string()), "[a-z]{1,3}"];
+    let key = prop_oneof![
+        Just("name".to_string()),
+        Just("image".to_string()),
+        Just("a.b/c".to_string()),
+        "[a-z]{1,3}"
+    ];
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -38,7 +43,8 @@ fn value() -> impl Strategy<Value = Value> {
 }
 
 fn object() -> impl Strategy<Value = Value> {
-    prop::collection::vec(("[a-e]", value()), 0..5).prop_map(|pairs| Value::Object(pairs.into_iter().collect()))
+    prop::collection::vec(("[a-e]", value()), 0..5)
+        .prop_map(|pairs| Value::Object(pairs.into_iter().collect()))
 }
 
 proptest! {

@@ -8,22 +8,33 @@ use support::{demo_repo, fixtures, walk};
 
 fn secret_values() -> Vec<String> {
     let text = std::fs::read_to_string(fixtures().join("demo/SECRETS.txt")).unwrap();
-    let raw: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+    let raw: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
     assert!(raw.len() >= 3, "the demo must hold known secret values");
-    let encoded = raw.iter().map(|v| base64::engine::general_purpose::STANDARD.encode(v));
+    let encoded = raw
+        .iter()
+        .map(|v| base64::engine::general_purpose::STANDARD.encode(v));
     raw.iter().cloned().chain(encoded).collect()
 }
 
 fn assert_clean(what: &str, text: &str) {
     for secret in secret_values() {
-        assert!(!text.contains(&secret), "{what} leaks a secret value ({} chars):\n{text}", secret.len());
+        assert!(
+            !text.contains(&secret),
+            "{what} leaks a secret value ({} chars):\n{text}",
+            secret.len()
+        );
     }
 }
 
 #[test]
 fn the_demo_really_holds_the_secret_values() {
     // Guards the test below: if the fixtures stopped holding them, it would pass vacuously.
-    let staging = std::fs::read_to_string(fixtures().join("demo/envs/staging/config.yaml")).unwrap();
+    let staging =
+        std::fs::read_to_string(fixtures().join("demo/envs/staging/config.yaml")).unwrap();
     assert!(secret_values().iter().any(|s| staging.contains(s)));
 }
 
@@ -37,29 +48,67 @@ fn no_command_and_no_format_prints_a_secret() {
         vec!["parity", "staging", "production", "--live"],
         vec!["drift", "staging"],
         vec!["drift", "production"],
-        vec!["compare", "--mode", "drift", "envs/production", "snapshots/production.json"],
-        vec!["compare", "--mode", "parity", "snapshots/staging.json", "snapshots/production.json"],
+        vec![
+            "compare",
+            "--mode",
+            "drift",
+            "envs/production",
+            "snapshots/production.json",
+        ],
+        vec![
+            "compare",
+            "--mode",
+            "parity",
+            "snapshots/staging.json",
+            "snapshots/production.json",
+        ],
     ];
     for args in runs {
         for format in ["table", "json"] {
             for color in ["never", "always"] {
-                let output = repo.plumb().args(&args).args(["-f", format, "--color", color, "-v"]).output().unwrap();
+                let output = repo
+                    .plumb()
+                    .args(&args)
+                    .args(["-f", format, "--color", color, "-v"])
+                    .output()
+                    .unwrap();
                 let code = output.status.code();
-                assert!(matches!(code, Some(0) | Some(1)), "{args:?} exited {code:?}: {}", String::from_utf8_lossy(&output.stderr));
-                assert_clean(&format!("{args:?} -f {format} stdout"), &String::from_utf8_lossy(&output.stdout));
-                assert_clean(&format!("{args:?} -f {format} stderr"), &String::from_utf8_lossy(&output.stderr));
+                assert!(
+                    matches!(code, Some(0) | Some(1)),
+                    "{args:?} exited {code:?}: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                assert_clean(
+                    &format!("{args:?} -f {format} stdout"),
+                    &String::from_utf8_lossy(&output.stdout),
+                );
+                assert_clean(
+                    &format!("{args:?} -f {format} stderr"),
+                    &String::from_utf8_lossy(&output.stderr),
+                );
             }
         }
     }
     let out = repo.path().join("rendered");
-    repo.plumb().args(["render", "production", "-o"]).arg(&out).assert().success();
+    repo.plumb()
+        .args(["render", "production", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
     let files = walk(&out);
     assert!(files.len() > 10);
     for file in files {
-        assert_clean(&file.display().to_string(), &std::fs::read_to_string(&file).unwrap());
+        assert_clean(
+            &file.display().to_string(),
+            &std::fs::read_to_string(&file).unwrap(),
+        );
     }
     let report = repo.path().join("report.json");
-    repo.plumb().args(["drift", "production", "-f", "json", "-o"]).arg(&report).assert().code(1);
+    repo.plumb()
+        .args(["drift", "production", "-f", "json", "-o"])
+        .arg(&report)
+        .assert()
+        .code(1);
     assert_clean("report file", &std::fs::read_to_string(report).unwrap());
 }
 
@@ -89,7 +138,11 @@ fn errors_about_secrets_do_not_quote_their_values() {
 #[test]
 fn fingerprints_say_equal_or_different_without_values() {
     let repo = demo_repo();
-    let output = repo.plumb().args(["parity", "staging", "production", "-f", "json"]).output().unwrap();
+    let output = repo
+        .plumb()
+        .args(["parity", "staging", "production", "-f", "json"])
+        .output()
+        .unwrap();
     let report = support::stdout_json(&output);
     let secret_findings: Vec<&serde_json::Value> = report["findings"]
         .as_array()
@@ -101,6 +154,11 @@ fn fingerprints_say_equal_or_different_without_values() {
     assert_eq!(secret_findings.len(), 1, "{secret_findings:?}");
     assert_eq!(secret_findings[0]["path"], "data.username");
     for side in ["left", "right"] {
-        assert!(secret_findings[0][side].as_str().unwrap().starts_with("hmac-sha256:"));
+        assert!(
+            secret_findings[0][side]
+                .as_str()
+                .unwrap()
+                .starts_with("hmac-sha256:")
+        );
     }
 }

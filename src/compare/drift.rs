@@ -29,7 +29,11 @@ pub fn drift(desired: &Inventory, live: &Inventory, scope: &DriftScope) -> Vec<D
         .keys()
         .map(|id| (id.group.as_str(), id.kind.as_str()))
         .collect();
-    let unseen = |r: &Resource| scope.unseen_kinds.contains(&(r.id.group.clone(), r.id.kind.clone()));
+    let unseen = |r: &Resource| {
+        scope
+            .unseen_kinds
+            .contains(&(r.id.group.clone(), r.id.kind.clone()))
+    };
     for resource in desired.resources.values() {
         match live.resources.get(&resource.id) {
             Some(live_resource) => compare_object(resource, live_resource, scope, &mut out),
@@ -43,7 +47,9 @@ pub fn drift(desired: &Inventory, live: &Inventory, scope: &DriftScope) -> Vec<D
         }
         let in_scope = match &resource.id.namespace {
             Some(ns) => scope.namespaces.contains(ns),
-            None => desired_kinds.contains(&(resource.id.group.as_str(), resource.id.kind.as_str())),
+            None => {
+                desired_kinds.contains(&(resource.id.group.as_str(), resource.id.kind.as_str()))
+            }
         };
         if in_scope && !explained(resource, live) {
             let mut d = Difference::whole(FindingKind::Unmanaged, resource);
@@ -54,7 +60,12 @@ pub fn drift(desired: &Inventory, live: &Inventory, scope: &DriftScope) -> Vec<D
     out
 }
 
-fn compare_object(desired: &Resource, live: &Resource, scope: &DriftScope, out: &mut Vec<Difference>) {
+fn compare_object(
+    desired: &Resource,
+    live: &Resource,
+    scope: &DriftScope,
+    out: &mut Vec<Difference>,
+) {
     let history = live.history.as_deref();
     let push = |out: &mut Vec<Difference>, change: Change, note: Option<&str>| {
         out.push(Difference {
@@ -75,18 +86,34 @@ fn compare_object(desired: &Resource, live: &Resource, scope: &DriftScope, out: 
             ChangeOp::Changed | ChangeOp::Removed => push(out, change, None),
             // A live-only entry of a positional list changes a list Git declares whole.
             ChangeOp::Added if matches!(change.path.0.last(), Some(Segment::Index(_))) => {
-                push(out, change, Some("the cluster's list has entries Git does not declare"));
+                push(
+                    out,
+                    change,
+                    Some("the cluster's list has entries Git does not declare"),
+                );
             }
             ChangeOp::Added => {
                 let Some(history) = history else { continue };
-                let from_git = GitOrigin { history, field_managers: &scope.field_managers };
+                let from_git = GitOrigin {
+                    history,
+                    field_managers: &scope.field_managers,
+                };
                 let mut path = change.path.clone();
                 let mut found = Vec::new();
                 if let Some(value) = &change.right {
                     from_git.removed_fields(&mut path, value, &mut found);
                 }
                 for (path, value, note) in found {
-                    push(out, Change { path, op: ChangeOp::Added, left: None, right: Some(value) }, Some(note));
+                    push(
+                        out,
+                        Change {
+                            path,
+                            op: ChangeOp::Added,
+                            left: None,
+                            right: Some(value),
+                        },
+                        Some(note),
+                    );
                 }
             }
         }
@@ -101,7 +128,12 @@ struct GitOrigin<'a> {
 
 impl GitOrigin<'_> {
     fn note(&self, path: &Path) -> Option<&'static str> {
-        if self.history.last_applied.as_ref().is_some_and(|applied| path.resolve(applied).is_some()) {
+        if self
+            .history
+            .last_applied
+            .as_ref()
+            .is_some_and(|applied| path.resolve(applied).is_some())
+        {
             Some("removed from Git but still in the cluster (last-applied-configuration has it)")
         } else if managed::owned_by_any(&self.history.managed_fields, path, self.field_managers) {
             Some("removed from Git but still in the cluster (a Git field manager applied it)")
@@ -113,7 +145,12 @@ impl GitOrigin<'_> {
     /// The parts of a live-only value that Git once applied, as deep as they go: a live-only
     /// `metadata` holding one label that last-applied had is drift at that label, not at `metadata`.
     /// A list entry (`env[name=X]`) is one unit and is reported whole.
-    fn removed_fields(&self, path: &mut Path, value: &Value, out: &mut Vec<(Path, Value, &'static str)>) {
+    fn removed_fields(
+        &self,
+        path: &mut Path,
+        value: &Value,
+        out: &mut Vec<(Path, Value, &'static str)>,
+    ) {
         let Some(note) = self.note(path) else { return };
         let is_entry = matches!(path.0.last(), Some(Segment::Select(_) | Segment::Index(_)));
         match value {
@@ -133,7 +170,10 @@ impl GitOrigin<'_> {
 fn explained(resource: &Resource, live: &Inventory) -> bool {
     let id = &resource.id;
     let object = &resource.object;
-    if object["metadata"]["ownerReferences"].as_array().is_some_and(|o| !o.is_empty()) {
+    if object["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|o| !o.is_empty())
+    {
         return true;
     }
     match (id.group.as_str(), id.kind.as_str()) {
@@ -145,11 +185,16 @@ fn explained(resource: &Resource, live: &Inventory) -> bool {
             let service = if id.kind == "Endpoints" {
                 Some(id.name.clone())
             } else {
-                object["metadata"]["labels"]["kubernetes.io/service-name"].as_str().map(str::to_string)
+                object["metadata"]["labels"]["kubernetes.io/service-name"]
+                    .as_str()
+                    .map(str::to_string)
             };
             service.is_some_and(|name| {
                 live.resources.keys().any(|other| {
-                    other.group.is_empty() && other.kind == "Service" && other.namespace == id.namespace && other.name == name
+                    other.group.is_empty()
+                        && other.kind == "Service"
+                        && other.namespace == id.namespace
+                        && other.name == name
                 })
             })
         }
@@ -169,7 +214,12 @@ mod tests {
 
     fn res(kind: &str, name: &str, object: Value) -> Resource {
         Resource {
-            id: ResourceId { group: String::new(), kind: kind.into(), namespace: Some("ns".into()), name: name.into() },
+            id: ResourceId {
+                group: String::new(),
+                kind: kind.into(),
+                namespace: Some("ns".into()),
+                name: name.into(),
+            },
             version: "v1".into(),
             object,
             source: None,
@@ -186,14 +236,24 @@ mod tests {
     }
 
     fn scope() -> DriftScope {
-        DriftScope { namespaces: ["ns".to_string()].into(), ..Default::default() }
+        DriftScope {
+            namespaces: ["ns".to_string()].into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn live_only_fields_are_not_drift_unless_git_put_them_there() {
         let desired = inv(vec![res("ConfigMap", "a", json!({"data": {"x": "1"}}))]);
-        let mut live_cm = res("ConfigMap", "a", json!({"data": {"x": "1", "y": "2", "z": "3"}}));
-        live_cm.history = Some(Box::new(LiveHistory { last_applied: Some(json!({"data": {"x": "1", "z": "3"}})), managed_fields: vec![] }));
+        let mut live_cm = res(
+            "ConfigMap",
+            "a",
+            json!({"data": {"x": "1", "y": "2", "z": "3"}}),
+        );
+        live_cm.history = Some(Box::new(LiveHistory {
+            last_applied: Some(json!({"data": {"x": "1", "z": "3"}})),
+            managed_fields: vec![],
+        }));
         let found = drift(&desired, &inv(vec![live_cm]), &scope());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path.to_string(), "data.z");
@@ -202,7 +262,11 @@ mod tests {
     #[test]
     fn a_live_only_subtree_is_drift_only_where_git_applied_it() {
         let desired = inv(vec![res("ConfigMap", "a", json!({"data": {"x": "1"}}))]);
-        let mut live_cm = res("ConfigMap", "a", json!({"data": {"x": "1"}, "metadata": {"labels": {"old": "y", "added-by-controller": "z"}}}));
+        let mut live_cm = res(
+            "ConfigMap",
+            "a",
+            json!({"data": {"x": "1"}, "metadata": {"labels": {"old": "y", "added-by-controller": "z"}}}),
+        );
         live_cm.history = Some(Box::new(LiveHistory {
             last_applied: Some(json!({"data": {"x": "1"}, "metadata": {"labels": {"old": "y"}}})),
             managed_fields: vec![],
@@ -215,7 +279,11 @@ mod tests {
     #[test]
     fn configured_field_managers_mark_fields_from_git() {
         let desired = inv(vec![res("ConfigMap", "a", json!({"data": {"x": "1"}}))]);
-        let mut live_cm = res("ConfigMap", "a", json!({"data": {"x": "1", "y": "2", "z": "3"}}));
+        let mut live_cm = res(
+            "ConfigMap",
+            "a",
+            json!({"data": {"x": "1", "y": "2", "z": "3"}}),
+        );
         live_cm.history = Some(Box::new(LiveHistory {
             last_applied: None,
             managed_fields: vec![crate::model::ManagedFields {
@@ -235,16 +303,32 @@ mod tests {
 
     #[test]
     fn missing_unmanaged_and_explained() {
-        let desired = inv(vec![res("ConfigMap", "a", json!({})), res("Service", "svc", json!({}))]);
+        let desired = inv(vec![
+            res("ConfigMap", "a", json!({})),
+            res("Service", "svc", json!({})),
+        ]);
         let live = inv(vec![
             res("Service", "svc", json!({})),
             res("ConfigMap", "stray", json!({})),
             res("ConfigMap", "kube-root-ca.crt", json!({})),
             res("Endpoints", "svc", json!({})),
-            res("Pod", "p", json!({"metadata": {"ownerReferences": [{"kind": "ReplicaSet"}]}})),
+            res(
+                "Pod",
+                "p",
+                json!({"metadata": {"ownerReferences": [{"kind": "ReplicaSet"}]}}),
+            ),
         ]);
-        let found: Vec<_> = drift(&desired, &live, &scope()).iter().map(|d| (d.kind, d.resource.id.name.clone())).collect();
-        assert_eq!(found, [(FindingKind::Missing, "a".to_string()), (FindingKind::Unmanaged, "stray".to_string())]);
+        let found: Vec<_> = drift(&desired, &live, &scope())
+            .iter()
+            .map(|d| (d.kind, d.resource.id.name.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (FindingKind::Missing, "a".to_string()),
+                (FindingKind::Unmanaged, "stray".to_string())
+            ]
+        );
     }
 
     #[test]

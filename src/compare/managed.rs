@@ -2,8 +2,8 @@
 //! `i:` keys, as server-side apply records them).
 
 use super::ChangedBy;
-use crate::diff::{Path, Segment};
 use crate::diff::path::key_text;
+use crate::diff::{Path, Segment};
 use crate::model::ManagedFields;
 use serde_json::Value;
 
@@ -19,7 +19,9 @@ fn reach(fields: &Value, path: &Path) -> (usize, bool) {
                     let json: Value = serde_json::from_str(k.strip_prefix("k:")?).ok()?;
                     let obj = json.as_object()?;
                     let matches = obj.len() == pairs.len()
-                        && pairs.iter().all(|(f, val)| obj.get(f).is_some_and(|x| key_text(x) == *val));
+                        && pairs
+                            .iter()
+                            .all(|(f, val)| obj.get(f).is_some_and(|x| key_text(x) == *val));
                     matches.then_some(v)
                 })
             }),
@@ -34,7 +36,8 @@ fn reach(fields: &Value, path: &Path) -> (usize, bool) {
 }
 
 fn is_leaf(node: &Value) -> bool {
-    node.as_object().is_some_and(|m| m.is_empty() || m.len() == 1 && m.contains_key("."))
+    node.as_object()
+        .is_some_and(|m| m.is_empty() || m.len() == 1 && m.contains_key("."))
 }
 
 /// The manager that wrote the field at `path`: the entry that names it (or an atomic ancestor of
@@ -68,15 +71,32 @@ mod tests {
     use serde_json::json;
 
     fn entry(manager: &str, time: &str, fields: Value) -> ManagedFields {
-        ManagedFields { manager: manager.into(), operation: "Update".into(), time: Some(time.into()), fields }
+        ManagedFields {
+            manager: manager.into(),
+            operation: "Update".into(),
+            time: Some(time.into()),
+            fields,
+        }
     }
 
     #[test]
     fn deepest_then_latest() {
         let entries = vec![
-            entry("apply", "2024-01-01T00:00:00Z", json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"api\"}": {".": {}, "f:image": {}, "f:name": {}}}}}}})),
-            entry("kubectl-set", "2024-02-01T00:00:00Z", json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"api\"}": {"f:image": {}}}}}}})),
-            entry("hpa", "2024-03-01T00:00:00Z", json!({"f:spec": {"f:replicas": {}}})),
+            entry(
+                "apply",
+                "2024-01-01T00:00:00Z",
+                json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"api\"}": {".": {}, "f:image": {}, "f:name": {}}}}}}}),
+            ),
+            entry(
+                "kubectl-set",
+                "2024-02-01T00:00:00Z",
+                json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"api\"}": {"f:image": {}}}}}}}),
+            ),
+            entry(
+                "hpa",
+                "2024-03-01T00:00:00Z",
+                json!({"f:spec": {"f:replicas": {}}}),
+            ),
         ];
         let path = Path::parse("spec.template.spec.containers[name=api].image").unwrap();
         assert_eq!(changed_by(&entries, &path).unwrap().manager, "kubectl-set");
@@ -89,7 +109,11 @@ mod tests {
 
     #[test]
     fn atomic_ancestor_owns_the_field() {
-        let entries = vec![entry("main", "2024-01-01T00:00:00Z", json!({"f:subsets": {}}))];
+        let entries = vec![entry(
+            "main",
+            "2024-01-01T00:00:00Z",
+            json!({"f:subsets": {}}),
+        )];
         let path = Path::parse("subsets[0].addresses[1].ip").unwrap();
         assert_eq!(changed_by(&entries, &path).unwrap().manager, "main");
     }

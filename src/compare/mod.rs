@@ -56,7 +56,10 @@ pub struct ResourceRef {
 
 impl ResourceRef {
     pub fn of(resource: &Resource) -> Self {
-        ResourceRef { id: resource.id.clone(), version: resource.version.clone() }
+        ResourceRef {
+            id: resource.id.clone(),
+            version: resource.version.clone(),
+        }
     }
 }
 

@@ -31,7 +31,10 @@ pub struct Mapping {
 
 impl Mapping {
     pub fn namespace(&self, namespace: &str) -> String {
-        self.namespaces.get(namespace).cloned().unwrap_or_else(|| namespace.to_string())
+        self.namespaces
+            .get(namespace)
+            .cloned()
+            .unwrap_or_else(|| namespace.to_string())
     }
 
     pub fn replace_equivalents(&self, text: &str) -> String {
@@ -52,7 +55,12 @@ impl Mapping {
         } else {
             self.replace_equivalents(&id.name)
         };
-        ResourceId { group: id.group.clone(), kind: id.kind.clone(), namespace, name }
+        ResourceId {
+            group: id.group.clone(),
+            kind: id.kind.clone(),
+            namespace,
+            name,
+        }
     }
 }
 
@@ -68,21 +76,34 @@ pub fn match_id(id: ResourceId) -> ResourceId {
 }
 
 /// Generated names of one environment and the names they stand for.
-pub fn generated_names<'a>(ids: impl IntoIterator<Item = &'a ResourceId>) -> HashMap<String, String> {
+pub fn generated_names<'a>(
+    ids: impl IntoIterator<Item = &'a ResourceId>,
+) -> HashMap<String, String> {
     ids.into_iter()
         .filter(|id| carries_generated_name(id))
-        .filter_map(|id| strip_hash_suffix(&id.name).map(|base| (id.name.clone(), base.to_string())))
+        .filter_map(|id| {
+            strip_hash_suffix(&id.name).map(|base| (id.name.clone(), base.to_string()))
+        })
         .collect()
 }
 
 /// Rewrites an object's values for comparison: references to generated names lose their hash; with
 /// a mapping (the left side), namespace-valued fields are mapped and equivalents replaced in every
 /// string.
-pub fn rewrite_values(value: &mut Value, generated: &HashMap<String, String>, mapping: Option<&Mapping>) {
+pub fn rewrite_values(
+    value: &mut Value,
+    generated: &HashMap<String, String>,
+    mapping: Option<&Mapping>,
+) {
     rewrite(value, None, generated, mapping);
 }
 
-fn rewrite(value: &mut Value, key: Option<&str>, generated: &HashMap<String, String>, mapping: Option<&Mapping>) {
+fn rewrite(
+    value: &mut Value,
+    key: Option<&str>,
+    generated: &HashMap<String, String>,
+    mapping: Option<&Mapping>,
+) {
     match value {
         Value::String(s) => {
             if let Some(base) = generated.get(s.as_str()) {
@@ -95,7 +116,9 @@ fn rewrite(value: &mut Value, key: Option<&str>, generated: &HashMap<String, Str
                 *s = mapping.replace_equivalents(s);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| rewrite(v, key, generated, mapping)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| rewrite(v, key, generated, mapping)),
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
                 rewrite(v, Some(k), generated, mapping);
@@ -111,17 +134,34 @@ mod tests {
     use serde_json::json;
 
     fn id(kind: &str, ns: Option<&str>, name: &str) -> ResourceId {
-        ResourceId { group: String::new(), kind: kind.into(), namespace: ns.map(Into::into), name: name.into() }
+        ResourceId {
+            group: String::new(),
+            kind: kind.into(),
+            namespace: ns.map(Into::into),
+            name: name.into(),
+        }
     }
 
     #[test]
     fn hash_suffixes() {
-        assert_eq!(strip_hash_suffix("app-config-7h2k9m5f8t"), Some("app-config"));
-        assert_eq!(strip_hash_suffix("app-config-g4m2bt8h6c"), Some("app-config"));
+        assert_eq!(
+            strip_hash_suffix("app-config-7h2k9m5f8t"),
+            Some("app-config")
+        );
+        assert_eq!(
+            strip_hash_suffix("app-config-g4m2bt8h6c"),
+            Some("app-config")
+        );
         assert_eq!(strip_hash_suffix("my-secret-production"), None);
         assert_eq!(strip_hash_suffix("-7h2k9m5f8t"), None);
-        assert_eq!(match_id(id("ConfigMap", Some("a"), "c-7h2k9m5f8t")).name, "c");
-        assert_eq!(match_id(id("Deployment", Some("a"), "c-7h2k9m5f8t")).name, "c-7h2k9m5f8t");
+        assert_eq!(
+            match_id(id("ConfigMap", Some("a"), "c-7h2k9m5f8t")).name,
+            "c"
+        );
+        assert_eq!(
+            match_id(id("Deployment", Some("a"), "c-7h2k9m5f8t")).name,
+            "c-7h2k9m5f8t"
+        );
     }
 
     #[test]
@@ -130,13 +170,24 @@ mod tests {
             namespaces: [("shop-staging".to_string(), "shop".to_string())].into(),
             equivalents: vec![("staging.example.com".into(), "example.com".into())],
         };
-        assert_eq!(m.map_id(&id("Namespace", None, "shop-staging")).name, "shop");
-        assert_eq!(m.map_id(&id("Service", Some("shop-staging"), "api")).namespace.as_deref(), Some("shop"));
+        assert_eq!(
+            m.map_id(&id("Namespace", None, "shop-staging")).name,
+            "shop"
+        );
+        assert_eq!(
+            m.map_id(&id("Service", Some("shop-staging"), "api"))
+                .namespace
+                .as_deref(),
+            Some("shop")
+        );
         let generated = generated_names([&id("ConfigMap", Some("x"), "cfg-7h2k9m5f8t")]);
         let mut v = json!({"subjects": [{"namespace": "shop-staging", "name": "shop-staging"}],
             "host": "api.staging.example.com", "ref": "cfg-7h2k9m5f8t"});
         rewrite_values(&mut v, &generated, Some(&m));
-        assert_eq!(v, json!({"subjects": [{"namespace": "shop", "name": "shop-staging"}],
-            "host": "api.example.com", "ref": "cfg"}));
+        assert_eq!(
+            v,
+            json!({"subjects": [{"namespace": "shop", "name": "shop-staging"}],
+            "host": "api.example.com", "ref": "cfg"})
+        );
     }
 }

@@ -10,8 +10,15 @@ use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParityError {
-    #[error("in {env}, {first} and {second} both pair as {mapped}\n  help: two objects that map to one identity are ambiguous; check the namespaces and equivalents of this pair")]
-    Ambiguous { env: String, first: ResourceId, second: ResourceId, mapped: ResourceId },
+    #[error(
+        "in {env}, {first} and {second} both pair as {mapped}\n  help: two objects that map to one identity are ambiguous; check the namespaces and equivalents of this pair"
+    )]
+    Ambiguous {
+        env: String,
+        first: ResourceId,
+        second: ResourceId,
+        mapped: ResourceId,
+    },
 }
 
 /// The two environments' names, for `only-in` findings.
@@ -20,7 +27,12 @@ pub struct Sides<'a> {
     pub right: &'a str,
 }
 
-pub fn parity(left: &Inventory, right: &Inventory, mapping: &Mapping, sides: &Sides) -> Result<Vec<Difference>, ParityError> {
+pub fn parity(
+    left: &Inventory,
+    right: &Inventory,
+    mapping: &Mapping,
+    sides: &Sides,
+) -> Result<Vec<Difference>, ParityError> {
     let left_generated = generated_names(left.resources.keys());
     let right_generated = generated_names(right.resources.keys());
     let right_index = index(right, sides.right, |id| match_id(id.clone()))?;
@@ -91,7 +103,11 @@ fn compare_pair(
         // multi-line text, shown as a line diff, where unmapped tokens would show as false changes.
         let left_value = change.left.as_ref().map(|mapped| match mapped {
             Value::String(s) if s.contains('\n') => mapped.clone(),
-            _ => change.path.resolve(&left.object).cloned().unwrap_or_else(|| mapped.clone()),
+            _ => change
+                .path
+                .resolve(&left.object)
+                .cloned()
+                .unwrap_or_else(|| mapped.clone()),
         });
         out.push(Difference {
             kind: FindingKind::Parity,
@@ -115,7 +131,12 @@ mod tests {
 
     fn res(kind: &str, ns: &str, name: &str, object: Value) -> Resource {
         Resource {
-            id: ResourceId { group: String::new(), kind: kind.into(), namespace: Some(ns.into()), name: name.into() },
+            id: ResourceId {
+                group: String::new(),
+                kind: kind.into(),
+                namespace: Some(ns.into()),
+                name: name.into(),
+            },
             version: "v1".into(),
             object,
             source: None,
@@ -138,25 +159,71 @@ mod tests {
             equivalents: vec![("stg.example.com".into(), "example.com".into())],
         };
         let left = inv(vec![
-            res("ConfigMap", "stg", "cfg-7h2k9m5f8t", json!({"data": {"host": "db.stg.example.com", "level": "debug"}})),
-            res("Deployment", "stg", "api", json!({"spec": {"volumes": [{"name": "c", "configMap": {"name": "cfg-7h2k9m5f8t"}}]}})),
+            res(
+                "ConfigMap",
+                "stg",
+                "cfg-7h2k9m5f8t",
+                json!({"data": {"host": "db.stg.example.com", "level": "debug"}}),
+            ),
+            res(
+                "Deployment",
+                "stg",
+                "api",
+                json!({"spec": {"volumes": [{"name": "c", "configMap": {"name": "cfg-7h2k9m5f8t"}}]}}),
+            ),
             res("Secret", "stg", "only-staging", json!({})),
         ]);
         let right = inv(vec![
-            res("ConfigMap", "prod", "cfg-g4m2bt8h6c", json!({"data": {"host": "db.example.com", "level": "info"}})),
-            res("Deployment", "prod", "api", json!({"spec": {"volumes": [{"name": "c", "configMap": {"name": "cfg-g4m2bt8h6c"}}]}})),
+            res(
+                "ConfigMap",
+                "prod",
+                "cfg-g4m2bt8h6c",
+                json!({"data": {"host": "db.example.com", "level": "info"}}),
+            ),
+            res(
+                "Deployment",
+                "prod",
+                "api",
+                json!({"spec": {"volumes": [{"name": "c", "configMap": {"name": "cfg-g4m2bt8h6c"}}]}}),
+            ),
         ]);
-        let found = parity(&left, &right, &mapping, &Sides { left: "staging", right: "production" }).unwrap();
-        let summary: Vec<String> = found.iter().map(|d| format!("{} {} {}", d.kind.as_str(), d.resource.id.name, d.path)).collect();
-        assert_eq!(summary, ["parity cfg-g4m2bt8h6c data.level", "only-in only-staging "]);
+        let found = parity(
+            &left,
+            &right,
+            &mapping,
+            &Sides {
+                left: "staging",
+                right: "production",
+            },
+        )
+        .unwrap();
+        let summary: Vec<String> = found
+            .iter()
+            .map(|d| format!("{} {} {}", d.kind.as_str(), d.resource.id.name, d.path))
+            .collect();
+        assert_eq!(
+            summary,
+            ["parity cfg-g4m2bt8h6c data.level", "only-in only-staging "]
+        );
         assert_eq!(found[0].left, Some(json!("debug")));
         assert_eq!(found[1].only_in.as_deref(), Some("staging"));
     }
 
     #[test]
     fn two_objects_mapping_to_one_identity_is_an_error() {
-        let left = inv(vec![res("ConfigMap", "a", "c-7h2k9m5f8t", json!({})), res("ConfigMap", "a", "c-g4m2bt8h6c", json!({}))]);
-        let err = parity(&left, &Inventory::default(), &Mapping::default(), &Sides { left: "l", right: "r" });
+        let left = inv(vec![
+            res("ConfigMap", "a", "c-7h2k9m5f8t", json!({})),
+            res("ConfigMap", "a", "c-g4m2bt8h6c", json!({})),
+        ]);
+        let err = parity(
+            &left,
+            &Inventory::default(),
+            &Mapping::default(),
+            &Sides {
+                left: "l",
+                right: "r",
+            },
+        );
         assert!(err.is_err());
     }
 }

@@ -6,10 +6,18 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("{path} is not inside a Git repository: {message}\n  help: plumb reads desired state from Git; run `git init` and commit the manifests, or use `plumb compare` for plain directories")]
+    #[error(
+        "{path} is not inside a Git repository: {message}\n  help: plumb reads desired state from Git; run `git init` and commit the manifests, or use `plumb compare` for plain directories"
+    )]
     NoRepository { path: String, message: String },
-    #[error("revision `{rev}` does not exist in {repo}: {message}\n  help: pass a branch, tag or commit that `git rev-parse` accepts")]
-    BadRevision { rev: String, repo: String, message: String },
+    #[error(
+        "revision `{rev}` does not exist in {repo}: {message}\n  help: pass a branch, tag or commit that `git rev-parse` accepts"
+    )]
+    BadRevision {
+        rev: String,
+        repo: String,
+        message: String,
+    },
     #[error("{path} is outside the repository at {repo}")]
     OutsideRepository { path: String, repo: String },
     #[error("reading Git: {0}")]
@@ -37,10 +45,7 @@ impl GitTree {
             path: dir.display().to_string(),
             message: e.message().to_string(),
         })?;
-        let workdir = repo
-            .workdir()
-            .unwrap_or_else(|| repo.path())
-            .to_path_buf();
+        let workdir = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
         let commit = repo
             .revparse_single(rev)
             .and_then(|o| o.peel_to_commit())
@@ -91,12 +96,19 @@ impl GitTree {
     }
 
     /// Every file under `dir` (recursively) whose path `keep` accepts, in path order.
-    pub fn files_under(&self, dir: &str, keep: impl Fn(&str) -> bool) -> Result<Vec<GitFile>, GitError> {
+    pub fn files_under(
+        &self,
+        dir: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<GitFile>, GitError> {
         let commit_tree = self.repo.find_commit(self.commit)?.tree()?;
         let tree = if dir.is_empty() {
             commit_tree
         } else {
-            commit_tree.get_path(Path::new(dir))?.to_object(&self.repo)?.peel_to_tree()?
+            commit_tree
+                .get_path(Path::new(dir))?
+                .to_object(&self.repo)?
+                .peel_to_tree()?
         };
         let mut ids = Vec::new();
         tree.walk(TreeWalkMode::PreOrder, |root, entry| {
@@ -116,14 +128,22 @@ impl GitTree {
         })?;
         ids.sort();
         ids.into_iter()
-            .map(|(path, id)| Ok(GitFile { path, bytes: self.repo.find_blob(id)?.content().to_vec() }))
+            .map(|(path, id)| {
+                Ok(GitFile {
+                    path,
+                    bytes: self.repo.find_blob(id)?.content().to_vec(),
+                })
+            })
             .collect()
     }
 
     /// One file's contents.
     pub fn read(&self, path: &str) -> Result<GitFile, GitError> {
         let tree = self.repo.find_commit(self.commit)?.tree()?;
-        let blob = tree.get_path(Path::new(path))?.to_object(&self.repo)?.peel_to_blob()?;
+        let blob = tree
+            .get_path(Path::new(path))?
+            .to_object(&self.repo)?
+            .peel_to_blob()?;
         Ok(GitFile {
             path: path.to_string(),
             bytes: blob.content().to_vec(),

@@ -9,8 +9,14 @@ use rayon::prelude::*;
 pub enum ManifestError {
     #[error(transparent)]
     Git(#[from] GitError),
-    #[error("`{path}` does not exist at {rev} ({commit})\n  help: check the path in plumb.yaml (it is read from Git, not the working tree: commit new files first)")]
-    MissingPath { path: String, rev: String, commit: String },
+    #[error(
+        "`{path}` does not exist at {rev} ({commit})\n  help: check the path in plumb.yaml (it is read from Git, not the working tree: commit new files first)"
+    )]
+    MissingPath {
+        path: String,
+        rev: String,
+        commit: String,
+    },
     #[error("the glob `{pattern}` matches no manifest at {rev}")]
     EmptyGlob { pattern: String, rev: String },
     #[error("invalid glob `{pattern}`: {message}")]
@@ -25,8 +31,12 @@ pub enum ManifestError {
 pub fn is_manifest_file(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let lower = name.to_ascii_lowercase();
-    let kustomization = matches!(lower.as_str(), "kustomization.yaml" | "kustomization.yml" | "kustomization");
-    !kustomization && (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
+    let kustomization = matches!(
+        lower.as_str(),
+        "kustomization.yaml" | "kustomization.yml" | "kustomization"
+    );
+    !kustomization
+        && (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
 }
 
 fn is_glob(path: &str) -> bool {
@@ -39,7 +49,10 @@ pub fn read(tree: &GitTree, path: &str) -> Result<Vec<Document>, ManifestError> 
         let matcher = globset::GlobBuilder::new(path)
             .literal_separator(true)
             .build()
-            .map_err(|e| ManifestError::BadGlob { pattern: path.to_string(), message: e.to_string() })?
+            .map_err(|e| ManifestError::BadGlob {
+                pattern: path.to_string(),
+                message: e.to_string(),
+            })?
             .compile_matcher();
         let prefix: String = path
             .split('/')
@@ -48,7 +61,10 @@ pub fn read(tree: &GitTree, path: &str) -> Result<Vec<Document>, ManifestError> 
             .join("/");
         let files = tree.files_under(&prefix, |p| matcher.is_match(p) && is_manifest_file(p))?;
         if files.is_empty() {
-            return Err(ManifestError::EmptyGlob { pattern: path.to_string(), rev: tree.rev.clone() });
+            return Err(ManifestError::EmptyGlob {
+                pattern: path.to_string(),
+                rev: tree.rev.clone(),
+            });
         }
         files
     } else {
@@ -72,7 +88,9 @@ pub fn parse_files(files: Vec<GitFile>) -> Result<Vec<Document>, ManifestError> 
     let parsed: Vec<Result<Vec<Document>, ManifestError>> = files
         .into_par_iter()
         .map(|file| {
-            let text = String::from_utf8(file.bytes).map_err(|_| ManifestError::NotText { path: file.path.clone() })?;
+            let text = String::from_utf8(file.bytes).map_err(|_| ManifestError::NotText {
+                path: file.path.clone(),
+            })?;
             Ok(parse_documents(&text, &file.path)?)
         })
         .collect();

@@ -43,11 +43,12 @@ pub fn read_environment(
         match source {
             Source::Manifests(path) => {
                 let repo_path = tree.repo_path(config_dir, path)?;
-                let docs = manifests::read(tree, &repo_path).map_err(|error| DesiredError::Source {
-                    env: name.to_string(),
-                    source_name: source.describe(),
-                    error,
-                })?;
+                let docs =
+                    manifests::read(tree, &repo_path).map_err(|error| DesiredError::Source {
+                        env: name.to_string(),
+                        source_name: source.describe(),
+                        error,
+                    })?;
                 documents.extend(docs);
             }
             Source::Kustomize(_) | Source::Helm(_) => errors.push(RunError {
@@ -55,9 +56,10 @@ pub fn read_environment(
                 kind: "render".into(),
                 source: Some(source.describe()),
                 resource: None,
-                message: "this build of plumb cannot render Helm charts or Kustomize overlays yet; \
+                message:
+                    "this build of plumb cannot render Helm charts or Kustomize overlays yet; \
                           the objects of this source were not compared"
-                    .into(),
+                        .into(),
             }),
         }
     }

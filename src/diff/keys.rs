@@ -9,11 +9,21 @@ use std::collections::HashSet;
 /// on both sides uniquely. `None` means "match by position".
 pub fn list_key(field: Option<&str>, left: &[Value], right: &[Value]) -> Option<Vec<&'static str>> {
     let candidates: &[&[&'static str]] = match field {
-        Some("containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
-            | "imagePullSecrets") => &[&["name"]],
+        Some(
+            "containers"
+            | "initContainers"
+            | "ephemeralContainers"
+            | "env"
+            | "volumes"
+            | "imagePullSecrets",
+        ) => &[&["name"]],
         Some("volumeMounts") => &[&["mountPath"]],
         Some("volumeDevices") => &[&["devicePath"]],
-        Some("ports") => &[&["containerPort", "protocol"], &["port", "protocol"], &["name"]],
+        Some("ports") => &[
+            &["containerPort", "protocol"],
+            &["port", "protocol"],
+            &["name"],
+        ],
         _ => &[&["name"], &["key"], &["id"]],
     };
     candidates
@@ -54,9 +64,18 @@ mod tests {
         let c = [json!({"name": "a"}), json!({"name": "b"})];
         assert_eq!(list_key(Some("containers"), &c, &c), Some(vec!["name"]));
         let p = [json!({"containerPort": 80, "protocol": "TCP"})];
-        assert_eq!(list_key(Some("ports"), &p, &p), Some(vec!["containerPort", "protocol"]));
-        let s = [json!({"port": 80, "protocol": "TCP"}), json!({"port": 80, "protocol": "UDP"})];
-        assert_eq!(list_key(Some("ports"), &s, &s), Some(vec!["port", "protocol"]));
+        assert_eq!(
+            list_key(Some("ports"), &p, &p),
+            Some(vec!["containerPort", "protocol"])
+        );
+        let s = [
+            json!({"port": 80, "protocol": "TCP"}),
+            json!({"port": 80, "protocol": "UDP"}),
+        ];
+        assert_eq!(
+            list_key(Some("ports"), &s, &s),
+            Some(vec!["port", "protocol"])
+        );
         let k = [json!({"key": "x"}), json!({"key": "y"})];
         assert_eq!(list_key(Some("items"), &k, &k), Some(vec!["key"]));
         let dup = [json!({"name": "a"}), json!({"name": "a"})];

@@ -58,7 +58,11 @@ impl fmt::Display for Path {
                         if j > 0 {
                             f.write_str(",")?;
                         }
-                        let value = if is_bare(value) { value.clone() } else { quoted(value) };
+                        let value = if is_bare(value) {
+                            value.clone()
+                        } else {
+                            quoted(value)
+                        };
                         write!(f, "{field}={value}")?;
                     }
                     f.write_str("]")?;
@@ -95,10 +99,11 @@ impl Path {
             current = match segment {
                 Segment::Key(key) => current.as_object()?.get(key)?,
                 Segment::Index(index) => current.as_array()?.get(*index)?,
-                Segment::Select(pairs) => current
-                    .as_array()?
-                    .iter()
-                    .find(|entry| pairs.iter().all(|(f, v)| entry.get(f).is_some_and(|x| key_text(x) == *v)))?,
+                Segment::Select(pairs) => current.as_array()?.iter().find(|entry| {
+                    pairs
+                        .iter()
+                        .all(|(f, v)| entry.get(f).is_some_and(|x| key_text(x) == *v))
+                })?,
             };
         }
         Some(current)
@@ -255,9 +260,22 @@ mod tests {
     #[test]
     fn resolves_keys_selectors_and_indexes() {
         let v = json!({"spec": {"ports": [{"port": 80, "protocol": "TCP", "name": "http"}], "args": ["a", "b"]}});
-        assert_eq!(Path::parse("spec.ports[port=80,protocol=TCP].name").unwrap().resolve(&v), Some(&json!("http")));
-        assert_eq!(Path::parse("spec.args[1]").unwrap().resolve(&v), Some(&json!("b")));
-        assert_eq!(Path::parse("spec.ports[port=81,protocol=TCP]").unwrap().resolve(&v), None);
+        assert_eq!(
+            Path::parse("spec.ports[port=80,protocol=TCP].name")
+                .unwrap()
+                .resolve(&v),
+            Some(&json!("http"))
+        );
+        assert_eq!(
+            Path::parse("spec.args[1]").unwrap().resolve(&v),
+            Some(&json!("b"))
+        );
+        assert_eq!(
+            Path::parse("spec.ports[port=81,protocol=TCP]")
+                .unwrap()
+                .resolve(&v),
+            None
+        );
     }
 
     #[test]

@@ -37,7 +37,13 @@ pub fn diff(left: &Value, right: &Value) -> Vec<Change> {
     changes
 }
 
-fn diff_value(path: &mut Path, field: Option<&str>, left: &Value, right: &Value, out: &mut Vec<Change>) {
+fn diff_value(
+    path: &mut Path,
+    field: Option<&str>,
+    left: &Value,
+    right: &Value,
+    out: &mut Vec<Change>,
+) {
     match (left, right) {
         (Value::Object(l), Value::Object(r)) => diff_maps(path, l, r, out),
         (Value::Array(l), Value::Array(r)) => diff_lists(path, field, l, r, out),
@@ -51,7 +57,12 @@ fn diff_value(path: &mut Path, field: Option<&str>, left: &Value, right: &Value,
     }
 }
 
-fn diff_maps(path: &mut Path, left: &Map<String, Value>, right: &Map<String, Value>, out: &mut Vec<Change>) {
+fn diff_maps(
+    path: &mut Path,
+    left: &Map<String, Value>,
+    right: &Map<String, Value>,
+    out: &mut Vec<Change>,
+) {
     for (key, l) in left {
         path.push(Segment::Key(key.clone()));
         match right.get(key) {
@@ -69,7 +80,13 @@ fn diff_maps(path: &mut Path, left: &Map<String, Value>, right: &Map<String, Val
     }
 }
 
-fn diff_lists(path: &mut Path, field: Option<&str>, left: &[Value], right: &[Value], out: &mut Vec<Change>) {
+fn diff_lists(
+    path: &mut Path,
+    field: Option<&str>,
+    left: &[Value],
+    right: &[Value],
+    out: &mut Vec<Change>,
+) {
     let Some(fields) = list_key(field, left, right) else {
         for (i, l) in left.iter().enumerate() {
             path.push(Segment::Index(i));
@@ -111,7 +128,13 @@ fn diff_lists(path: &mut Path, field: Option<&str>, left: &[Value], right: &[Val
 }
 
 fn select(fields: &[&str], key: &[String]) -> Segment {
-    Segment::Select(fields.iter().map(|f| f.to_string()).zip(key.iter().cloned()).collect())
+    Segment::Select(
+        fields
+            .iter()
+            .map(|f| f.to_string())
+            .zip(key.iter().cloned())
+            .collect(),
+    )
 }
 
 fn removed(path: &Path, value: &Value) -> Change {
@@ -138,14 +161,20 @@ mod tests {
     use serde_json::json;
 
     fn paths(changes: &[Change]) -> Vec<String> {
-        changes.iter().map(|c| format!("{:?} {}", c.op, c.path)).collect()
+        changes
+            .iter()
+            .map(|c| format!("{:?} {}", c.op, c.path))
+            .collect()
     }
 
     #[test]
     fn keyed_lists_match_by_name_not_position() {
         let l = json!({"spec": {"containers": [{"name": "a", "image": "x:1"}, {"name": "b", "image": "y:1"}]}});
         let r = json!({"spec": {"containers": [{"name": "b", "image": "y:2"}, {"name": "a", "image": "x:1"}]}});
-        assert_eq!(paths(&diff(&l, &r)), ["Changed spec.containers[name=b].image"]);
+        assert_eq!(
+            paths(&diff(&l, &r)),
+            ["Changed spec.containers[name=b].image"]
+        );
     }
 
     #[test]
@@ -162,6 +191,9 @@ mod tests {
     fn service_ports_by_port_and_protocol() {
         let l = json!({"ports": [{"port": 53, "protocol": "UDP", "name": "dns"}, {"port": 53, "protocol": "TCP", "name": "dns-tcp"}]});
         let r = json!({"ports": [{"port": 53, "protocol": "TCP", "name": "dns-tcp"}, {"port": 53, "protocol": "UDP", "name": "dns2"}]});
-        assert_eq!(paths(&diff(&l, &r)), ["Changed ports[port=53,protocol=UDP].name"]);
+        assert_eq!(
+            paths(&diff(&l, &r)),
+            ["Changed ports[port=53,protocol=UDP].name"]
+        );
     }
 }

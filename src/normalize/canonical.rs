@@ -55,7 +55,13 @@ pub fn canonical_quantities(kind: &str, object: &mut Value) {
         "LimitRange" => {
             if let Some(Value::Array(limits)) = object.pointer_mut("/spec/limits") {
                 for limit in limits {
-                    for field in ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"] {
+                    for field in [
+                        "max",
+                        "min",
+                        "default",
+                        "defaultRequest",
+                        "maxLimitRequestRatio",
+                    ] {
                         if let Some(values) = limit.get_mut(field) {
                             canonical_map(values);
                         }
@@ -171,7 +177,8 @@ mod tests {
 
     #[test]
     fn empty_equals_absent() {
-        let mut v = json!({"a": null, "b": {}, "c": [], "d": {"e": {"f": null}}, "g": "", "h": [{}]});
+        let mut v =
+            json!({"a": null, "b": {}, "c": [], "d": {"e": {"f": null}}, "g": "", "h": [{}]});
         remove_empty(&mut v);
         assert_eq!(v, json!({"g": "", "h": [{}]}));
     }
@@ -187,10 +194,16 @@ mod tests {
     fn quantities_in_resources_and_quotas() {
         let mut d = json!({"spec": {"containers": [{"resources": {"limits": {"cpu": "1000m", "memory": "1024Mi"}, "requests": {"cpu": 1}}}]}});
         canonical_quantities("Deployment", &mut d);
-        assert_eq!(d["spec"]["containers"][0]["resources"], json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1"}}));
+        assert_eq!(
+            d["spec"]["containers"][0]["resources"],
+            json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1"}})
+        );
         let mut q = json!({"spec": {"hard": {"pods": 40, "requests.memory": "2048Mi"}}});
         canonical_quantities("ResourceQuota", &mut q);
-        assert_eq!(q["spec"]["hard"], json!({"pods": "40", "requests.memory": "2Gi"}));
+        assert_eq!(
+            q["spec"]["hard"],
+            json!({"pods": "40", "requests.memory": "2Gi"})
+        );
         // Not a quantity field: untouched.
         let mut other = json!({"data": {"cpu": "1000m"}});
         canonical_quantities("ConfigMap", &mut other);

@@ -11,8 +11,8 @@ pub mod quantity;
 pub mod secrets;
 
 use crate::model::{LiveHistory, ManagedFields, Resource};
-use serde_json::Value;
 pub use secrets::{Fingerprinter, TextRewrite};
+use serde_json::Value;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -34,7 +34,12 @@ impl Normalizer {
     }
 
     /// [`Self::normalize`], rewriting secret text before it is fingerprinted.
-    pub fn normalize_with(&self, resource: &mut Resource, keep_history: bool, secret_rewrite: Option<&TextRewrite<'_>>) {
+    pub fn normalize_with(
+        &self,
+        resource: &mut Resource,
+        keep_history: bool,
+        secret_rewrite: Option<&TextRewrite<'_>>,
+    ) {
         if keep_history {
             let history = self.take_history(&resource.object);
             if history.last_applied.is_some() || !history.managed_fields.is_empty() {
@@ -45,7 +50,12 @@ impl Normalizer {
     }
 
     /// The normalization steps on one object.
-    pub fn normalize_object(&self, kind: &str, object: &mut Value, secret_rewrite: Option<&TextRewrite<'_>>) {
+    pub fn normalize_object(
+        &self,
+        kind: &str,
+        object: &mut Value,
+        secret_rewrite: Option<&TextRewrite<'_>>,
+    ) {
         if secrets::is_secret(object) {
             self.fingerprinter.redact_secret(object, secret_rewrite);
         }
@@ -75,7 +85,8 @@ impl Normalizer {
                 let kind = object["kind"].as_str().unwrap_or_default().to_string();
                 // The annotation omits apiVersion/kind on some old objects; the secret check needs them.
                 if let Some(map) = applied.as_object_mut() {
-                    map.entry("apiVersion").or_insert_with(|| object["apiVersion"].clone());
+                    map.entry("apiVersion")
+                        .or_insert_with(|| object["apiVersion"].clone());
                     map.entry("kind").or_insert_with(|| object["kind"].clone());
                 }
                 self.normalize_object(&kind, &mut applied, None);
@@ -128,10 +139,12 @@ mod tests {
     #[test]
     fn live_history_is_kept_and_normalized() {
         let n = Normalizer::new(Fingerprinter::with_key(b"k"));
-        let mut r = resource(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x",
+        let mut r = resource(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x",
             "annotations": {LAST_APPLIED: "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"stringData\":{\"p\":\"hunter2\"}}"},
             "managedFields": [{"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:data": {}}}]},
-            "data": {"p": "aHVudGVyMg=="}}));
+            "data": {"p": "aHVudGVyMg=="}}),
+        );
         n.normalize(&mut r, true);
         let history = r.history.as_ref().unwrap();
         assert_eq!(history.managed_fields[0].manager, "kubectl");

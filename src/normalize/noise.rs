@@ -31,7 +31,10 @@ pub fn remove_noise(object: &mut Value) {
         for field in METADATA_NOISE {
             metadata.remove(*field);
         }
-        if let Some(annotations) = metadata.get_mut("annotations").and_then(Value::as_object_mut) {
+        if let Some(annotations) = metadata
+            .get_mut("annotations")
+            .and_then(Value::as_object_mut)
+        {
             for annotation in ANNOTATION_NOISE {
                 annotations.remove(*annotation);
             }
@@ -49,6 +52,9 @@ mod tests {
         let mut o = json!({"status": {"x": 1}, "metadata": {"uid": "u", "labels": {"a": "b"},
             "annotations": {"deployment.kubernetes.io/revision": "3", "team": "x"}}, "spec": {}});
         remove_noise(&mut o);
-        assert_eq!(o, json!({"metadata": {"labels": {"a": "b"}, "annotations": {"team": "x"}}, "spec": {}}));
+        assert_eq!(
+            o,
+            json!({"metadata": {"labels": {"a": "b"}, "annotations": {"team": "x"}}, "spec": {}})
+        );
     }
 }

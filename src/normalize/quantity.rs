@@ -32,7 +32,9 @@ fn parse(text: &str) -> Option<Decimal> {
     }
     let mut mantissa: i128 = 0;
     for b in whole.bytes().chain(fraction.bytes()) {
-        mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+        mantissa = mantissa
+            .checked_mul(10)?
+            .checked_add(i128::from(b - b'0'))?;
     }
     let mut value = Decimal {
         mantissa: if negative { -mantissa } else { mantissa },
@@ -61,7 +63,14 @@ enum Multiplier {
 }
 
 fn split_suffix(text: &str) -> Option<(&str, Multiplier)> {
-    const BINARY: [(&str, u32); 6] = [("Ki", 1), ("Mi", 2), ("Gi", 3), ("Ti", 4), ("Pi", 5), ("Ei", 6)];
+    const BINARY: [(&str, u32); 6] = [
+        ("Ki", 1),
+        ("Mi", 2),
+        ("Gi", 3),
+        ("Ti", 4),
+        ("Pi", 5),
+        ("Ei", 6),
+    ];
     for (suffix, power) in BINARY {
         if let Some(number) = text.strip_suffix(suffix) {
             return Some((number, Multiplier::Binary(power)));
@@ -70,13 +79,26 @@ fn split_suffix(text: &str) -> Option<(&str, Multiplier)> {
     // Exponent form: 1e3, 1.5E-3.
     if let Some(i) = text.find(['e', 'E']) {
         let (number, exp) = (&text[..i], &text[i + 1..]);
-        if !exp.is_empty() && exp.trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit()) {
+        if !exp.is_empty()
+            && exp
+                .trim_start_matches(['+', '-'])
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        {
             let exponent: i32 = exp.parse().ok()?;
             return Some((number, Multiplier::Decimal(exponent)));
         }
     }
     const DECIMAL: [(char, i32); 9] = [
-        ('n', -9), ('u', -6), ('m', -3), ('k', 3), ('M', 6), ('G', 9), ('T', 12), ('P', 15), ('E', 18),
+        ('n', -9),
+        ('u', -6),
+        ('m', -3),
+        ('k', 3),
+        ('M', 6),
+        ('G', 9),
+        ('T', 12),
+        ('P', 15),
+        ('E', 18),
     ];
     if let Some(last) = text.chars().last() {
         for (suffix, exponent) in DECIMAL {
@@ -103,13 +125,27 @@ impl Decimal {
             if n == 0 {
                 return "0".into();
             }
-            for (suffix, power) in [("Ei", 6), ("Pi", 5), ("Ti", 4), ("Gi", 3), ("Mi", 2), ("Ki", 1)] {
+            for (suffix, power) in [
+                ("Ei", 6),
+                ("Pi", 5),
+                ("Ti", 4),
+                ("Gi", 3),
+                ("Mi", 2),
+                ("Ki", 1),
+            ] {
                 let unit = 1024i128.pow(power);
                 if n % unit == 0 {
                     return format!("{}{suffix}", n / unit);
                 }
             }
-            for (suffix, power) in [("E", 18), ("P", 15), ("T", 12), ("G", 9), ("M", 6), ("k", 3)] {
+            for (suffix, power) in [
+                ("E", 18),
+                ("P", 15),
+                ("T", 12),
+                ("G", 9),
+                ("M", 6),
+                ("k", 3),
+            ] {
                 let unit = 10i128.pow(power);
                 if n % unit == 0 {
                     return format!("{}{suffix}", n / unit);
@@ -129,7 +165,11 @@ impl Decimal {
         let scale = self.scale as usize;
         let padded = format!("{digits:0>width$}", width = scale + 1);
         let sign = if self.mantissa < 0 { "-" } else { "" };
-        format!("{sign}{}.{}", &padded[..padded.len() - scale], &padded[padded.len() - scale..])
+        format!(
+            "{sign}{}.{}",
+            &padded[..padded.len() - scale],
+            &padded[padded.len() - scale..]
+        )
     }
 }
 

@@ -162,7 +162,8 @@ mod tests {
     fn string_data_and_data_spellings_agree() {
         let fp = Fingerprinter::with_key(b"k");
         let mut a = json!({"apiVersion": "v1", "kind": "Secret", "stringData": {"foo": "bar"}, "data": {"baz": "cXV4"}});
-        let mut b = json!({"apiVersion": "v1", "kind": "Secret", "data": {"foo": "YmFy", "baz": "cXV4"}});
+        let mut b =
+            json!({"apiVersion": "v1", "kind": "Secret", "data": {"foo": "YmFy", "baz": "cXV4"}});
         fp.redact_secret(&mut a, None);
         fp.redact_secret(&mut b, None);
         assert_eq!(a, b);
@@ -188,14 +189,21 @@ mod tests {
     fn rewrites_apply_before_hashing() {
         let fp = Fingerprinter::with_key(b"k");
         let rewrite = |s: &str| s.replace("staging.", "");
-        let mapped = fp.fingerprint_data_with(&json!("ZGIuc3RhZ2luZy5leGFtcGxlLmNvbQ=="), Some(&rewrite));
-        assert_eq!(mapped, Value::String(fp.fingerprint_bytes(b"db.example.com")));
+        let mapped =
+            fp.fingerprint_data_with(&json!("ZGIuc3RhZ2luZy5leGFtcGxlLmNvbQ=="), Some(&rewrite));
+        assert_eq!(
+            mapped,
+            Value::String(fp.fingerprint_bytes(b"db.example.com"))
+        );
     }
 
     #[test]
     fn null_and_empty_are_the_same_empty_value() {
         let fp = Fingerprinter::with_key(b"k");
-        assert_eq!(fp.fingerprint_data(&Value::Null), fp.fingerprint_data(&json!("")));
+        assert_eq!(
+            fp.fingerprint_data(&Value::Null),
+            fp.fingerprint_data(&json!(""))
+        );
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub enum Scope {
 pub fn scope_of(kind: FindingKind) -> Scope {
     match kind {
         FindingKind::Drift | FindingKind::Missing | FindingKind::Unmanaged => Scope::Drift,
-        FindingKind::Parity | FindingKind::OnlyIn | FindingKind::Check | FindingKind::Change => Scope::Parity,
+        FindingKind::Parity | FindingKind::OnlyIn | FindingKind::Check | FindingKind::Change => {
+            Scope::Parity
+        }
     }
 }
 
@@ -70,7 +72,10 @@ pub struct Defaults {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Defaults { parity: Severity::Warning, drift: Severity::Error }
+        Defaults {
+            parity: Severity::Warning,
+            drift: Severity::Error,
+        }
     }
 }
 
@@ -87,5 +92,9 @@ pub fn classify(difference: &Difference, defaults: &Defaults) -> Verdict {
         Scope::Drift => defaults.drift,
         Scope::Parity => defaults.parity,
     };
-    Verdict { status: Status::Unreviewed, severity, rule: None }
+    Verdict {
+        status: Status::Unreviewed,
+        severity,
+        rule: None,
+    }
 }

@@ -108,7 +108,10 @@ impl Report {
     pub fn new(command: &str, inputs: Inputs) -> Self {
         Report {
             version: 1,
-            tool: Tool { name: "plumb", version: env!("CARGO_PKG_VERSION") },
+            tool: Tool {
+                name: "plumb",
+                version: env!("CARGO_PKG_VERSION"),
+            },
             command: command.to_string(),
             generated_at: crate::timestamp::now_rfc3339(),
             inputs,
@@ -149,13 +152,20 @@ impl Report {
     /// Sorts findings and fills in the summary; call once, after the last finding.
     pub fn finish(&mut self) {
         self.findings.sort_by(|a, b| {
-            (&a.envs, a.resource.namespace.as_deref(), &a.resource.kind, &a.resource.name, &a.path).cmp(&(
-                &b.envs,
-                b.resource.namespace.as_deref(),
-                &b.resource.kind,
-                &b.resource.name,
-                &b.path,
-            ))
+            (
+                &a.envs,
+                a.resource.namespace.as_deref(),
+                &a.resource.kind,
+                &a.resource.name,
+                &a.path,
+            )
+                .cmp(&(
+                    &b.envs,
+                    b.resource.namespace.as_deref(),
+                    &b.resource.kind,
+                    &b.resource.name,
+                    &b.path,
+                ))
         });
         let counts = &mut self.summary.findings;
         *counts = Counts::default();
@@ -177,7 +187,10 @@ impl Report {
         let FailOn::Severity(threshold) = fail_on else {
             return 0;
         };
-        let failing = self.findings.iter().any(|f| f.status.gates() && f.severity >= threshold);
+        let failing = self
+            .findings
+            .iter()
+            .any(|f| f.status.gates() && f.severity >= threshold);
         u8::from(failing)
     }
 }
@@ -203,17 +216,28 @@ fn is_secret_value(value: Option<&Value>) -> bool {
 }
 
 fn message(d: &Difference, envs: &[&str]) -> String {
-    let (left, right) = (envs.first().copied().unwrap_or("left"), envs.get(1).copied().unwrap_or("right"));
+    let (left, right) = (
+        envs.first().copied().unwrap_or("left"),
+        envs.get(1).copied().unwrap_or("right"),
+    );
     let secret = is_secret_value(d.left.as_ref()) || is_secret_value(d.right.as_ref());
     let base = match (d.kind, d.op) {
         (FindingKind::Missing, _) => "declared in Git but not in the cluster".to_string(),
         (FindingKind::Unmanaged, _) => "in the cluster but not declared in Git".to_string(),
         (FindingKind::OnlyIn, _) => format!("only in {}", d.only_in.as_deref().unwrap_or(left)),
-        (FindingKind::Drift, Some(ChangeOp::Changed)) if secret => "the cluster's secret value differs from Git's (fingerprints shown)".into(),
-        (FindingKind::Drift, Some(ChangeOp::Changed)) => "the cluster's value differs from Git".into(),
-        (FindingKind::Drift, Some(ChangeOp::Removed)) => "declared in Git but absent in the cluster".into(),
+        (FindingKind::Drift, Some(ChangeOp::Changed)) if secret => {
+            "the cluster's secret value differs from Git's (fingerprints shown)".into()
+        }
+        (FindingKind::Drift, Some(ChangeOp::Changed)) => {
+            "the cluster's value differs from Git".into()
+        }
+        (FindingKind::Drift, Some(ChangeOp::Removed)) => {
+            "declared in Git but absent in the cluster".into()
+        }
         (FindingKind::Drift, Some(ChangeOp::Added)) => "in the cluster but not in Git".into(),
-        (FindingKind::Parity, Some(ChangeOp::Changed)) if secret => format!("secret values differ between {left} and {right} (fingerprints shown)"),
+        (FindingKind::Parity, Some(ChangeOp::Changed)) if secret => {
+            format!("secret values differ between {left} and {right} (fingerprints shown)")
+        }
         (FindingKind::Parity, Some(ChangeOp::Changed)) => format!("{left} and {right} differ"),
         (FindingKind::Parity, Some(ChangeOp::Removed)) => format!("only {left} sets this"),
         (FindingKind::Parity, Some(ChangeOp::Added)) => format!("only {right} sets this"),
@@ -236,7 +260,12 @@ mod tests {
         Difference {
             kind,
             resource: ResourceRef {
-                id: ResourceId { group: "apps".into(), kind: "Deployment".into(), namespace: Some("a".into()), name: "x".into() },
+                id: ResourceId {
+                    group: "apps".into(),
+                    kind: "Deployment".into(),
+                    namespace: Some("a".into()),
+                    name: "x".into(),
+                },
                 version: "v1".into(),
             },
             path: Path::parse("spec.replicas").unwrap(),
@@ -253,13 +282,27 @@ mod tests {
     #[test]
     fn exit_codes_follow_severity_and_completeness() {
         let mut r = Report::new("parity", Inputs::default());
-        r.add(diff_of(FindingKind::Parity), &["s", "p"], Verdict { status: Status::Unreviewed, severity: Severity::Warning, rule: None });
+        r.add(
+            diff_of(FindingKind::Parity),
+            &["s", "p"],
+            Verdict {
+                status: Status::Unreviewed,
+                severity: Severity::Warning,
+                rule: None,
+            },
+        );
         r.finish();
         assert_eq!(r.exit_code(FailOn::Severity(Severity::Error)), 0);
         assert_eq!(r.exit_code(FailOn::Severity(Severity::Warning)), 1);
         r.findings[0].status = Status::Expected;
         assert_eq!(r.exit_code(FailOn::Severity(Severity::Info)), 0);
-        r.errors.push(RunError { env: "s".into(), kind: "render".into(), source: None, resource: None, message: "x".into() });
+        r.errors.push(RunError {
+            env: "s".into(),
+            kind: "render".into(),
+            source: None,
+            resource: None,
+            message: "x".into(),
+        });
         assert_eq!(r.exit_code(FailOn::Never), 3);
     }
 

@@ -41,7 +41,9 @@ impl Style {
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
     let mut table = Table::new();
-    table.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     if !style.color {
         table.force_no_tty();
     }
@@ -53,7 +55,10 @@ pub fn render(report: &Report, style: Style) -> String {
 
     let counts = &report.summary.findings;
     let join = |m: &std::collections::BTreeMap<&str, usize>| {
-        m.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+        m.iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     if counts.total == 0 {
         let _ = writeln!(out, "{}", style.green("No differences."));
@@ -81,7 +86,11 @@ pub fn render(report: &Report, style: Style) -> String {
 
     if !report.errors.is_empty() {
         let _ = writeln!(out);
-        let _ = writeln!(out, "{}", style.red("INCOMPLETE — plumb could not see everything:"));
+        let _ = writeln!(
+            out,
+            "{}",
+            style.red("INCOMPLETE — plumb could not see everything:")
+        );
         for e in &report.errors {
             let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
             let _ = writeln!(out, "  {} [{}] {}: {}", e.env, e.kind, what, e.message);
@@ -92,17 +101,30 @@ pub fn render(report: &Report, style: Style) -> String {
 
 fn resource_header(f: &Finding) -> String {
     let r = &f.resource;
-    let kind = if r.group.is_empty() { r.kind.clone() } else { format!("{}/{}", r.group, r.kind) };
+    let kind = if r.group.is_empty() {
+        r.kind.clone()
+    } else {
+        format!("{}/{}", r.group, r.kind)
+    };
     let name = match &r.namespace {
         Some(ns) => format!("{ns}/{}", r.name),
         None => r.name.clone(),
     };
-    let source = f.source.as_ref().map(|s| format!("  ({}:{})", s.file, s.line)).unwrap_or_default();
+    let source = f
+        .source
+        .as_ref()
+        .map(|s| format!("  ({}:{})", s.file, s.line))
+        .unwrap_or_default();
     format!("{kind} {name} [{}]{source}", f.envs.join(" ↔ "))
 }
 
 fn tag(f: &Finding, style: Style) -> String {
-    let text = format!("[{} {} {}]", f.kind.as_str(), f.status.as_str(), f.severity.as_str());
+    let text = format!(
+        "[{} {} {}]",
+        f.kind.as_str(),
+        f.status.as_str(),
+        f.severity.as_str()
+    );
     match f.severity {
         crate::policy::Severity::Error => style.red(&text),
         crate::policy::Severity::Warning => style.yellow(&text),
@@ -124,19 +146,37 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
     let _ = writeln!(out, "  {mark} {line} {tag}");
     if f.change == Some(ChangeOp::Changed) {
         match (f.left.as_ref(), f.right.as_ref()) {
-            (Some(Value::String(l)), Some(Value::String(r))) if l.contains('\n') || r.contains('\n') => {
+            (Some(Value::String(l)), Some(Value::String(r)))
+                if l.contains('\n') || r.contains('\n') =>
+            {
                 write_line_diff(out, l, r, style);
             }
             (l, r) => {
                 let _ = writeln!(out, "      {} {}", style.red("-"), style.red(&inline(l)));
-                let _ = writeln!(out, "      {} {}", style.green("+"), style.green(&inline(r)));
+                let _ = writeln!(
+                    out,
+                    "      {} {}",
+                    style.green("+"),
+                    style.green(&inline(r))
+                );
             }
         }
     }
     let _ = writeln!(out, "      {}", style.dim(&f.message));
     if let Some(by) = &f.changed_by {
-        let when = by.time.as_deref().map(|t| format!(" at {t}")).unwrap_or_default();
-        let _ = writeln!(out, "      {}", style.dim(&format!("changed by {} ({}){when}", by.manager, by.operation)));
+        let when = by
+            .time
+            .as_deref()
+            .map(|t| format!(" at {t}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "      {}",
+            style.dim(&format!(
+                "changed by {} ({}){when}",
+                by.manager, by.operation
+            ))
+        );
     }
 }
 

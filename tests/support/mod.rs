@@ -36,19 +36,26 @@ impl Repo {
     /// Commits the whole working tree; returns the commit id.
     pub fn commit(&self, message: &str) -> String {
         let mut index = self.repo.index().unwrap();
-        index.add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None).unwrap();
+        index
+            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
         index.update_all(["*"].iter(), None).unwrap();
         index.write().unwrap();
         let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
         let sig = git2::Signature::now("test", "test@example.invalid").unwrap();
         let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
         let parents: Vec<&git2::Commit> = parent.iter().collect();
-        self.repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap().to_string()
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .unwrap()
+            .to_string()
     }
 
     pub fn tag(&self, name: &str) {
         let head = self.repo.head().unwrap().peel_to_commit().unwrap();
-        self.repo.tag_lightweight(name, head.as_object(), false).unwrap();
+        self.repo
+            .tag_lightweight(name, head.as_object(), false)
+            .unwrap();
     }
 
     /// The plumb binary, run in this repository.
@@ -62,7 +69,9 @@ impl Repo {
 /// The plumb binary with a fixed fingerprint key and no colours.
 pub fn plumb() -> Command {
     let mut cmd = Command::cargo_bin("plumb").expect("plumb binary");
-    cmd.env("PLUMB_FINGERPRINT_KEY", "test-key").env("NO_COLOR", "1").env_remove("CI");
+    cmd.env("PLUMB_FINGERPRINT_KEY", "test-key")
+        .env("NO_COLOR", "1")
+        .env_remove("CI");
     cmd
 }
 
@@ -105,7 +114,11 @@ pub fn demo_repo() -> Repo {
     let repo = Repo::new();
     let demo = fixtures().join("demo");
     for entry in walk(&demo) {
-        let relative = entry.strip_prefix(&demo).unwrap().to_string_lossy().into_owned();
+        let relative = entry
+            .strip_prefix(&demo)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         repo.write(&relative, &std::fs::read_to_string(&entry).unwrap());
     }
     repo.commit("demo");
