@@ -434,14 +434,8 @@ fn drift_command(
             .or(context.map(|c| format!("context {c}"))),
     };
     let mut report = Report::new("drift", inputs(Some(&tree), vec![env_input]));
-    report
-        .summary
-        .resources
-        .insert(format!("{name} (desired)"), desired_inv.len());
-    report
-        .summary
-        .resources
-        .insert(format!("{name} (live)"), live_inv.len());
+    report.summary.resources.insert(name.to_string(), desired_inv.len());
+    report.summary.live_resources.insert(name.to_string(), live_inv.len());
     add_all(&mut report, differences, &[name]);
     report.errors = errors;
     Ok(report)
@@ -582,10 +576,7 @@ fn compare_command(
                 .summary
                 .resources
                 .insert(left_name.clone(), desired.len());
-            report
-                .summary
-                .resources
-                .insert(right_name.clone(), live.len());
+            report.summary.live_resources.insert(left_name.clone(), live.len());
             add_all(&mut report, drift(&desired, &live, &scope), &[&left_name]);
         }
         Mode::Parity => {

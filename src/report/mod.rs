@@ -71,7 +71,12 @@ pub struct EnvironmentInput {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
+    /// Objects per environment in what was compared: desired state, or live state for
+    /// `parity --live`.
     pub resources: BTreeMap<String, usize>,
+    /// Live objects per environment, for commands that read live state beside desired state.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub live_resources: BTreeMap<String, usize>,
     pub findings: Counts,
     pub ignored: usize,
     pub complete: bool,

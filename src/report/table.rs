@@ -2,6 +2,7 @@
 //! field, multi-line values as a line diff.
 
 use super::{Finding, Report};
+use crate::compare::FindingKind;
 use crate::diff::ChangeOp;
 use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::Value;
@@ -47,9 +48,18 @@ pub fn render(report: &Report, style: Style) -> String {
     if !style.color {
         table.force_no_tty();
     }
-    table.set_header(vec!["environment", "resources"]);
+    let live = &report.summary.live_resources;
+    if live.is_empty() {
+        table.set_header(vec!["environment", "resources"]);
+    } else {
+        table.set_header(vec!["environment", "resources in Git", "resources live"]);
+    }
     for (env, count) in &report.summary.resources {
-        table.add_row(vec![Cell::new(env), Cell::new(count)]);
+        let mut row = vec![Cell::new(env), Cell::new(count)];
+        if let Some(live_count) = live.get(env) {
+            row.push(Cell::new(live_count));
+        }
+        table.add_row(row);
     }
     let _ = writeln!(out, "{table}");
 
@@ -146,19 +156,14 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
     let _ = writeln!(out, "  {mark} {line} {tag}");
     if f.change == Some(ChangeOp::Changed) {
         match (f.left.as_ref(), f.right.as_ref()) {
-            (Some(Value::String(l)), Some(Value::String(r)))
-                if l.contains('\n') || r.contains('\n') =>
-            {
+            (Some(Value::String(l)), Some(Value::String(r))) if l.contains('\n') || r.contains('\n') => {
                 write_line_diff(out, l, r, style);
             }
             (l, r) => {
-                let _ = writeln!(out, "      {} {}", style.red("-"), style.red(&inline(l)));
-                let _ = writeln!(
-                    out,
-                    "      {} {}",
-                    style.green("+"),
-                    style.green(&inline(r))
-                );
+                let (left_label, right_label) = side_labels(f);
+                let width = left_label.len().max(right_label.len()) + 1;
+                let _ = writeln!(out, "      {}", style.red(&format!("{:width$} {}", format!("{left_label}:"), inline(l))));
+                let _ = writeln!(out, "      {}", style.green(&format!("{:width$} {}", format!("{right_label}:"), inline(r))));
             }
         }
     }
@@ -177,6 +182,17 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
                 by.manager, by.operation
             ))
         );
+    }
+}
+
+/// What the two sides of a change are called: Git and live for drift, the environments for parity.
+fn side_labels(f: &Finding) -> (String, String) {
+    match f.kind {
+        FindingKind::Drift => ("git".into(), "live".into()),
+        _ => (
+            f.envs.first().cloned().unwrap_or_else(|| "left".into()),
+            f.envs.get(1).cloned().unwrap_or_else(|| "right".into()),
+        ),
     }
 }
 
