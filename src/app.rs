@@ -398,7 +398,7 @@ fn drift_command(
     let scopes = scopes_of(live.scopes.clone(), &desired.documents, &live.documents);
     let mut desired_inv =
         inventory::build(name, desired.documents, env.namespace.as_deref(), &scopes)?;
-    let mut live_inv = inventory::build(name, live.documents, None, &scopes)?;
+    let mut live_inv = inventory::build_live(name, live.documents, &scopes)?;
     normalize_all(normalizer, &mut desired_inv, false);
     normalize_all(normalizer, &mut live_inv, true);
     let namespaces: BTreeSet<String> = if !live_cfg.namespaces.is_empty() {
@@ -434,8 +434,14 @@ fn drift_command(
             .or(context.map(|c| format!("context {c}"))),
     };
     let mut report = Report::new("drift", inputs(Some(&tree), vec![env_input]));
-    report.summary.resources.insert(name.to_string(), desired_inv.len());
-    report.summary.live_resources.insert(name.to_string(), live_inv.len());
+    report
+        .summary
+        .resources
+        .insert(name.to_string(), desired_inv.len());
+    report
+        .summary
+        .live_resources
+        .insert(name.to_string(), live_inv.len());
     add_all(&mut report, differences, &[name]);
     report.errors = errors;
     Ok(report)
@@ -483,7 +489,17 @@ fn parity_command(
                 )?;
                 errors.extend(file.errors.iter().cloned());
                 let scopes = scopes_of(file.scopes.clone(), &[], &file.documents);
-                inventory::build(name, file.documents, None, &scopes)?
+                let mut inventory = inventory::build_live(name, file.documents, &scopes)?;
+                let generated: Vec<_> = inventory
+                    .resources
+                    .values()
+                    .filter(|r| crate::compare::made_by_cluster(r, &inventory))
+                    .map(|r| r.id.clone())
+                    .collect();
+                for id in generated {
+                    inventory.resources.remove(&id);
+                }
+                inventory
             }
         };
         sides.push(inventory);
@@ -505,8 +521,8 @@ fn parity_command(
         .unwrap_or_default();
     // Equivalents reach secret values too: they are replaced in the decoded text before hashing.
     let secret_rewrite = |text: &str| mapping.replace_equivalents(text);
-    normalize_mapped(normalizer, &mut left_inv, live, Some(&secret_rewrite));
-    normalize_all(normalizer, &mut right_inv, live);
+    normalize_mapped(normalizer, &mut left_inv, false, Some(&secret_rewrite));
+    normalize_all(normalizer, &mut right_inv, false);
     let differences = parity(&left_inv, &right_inv, &mapping, &Sides { left, right })?;
     let envs = vec![
         EnvironmentInput {
@@ -564,7 +580,7 @@ fn compare_command(
                 adopt_live_namespaces(&mut left_docs, &right_docs, &scopes);
             }
             let mut desired = inventory::build(&left_name, left_docs, namespace, &scopes)?;
-            let mut live = inventory::build(&right_name, right_docs, None, &scopes)?;
+            let mut live = inventory::build_live(&right_name, right_docs, &scopes)?;
             normalize_all(normalizer, &mut desired, false);
             normalize_all(normalizer, &mut live, true);
             let scope = DriftScope {
@@ -576,7 +592,10 @@ fn compare_command(
                 .summary
                 .resources
                 .insert(left_name.clone(), desired.len());
-            report.summary.live_resources.insert(left_name.clone(), live.len());
+            report
+                .summary
+                .live_resources
+                .insert(left_name.clone(), live.len());
             add_all(&mut report, drift(&desired, &live, &scope), &[&left_name]);
         }
         Mode::Parity => {

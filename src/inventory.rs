@@ -27,6 +27,20 @@ pub enum InventoryError {
     },
 }
 
+/// Builds the inventory of live objects: as [`build`], without a `source` (the file a capture was
+/// read from says nothing about where the object is declared in Git).
+pub fn build_live(
+    env: &str,
+    documents: Vec<Document>,
+    scopes: &Scopes,
+) -> Result<Inventory, InventoryError> {
+    let mut inventory = build(env, documents, None, scopes)?;
+    for resource in inventory.resources.values_mut() {
+        resource.source = None;
+    }
+    Ok(inventory)
+}
+
 /// Builds an inventory. Namespaced objects without a namespace take `default_namespace` (else
 /// `default`), and it is written into the object; cluster-scoped objects lose any namespace.
 pub fn build(

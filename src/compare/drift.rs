@@ -5,7 +5,7 @@
 //! last-applied configuration or a configured field manager shows Git put them there and Git no
 //! longer has them.
 
-use super::{Difference, FindingKind, ResourceRef, managed};
+use super::{Difference, FindingKind, ResourceRef, made_by_cluster, managed};
 use crate::diff::{Change, ChangeOp, Path, Segment, diff};
 use crate::model::{Inventory, LiveHistory, Resource};
 use serde_json::Value;
@@ -51,10 +51,8 @@ pub fn drift(desired: &Inventory, live: &Inventory, scope: &DriftScope) -> Vec<D
                 desired_kinds.contains(&(resource.id.group.as_str(), resource.id.kind.as_str()))
             }
         };
-        if in_scope && !explained(resource, live) {
-            let mut d = Difference::whole(FindingKind::Unmanaged, resource);
-            d.source = None;
-            out.push(d);
+        if in_scope && !made_by_cluster(resource, live) {
+            out.push(Difference::whole(FindingKind::Unmanaged, resource));
         }
     }
     out
@@ -163,46 +161,6 @@ impl GitOrigin<'_> {
             }
             _ => out.push((path.clone(), value.clone(), note)),
         }
-    }
-}
-
-/// Live objects the cluster makes itself, or that something else owns, are not unmanaged.
-fn explained(resource: &Resource, live: &Inventory) -> bool {
-    let id = &resource.id;
-    let object = &resource.object;
-    if object["metadata"]["ownerReferences"]
-        .as_array()
-        .is_some_and(|o| !o.is_empty())
-    {
-        return true;
-    }
-    match (id.group.as_str(), id.kind.as_str()) {
-        ("", "Event") | ("events.k8s.io", "Event") => true,
-        ("coordination.k8s.io", "Lease") | ("apps", "ControllerRevision") => true,
-        ("", "ServiceAccount") => id.name == "default",
-        ("", "ConfigMap") => id.name == "kube-root-ca.crt",
-        ("", "Endpoints") | ("discovery.k8s.io", "EndpointSlice") => {
-            let service = if id.kind == "Endpoints" {
-                Some(id.name.clone())
-            } else {
-                object["metadata"]["labels"]["kubernetes.io/service-name"]
-                    .as_str()
-                    .map(str::to_string)
-            };
-            service.is_some_and(|name| {
-                live.resources.keys().any(|other| {
-                    other.group.is_empty()
-                        && other.kind == "Service"
-                        && other.namespace == id.namespace
-                        && other.name == name
-                })
-            })
-        }
-        ("rbac.authorization.k8s.io", _) => {
-            // Kubernetes' own bootstrap RBAC.
-            object["metadata"]["labels"]["kubernetes.io/bootstrapping"] == "rbac-defaults"
-        }
-        _ => false,
     }
 }
 

@@ -7,7 +7,7 @@ pub mod pairing;
 pub mod parity;
 
 use crate::diff::{ChangeOp, Path};
-use crate::model::{Resource, ResourceId, SourceLocation};
+use crate::model::{Inventory, Resource, ResourceId, SourceLocation};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -96,5 +96,46 @@ impl Difference {
             only_in: None,
             note: None,
         }
+    }
+}
+
+/// Live objects the cluster makes itself, or that another object owns: never `unmanaged`, and left
+/// out of live-against-live parity (their names are generated per cluster).
+pub fn made_by_cluster(resource: &Resource, live: &Inventory) -> bool {
+    let id = &resource.id;
+    let object = &resource.object;
+    if object["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|o| !o.is_empty())
+    {
+        return true;
+    }
+    match (id.group.as_str(), id.kind.as_str()) {
+        ("", "Event") | ("events.k8s.io", "Event") => true,
+        ("coordination.k8s.io", "Lease") | ("apps", "ControllerRevision") => true,
+        ("", "ServiceAccount") => id.name == "default",
+        ("", "ConfigMap") => id.name == "kube-root-ca.crt",
+        ("", "Endpoints") | ("discovery.k8s.io", "EndpointSlice") => {
+            let service = if id.kind == "Endpoints" {
+                Some(id.name.clone())
+            } else {
+                object["metadata"]["labels"]["kubernetes.io/service-name"]
+                    .as_str()
+                    .map(str::to_string)
+            };
+            service.is_some_and(|name| {
+                live.resources.keys().any(|other| {
+                    other.group.is_empty()
+                        && other.kind == "Service"
+                        && other.namespace == id.namespace
+                        && other.name == name
+                })
+            })
+        }
+        ("rbac.authorization.k8s.io", _) => {
+            // Kubernetes' own bootstrap RBAC.
+            object["metadata"]["labels"]["kubernetes.io/bootstrapping"] == "rbac-defaults"
+        }
+        _ => false,
     }
 }

@@ -156,14 +156,32 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
     let _ = writeln!(out, "  {mark} {line} {tag}");
     if f.change == Some(ChangeOp::Changed) {
         match (f.left.as_ref(), f.right.as_ref()) {
-            (Some(Value::String(l)), Some(Value::String(r))) if l.contains('\n') || r.contains('\n') => {
+            (Some(Value::String(l)), Some(Value::String(r)))
+                if l.contains('\n') || r.contains('\n') =>
+            {
                 write_line_diff(out, l, r, style);
             }
             (l, r) => {
                 let (left_label, right_label) = side_labels(f);
                 let width = left_label.len().max(right_label.len()) + 1;
-                let _ = writeln!(out, "      {}", style.red(&format!("{:width$} {}", format!("{left_label}:"), inline(l))));
-                let _ = writeln!(out, "      {}", style.green(&format!("{:width$} {}", format!("{right_label}:"), inline(r))));
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    style.red(&format!(
+                        "{:width$} {}",
+                        format!("{left_label}:"),
+                        inline(l)
+                    ))
+                );
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    style.green(&format!(
+                        "{:width$} {}",
+                        format!("{right_label}:"),
+                        inline(r)
+                    ))
+                );
             }
         }
     }
