@@ -95,37 +95,84 @@ pub fn rewrite_values(
     generated: &HashMap<String, String>,
     mapping: Option<&Mapping>,
 ) {
-    rewrite(value, None, generated, mapping);
-}
-
-fn rewrite(
-    value: &mut Value,
-    key: Option<&str>,
-    generated: &HashMap<String, String>,
-    mapping: Option<&Mapping>,
-) {
     match value {
-        Value::String(s) => {
-            if let Some(base) = generated.get(s.as_str()) {
-                *s = base.clone();
-            }
-            if let Some(mapping) = mapping {
-                if matches!(key, Some("namespace") | Some("kubernetes.io/metadata.name")) {
-                    *s = mapping.namespace(s);
-                }
-                *s = mapping.replace_equivalents(s);
-            }
-        }
         Value::Array(items) => items
             .iter_mut()
-            .for_each(|v| rewrite(v, key, generated, mapping)),
+            .for_each(|v| rewrite_values(v, generated, mapping)),
         Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                rewrite(v, Some(k), generated, mapping);
+            for (key, member) in map.iter_mut() {
+                match member {
+                    Value::String(s) => {
+                        if let Some(new) = rewritten(key, s, generated, mapping) {
+                            *s = new;
+                        }
+                    }
+                    Value::Array(items) if items.iter().any(Value::is_string) => {
+                        for item in items.iter_mut() {
+                            match item {
+                                Value::String(s) => {
+                                    if let Some(new) = rewritten(key, s, generated, mapping) {
+                                        *s = new;
+                                    }
+                                }
+                                other => rewrite_values(other, generated, mapping),
+                            }
+                        }
+                    }
+                    other => rewrite_values(other, generated, mapping),
+                }
             }
         }
         _ => {}
     }
+}
+
+/// Would [`rewrite_values`] change anything? A read-only scan, so that objects with nothing to map
+/// (most of them) are compared without being copied.
+pub fn needs_rewrite(
+    value: &Value,
+    generated: &HashMap<String, String>,
+    mapping: Option<&Mapping>,
+) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(|v| needs_rewrite(v, generated, mapping)),
+        Value::Object(map) => map.iter().any(|(key, member)| match member {
+            Value::String(s) => rewritten(key, s, generated, mapping).is_some(),
+            Value::Array(items) => items.iter().any(|item| match item {
+                Value::String(s) => rewritten(key, s, generated, mapping).is_some(),
+                other => needs_rewrite(other, generated, mapping),
+            }),
+            other => needs_rewrite(other, generated, mapping),
+        }),
+        _ => false,
+    }
+}
+
+/// The new text of a string stored under `key`, if rewriting changes it.
+fn rewritten(
+    key: &str,
+    text: &str,
+    generated: &HashMap<String, String>,
+    mapping: Option<&Mapping>,
+) -> Option<String> {
+    let mut current: Option<String> = generated.get(text).cloned();
+    if let Some(mapping) = mapping {
+        let base = current.as_deref().unwrap_or(text);
+        if matches!(key, "namespace" | "kubernetes.io/metadata.name")
+            && let Some(ns) = mapping.namespaces.get(base)
+        {
+            current = Some(ns.clone());
+        }
+        let base = current.as_deref().unwrap_or(text);
+        if mapping
+            .equivalents
+            .iter()
+            .any(|(from, _)| base.contains(from.as_str()))
+        {
+            current = Some(mapping.replace_equivalents(base));
+        }
+    }
+    current
 }
 
 #[cfg(test)]
@@ -189,5 +236,20 @@ mod tests {
             json!({"subjects": [{"namespace": "shop", "name": "shop-staging"}],
             "host": "api.example.com", "ref": "cfg"})
         );
+    }
+
+    #[test]
+    fn objects_with_nothing_to_map_are_not_rewritten() {
+        let m = Mapping {
+            namespaces: [("a".to_string(), "b".to_string())].into(),
+            equivalents: vec![("x.io".into(), "y.io".into())],
+        };
+        let plain = json!({"spec": {"args": ["--port=80"], "namespace": "c", "env": [{"name": "a", "value": "a"}]}});
+        assert!(!needs_rewrite(&plain, &HashMap::new(), Some(&m)));
+        let mapped = json!({"spec": {"args": ["--host=api.x.io"]}});
+        assert!(needs_rewrite(&mapped, &HashMap::new(), Some(&m)));
+        let mut v = mapped.clone();
+        rewrite_values(&mut v, &HashMap::new(), Some(&m));
+        assert_eq!(v, json!({"spec": {"args": ["--host=api.y.io"]}}));
     }
 }

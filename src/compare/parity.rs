@@ -1,11 +1,12 @@
 //! Parity: one environment against another (DESIGN §5). Symmetric; every differing leaf is a
 //! change, every unpaired object an `only-in` finding.
 
-use super::pairing::{Mapping, generated_names, match_id, rewrite_values};
+use super::pairing::{Mapping, generated_names, match_id, needs_rewrite, rewrite_values};
 use super::{Difference, FindingKind, ResourceRef};
 use crate::diff::diff;
 use crate::model::{Inventory, Resource, ResourceId};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, thiserror::Error)]
@@ -86,19 +87,9 @@ fn compare_pair(
     right_generated: &HashMap<String, String>,
     out: &mut Vec<Difference>,
 ) {
-    // Rewriting needs a copy of each object; it lives only for this pair.
-    let mut l = left.object.clone();
-    rewrite_values(&mut l, left_generated, Some(mapping));
-    let r_rewritten;
-    let r = if right_generated.is_empty() {
-        &right.object
-    } else {
-        let mut copy = right.object.clone();
-        rewrite_values(&mut copy, right_generated, None);
-        r_rewritten = copy;
-        &r_rewritten
-    };
-    for change in diff(&l, r) {
+    let l = rewritten_copy(&left.object, left_generated, Some(mapping));
+    let r = rewritten_copy(&right.object, right_generated, None);
+    for change in diff(&l, &r) {
         // Show the left value as its environment wrote it, not as mapped for comparison — except
         // multi-line text, shown as a line diff, where unmapped tokens would show as false changes.
         let left_value = change.left.as_ref().map(|mapped| match mapped {
@@ -121,6 +112,22 @@ fn compare_pair(
             only_in: None,
             note: None,
         });
+    }
+}
+
+/// The object as compared: borrowed when nothing in it maps, else a rewritten copy that lives
+/// only for this pair.
+fn rewritten_copy<'a>(
+    object: &'a Value,
+    generated: &HashMap<String, String>,
+    mapping: Option<&Mapping>,
+) -> Cow<'a, Value> {
+    if needs_rewrite(object, generated, mapping) {
+        let mut copy = object.clone();
+        rewrite_values(&mut copy, generated, mapping);
+        Cow::Owned(copy)
+    } else {
+        Cow::Borrowed(object)
     }
 }
 

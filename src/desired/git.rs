@@ -164,3 +164,88 @@ fn lexical_clean(path: &Path) -> PathBuf {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        }
+        {
+            let mut index = repo.index().unwrap();
+            index
+                .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+                .unwrap();
+            let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+            let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
+            repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &[])
+                .unwrap();
+        }
+        (dir, repo)
+    }
+
+    #[test]
+    fn paths_resolve_against_the_config_directory() {
+        let (dir, _repo) = repo_with(&[("deploy/plumb.yaml", "x"), ("envs/a/x.yaml", "a")]);
+        let tree = GitTree::open(&dir.path().join("deploy"), "HEAD").unwrap();
+        assert_eq!(
+            tree.repo_path(&dir.path().join("deploy"), "../envs/a")
+                .unwrap(),
+            "envs/a"
+        );
+        assert_eq!(
+            tree.repo_path(&dir.path().join("deploy"), "./sub/../x")
+                .unwrap(),
+            "deploy/x"
+        );
+        assert!(matches!(
+            tree.repo_path(&dir.path().join("deploy"), "../../outside"),
+            Err(GitError::OutsideRepository { .. })
+        ));
+    }
+
+    #[test]
+    fn reads_files_and_kinds_from_the_commit() {
+        let (dir, _repo) = repo_with(&[
+            ("envs/a/x.yaml", "a"),
+            ("envs/a/sub/y.yml", "b"),
+            ("envs/a/notes.txt", "c"),
+        ]);
+        let tree = GitTree::open(dir.path(), "HEAD").unwrap();
+        assert_eq!(tree.kind_of("envs/a").unwrap(), Some(ObjectType::Tree));
+        assert_eq!(
+            tree.kind_of("envs/a/x.yaml").unwrap(),
+            Some(ObjectType::Blob)
+        );
+        assert_eq!(tree.kind_of("envs/b").unwrap(), None);
+        let files = tree
+            .files_under("envs/a", |p| p.ends_with(".yaml") || p.ends_with(".yml"))
+            .unwrap();
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["envs/a/sub/y.yml", "envs/a/x.yaml"]);
+        assert_eq!(tree.read("envs/a/x.yaml").unwrap().bytes, b"a");
+        // The working tree does not count: an uncommitted file is not there.
+        std::fs::write(dir.path().join("envs/a/new.yaml"), "n").unwrap();
+        assert_eq!(tree.kind_of("envs/a/new.yaml").unwrap(), None);
+    }
+
+    #[test]
+    fn unknown_revisions_and_non_repositories_are_errors() {
+        let (dir, _repo) = repo_with(&[("a.yaml", "a")]);
+        assert!(matches!(
+            GitTree::open(dir.path(), "nope"),
+            Err(GitError::BadRevision { .. })
+        ));
+        let plain = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            GitTree::open(plain.path(), "HEAD"),
+            Err(GitError::NoRepository { .. })
+        ));
+    }
+}
