@@ -6,7 +6,7 @@ use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, Mode};
 use crate::compare::Difference;
 use crate::compare::drift::{DriftScope, drift};
 use crate::compare::pairing::Mapping;
-use crate::compare::parity::{Sides, parity};
+use crate::compare::parity::{ParityRun, Sides, parity};
 use crate::config::{self, LoadedConfig};
 use crate::desired::{self, git::GitTree};
 use crate::inventory;
@@ -457,58 +457,98 @@ fn parity_command(
     progress: &Progress,
 ) -> Result<Report, AppError> {
     let config = load_config(common)?;
-    let tree = if live {
-        None
-    } else {
-        Some(open_tree(&config, git_ref)?)
-    };
+    let (left_env, right_env) = (environment(&config, left)?, environment(&config, right)?);
+    let mapping = pair_mapping(&config, left, right);
+    // Equivalents reach secret values too: they are replaced in the decoded text before hashing.
+    let secret_rewrite = |text: &str| mapping.replace_equivalents(text);
+    let sides = Sides { left, right };
     let mut errors = Vec::new();
-    let mut sides = Vec::new();
-    for name in [left, right] {
-        let env = environment(&config, name)?;
-        let inventory = match &tree {
-            Some(tree) => {
-                let desired = read_desired(&config, tree, name, progress)?;
-                errors.extend(desired.errors);
-                let scopes = scopes_of(Scopes::default(), &desired.documents, &[]);
-                inventory::build(name, desired.documents, env.namespace.as_deref(), &scopes)?
-            }
-            None => {
-                let path = env
-                    .live
-                    .as_ref()
-                    .and_then(|l| l.snapshot.as_ref())
-                    .ok_or_else(|| AppError::NoLiveState {
-                        env: name.to_string(),
-                        config: config.path.display().to_string(),
-                    })?;
-                let file = snapshot::read(
-                    &config.dir.join(path).display().to_string(),
-                    name,
-                    &normalizer.fingerprinter,
-                )?;
-                errors.extend(file.errors.iter().cloned());
-                let scopes = scopes_of(file.scopes.clone(), &[], &file.documents);
-                let mut inventory = inventory::build_live(name, file.documents, &scopes)?;
-                let generated: Vec<_> = inventory
-                    .resources
-                    .values()
-                    .filter(|r| crate::compare::made_by_cluster(r, &inventory))
-                    .map(|r| r.id.clone())
-                    .collect();
-                for id in generated {
-                    inventory.resources.remove(&id);
-                }
-                inventory
-            }
-        };
-        sides.push(inventory);
+    let mut report;
+    if live {
+        let mut left_inv = live_environment(&config, normalizer, left, &mut errors)?;
+        let mut right_inv = live_environment(&config, normalizer, right, &mut errors)?;
+        normalize_mapped(normalizer, &mut left_inv, false, Some(&secret_rewrite));
+        normalize_all(normalizer, &mut right_inv, false);
+        let differences = parity(&left_inv, &right_inv, &mapping, &sides)?;
+        report = Report::new("parity", inputs(None, environment_inputs(&[left, right])));
+        report
+            .summary
+            .resources
+            .insert(left.to_string(), left_inv.len());
+        report
+            .summary
+            .resources
+            .insert(right.to_string(), right_inv.len());
+        add_all(&mut report, differences, &[left, right]);
+    } else {
+        let tree = open_tree(&config, git_ref)?;
+        // The left environment is held whole; the right one is read in batches and compared as it
+        // comes, so only one side is ever whole in memory.
+        let desired = read_desired(&config, &tree, left, progress)?;
+        errors.extend(desired.errors);
+        let mut scopes = scopes_of(Scopes::default(), &desired.documents, &[]);
+        let mut left_inv = inventory::build(
+            left,
+            desired.documents,
+            left_env.namespace.as_deref(),
+            &scopes,
+        )?;
+        normalize_mapped(normalizer, &mut left_inv, false, Some(&secret_rewrite));
+        let mut run = ParityRun::new(&left_inv, &mapping, sides)?;
+        progress.note(&format!(
+            "reading {right} from Git at {} and comparing",
+            tree.rev
+        ));
+        let right_files = desired::environment_files(&tree, &config.dir, right, right_env)?;
+        errors.extend(right_files.errors);
+        let mut differences = Vec::new();
+        for batch in batches(right_files.files) {
+            let documents = desired::parse(right, batch)?;
+            scopes.learn_from_crds(documents.iter().map(|d| &d.value));
+            let mut batch_inv =
+                inventory::build(right, documents, right_env.namespace.as_deref(), &scopes)?;
+            normalize_all(normalizer, &mut batch_inv, false);
+            differences.extend(run.add_right(batch_inv.resources.values())?);
+        }
+        let right_count = run.right_count;
+        if right_count == 0 && errors.iter().all(|e| e.env != right) {
+            return Err(AppError::EmptyEnvironment {
+                env: right.to_string(),
+                config: config.path.display().to_string(),
+            });
+        }
+        differences.extend(run.finish());
+        report = Report::new(
+            "parity",
+            inputs(Some(&tree), environment_inputs(&[left, right])),
+        );
+        report
+            .summary
+            .resources
+            .insert(left.to_string(), left_inv.len());
+        report
+            .summary
+            .resources
+            .insert(right.to_string(), right_count);
+        add_all(&mut report, differences, &[left, right]);
     }
-    let (mut right_inv, mut left_inv) = (
-        sides.pop().unwrap_or_default(),
-        sides.pop().unwrap_or_default(),
-    );
-    let mapping = config
+    report.errors = errors;
+    Ok(report)
+}
+
+fn environment_inputs(names: &[&str]) -> Vec<EnvironmentInput> {
+    names
+        .iter()
+        .map(|name| EnvironmentInput {
+            name: name.to_string(),
+            live: None,
+        })
+        .collect()
+}
+
+/// The configured mapping from `left` onto `right`, or none.
+fn pair_mapping(config: &LoadedConfig, left: &str, right: &str) -> Mapping {
+    config
         .pair(left, right)
         .map(|pair| Mapping {
             namespaces: pair.namespaces,
@@ -518,34 +558,69 @@ fn parity_command(
                 .filter_map(|e| Some((e.first()?.clone(), e.get(1)?.clone())))
                 .collect(),
         })
-        .unwrap_or_default();
-    // Equivalents reach secret values too: they are replaced in the decoded text before hashing.
-    let secret_rewrite = |text: &str| mapping.replace_equivalents(text);
-    normalize_mapped(normalizer, &mut left_inv, false, Some(&secret_rewrite));
-    normalize_all(normalizer, &mut right_inv, false);
-    let differences = parity(&left_inv, &right_inv, &mapping, &Sides { left, right })?;
-    let envs = vec![
-        EnvironmentInput {
-            name: left.to_string(),
-            live: None,
-        },
-        EnvironmentInput {
-            name: right.to_string(),
-            live: None,
-        },
-    ];
-    let mut report = Report::new("parity", inputs(tree.as_ref(), envs));
-    report
-        .summary
+        .unwrap_or_default()
+}
+
+/// An environment's live state from its snapshot, without what the cluster makes itself (their
+/// names are generated per cluster, so they never pair).
+fn live_environment(
+    config: &LoadedConfig,
+    normalizer: &Normalizer,
+    name: &str,
+    errors: &mut Vec<RunError>,
+) -> Result<Inventory, AppError> {
+    let env = environment(config, name)?;
+    let path = env
+        .live
+        .as_ref()
+        .and_then(|l| l.snapshot.as_ref())
+        .ok_or_else(|| AppError::NoLiveState {
+            env: name.to_string(),
+            config: config.path.display().to_string(),
+        })?;
+    let file = snapshot::read(
+        &config.dir.join(path).display().to_string(),
+        name,
+        &normalizer.fingerprinter,
+    )?;
+    errors.extend(file.errors.iter().cloned());
+    let scopes = scopes_of(file.scopes.clone(), &[], &file.documents);
+    let mut inventory = inventory::build_live(name, file.documents, &scopes)?;
+    let made: Vec<_> = inventory
         .resources
-        .insert(left.to_string(), left_inv.len());
-    report
-        .summary
-        .resources
-        .insert(right.to_string(), right_inv.len());
-    add_all(&mut report, differences, &[left, right]);
-    report.errors = errors;
-    Ok(report)
+        .values()
+        .filter(|r| crate::compare::made_by_cluster(r, &inventory))
+        .map(|r| r.id.clone())
+        .collect();
+    for id in made {
+        inventory.resources.remove(&id);
+    }
+    Ok(inventory)
+}
+
+/// Batches of about 8 MiB of manifests, CustomResourceDefinitions first so that the scope of a
+/// custom kind is known before its objects arrive.
+fn batches(mut files: Vec<desired::SourceFile>) -> Vec<Vec<desired::SourceFile>> {
+    const BATCH_BYTES: usize = 8 << 20;
+    let declares_crd = |f: &desired::SourceFile| {
+        memchr::memmem::find(&f.file.bytes, b"CustomResourceDefinition").is_some()
+    };
+    files.sort_by_key(|f| !declares_crd(f));
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    let mut size = 0;
+    for file in files {
+        size += file.file.bytes.len();
+        current.push(file);
+        if size >= BATCH_BYTES {
+            out.push(std::mem::take(&mut current));
+            size = 0;
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 fn compare_command(

@@ -6,7 +6,7 @@
 
 use crate::model::ResourceId;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Kustomize's hash alphabet: hex digits with the vowels and look-alikes replaced.
 const HASH_ALPHABET: &[u8] = b"bcdfghkmt2456789";
@@ -30,6 +30,11 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// Maps nothing: no namespaces, no equivalents.
+    pub fn is_identity(&self) -> bool {
+        self.namespaces.is_empty() && self.equivalents.is_empty()
+    }
+
     pub fn namespace(&self, namespace: &str) -> String {
         self.namespaces
             .get(namespace)
@@ -75,6 +80,34 @@ pub fn match_id(id: ResourceId) -> ResourceId {
     id
 }
 
+/// Which strings are references to generated names, and what they stand for.
+#[derive(Debug, Clone)]
+pub enum GeneratedNames {
+    /// Every generated name of an environment held in memory, with its base.
+    Known(HashMap<String, String>),
+    /// Bases of the other side's generated names: a name with a hash suffix and one of these bases
+    /// is set aside (for a side read in batches, whose own names are not all known yet).
+    Bases(HashSet<String>),
+}
+
+impl GeneratedNames {
+    fn base_of<'a>(&'a self, text: &'a str) -> Option<&'a str> {
+        match self {
+            GeneratedNames::Known(names) => names.get(text).map(String::as_str),
+            GeneratedNames::Bases(bases) => {
+                strip_hash_suffix(text).filter(|base| bases.contains(*base))
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            GeneratedNames::Known(names) => names.is_empty(),
+            GeneratedNames::Bases(bases) => bases.is_empty(),
+        }
+    }
+}
+
 /// Generated names of one environment and the names they stand for.
 pub fn generated_names<'a>(
     ids: impl IntoIterator<Item = &'a ResourceId>,
@@ -90,11 +123,7 @@ pub fn generated_names<'a>(
 /// Rewrites an object's values for comparison: references to generated names lose their hash; with
 /// a mapping (the left side), namespace-valued fields are mapped and equivalents replaced in every
 /// string.
-pub fn rewrite_values(
-    value: &mut Value,
-    generated: &HashMap<String, String>,
-    mapping: Option<&Mapping>,
-) {
+pub fn rewrite_values(value: &mut Value, generated: &GeneratedNames, mapping: Option<&Mapping>) {
     match value {
         Value::Array(items) => items
             .iter_mut()
@@ -129,11 +158,10 @@ pub fn rewrite_values(
 
 /// Would [`rewrite_values`] change anything? A read-only scan, so that objects with nothing to map
 /// (most of them) are compared without being copied.
-pub fn needs_rewrite(
-    value: &Value,
-    generated: &HashMap<String, String>,
-    mapping: Option<&Mapping>,
-) -> bool {
+pub fn needs_rewrite(value: &Value, generated: &GeneratedNames, mapping: Option<&Mapping>) -> bool {
+    if generated.is_empty() && mapping.is_none_or(Mapping::is_identity) {
+        return false;
+    }
     match value {
         Value::Array(items) => items.iter().any(|v| needs_rewrite(v, generated, mapping)),
         Value::Object(map) => map.iter().any(|(key, member)| match member {
@@ -152,10 +180,10 @@ pub fn needs_rewrite(
 fn rewritten(
     key: &str,
     text: &str,
-    generated: &HashMap<String, String>,
+    generated: &GeneratedNames,
     mapping: Option<&Mapping>,
 ) -> Option<String> {
-    let mut current: Option<String> = generated.get(text).cloned();
+    let mut current: Option<String> = generated.base_of(text).map(str::to_string);
     if let Some(mapping) = mapping {
         let base = current.as_deref().unwrap_or(text);
         if matches!(key, "namespace" | "kubernetes.io/metadata.name")
@@ -230,7 +258,7 @@ mod tests {
         let generated = generated_names([&id("ConfigMap", Some("x"), "cfg-7h2k9m5f8t")]);
         let mut v = json!({"subjects": [{"namespace": "shop-staging", "name": "shop-staging"}],
             "host": "api.staging.example.com", "ref": "cfg-7h2k9m5f8t"});
-        rewrite_values(&mut v, &generated, Some(&m));
+        rewrite_values(&mut v, &GeneratedNames::Known(generated), Some(&m));
         assert_eq!(
             v,
             json!({"subjects": [{"namespace": "shop", "name": "shop-staging"}],
@@ -245,11 +273,24 @@ mod tests {
             equivalents: vec![("x.io".into(), "y.io".into())],
         };
         let plain = json!({"spec": {"args": ["--port=80"], "namespace": "c", "env": [{"name": "a", "value": "a"}]}});
-        assert!(!needs_rewrite(&plain, &HashMap::new(), Some(&m)));
+        assert!(!needs_rewrite(
+            &plain,
+            &GeneratedNames::Known(HashMap::new()),
+            Some(&m)
+        ));
         let mapped = json!({"spec": {"args": ["--host=api.x.io"]}});
-        assert!(needs_rewrite(&mapped, &HashMap::new(), Some(&m)));
+        assert!(needs_rewrite(
+            &mapped,
+            &GeneratedNames::Known(HashMap::new()),
+            Some(&m)
+        ));
         let mut v = mapped.clone();
-        rewrite_values(&mut v, &HashMap::new(), Some(&m));
+        rewrite_values(&mut v, &GeneratedNames::Known(HashMap::new()), Some(&m));
         assert_eq!(v, json!({"spec": {"args": ["--host=api.y.io"]}}));
+        // A side read in batches knows only the other side's bases.
+        let bases = GeneratedNames::Bases(["cfg".to_string()].into());
+        let mut r = json!({"ref": "cfg-g4m2bt8h6c", "other": "app-g4m2bt8h6c"});
+        rewrite_values(&mut r, &bases, None);
+        assert_eq!(r, json!({"ref": "cfg", "other": "app-g4m2bt8h6c"}));
     }
 }

@@ -1,13 +1,15 @@
 //! Parity: one environment against another (DESIGN §5). Symmetric; every differing leaf is a
 //! change, every unpaired object an `only-in` finding.
 
-use super::pairing::{Mapping, generated_names, match_id, needs_rewrite, rewrite_values};
+use super::pairing::{
+    GeneratedNames, Mapping, generated_names, match_id, needs_rewrite, rewrite_values,
+};
 use super::{Difference, FindingKind, ResourceRef};
 use crate::diff::diff;
 use crate::model::{Inventory, Resource, ResourceId};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParityError {
@@ -23,54 +25,123 @@ pub enum ParityError {
 }
 
 /// The two environments' names, for `only-in` findings.
+#[derive(Clone, Copy)]
 pub struct Sides<'a> {
     pub left: &'a str,
     pub right: &'a str,
 }
 
+/// Parity of two inventories held in memory.
 pub fn parity(
     left: &Inventory,
     right: &Inventory,
     mapping: &Mapping,
     sides: &Sides,
 ) -> Result<Vec<Difference>, ParityError> {
-    let left_generated = generated_names(left.resources.keys());
-    let right_generated = generated_names(right.resources.keys());
-    let right_index = index(right, sides.right, |id| match_id(id.clone()))?;
-    let left_index = index(left, sides.left, |id| match_id(mapping.map_id(id)))?;
-    let mut out = Vec::new();
-    for (key, l) in &left_index {
-        match right_index.get(key) {
-            Some(r) => compare_pair(l, r, mapping, &left_generated, &right_generated, &mut out),
-            None => out.push(only_in(l, sides.left)),
-        }
-    }
-    for (key, r) in &right_index {
-        if !left_index.contains_key(key) {
-            out.push(only_in(r, sides.right));
-        }
-    }
+    let mut run = ParityRun::new(left, mapping, *sides)?;
+    let mut out = run.add_right(right.resources.values())?;
+    out.extend(run.finish());
     Ok(out)
 }
 
-fn index<'a>(
-    inventory: &'a Inventory,
-    env: &str,
-    key: impl Fn(&ResourceId) -> ResourceId,
-) -> Result<BTreeMap<ResourceId, &'a Resource>, ParityError> {
-    let mut out = BTreeMap::new();
-    for resource in inventory.resources.values() {
-        let mapped = key(&resource.id);
-        if let Some(previous) = out.insert(mapped.clone(), resource) {
-            return Err(ParityError::Ambiguous {
-                env: env.to_string(),
-                first: previous.id.clone(),
-                second: resource.id.clone(),
-                mapped,
-            });
+/// A parity comparison that holds the left environment and takes the right one in batches, so
+/// only one side is ever whole in memory (2 x 50,000 objects fit in well under 1 GiB this way).
+pub struct ParityRun<'a> {
+    mapping: &'a Mapping,
+    sides: Sides<'a>,
+    /// Left resources by the identity they pair under.
+    left: BTreeMap<ResourceId, &'a Resource>,
+    left_generated: GeneratedNames,
+    /// Right references to set aside: names whose base is a generated left name.
+    right_generated: GeneratedNames,
+    /// Right identities seen so far, by the identity they pair under.
+    right_seen: HashMap<ResourceId, ResourceId>,
+    matched: HashSet<ResourceId>,
+    /// How many right resources were compared.
+    pub right_count: usize,
+}
+
+impl<'a> ParityRun<'a> {
+    pub fn new(
+        left: &'a Inventory,
+        mapping: &'a Mapping,
+        sides: Sides<'a>,
+    ) -> Result<Self, ParityError> {
+        let mut index = BTreeMap::new();
+        for resource in left.resources.values() {
+            let key = match_id(mapping.map_id(&resource.id));
+            if let Some(previous) = index.insert(key.clone(), resource) {
+                return Err(ParityError::Ambiguous {
+                    env: sides.left.to_string(),
+                    first: previous.id.clone(),
+                    second: resource.id.clone(),
+                    mapped: key,
+                });
+            }
         }
+        let left_generated = generated_names(left.resources.keys());
+        // Generated left names, as the right side would spell their base.
+        let right_bases = left
+            .resources
+            .keys()
+            .filter(|id| left_generated.contains_key(&id.name))
+            .map(|id| match_id(mapping.map_id(id)).name)
+            .collect();
+        Ok(ParityRun {
+            mapping,
+            sides,
+            left: index,
+            left_generated: GeneratedNames::Known(left_generated),
+            right_generated: GeneratedNames::Bases(right_bases),
+            right_seen: HashMap::new(),
+            matched: HashSet::new(),
+            right_count: 0,
+        })
     }
-    Ok(out)
+
+    /// Compares a batch of right resources with their left counterparts.
+    pub fn add_right<'r>(
+        &mut self,
+        batch: impl IntoIterator<Item = &'r Resource>,
+    ) -> Result<Vec<Difference>, ParityError> {
+        let mut out = Vec::new();
+        for right in batch {
+            self.right_count += 1;
+            let key = match_id(right.id.clone());
+            if let Some(previous) = self.right_seen.insert(key.clone(), right.id.clone()) {
+                return Err(ParityError::Ambiguous {
+                    env: self.sides.right.to_string(),
+                    first: previous,
+                    second: right.id.clone(),
+                    mapped: key,
+                });
+            }
+            match self.left.get(&key) {
+                Some(left) => {
+                    compare_pair(
+                        left,
+                        right,
+                        self.mapping,
+                        &self.left_generated,
+                        &self.right_generated,
+                        &mut out,
+                    );
+                    self.matched.insert(key);
+                }
+                None => out.push(only_in(right, self.sides.right)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The left resources no right resource paired with.
+    pub fn finish(self) -> Vec<Difference> {
+        self.left
+            .iter()
+            .filter(|(key, _)| !self.matched.contains(*key))
+            .map(|(_, left)| only_in(left, self.sides.left))
+            .collect()
+    }
 }
 
 fn only_in(resource: &Resource, env: &str) -> Difference {
@@ -83,8 +154,8 @@ fn compare_pair(
     left: &Resource,
     right: &Resource,
     mapping: &Mapping,
-    left_generated: &HashMap<String, String>,
-    right_generated: &HashMap<String, String>,
+    left_generated: &GeneratedNames,
+    right_generated: &GeneratedNames,
     out: &mut Vec<Difference>,
 ) {
     let l = rewritten_copy(&left.object, left_generated, Some(mapping));
@@ -119,7 +190,7 @@ fn compare_pair(
 /// only for this pair.
 fn rewritten_copy<'a>(
     object: &'a Value,
-    generated: &HashMap<String, String>,
+    generated: &GeneratedNames,
     mapping: Option<&Mapping>,
 ) -> Cow<'a, Value> {
     if needs_rewrite(object, generated, mapping) {
@@ -232,5 +303,91 @@ mod tests {
             },
         );
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn batches_give_the_same_findings_as_one_pass() {
+        let mapping = Mapping {
+            namespaces: [("stg".to_string(), "prod".to_string())].into(),
+            equivalents: vec![],
+        };
+        let left = inv(vec![
+            res(
+                "ConfigMap",
+                "stg",
+                "cfg-7h2k9m5f8t",
+                json!({"data": {"a": "1"}}),
+            ),
+            res(
+                "Deployment",
+                "stg",
+                "api",
+                json!({"spec": {"volumes": [{"name": "c", "configMap": {"name": "cfg-7h2k9m5f8t"}}], "replicas": 1}}),
+            ),
+            res("Service", "stg", "gone", json!({})),
+        ]);
+        let right_objects = vec![
+            res(
+                "Deployment",
+                "prod",
+                "api",
+                json!({"spec": {"volumes": [{"name": "c", "configMap": {"name": "cfg-g4m2bt8h6c"}}], "replicas": 2}}),
+            ),
+            res(
+                "ConfigMap",
+                "prod",
+                "cfg-g4m2bt8h6c",
+                json!({"data": {"a": "2"}}),
+            ),
+            res("Service", "prod", "new", json!({})),
+        ];
+        let sides = Sides {
+            left: "staging",
+            right: "production",
+        };
+        let summary = |found: Vec<Difference>| {
+            let mut lines: Vec<String> = found
+                .iter()
+                .map(|d| format!("{} {} {}", d.kind.as_str(), d.resource.id.name, d.path))
+                .collect();
+            lines.sort();
+            lines
+        };
+        let whole = summary(parity(&left, &inv(right_objects.clone()), &mapping, &sides).unwrap());
+        let mut run = ParityRun::new(&left, &mapping, sides).unwrap();
+        let mut found = Vec::new();
+        for batch in right_objects.chunks(1) {
+            found.extend(run.add_right(batch.iter()).unwrap());
+        }
+        found.extend(run.finish());
+        assert_eq!(summary(found), whole);
+        assert_eq!(
+            whole,
+            [
+                "only-in gone ",
+                "only-in new ",
+                "parity api spec.replicas",
+                "parity cfg-g4m2bt8h6c data.a"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_right_identity_seen_twice_across_batches_is_an_error() {
+        let left = inv(vec![]);
+        let mapping = Mapping::default();
+        let mut run = ParityRun::new(
+            &left,
+            &mapping,
+            Sides {
+                left: "l",
+                right: "r",
+            },
+        )
+        .unwrap();
+        let a = res("ConfigMap", "a", "c-7h2k9m5f8t", json!({}));
+        let b = res("ConfigMap", "a", "c-g4m2bt8h6c", json!({}));
+        run.add_right([&a]).unwrap();
+        assert!(run.add_right([&b]).is_err());
     }
 }

@@ -43,8 +43,8 @@ fn is_glob(path: &str) -> bool {
     path.contains(['*', '?', '[', '{'])
 }
 
-/// Reads the documents of one `manifests:` source at `path` (repository-relative).
-pub fn read(tree: &GitTree, path: &str) -> Result<Vec<Document>, ManifestError> {
+/// The files of one `manifests:` source at `path` (repository-relative), read from the tree.
+pub fn files(tree: &GitTree, path: &str) -> Result<Vec<GitFile>, ManifestError> {
     let files = if is_glob(path) {
         let matcher = globset::GlobBuilder::new(path)
             .literal_separator(true)
@@ -80,20 +80,21 @@ pub fn read(tree: &GitTree, path: &str) -> Result<Vec<Document>, ManifestError> 
             }
         }
     };
-    parse_files(files)
+    Ok(files)
+}
+
+/// Parses one file.
+pub fn parse_file(file: GitFile) -> Result<Vec<Document>, ManifestError> {
+    let text = String::from_utf8(file.bytes).map_err(|_| ManifestError::NotText {
+        path: file.path.clone(),
+    })?;
+    Ok(parse_documents(&text, &file.path)?)
 }
 
 /// Parses files in parallel, keeping their order.
 pub fn parse_files(files: Vec<GitFile>) -> Result<Vec<Document>, ManifestError> {
-    let parsed: Vec<Result<Vec<Document>, ManifestError>> = files
-        .into_par_iter()
-        .map(|file| {
-            let text = String::from_utf8(file.bytes).map_err(|_| ManifestError::NotText {
-                path: file.path.clone(),
-            })?;
-            Ok(parse_documents(&text, &file.path)?)
-        })
-        .collect();
+    let parsed: Vec<Result<Vec<Document>, ManifestError>> =
+        files.into_par_iter().map(parse_file).collect();
     let mut documents = Vec::new();
     for result in parsed {
         documents.extend(result?);

@@ -7,6 +7,7 @@ use crate::config::{Environment, Source};
 use crate::model::RunError;
 use crate::yaml::Document;
 use git::GitTree;
+use rayon::prelude::*;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,28 +29,61 @@ pub struct DesiredState {
     pub errors: Vec<RunError>,
 }
 
-/// Reads every source of `env` from the tree. Bad input (a missing path, malformed YAML) is an
-/// error; a source kind this build cannot render is recorded as a render error, so the run is
-/// incomplete rather than silently missing objects.
+/// A manifest file and the source that brought it.
+pub struct SourceFile {
+    pub source: String,
+    pub file: git::GitFile,
+}
+
+/// The files of an environment, not yet parsed (so a large environment can be parsed in batches),
+/// and what could not be rendered.
+pub struct EnvironmentFiles {
+    pub env: String,
+    pub files: Vec<SourceFile>,
+    pub errors: Vec<RunError>,
+}
+
+/// Reads every source of `env` from the tree and parses it.
 pub fn read_environment(
     tree: &GitTree,
     config_dir: &Path,
     name: &str,
     env: &Environment,
 ) -> Result<DesiredState, DesiredError> {
-    let mut documents = Vec::new();
+    let EnvironmentFiles {
+        env: name,
+        files,
+        errors,
+    } = environment_files(tree, config_dir, name, env)?;
+    let documents = parse(&name, files)?;
+    Ok(DesiredState { documents, errors })
+}
+
+/// Collects the files of every source of `env`. Bad input (a missing path) is an error; a source
+/// kind this build cannot render is recorded as a render error, so the run is incomplete rather
+/// than silently missing objects.
+pub fn environment_files(
+    tree: &GitTree,
+    config_dir: &Path,
+    name: &str,
+    env: &Environment,
+) -> Result<EnvironmentFiles, DesiredError> {
+    let mut files = Vec::new();
     let mut errors = Vec::new();
     for source in &env.sources {
         match source {
             Source::Manifests(path) => {
                 let repo_path = tree.repo_path(config_dir, path)?;
-                let docs =
-                    manifests::read(tree, &repo_path).map_err(|error| DesiredError::Source {
+                let found =
+                    manifests::files(tree, &repo_path).map_err(|error| DesiredError::Source {
                         env: name.to_string(),
                         source_name: source.describe(),
                         error,
                     })?;
-                documents.extend(docs);
+                files.extend(found.into_iter().map(|file| SourceFile {
+                    source: source.describe(),
+                    file,
+                }));
             }
             Source::Kustomize(_) | Source::Helm(_) => errors.push(RunError {
                 env: name.to_string(),
@@ -63,5 +97,28 @@ pub fn read_environment(
             }),
         }
     }
-    Ok(DesiredState { documents, errors })
+    Ok(EnvironmentFiles {
+        env: name.to_string(),
+        files,
+        errors,
+    })
+}
+
+/// Parses files in parallel, keeping their order; a parse error names the source it came from.
+pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<Vec<Document>, DesiredError> {
+    let parsed: Vec<Result<Vec<Document>, DesiredError>> = files
+        .into_par_iter()
+        .map(|SourceFile { source, file }| {
+            manifests::parse_file(file).map_err(|error| DesiredError::Source {
+                env: env.to_string(),
+                source_name: source,
+                error,
+            })
+        })
+        .collect();
+    let mut documents = Vec::new();
+    for result in parsed {
+        documents.extend(result?);
+    }
+    Ok(documents)
 }
