@@ -463,23 +463,13 @@ fn parity_command(
     let secret_rewrite = |text: &str| mapping.replace_equivalents(text);
     let sides = Sides { left, right };
     let mut errors = Vec::new();
-    let mut report;
-    if live {
+    let (tree, left_count, right_count, differences) = if live {
         let mut left_inv = live_environment(&config, normalizer, left, &mut errors)?;
         let mut right_inv = live_environment(&config, normalizer, right, &mut errors)?;
         normalize_mapped(normalizer, &mut left_inv, false, Some(&secret_rewrite));
         normalize_all(normalizer, &mut right_inv, false);
         let differences = parity(&left_inv, &right_inv, &mapping, &sides)?;
-        report = Report::new("parity", inputs(None, environment_inputs(&[left, right])));
-        report
-            .summary
-            .resources
-            .insert(left.to_string(), left_inv.len());
-        report
-            .summary
-            .resources
-            .insert(right.to_string(), right_inv.len());
-        add_all(&mut report, differences, &[left, right]);
+        (None, left_inv.len(), right_inv.len(), differences)
     } else {
         let tree = open_tree(&config, git_ref)?;
         // The left environment is held whole; the right one is read in batches and compared as it
@@ -518,20 +508,21 @@ fn parity_command(
             });
         }
         differences.extend(run.finish());
-        report = Report::new(
-            "parity",
-            inputs(Some(&tree), environment_inputs(&[left, right])),
-        );
-        report
-            .summary
-            .resources
-            .insert(left.to_string(), left_inv.len());
-        report
-            .summary
-            .resources
-            .insert(right.to_string(), right_count);
-        add_all(&mut report, differences, &[left, right]);
-    }
+        (Some(tree), left_inv.len(), right_count, differences)
+    };
+    let mut report = Report::new(
+        "parity",
+        inputs(tree.as_ref(), environment_inputs(&[left, right])),
+    );
+    report
+        .summary
+        .resources
+        .insert(left.to_string(), left_count);
+    report
+        .summary
+        .resources
+        .insert(right.to_string(), right_count);
+    add_all(&mut report, differences, &[left, right]);
     report.errors = errors;
     Ok(report)
 }

@@ -222,6 +222,12 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    pub fn from_resources(resources: impl IntoIterator<Item = Resource>) -> Self {
+        Inventory {
+            resources: resources.into_iter().map(|r| (r.id.clone(), r)).collect(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.resources.len()
     }
@@ -236,6 +242,28 @@ impl Inventory {
             .keys()
             .filter_map(|id| id.namespace.clone())
             .collect()
+    }
+}
+
+/// Builders for unit tests elsewhere in the crate.
+#[cfg(test)]
+pub mod test_support {
+    use super::*;
+
+    /// A core-group resource.
+    pub fn resource(kind: &str, namespace: &str, name: &str, object: Value) -> Resource {
+        Resource {
+            id: ResourceId {
+                group: String::new(),
+                kind: kind.into(),
+                namespace: Some(namespace.into()),
+                name: name.into(),
+            },
+            version: "v1".into(),
+            object,
+            source: None,
+            history: None,
+        }
     }
 }
 

@@ -167,30 +167,15 @@ impl GitOrigin<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ResourceId;
+    use crate::model::test_support::resource;
     use serde_json::json;
 
     fn res(kind: &str, name: &str, object: Value) -> Resource {
-        Resource {
-            id: ResourceId {
-                group: String::new(),
-                kind: kind.into(),
-                namespace: Some("ns".into()),
-                name: name.into(),
-            },
-            version: "v1".into(),
-            object,
-            source: None,
-            history: None,
-        }
+        resource(kind, "ns", name, object)
     }
 
     fn inv(resources: Vec<Resource>) -> Inventory {
-        let mut i = Inventory::default();
-        for r in resources {
-            i.resources.insert(r.id.clone(), r);
-        }
-        i
+        Inventory::from_resources(resources)
     }
 
     fn scope() -> DriftScope {

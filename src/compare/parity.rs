@@ -207,27 +207,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn res(kind: &str, ns: &str, name: &str, object: Value) -> Resource {
-        Resource {
-            id: ResourceId {
-                group: String::new(),
-                kind: kind.into(),
-                namespace: Some(ns.into()),
-                name: name.into(),
-            },
-            version: "v1".into(),
-            object,
-            source: None,
-            history: None,
-        }
-    }
+    use crate::model::test_support::resource as res;
 
     fn inv(resources: Vec<Resource>) -> Inventory {
-        let mut i = Inventory::default();
-        for r in resources {
-            i.resources.insert(r.id.clone(), r);
-        }
-        i
+        Inventory::from_resources(resources)
     }
 
     #[test]
