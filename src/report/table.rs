@@ -238,3 +238,78 @@ fn write_line_diff(out: &mut String, left: &str, right: &str, style: Style) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{Difference, ResourceRef};
+    use crate::diff::Path;
+    use crate::model::ResourceId;
+    use crate::policy::{Severity, Status, Verdict};
+    use crate::report::Inputs;
+
+    fn report(left: Value, right: Value) -> Report {
+        let mut r = Report::new("parity", Inputs::default());
+        r.summary.resources.insert("staging".into(), 1);
+        r.add(
+            Difference {
+                kind: FindingKind::Parity,
+                resource: ResourceRef {
+                    id: ResourceId {
+                        group: String::new(),
+                        kind: "ConfigMap".into(),
+                        namespace: Some("shop".into()),
+                        name: "cfg".into(),
+                    },
+                    version: "v1".into(),
+                },
+                path: Path::parse("data.LEVEL").unwrap(),
+                op: Some(ChangeOp::Changed),
+                left: Some(left),
+                right: Some(right),
+                source: None,
+                changed_by: None,
+                only_in: None,
+                note: None,
+            },
+            &["staging", "production"],
+            Verdict {
+                status: Status::Unreviewed,
+                severity: Severity::Warning,
+                rule: None,
+            },
+        );
+        r.finish();
+        r
+    }
+
+    #[test]
+    fn sides_are_labelled_and_plain_without_colour() {
+        let text = render(
+            &report("debug".into(), "info".into()),
+            Style { color: false },
+        );
+        assert!(
+            text.contains("ConfigMap shop/cfg [staging ↔ production]"),
+            "{text}"
+        );
+        assert!(text.contains("staging:    debug"), "{text}");
+        assert!(text.contains("production: info"), "{text}");
+        assert!(!text.contains('\x1b'), "{text}");
+        assert!(
+            render(&report("a".into(), "b".into()), Style { color: true }).contains("\x1b[31m")
+        );
+    }
+
+    #[test]
+    fn multi_line_values_are_a_line_diff() {
+        let text = render(
+            &report("a=1\nb=2\nc=3\n".into(), "a=1\nb=5\nc=3\n".into()),
+            Style { color: false },
+        );
+        assert!(
+            text.contains("- b=2") && text.contains("+ b=5") && text.contains("  a=1"),
+            "{text}"
+        );
+    }
+}
