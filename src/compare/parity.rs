@@ -7,6 +7,7 @@ use super::pairing::{
 use super::{Difference, FindingKind, ResourceRef};
 use crate::diff::diff;
 use crate::model::{Inventory, Resource, ResourceId};
+use rayon::prelude::*;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -105,6 +106,7 @@ impl<'a> ParityRun<'a> {
         batch: impl IntoIterator<Item = &'r Resource>,
     ) -> Result<Vec<Difference>, ParityError> {
         let mut out = Vec::new();
+        let mut pairs: Vec<(&Resource, &Resource)> = Vec::new();
         for right in batch {
             self.right_count += 1;
             let key = match_id(right.id.clone());
@@ -118,19 +120,31 @@ impl<'a> ParityRun<'a> {
             }
             match self.left.get(&key) {
                 Some(left) => {
-                    compare_pair(
-                        left,
-                        right,
-                        self.mapping,
-                        &self.left_generated,
-                        &self.right_generated,
-                        &mut out,
-                    );
+                    pairs.push((left, right));
                     self.matched.insert(key);
                 }
                 None => out.push(only_in(right, self.sides.right)),
             }
         }
+        // Pairs are independent: diff them on every core.
+        let (mapping, left_generated, right_generated) =
+            (self.mapping, &self.left_generated, &self.right_generated);
+        let changes: Vec<Vec<Difference>> = pairs
+            .par_iter()
+            .map(|(left, right)| {
+                let mut found = Vec::new();
+                compare_pair(
+                    left,
+                    right,
+                    mapping,
+                    left_generated,
+                    right_generated,
+                    &mut found,
+                );
+                found
+            })
+            .collect();
+        out.extend(changes.into_iter().flatten());
         Ok(out)
     }
 

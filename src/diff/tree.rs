@@ -30,8 +30,14 @@ pub struct Change {
 }
 
 /// Every difference between `left` and `right`, in document order.
+///
+/// Equal subtrees are skipped before the walk descends into them: most objects of two environments
+/// are mostly equal, and an equality check allocates nothing while building paths does.
 pub fn diff(left: &Value, right: &Value) -> Vec<Change> {
     let mut changes = Vec::new();
+    if left == right {
+        return changes;
+    }
     let mut path = Path::default();
     diff_value(&mut path, None, left, right, &mut changes);
     changes
@@ -64,8 +70,12 @@ fn diff_maps(
     out: &mut Vec<Change>,
 ) {
     for (key, l) in left {
+        let r = right.get(key);
+        if r == Some(l) {
+            continue;
+        }
         path.push(Segment::Key(key.clone()));
-        match right.get(key) {
+        match r {
             Some(r) => diff_value(path, Some(key), l, r, out),
             None => out.push(removed(path, l)),
         }
@@ -89,6 +99,9 @@ fn diff_lists(
 ) {
     let Some(fields) = list_key(field, left, right) else {
         for (i, l) in left.iter().enumerate() {
+            if right.get(i) == Some(l) {
+                continue;
+            }
             path.push(Segment::Index(i));
             match right.get(i) {
                 Some(r) => diff_value(path, None, l, r, out),
@@ -109,12 +122,15 @@ fn diff_lists(
     let mut matched = std::collections::HashSet::with_capacity(left.len());
     for l in left {
         let key = keyed(l);
-        path.push(select(&fields, &key));
-        match index.get(&key) {
-            Some(r) => diff_value(path, None, l, r, out),
-            None => out.push(removed(path, l)),
+        let r = index.get(&key).copied();
+        if r != Some(l) {
+            path.push(select(&fields, &key));
+            match r {
+                Some(r) => diff_value(path, None, l, r, out),
+                None => out.push(removed(path, l)),
+            }
+            path.pop();
         }
-        path.pop();
         matched.insert(key);
     }
     for r in right {
