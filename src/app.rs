@@ -499,6 +499,11 @@ fn parity_command(
                 inventory::build(right, documents, right_env.namespace.as_deref(), &scopes)?;
             normalize_all(normalizer, &mut batch_inv, false);
             differences.extend(run.add_right(batch_inv.resources.values())?);
+            progress.note(&format!(
+                "{right}: {} objects compared with {left}'s {}",
+                run.right_count,
+                left_inv.len()
+            ));
         }
         let right_count = run.right_count;
         if right_count == 0 && errors.iter().all(|e| e.env != right) {

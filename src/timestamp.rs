@@ -23,6 +23,41 @@ pub fn format_unix(secs: u64) -> String {
     )
 }
 
+/// `YYYY-MM-DD` as days since 1970-01-01; `None` when it is not a real date.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let days = days_from_civil(y, m, d)?;
+    (civil_from_days(days) == (y, m, d)).then_some(days)
+}
+
+/// Today, as days since 1970-01-01 (UTC).
+pub fn today() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (secs / 86_400) as i64
+}
+
+/// (year, month, day) to days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
 /// Days since 1970-01-01 to a (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -46,5 +81,19 @@ mod tests {
         assert_eq!(format_unix(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_unix(1_795_750_158), "2026-11-27T03:29:18Z");
         assert_eq!(format_unix(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn dates_parse_and_reject_impossible_days() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-02-29"), Some(951_782_400 / 86_400));
+        assert_eq!(
+            parse_date("2027-01-31").map(|d| format_unix(d as u64 * 86_400)),
+            Some("2027-01-31T00:00:00Z".into())
+        );
+        assert_eq!(parse_date("2027-02-30"), None);
+        assert_eq!(parse_date("2027-13-01"), None);
+        assert_eq!(parse_date("next year"), None);
+        assert_eq!(parse_date("2027-1-31"), None);
     }
 }

@@ -1,6 +1,9 @@
 //! Deciding what each difference means. Until policy files land, nothing matches a rule: every
 //! difference is `unreviewed` at its scope's default severity (drift: error, parity: warning).
 
+pub mod pattern;
+pub mod rules;
+
 use crate::compare::{Difference, FindingKind};
 use serde::{Deserialize, Serialize};
 

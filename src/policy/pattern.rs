@@ -1,0 +1,225 @@
+//! Path patterns in policy files: the path syntax of DESIGN §5 with wildcards, or a JSON Pointer.
+//!
+//! `data.*` (any one key), `spec.template.spec.containers[*].image` (any list entry),
+//! `metadata.**` (any depth), `spec.ports[port=80,protocol=TCP]`, and `/spec/sessionAffinity` for
+//! people coming from Argo CD's `ignoreDifferences`. A pattern matches a change at the field it names
+//! and anywhere below it: `rules` covers `rules[0].verbs`.
+
+use crate::diff::{Path, PathError, Segment};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Key(String),
+    /// `*`: any one key or list entry.
+    AnySegment,
+    /// `[*]`: any one list entry.
+    AnyEntry,
+    /// `**`: any number of segments, none included.
+    AnyDepth,
+    Select(Vec<(String, String)>),
+    Index(usize),
+    /// A JSON Pointer token that is a number: a list position, or a key spelled with digits.
+    IndexOrKey(usize, String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPattern {
+    parts: Vec<Part>,
+    pub text: String,
+}
+
+impl PathPattern {
+    pub fn parse(text: &str) -> Result<PathPattern, PathError> {
+        let parts = if text.starts_with('/') {
+            parse_pointer(text)
+        } else {
+            parse_dotted(text)?
+        };
+        Ok(PathPattern {
+            parts,
+            text: text.to_string(),
+        })
+    }
+
+    /// Does the pattern name `path` or one of its ancestors?
+    pub fn matches(&self, path: &Path) -> bool {
+        matches_prefix(&self.parts, &path.0)
+    }
+}
+
+fn parse_pointer(text: &str) -> Vec<Part> {
+    text.split('/')
+        .skip(1)
+        .map(|token| {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            match token.parse::<usize>() {
+                Ok(i) if token.bytes().all(|b| b.is_ascii_digit()) => Part::IndexOrKey(i, token),
+                _ => Part::Key(token),
+            }
+        })
+        .collect()
+}
+
+/// The dotted syntax with wildcards. Wildcards are written as their own segments (`*`, `**`,
+/// `[*]`), so the rest is read by the path parser after they are set aside.
+fn parse_dotted(text: &str) -> Result<Vec<Part>, PathError> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let offset = text.len() - rest.len() + usize::from(rest.starts_with('.'));
+        // The next literal stretch ends at a wildcard segment.
+        let wildcard = find_wildcard(rest);
+        let (literal, tail) = match wildcard {
+            Some((start, _)) => rest.split_at(start),
+            None => (rest, ""),
+        };
+        let literal = literal.strip_prefix('.').unwrap_or(literal);
+        let literal = literal.strip_suffix('.').unwrap_or(literal);
+        if !literal.is_empty() {
+            let path = Path::parse(literal).map_err(|mut e| {
+                e.path = text.to_string();
+                e.position += offset;
+                e
+            })?;
+            parts.extend(path.0.into_iter().map(|segment| match segment {
+                Segment::Key(k) => Part::Key(k),
+                Segment::Select(pairs) => Part::Select(pairs),
+                Segment::Index(i) => Part::Index(i),
+            }));
+        }
+        let Some((_, len)) = wildcard else { break };
+        let token = &tail[..len];
+        parts.push(match token.trim_start_matches('.') {
+            "**" => Part::AnyDepth,
+            "*" => Part::AnySegment,
+            _ => Part::AnyEntry,
+        });
+        rest = &tail[len..];
+    }
+    Ok(parts)
+}
+
+/// The first wildcard segment in `text`: its start and length (`.**`, `**`, `.*`, `*`, `[*]`).
+fn find_wildcard(text: &str) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut in_quotes = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => in_quotes = !in_quotes,
+            b'\\' if in_quotes => i += 1,
+            b'[' if !in_quotes && text[i..].starts_with("[*]") => return Some((i, 3)),
+            b'*' if !in_quotes => {
+                let start = if i > 0 && bytes[i - 1] == b'.' {
+                    i - 1
+                } else {
+                    i
+                };
+                let stars = if text[i..].starts_with("**") { 2 } else { 1 };
+                return Some((start, i - start + stars));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn matches_prefix(parts: &[Part], path: &[Segment]) -> bool {
+    let Some((first, rest)) = parts.split_first() else {
+        return true;
+    };
+    if *first == Part::AnyDepth {
+        return (0..=path.len()).any(|skip| matches_prefix(rest, &path[skip..]));
+    }
+    match path.split_first() {
+        Some((segment, tail)) => part_matches(first, segment) && matches_prefix(rest, tail),
+        None => false,
+    }
+}
+
+fn part_matches(part: &Part, segment: &Segment) -> bool {
+    match (part, segment) {
+        (Part::AnySegment, _) => true,
+        (Part::AnyEntry, Segment::Select(_) | Segment::Index(_)) => true,
+        (Part::Key(k), Segment::Key(s)) => k == s,
+        (Part::Index(i), Segment::Index(j)) => i == j,
+        (Part::IndexOrKey(i, _), Segment::Index(j)) => i == j,
+        (Part::IndexOrKey(_, k), Segment::Key(s)) => k == s,
+        (Part::Select(want), Segment::Select(have)) => {
+            want.len() == have.len() && want.iter().all(|pair| have.contains(pair))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pattern: &str, path: &str) -> bool {
+        PathPattern::parse(pattern)
+            .unwrap()
+            .matches(&Path::parse(path).unwrap())
+    }
+
+    #[test]
+    fn literal_patterns_match_the_field_and_below() {
+        assert!(m("spec.replicas", "spec.replicas"));
+        assert!(m("rules", "rules[0].verbs"));
+        assert!(!m("spec.replicas", "spec"));
+        assert!(!m("spec.replicas", "spec.replicasx"));
+        assert!(m(
+            "metadata.annotations[\"example.com/owner\"]",
+            "metadata.annotations[\"example.com/owner\"]"
+        ));
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(m("data.*", "data.password"));
+        assert!(m(
+            "spec.template.spec.containers[*].image",
+            "spec.template.spec.containers[name=api].image"
+        ));
+        assert!(!m(
+            "spec.template.spec.containers[*].image",
+            "spec.template.spec.containers[name=api].args"
+        ));
+        assert!(m(
+            "**.image",
+            "spec.template.spec.containers[name=api].image"
+        ));
+        assert!(m("metadata.**", "metadata.labels.team"));
+        assert!(m(
+            "spec.**.resources",
+            "spec.template.spec.containers[name=a].resources.limits.cpu"
+        ));
+        assert!(m(
+            "spec.ports[port=80,protocol=TCP]",
+            "spec.ports[protocol=TCP,port=80].name"
+        ));
+        assert!(!m(
+            "spec.ports[port=80,protocol=TCP]",
+            "spec.ports[port=81,protocol=TCP]"
+        ));
+    }
+
+    #[test]
+    fn json_pointers() {
+        assert!(m("/spec/sessionAffinity", "spec.sessionAffinity"));
+        assert!(m(
+            "/metadata/annotations/example.com~1owner",
+            "metadata.annotations[\"example.com/owner\"]"
+        ));
+        assert!(m("/spec/args/1", "spec.args[1]"));
+        assert!(m("/data/0", "data[\"0\"]"));
+    }
+
+    #[test]
+    fn bad_patterns_say_where() {
+        let e = PathPattern::parse("spec.[x").unwrap_err();
+        assert_eq!(e.path, "spec.[x");
+        assert!(PathPattern::parse("a[name=x").is_err());
+    }
+}

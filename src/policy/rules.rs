@@ -1,0 +1,395 @@
+//! Policy files (DESIGN §6): parsed, validated, and located, so every mistake in one is reported
+//! with its file, line and column — a policy that does not parse is never silently skipped.
+
+use super::Severity;
+use super::pattern::PathPattern;
+use crate::diagnostic::LocatedError;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PolicyError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(#[from] Box<LocatedError>),
+    #[error("cannot read policy file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleScope {
+    Parity,
+    Drift,
+    #[default]
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Ignore,
+    Allow,
+    Deny,
+    RequireDifferent,
+}
+
+/// Which objects a rule, waiver or check applies to. Empty lists match everything.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    /// `Kind` (any group) or `group/Kind`.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Globs over namespaces.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Globs over names.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Labels the object must carry, with these values (`*` for any value).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    version: Spanned<u32>,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+    #[serde(default)]
+    waivers: Vec<RawWaiver>,
+    #[serde(default)]
+    checks: Vec<RawCheck>,
+    #[serde(default)]
+    defaults: Option<RawDefaults>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    scope: RuleScope,
+    #[serde(default, rename = "match")]
+    matcher: Match,
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    action: Action,
+    #[serde(default)]
+    condition: Option<Spanned<String>>,
+    #[serde(default)]
+    severity: Option<Severity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWaiver {
+    rule: Spanned<String>,
+    #[serde(default, rename = "match")]
+    matcher: Match,
+    owner: String,
+    reason: String,
+    expires: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    id: Spanned<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, rename = "match")]
+    matcher: Match,
+    assert: Spanned<String>,
+    #[serde(default)]
+    severity: Option<Severity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    #[serde(default)]
+    parity: Option<Severity>,
+    #[serde(default)]
+    drift: Option<Severity>,
+}
+
+/// Where something was written: file, line, column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub description: Option<String>,
+    pub scope: RuleScope,
+    pub matcher: Match,
+    /// Empty: the rule covers the whole object (and so decides `only-in` findings).
+    pub paths: Vec<PathPattern>,
+    pub action: Action,
+    pub condition: Option<String>,
+    pub severity: Option<Severity>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    pub rule: String,
+    pub matcher: Match,
+    pub owner: String,
+    pub reason: String,
+    /// `YYYY-MM-DD`; the waiver holds through that day.
+    pub expires: String,
+    /// Days since 1970-01-01 of `expires`.
+    pub expires_day: i64,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub id: String,
+    pub description: Option<String>,
+    pub matcher: Match,
+    pub assert: String,
+    pub severity: Option<Severity>,
+    pub origin: Origin,
+}
+
+/// One parsed and validated policy file.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFile {
+    pub name: String,
+    pub rules: Vec<Rule>,
+    pub waivers: Vec<Waiver>,
+    pub checks: Vec<Check>,
+    pub parity_default: Option<Severity>,
+    pub drift_default: Option<Severity>,
+}
+
+/// Parses a policy file's text. `name` is how messages name it (a path, or `builtin:noise`).
+pub fn parse(text: &str, name: &str) -> Result<PolicyFile, PolicyError> {
+    let raw: RawFile = crate::yaml::from_str(text, name).map_err(|e| {
+        let help = if e.message.contains("unknown field") {
+            "docs/policies.md lists every key; check the spelling"
+        } else if e.message.contains("unknown variant") {
+            "action is one of ignore, allow, deny, require-different; scope one of parity, drift, all; severity one of error, warning, info"
+        } else {
+            "fix the YAML at this place"
+        };
+        Box::new(LocatedError::new(name, text, e.line, e.column, e.message).with_help(help))
+    })?;
+    let at = |line: u64, column: u64, message: String, help: &str| -> PolicyError {
+        PolicyError::Invalid(Box::new(
+            LocatedError::new(name, text, line, column, message).with_help(help),
+        ))
+    };
+    let origin = |spanned_line: u64, spanned_column: u64| Origin {
+        file: name.to_string(),
+        line: spanned_line,
+        column: spanned_column,
+    };
+    if raw.version.value != 1 {
+        return Err(at(
+            raw.version.referenced.line(),
+            raw.version.referenced.column(),
+            format!("unsupported policy version {}", raw.version.value),
+            "this plumb reads `version: 1`",
+        ));
+    }
+    let mut file = PolicyFile {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let mut seen_ids = BTreeMap::new();
+    for rule in raw.rules {
+        let (line, column) = (rule.id.referenced.line(), rule.id.referenced.column());
+        if let Some(first) = seen_ids.insert(rule.id.value.clone(), line) {
+            return Err(at(
+                line,
+                column,
+                format!(
+                    "rule id `{}` is already used at line {first}",
+                    rule.id.value
+                ),
+                "give each rule its own id",
+            ));
+        }
+        let mut paths = Vec::with_capacity(rule.paths.len());
+        for path in &rule.paths {
+            let pattern = PathPattern::parse(&path.value).map_err(|e| {
+                at(path.referenced.line(), path.referenced.column(), e.to_string(), "paths use plumb's path syntax (spec.containers[*].image, data.*, metadata.**) or a JSON Pointer (/spec/replicas)")
+            })?;
+            paths.push(pattern);
+        }
+        validate_match(&rule.matcher).map_err(|message| {
+            at(
+                line,
+                column,
+                message,
+                "kinds are `Kind` or `group/Kind`; namespaces and names are globs",
+            )
+        })?;
+        file.rules.push(Rule {
+            id: rule.id.value,
+            description: rule.description,
+            scope: rule.scope,
+            matcher: rule.matcher,
+            paths,
+            action: rule.action,
+            condition: rule.condition.map(|c| c.value),
+            severity: rule.severity,
+            origin: origin(line, column),
+        });
+    }
+    for waiver in raw.waivers {
+        let expires_day = crate::timestamp::parse_date(&waiver.expires.value).ok_or_else(|| {
+            at(
+                waiver.expires.referenced.line(),
+                waiver.expires.referenced.column(),
+                format!("`{}` is not a date", waiver.expires.value),
+                "write the expiry as YYYY-MM-DD, e.g. 2027-01-31",
+            )
+        })?;
+        let (line, column) = (
+            waiver.rule.referenced.line(),
+            waiver.rule.referenced.column(),
+        );
+        validate_match(&waiver.matcher)
+            .map_err(|message| at(line, column, message, "kinds are `Kind` or `group/Kind`"))?;
+        file.waivers.push(Waiver {
+            rule: waiver.rule.value,
+            matcher: waiver.matcher,
+            owner: waiver.owner,
+            reason: waiver.reason,
+            expires: waiver.expires.value,
+            expires_day,
+            origin: origin(line, column),
+        });
+    }
+    for check in raw.checks {
+        let (line, column) = (check.id.referenced.line(), check.id.referenced.column());
+        validate_match(&check.matcher)
+            .map_err(|message| at(line, column, message, "kinds are `Kind` or `group/Kind`"))?;
+        file.checks.push(Check {
+            id: check.id.value,
+            description: check.description,
+            matcher: check.matcher,
+            assert: check.assert.value,
+            severity: check.severity,
+            origin: origin(line, column),
+        });
+    }
+    if let Some(defaults) = raw.defaults {
+        file.parity_default = defaults.parity;
+        file.drift_default = defaults.drift;
+    }
+    Ok(file)
+}
+
+fn validate_match(matcher: &Match) -> Result<(), String> {
+    for kind in &matcher.kinds {
+        let name = kind.rsplit('/').next().unwrap_or(kind);
+        if name.is_empty() || kind.matches('/').count() > 1 {
+            return Err(format!("`{kind}` is not a kind"));
+        }
+    }
+    for glob in matcher.namespaces.iter().chain(&matcher.names) {
+        globset::Glob::new(glob).map_err(|e| format!("`{glob}` is not a valid glob: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"version: 1
+rules:
+  - id: replicas-sized-per-env
+    description: Replica counts are sized per environment.
+    scope: parity
+    match: {kinds: [Deployment, apps/StatefulSet], namespaces: ["*"], names: ["*"], labels: {}}
+    paths: [spec.replicas]
+    action: allow
+    condition: "right >= left"
+    severity: warning
+  - id: session-affinity
+    paths: [/spec/sessionAffinity]
+    action: ignore
+waivers:
+  - rule: same-images
+    match: {kinds: [Deployment], names: [legacy-api]}
+    owner: payments-team
+    reason: migration tracked in PAY-123
+    expires: 2027-01-31
+checks:
+  - id: pinned-images
+    match: {kinds: [Deployment, StatefulSet, DaemonSet, CronJob]}
+    assert: "object.spec.template.spec.containers.all(c, !c.image.endsWith(':latest'))"
+    severity: error
+defaults: {parity: warning, drift: error}
+"#;
+
+    fn error(text: &str) -> LocatedError {
+        match parse(text, "p.yaml").unwrap_err() {
+            PolicyError::Invalid(e) => *e,
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn parses_the_design_example() {
+        let file = parse(GOOD, "p.yaml").unwrap();
+        assert_eq!(file.rules.len(), 2);
+        let rule = &file.rules[0];
+        assert_eq!(rule.scope, RuleScope::Parity);
+        assert_eq!(rule.action, Action::Allow);
+        assert_eq!(rule.condition.as_deref(), Some("right >= left"));
+        assert_eq!(rule.origin.line, 3);
+        assert_eq!(file.rules[1].scope, RuleScope::All);
+        assert_eq!(
+            file.waivers[0].expires_day,
+            crate::timestamp::parse_date("2027-01-31").unwrap()
+        );
+        assert_eq!(file.checks[0].severity, Some(Severity::Error));
+        assert_eq!(file.drift_default, Some(Severity::Error));
+    }
+
+    #[test]
+    fn unknown_keys_actions_and_scopes_are_located() {
+        let e = error(&GOOD.replace("    action: ignore", "    actoin: ignore"));
+        assert_eq!(e.line, 13, "{e}");
+        let e = error(&GOOD.replace("action: allow", "action: permit"));
+        assert_eq!(e.line, 8, "{e}");
+        assert!(e.message.contains("permit"), "{e}");
+        let e = error(&GOOD.replace("scope: parity", "scope: everywhere"));
+        assert_eq!(e.line, 5, "{e}");
+    }
+
+    #[test]
+    fn bad_dates_paths_and_duplicate_ids_are_located() {
+        let e = error(&GOOD.replace("expires: 2027-01-31", "expires: next year"));
+        assert_eq!((e.line, e.column), (19, 14), "{e}");
+        let e = error(&GOOD.replace("expires: 2027-01-31", "expires: 2027-02-30"));
+        assert_eq!(e.line, 19, "{e}");
+        let e = error(&GOOD.replace("paths: [spec.replicas]", "paths: [\"spec.[replicas\"]"));
+        assert_eq!(e.line, 7, "{e}");
+        let e = error(&GOOD.replace("id: session-affinity", "id: replicas-sized-per-env"));
+        assert_eq!(e.line, 11, "{e}");
+        assert!(e.message.contains("already used at line 3"), "{e}");
+        let e = error(&GOOD.replace("version: 1", "version: 2"));
+        assert_eq!(e.line, 1, "{e}");
+    }
+}
