@@ -35,6 +35,8 @@ pub enum AppError {
     #[error(transparent)]
     Manifests(#[from] desired::manifests::ManifestError),
     #[error(transparent)]
+    Disk(#[from] desired::disk::DiskError),
+    #[error(transparent)]
     Inventory(#[from] inventory::InventoryError),
     #[error(transparent)]
     Snapshot(#[from] snapshot::SnapshotError),
@@ -54,10 +56,6 @@ pub enum AppError {
         "environment `{env}` has no live state\n  help: set live.snapshot (or live.context) in {config}, or pass --live FILE"
     )]
     NoLiveState { env: String, config: String },
-    #[error(
-        "{path} has no manifests\n  help: pass a file or a directory holding YAML or JSON objects"
-    )]
-    EmptyInput { path: String },
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,
@@ -492,7 +490,7 @@ fn parity_command(
         let right_files = desired::environment_files(&tree, &config.dir, right, right_env)?;
         errors.extend(right_files.errors);
         let mut differences = Vec::new();
-        for batch in batches(right_files.files) {
+        for batch in desired::batches(right_files.files, 8 << 20) {
             let documents = desired::parse(right, batch)?;
             scopes.learn_from_crds(documents.iter().map(|d| &d.value));
             let mut batch_inv =
@@ -594,31 +592,6 @@ fn live_environment(
     Ok(inventory)
 }
 
-/// Batches of about 8 MiB of manifests, CustomResourceDefinitions first so that the scope of a
-/// custom kind is known before its objects arrive.
-fn batches(mut files: Vec<desired::SourceFile>) -> Vec<Vec<desired::SourceFile>> {
-    const BATCH_BYTES: usize = 8 << 20;
-    let declares_crd = |f: &desired::SourceFile| {
-        memchr::memmem::find(&f.file.bytes, b"CustomResourceDefinition").is_some()
-    };
-    files.sort_by_key(|f| !declares_crd(f));
-    let mut out = Vec::new();
-    let mut current = Vec::new();
-    let mut size = 0;
-    for file in files {
-        size += file.file.bytes.len();
-        current.push(file);
-        if size >= BATCH_BYTES {
-            out.push(std::mem::take(&mut current));
-            size = 0;
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
 fn compare_command(
     normalizer: &Normalizer,
     left: &Path,
@@ -628,8 +601,8 @@ fn compare_command(
     namespace: Option<&str>,
 ) -> Result<Report, AppError> {
     let (left_name, right_name) = (left.display().to_string(), right.display().to_string());
-    let mut left_docs = read_path(left)?;
-    let right_docs = read_path(right)?;
+    let mut left_docs = desired::disk::read(left)?;
+    let right_docs = desired::disk::read(right)?;
     let scopes = match mode {
         Mode::Drift => scopes_of(Scopes::default(), &left_docs, &right_docs),
         Mode::Parity => scopes_of(Scopes::default(), left_docs.iter().chain(&right_docs), &[]),
@@ -648,7 +621,7 @@ fn compare_command(
     match mode {
         Mode::Drift => {
             if namespace.is_none() {
-                adopt_live_namespaces(&mut left_docs, &right_docs, &scopes);
+                inventory::adopt_live_namespaces(&mut left_docs, &right_docs, &scopes);
             }
             let mut desired = inventory::build(&left_name, left_docs, namespace, &scopes)?;
             let mut live = inventory::build_live(&right_name, right_docs, &scopes)?;
@@ -685,91 +658,6 @@ fn compare_command(
         }
     }
     Ok(report)
-}
-
-/// With no configured namespace, a desired object that names none is compared with the one live
-/// object of its kind and name, whatever namespace that is in (`kubectl apply` would have put it in
-/// the context's namespace, which a plain file does not record).
-fn adopt_live_namespaces(desired: &mut [Document], live: &[Document], scopes: &Scopes) {
-    for doc in desired.iter_mut() {
-        let value = &doc.value;
-        if value["metadata"]["namespace"]
-            .as_str()
-            .is_some_and(|n| !n.is_empty())
-        {
-            continue;
-        }
-        let (group, _) =
-            crate::model::split_api_version(value["apiVersion"].as_str().unwrap_or(""));
-        let kind = value["kind"].as_str().unwrap_or("");
-        if scopes.is_cluster_scoped(group, kind) {
-            continue;
-        }
-        let same = |l: &&Document| {
-            let (lg, _) =
-                crate::model::split_api_version(l.value["apiVersion"].as_str().unwrap_or(""));
-            lg == group
-                && l.value["kind"] == kind
-                && l.value["metadata"]["name"] == value["metadata"]["name"]
-        };
-        let candidates: Vec<&Document> = live.iter().filter(same).collect();
-        if let [only] = candidates.as_slice()
-            && let Some(ns) = only.value["metadata"]["namespace"].as_str()
-            && let Some(metadata) = doc
-                .value
-                .get_mut("metadata")
-                .and_then(|m| m.as_object_mut())
-        {
-            metadata.insert("namespace".into(), ns.into());
-        }
-    }
-}
-
-/// Every manifest under a path on disk: a file, or every non-hidden file below a directory (kubectl
-/// diff's directories name files without an extension).
-fn read_path(path: &Path) -> Result<Vec<Document>, AppError> {
-    let mut files = Vec::new();
-    collect_files(path, &mut files).map_err(|source| AppError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    files.sort();
-    let loaded: Result<Vec<desired::git::GitFile>, AppError> = files
-        .into_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).map_err(|source| AppError::Read {
-                path: p.display().to_string(),
-                source,
-            })?;
-            Ok(desired::git::GitFile {
-                path: p.display().to_string(),
-                bytes,
-            })
-        })
-        .collect();
-    let documents = desired::manifests::parse_files(loaded?)?;
-    if documents.is_empty() {
-        return Err(AppError::EmptyInput {
-            path: path.display().to_string(),
-        });
-    }
-    Ok(documents)
-}
-
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if path.is_dir() {
-        for entry in std::fs::read_dir(path)? {
-            let entry = entry?;
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            collect_files(&entry.path(), out)?;
-        }
-    } else {
-        std::fs::metadata(path)?;
-        out.push(path.to_path_buf());
-    }
-    Ok(())
 }
 
 fn add_all(report: &mut Report, differences: Vec<Difference>, envs: &[&str]) {

@@ -142,6 +142,42 @@ fn resource_of(
     })
 }
 
+/// With no configured namespace, a desired object that names none is compared with the one live
+/// object of its kind and name, whatever namespace that is in (`kubectl apply` would have put it in
+/// the context's namespace, which a plain file does not record).
+pub fn adopt_live_namespaces(desired: &mut [Document], live: &[Document], scopes: &Scopes) {
+    for doc in desired.iter_mut() {
+        let value = &doc.value;
+        if value["metadata"]["namespace"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+        {
+            continue;
+        }
+        let (group, _) = split_api_version(value["apiVersion"].as_str().unwrap_or(""));
+        let kind = value["kind"].as_str().unwrap_or("");
+        if scopes.is_cluster_scoped(group, kind) {
+            continue;
+        }
+        let same = |l: &&Document| {
+            let (lg, _) = split_api_version(l.value["apiVersion"].as_str().unwrap_or(""));
+            lg == group
+                && l.value["kind"] == kind
+                && l.value["metadata"]["name"] == value["metadata"]["name"]
+        };
+        let candidates: Vec<&Document> = live.iter().filter(same).collect();
+        if let [only] = candidates.as_slice()
+            && let Some(ns) = only.value["metadata"]["namespace"].as_str()
+            && let Some(metadata) = doc
+                .value
+                .get_mut("metadata")
+                .and_then(|m| m.as_object_mut())
+        {
+            metadata.insert("namespace".into(), ns.into());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +247,39 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("f.yaml:7:"), "{err}");
+    }
+
+    #[test]
+    fn unnamespaced_desired_objects_adopt_their_one_live_counterparts_namespace() {
+        let mut desired = vec![
+            doc(
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}}),
+                1,
+            ),
+            doc(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "twice"}}),
+                2,
+            ),
+        ];
+        let live = vec![
+            doc(
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "x"}}),
+                1,
+            ),
+            doc(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "twice", "namespace": "x"}}),
+                1,
+            ),
+            doc(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "twice", "namespace": "y"}}),
+                1,
+            ),
+        ];
+        adopt_live_namespaces(&mut desired, &live, &Scopes::default());
+        assert_eq!(desired[0].value["metadata"]["namespace"], "x");
+        assert!(
+            desired[1].value["metadata"].get("namespace").is_none(),
+            "ambiguous: left alone"
+        );
     }
 }

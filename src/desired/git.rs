@@ -1,6 +1,7 @@
 //! Reading desired state from a Git revision, never from the working tree: `--ref v1.2.3` audits
 //! exactly what that tag holds, whatever is checked out.
 
+use super::ManifestFile;
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use std::path::{Path, PathBuf};
 
@@ -30,12 +31,6 @@ pub struct GitTree {
     pub workdir: PathBuf,
     pub rev: String,
     pub commit: Oid,
-}
-
-/// A file read from the tree: repository-relative path and contents.
-pub struct GitFile {
-    pub path: String,
-    pub bytes: Vec<u8>,
 }
 
 impl GitTree {
@@ -103,7 +98,7 @@ impl GitTree {
         &self,
         dir: &str,
         keep: impl Fn(&str) -> bool,
-    ) -> Result<Vec<GitFile>, GitError> {
+    ) -> Result<Vec<ManifestFile>, GitError> {
         let commit_tree = self.repo.find_commit(self.commit)?.tree()?;
         let tree = if dir.is_empty() {
             commit_tree
@@ -132,7 +127,7 @@ impl GitTree {
         ids.sort();
         ids.into_iter()
             .map(|(path, id)| {
-                Ok(GitFile {
+                Ok(ManifestFile {
                     path,
                     bytes: self.repo.find_blob(id)?.content().to_vec(),
                 })
@@ -141,13 +136,13 @@ impl GitTree {
     }
 
     /// One file's contents.
-    pub fn read(&self, path: &str) -> Result<GitFile, GitError> {
+    pub fn read(&self, path: &str) -> Result<ManifestFile, GitError> {
         let tree = self.repo.find_commit(self.commit)?.tree()?;
         let blob = tree
             .get_path(Path::new(path))?
             .to_object(&self.repo)?
             .peel_to_blob()?;
-        Ok(GitFile {
+        Ok(ManifestFile {
             path: path.to_string(),
             bytes: blob.content().to_vec(),
         })

@@ -1,7 +1,8 @@
 //! `manifests:` sources: a file, a directory (recursive `*.yaml|*.yml|*.json`) or a glob, read from
 //! the Git tree and parsed in parallel.
 
-use super::git::{GitError, GitFile, GitTree};
+use super::ManifestFile;
+use super::git::{GitError, GitTree};
 use crate::yaml::{Document, YamlError, parse_documents};
 use rayon::prelude::*;
 
@@ -44,7 +45,7 @@ fn is_glob(path: &str) -> bool {
 }
 
 /// The files of one `manifests:` source at `path` (repository-relative), read from the tree.
-pub fn files(tree: &GitTree, path: &str) -> Result<Vec<GitFile>, ManifestError> {
+pub fn files(tree: &GitTree, path: &str) -> Result<Vec<ManifestFile>, ManifestError> {
     let files = if is_glob(path) {
         let matcher = globset::GlobBuilder::new(path)
             .literal_separator(true)
@@ -84,7 +85,7 @@ pub fn files(tree: &GitTree, path: &str) -> Result<Vec<GitFile>, ManifestError> 
 }
 
 /// Parses one file.
-pub fn parse_file(file: GitFile) -> Result<Vec<Document>, ManifestError> {
+pub fn parse_file(file: ManifestFile) -> Result<Vec<Document>, ManifestError> {
     let text = String::from_utf8(file.bytes).map_err(|_| ManifestError::NotText {
         path: file.path.clone(),
     })?;
@@ -92,7 +93,7 @@ pub fn parse_file(file: GitFile) -> Result<Vec<Document>, ManifestError> {
 }
 
 /// Parses files in parallel, keeping their order.
-pub fn parse_files(files: Vec<GitFile>) -> Result<Vec<Document>, ManifestError> {
+pub fn parse_files(files: Vec<ManifestFile>) -> Result<Vec<Document>, ManifestError> {
     let parsed: Vec<Result<Vec<Document>, ManifestError>> =
         files.into_par_iter().map(parse_file).collect();
     let mut documents = Vec::new();

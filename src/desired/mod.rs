@@ -1,5 +1,6 @@
 //! Desired state: what Git says each environment should run.
 
+pub mod disk;
 pub mod git;
 pub mod manifests;
 
@@ -29,10 +30,16 @@ pub struct DesiredState {
     pub errors: Vec<RunError>,
 }
 
+/// A manifest file's path (in Git, or on disk) and contents.
+pub struct ManifestFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
 /// A manifest file and the source that brought it.
 pub struct SourceFile {
     pub source: String,
-    pub file: git::GitFile,
+    pub file: ManifestFile,
 }
 
 /// The files of an environment, not yet parsed (so a large environment can be parsed in batches),
@@ -121,4 +128,65 @@ pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<Vec<Document>, Desired
         documents.extend(result?);
     }
     Ok(documents)
+}
+
+/// Files in batches of about `batch_bytes` of manifests, for reading a large environment a part at
+/// a time; CustomResourceDefinitions come first, so that the scope of a custom kind is known before
+/// its objects arrive.
+pub fn batches(mut files: Vec<SourceFile>, batch_bytes: usize) -> Vec<Vec<SourceFile>> {
+    let declares_crd =
+        |f: &SourceFile| memchr::memmem::find(&f.file.bytes, b"CustomResourceDefinition").is_some();
+    files.sort_by_key(|f| !declares_crd(f));
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    let mut size = 0;
+    for file in files {
+        size += file.file.bytes.len();
+        current.push(file);
+        if size >= batch_bytes {
+            out.push(std::mem::take(&mut current));
+            size = 0;
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> SourceFile {
+        SourceFile {
+            source: "manifests: x".into(),
+            file: ManifestFile {
+                path: name.into(),
+                bytes: text.as_bytes().to_vec(),
+            },
+        }
+    }
+
+    #[test]
+    fn batches_bound_their_size_and_put_crds_first() {
+        let files = vec![
+            file("a", "0123456789"),
+            file("b", "0123456789"),
+            file("crd", "kind: CustomResourceDefinition"),
+            file("c", "01"),
+        ];
+        let names: Vec<Vec<String>> = batches(files, 20)
+            .iter()
+            .map(|b| b.iter().map(|f| f.file.path.clone()).collect())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                vec!["crd".to_string()],
+                vec!["a".into(), "b".into()],
+                vec!["c".into()]
+            ]
+        );
+    }
 }
