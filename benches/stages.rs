@@ -9,7 +9,7 @@
 //! Rust (STAGES_OBJECTS objects each, default 4000; about 10% of pairs differ, 1% unpaired) — or
 //! reads STAGES_DIR/staging and STAGES_DIR/production — then times each stage on one thread:
 //! parse, inventory, normalize, raw diff, parity (pairing, value rewriting and diff), report
-//! (classify, findings, JSON), and prints ns per object. Every stage is repeated until it has run
+//! (policy judgement, findings, JSON), and prints ns per object. Every stage is repeated until it has run
 //! for STAGES_MIN_MS (default 400 ms) and at least 3 times; the fastest repetition is reported.
 //! Inputs are cloned before the clock starts.
 //!
@@ -22,7 +22,7 @@ use plumb::compare::pairing::Mapping;
 use plumb::compare::parity::{Sides, parity};
 use plumb::model::{Inventory, Scopes};
 use plumb::normalize::{Fingerprinter, Normalizer};
-use plumb::policy::{Defaults, classify};
+use plumb::policy::eval::{Judgement, Policies};
 use plumb::report::{EnvironmentInput, Inputs, Report};
 use plumb::yaml::{Document, parse_documents};
 use serde_json::Value;
@@ -582,8 +582,8 @@ fn main() {
         "per pair, includes diff",
     ));
 
-    // 6. report: classify, finding ids (SHA-256) and messages, sort, JSON text.
-    let defaults = Defaults::default();
+    // 6. report: judge, finding ids (SHA-256) and messages, sort, JSON text.
+    let policies = Policies::none();
     let report = time(
         min,
         || differences.clone(),
@@ -605,8 +605,9 @@ fn main() {
                 },
             );
             for d in found {
-                let verdict = classify(&d, &defaults);
-                report.add(d, &["left", "right"], verdict);
+                if let Judgement::Finding(verdict) = policies.judge(&d) {
+                    report.add(d, &["left", "right"], verdict);
+                }
             }
             report.finish();
             plumb::report::json::render(&report).len()
@@ -646,8 +647,9 @@ fn main() {
     let (_, report_peak) = peak_of(move || {
         let mut report = Report::new("parity", Inputs::default());
         for d in found {
-            let verdict = classify(&d, &defaults);
-            report.add(d, &["left", "right"], verdict);
+            if let Judgement::Finding(verdict) = policies.judge(&d) {
+                report.add(d, &["left", "right"], verdict);
+            }
         }
         report.finish();
         plumb::report::json::render(&report)

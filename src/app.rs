@@ -13,7 +13,8 @@ use crate::inventory;
 use crate::live::snapshot;
 use crate::model::{Inventory, RunError, Scopes};
 use crate::normalize::{Fingerprinter, Normalizer, TextRewrite};
-use crate::policy::{Defaults, Severity, classify};
+use crate::policy::eval::{Judgement, Policies};
+use crate::policy::{self, Severity};
 use crate::progress::Progress;
 use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
 use crate::yaml::Document;
@@ -34,6 +35,13 @@ pub enum AppError {
     Git(#[from] desired::git::GitError),
     #[error(transparent)]
     Manifests(#[from] desired::manifests::ManifestError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Policy(#[from] policy::rules::PolicyError),
+    #[error(
+        "`builtin:{name}` is not a policy shipped with this build of plumb\n  help: remove it from `policies:` for now; shipped policies land with the policy engine"
+    )]
+    UnknownBuiltin { name: String },
     #[error(transparent)]
     Disk(#[from] desired::disk::DiskError),
     #[error(transparent)]
@@ -70,10 +78,6 @@ pub enum AppError {
         "--format {format} is not available in this build of plumb yet\n  help: use --format table or --format json"
     )]
     FormatNotYet { format: String },
-    #[error(
-        "policy files are not available in this build of plumb yet ({path})\n  help: run without --policy; every difference is reported as unreviewed"
-    )]
-    PolicyNotYet { path: String },
 }
 
 /// Logs go to stderr: warnings by default, `-v` info, `-vv` debug. They name files, counts and
@@ -150,15 +154,11 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
             field_manager,
             namespace,
         } => {
-            if let Some(path) = policy.first() {
-                return Err(AppError::PolicyNotYet {
-                    path: path.display().to_string(),
-                });
-            }
             let report = compare_command(
                 &normalizer,
                 left,
                 right,
+                policy,
                 *mode,
                 field_manager,
                 namespace.as_deref(),
@@ -440,7 +440,8 @@ fn drift_command(
         .summary
         .live_resources
         .insert(name.to_string(), live_inv.len());
-    add_all(&mut report, differences, &[name]);
+    let policies = load_policies(&config.config.policies, &config.dir, &mut errors)?;
+    add_all(&mut report, differences, &[name], &policies);
     report.errors = errors;
     Ok(report)
 }
@@ -525,7 +526,8 @@ fn parity_command(
         .summary
         .resources
         .insert(right.to_string(), right_count);
-    add_all(&mut report, differences, &[left, right]);
+    let policies = load_policies(&config.config.policies, &config.dir, &mut errors)?;
+    add_all(&mut report, differences, &[left, right], &policies);
     report.errors = errors;
     Ok(report)
 }
@@ -596,6 +598,7 @@ fn compare_command(
     normalizer: &Normalizer,
     left: &Path,
     right: &Path,
+    policy_files: &[PathBuf],
     mode: Mode,
     field_managers: &[String],
     namespace: Option<&str>,
@@ -607,17 +610,18 @@ fn compare_command(
         Mode::Drift => scopes_of(Scopes::default(), &left_docs, &right_docs),
         Mode::Parity => scopes_of(Scopes::default(), left_docs.iter().chain(&right_docs), &[]),
     };
-    let envs = vec![
-        EnvironmentInput {
-            name: left_name.clone(),
-            live: None,
-        },
-        EnvironmentInput {
-            name: right_name.clone(),
-            live: None,
-        },
-    ];
-    let mut report = Report::new("compare", inputs(None, envs));
+    let mut errors = Vec::new();
+    // Policy files named on the command line are relative to where plumb runs.
+    let entries: Vec<String> = policy_files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let policies = load_policies(&entries, Path::new(""), &mut errors)?;
+    let mut report = Report::new(
+        "compare",
+        inputs(None, environment_inputs(&[&left_name, &right_name])),
+    );
+    report.errors = errors;
     match mode {
         Mode::Drift => {
             if namespace.is_none() {
@@ -640,7 +644,12 @@ fn compare_command(
                 .summary
                 .live_resources
                 .insert(left_name.clone(), live.len());
-            add_all(&mut report, drift(&desired, &live, &scope), &[&left_name]);
+            add_all(
+                &mut report,
+                drift(&desired, &live, &scope),
+                &[&left_name],
+                &policies,
+            );
         }
         Mode::Parity => {
             let mut l = inventory::build(&left_name, left_docs, namespace, &scopes)?;
@@ -654,19 +663,78 @@ fn compare_command(
             let differences = parity(&l, &r, &Mapping::default(), &sides)?;
             report.summary.resources.insert(left_name.clone(), l.len());
             report.summary.resources.insert(right_name.clone(), r.len());
-            add_all(&mut report, differences, &[&left_name, &right_name]);
+            add_all(
+                &mut report,
+                differences,
+                &[&left_name, &right_name],
+                &policies,
+            );
         }
     }
     Ok(report)
 }
 
-fn add_all(report: &mut Report, differences: Vec<Difference>, envs: &[&str]) {
+fn add_all(report: &mut Report, differences: Vec<Difference>, envs: &[&str], policies: &Policies) {
     tracing::info!(envs = ?envs, differences = differences.len(), "compared");
-    let defaults = Defaults::default();
     for d in differences {
-        let verdict = classify(&d, &defaults);
-        report.add(d, envs, verdict);
+        match policies.judge(&d) {
+            Judgement::Ignored => report.summary.ignored += 1,
+            Judgement::Finding(verdict) => report.add(d, envs, verdict),
+        }
     }
+}
+
+/// Reads policy files in order: files, directories (their `*.yaml`/`*.yml`, by name), and shipped
+/// policies by name. Rules with conditions this build cannot evaluate make the run incomplete.
+fn load_policies(
+    entries: &[String],
+    base: &Path,
+    errors: &mut Vec<RunError>,
+) -> Result<Policies, AppError> {
+    let mut files = Vec::new();
+    for entry in entries {
+        if let Some(name) = entry.strip_prefix("builtin:") {
+            return Err(AppError::UnknownBuiltin {
+                name: name.to_string(),
+            });
+        }
+        let path = base.join(entry);
+        let mut paths = Vec::new();
+        if path.is_dir() {
+            let listing = std::fs::read_dir(&path).map_err(|source| AppError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            for item in listing.flatten() {
+                let p = item.path();
+                if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                    paths.push(p);
+                }
+            }
+            paths.sort();
+        } else {
+            paths.push(path);
+        }
+        for path in paths {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|source| AppError::Read {
+                path: name.clone(),
+                source,
+            })?;
+            files.push(policy::rules::parse(&text, &name)?);
+        }
+    }
+    let policies = Policies::new(files, crate::timestamp::today());
+    for message in &policies.unsupported {
+        errors.push(RunError {
+            env: "all".into(),
+            kind: "policy".into(),
+            source: None,
+            resource: None,
+            message: message.clone(),
+        });
+    }
+    Ok(policies)
 }
 
 fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {

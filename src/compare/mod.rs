@@ -10,6 +10,7 @@ use crate::diff::{ChangeOp, Path};
 use crate::model::{Inventory, Resource, ResourceId, SourceLocation};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// What kind of finding a difference is (DESIGN §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -52,13 +53,25 @@ pub struct ChangedBy {
 pub struct ResourceRef {
     pub id: ResourceId,
     pub version: String,
+    /// The object's labels, for policies that match on them.
+    pub labels: BTreeMap<String, String>,
 }
 
 impl ResourceRef {
     pub fn of(resource: &Resource) -> Self {
+        let labels = resource.object["metadata"]["labels"]
+            .as_object()
+            .map(|labels| {
+                labels
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
         ResourceRef {
             id: resource.id.clone(),
             version: resource.version.clone(),
+            labels,
         }
     }
 }

@@ -1,10 +1,12 @@
-//! Deciding what each difference means. Until policy files land, nothing matches a rule: every
-//! difference is `unreviewed` at its scope's default severity (drift: error, parity: warning).
+//! Deciding what each difference means (DESIGN §6): policy files (`rules`), path patterns
+//! (`pattern`), and the evaluation (`eval`) that turns each difference into ignored, expected,
+//! violation, waived or unreviewed.
 
+pub mod eval;
 pub mod pattern;
 pub mod rules;
 
-use crate::compare::{Difference, FindingKind};
+use crate::compare::FindingKind;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -88,16 +90,6 @@ pub struct Verdict {
     pub status: Status,
     pub severity: Severity,
     pub rule: Option<String>,
-}
-
-pub fn classify(difference: &Difference, defaults: &Defaults) -> Verdict {
-    let severity = match scope_of(difference.kind) {
-        Scope::Drift => defaults.drift,
-        Scope::Parity => defaults.parity,
-    };
-    Verdict {
-        status: Status::Unreviewed,
-        severity,
-        rule: None,
-    }
+    /// Why: the rule's description, a waiver's owner and expiry, a lapsed waiver.
+    pub note: Option<String>,
 }

@@ -127,7 +127,10 @@ impl Report {
     }
 
     pub fn add(&mut self, difference: Difference, envs: &[&str], verdict: Verdict) {
-        let message = message(&difference, envs);
+        let mut message = message(&difference, envs);
+        if let Some(note) = &verdict.note {
+            message = format!("{message} — {note}");
+        }
         let id = finding_id(&difference, envs);
         let r = &difference.resource;
         self.findings.push(Finding {
@@ -272,6 +275,7 @@ mod tests {
                     name: "x".into(),
                 },
                 version: "v1".into(),
+                labels: Default::default(),
             },
             path: Path::parse("spec.replicas").unwrap(),
             op: Some(ChangeOp::Changed),
@@ -294,6 +298,7 @@ mod tests {
                 status: Status::Unreviewed,
                 severity: Severity::Warning,
                 rule: None,
+                note: None,
             },
         );
         r.finish();

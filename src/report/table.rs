@@ -262,6 +262,7 @@ mod tests {
                         name: "cfg".into(),
                     },
                     version: "v1".into(),
+                    labels: Default::default(),
                 },
                 path: Path::parse("data.LEVEL").unwrap(),
                 op: Some(ChangeOp::Changed),
@@ -277,6 +278,7 @@ mod tests {
                 status: Status::Unreviewed,
                 severity: Severity::Warning,
                 rule: None,
+                note: None,
             },
         );
         r.finish();

@@ -1,0 +1,377 @@
+//! Deciding what each difference means: the first matching rule wins, in the order the policy
+//! files were given; a violation under a live waiver is waived; what no rule covers is unreviewed
+//! at the scope's default severity (DESIGN §6).
+
+use super::rules::{Action, Match, PolicyFile, Rule, RuleScope, Waiver};
+use super::{Defaults, Scope, Severity, Status, Verdict, scope_of};
+use crate::compare::{Difference, ResourceRef};
+use globset::{Glob, GlobMatcher};
+
+/// What a difference comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judgement {
+    /// An `ignore` rule covers it: counted, not listed.
+    Ignored,
+    Finding(Verdict),
+}
+
+/// Every rule and waiver of a run, in order, ready to judge differences.
+pub struct Policies {
+    rules: Vec<CompiledRule>,
+    waivers: Vec<CompiledWaiver>,
+    pub defaults: Defaults,
+    /// Days since 1970-01-01: waivers hold through their expiry day.
+    today: i64,
+    /// Rules with a `condition`, which this build cannot evaluate yet.
+    pub unsupported: Vec<String>,
+}
+
+struct CompiledRule {
+    rule: Rule,
+    matcher: CompiledMatch,
+}
+
+struct CompiledWaiver {
+    waiver: Waiver,
+    matcher: CompiledMatch,
+}
+
+struct CompiledMatch {
+    kinds: Vec<String>,
+    namespaces: Vec<GlobMatcher>,
+    names: Vec<GlobMatcher>,
+    labels: Vec<(String, String)>,
+}
+
+impl CompiledMatch {
+    fn new(m: &Match) -> Self {
+        // Globs were validated when the file was parsed.
+        let globs = |patterns: &[String]| {
+            patterns
+                .iter()
+                .filter_map(|p| Glob::new(p).ok())
+                .map(|g| g.compile_matcher())
+                .collect()
+        };
+        CompiledMatch {
+            kinds: m.kinds.clone(),
+            namespaces: globs(&m.namespaces),
+            names: globs(&m.names),
+            labels: m
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn matches(&self, resource: &ResourceRef) -> bool {
+        let id = &resource.id;
+        let kind_ok = self.kinds.is_empty()
+            || self.kinds.iter().any(|k| match k.rsplit_once('/') {
+                Some((group, kind)) => group == id.group && kind == id.kind,
+                None => *k == id.kind,
+            });
+        let namespace = id.namespace.as_deref().unwrap_or("");
+        kind_ok
+            && (self.namespaces.is_empty() || self.namespaces.iter().any(|g| g.is_match(namespace)))
+            && (self.names.is_empty() || self.names.iter().any(|g| g.is_match(&id.name)))
+            && self.labels.iter().all(|(k, v)| {
+                resource
+                    .labels
+                    .get(k)
+                    .is_some_and(|have| v == "*" || have == v)
+            })
+    }
+}
+
+impl Policies {
+    /// Rules from `files` in order. The first file that sets `defaults` sets them.
+    pub fn new(files: Vec<PolicyFile>, today: i64) -> Policies {
+        let mut defaults = Defaults::default();
+        let (mut parity_set, mut drift_set) = (false, false);
+        let mut rules = Vec::new();
+        let mut waivers = Vec::new();
+        let mut unsupported = Vec::new();
+        for file in files {
+            if let (Some(severity), false) = (file.parity_default, parity_set) {
+                defaults.parity = severity;
+                parity_set = true;
+            }
+            if let (Some(severity), false) = (file.drift_default, drift_set) {
+                defaults.drift = severity;
+                drift_set = true;
+            }
+            for rule in file.rules {
+                if rule.condition.is_some() {
+                    unsupported.push(format!(
+                        "{}:{}: rule `{}` has a condition; conditions are not evaluated by this build of plumb, so the rule is not applied",
+                        rule.origin.file, rule.origin.line, rule.id
+                    ));
+                    continue;
+                }
+                rules.push(CompiledRule {
+                    matcher: CompiledMatch::new(&rule.matcher),
+                    rule,
+                });
+            }
+            waivers.extend(file.waivers.into_iter().map(|w| CompiledWaiver {
+                matcher: CompiledMatch::new(&w.matcher),
+                waiver: w,
+            }));
+        }
+        Policies {
+            rules,
+            waivers,
+            defaults,
+            today,
+            unsupported,
+        }
+    }
+
+    /// No policy files: every difference unreviewed at the default severities.
+    pub fn none() -> Policies {
+        Policies::new(Vec::new(), 0)
+    }
+
+    pub fn judge(&self, difference: &Difference) -> Judgement {
+        let scope = scope_of(difference.kind);
+        let rule = self.rules.iter().find(|r| applies(r, difference, scope));
+        let Some(CompiledRule { rule, .. }) = rule else {
+            let severity = match scope {
+                Scope::Drift => self.defaults.drift,
+                Scope::Parity => self.defaults.parity,
+            };
+            return Judgement::Finding(Verdict {
+                status: Status::Unreviewed,
+                severity,
+                rule: None,
+                note: None,
+            });
+        };
+        let rule_id = Some(rule.id.clone());
+        match rule.action {
+            Action::Ignore => Judgement::Ignored,
+            // A difference under `require-different` is what the rule asks for.
+            Action::Allow | Action::RequireDifferent => Judgement::Finding(Verdict {
+                status: Status::Expected,
+                severity: Severity::Info,
+                rule: rule_id,
+                note: rule.description.clone(),
+            }),
+            Action::Deny => {
+                let severity = rule.severity.unwrap_or(Severity::Error);
+                Judgement::Finding(self.waive(rule, difference, severity))
+            }
+        }
+    }
+
+    /// A violation of `rule`, unless a waiver holds it.
+    fn waive(&self, rule: &Rule, difference: &Difference, severity: Severity) -> Verdict {
+        let violation = |note: Option<String>| Verdict {
+            status: Status::Violation,
+            severity,
+            rule: Some(rule.id.clone()),
+            note,
+        };
+        let waiver = self
+            .waivers
+            .iter()
+            .find(|w| w.waiver.rule == rule.id && w.matcher.matches(&difference.resource));
+        match waiver {
+            None => violation(rule.description.clone()),
+            Some(CompiledWaiver { waiver, .. }) if waiver.expires_day >= self.today => Verdict {
+                status: Status::Waived,
+                severity,
+                rule: Some(rule.id.clone()),
+                note: Some(format!(
+                    "waived for {} until {}: {}",
+                    waiver.owner, waiver.expires, waiver.reason
+                )),
+            },
+            Some(CompiledWaiver { waiver, .. }) => violation(Some(format!(
+                "the waiver for {} lapsed on {} ({}); renew it or fix this",
+                waiver.owner, waiver.expires, waiver.reason
+            ))),
+        }
+    }
+}
+
+fn applies(compiled: &CompiledRule, difference: &Difference, scope: Scope) -> bool {
+    let rule = &compiled.rule;
+    let scope_ok = match rule.scope {
+        RuleScope::All => true,
+        RuleScope::Parity => scope == Scope::Parity,
+        RuleScope::Drift => scope == Scope::Drift,
+    };
+    // A rule without paths covers the whole object; a rule with paths covers the fields it names.
+    let path_ok = rule.paths.is_empty()
+        || (!difference.path.is_root() && rule.paths.iter().any(|p| p.matches(&difference.path)));
+    scope_ok && path_ok && compiled.matcher.matches(&difference.resource)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::FindingKind;
+    use crate::diff::{ChangeOp, Path};
+    use crate::model::ResourceId;
+    use crate::policy::rules::parse;
+
+    const DAY: i64 = 20_000; // 2024-10-04
+
+    fn difference(kind: FindingKind, resource_kind: &str, name: &str, path: &str) -> Difference {
+        Difference {
+            kind,
+            resource: ResourceRef {
+                id: ResourceId {
+                    group: "apps".into(),
+                    kind: resource_kind.into(),
+                    namespace: Some("shop".into()),
+                    name: name.into(),
+                },
+                version: "v1".into(),
+                labels: [("tier".to_string(), "web".to_string())].into(),
+            },
+            path: Path::parse(path).unwrap(),
+            op: Some(ChangeOp::Changed),
+            left: None,
+            right: None,
+            source: None,
+            changed_by: None,
+            only_in: None,
+            note: None,
+        }
+    }
+
+    fn policies(text: &str) -> Policies {
+        Policies::new(vec![parse(text, "p.yaml").unwrap()], DAY)
+    }
+
+    fn verdict(p: &Policies, d: &Difference) -> (Status, Severity, Option<String>) {
+        match p.judge(d) {
+            Judgement::Finding(v) => (v.status, v.severity, v.rule),
+            Judgement::Ignored => panic!("ignored"),
+        }
+    }
+
+    const RULES: &str = r#"version: 1
+rules:
+  - id: replicas
+    scope: parity
+    match: {kinds: [apps/Deployment]}
+    paths: [spec.replicas]
+    action: allow
+  - id: images
+    match: {kinds: [Deployment], labels: {tier: web}}
+    paths: ["spec.template.spec.containers[*].image"]
+    action: deny
+    severity: warning
+  - id: noisy
+    paths: [metadata.annotations]
+    action: ignore
+  - id: everything-else-in-legacy
+    match: {names: ["legacy-*"]}
+    action: deny
+waivers:
+  - rule: everything-else-in-legacy
+    match: {names: [legacy-api]}
+    owner: payments-team
+    reason: PAY-123
+    expires: 2024-10-04
+defaults: {parity: info}
+"#;
+
+    #[test]
+    fn first_matching_rule_decides() {
+        let p = policies(RULES);
+        let replicas = difference(FindingKind::Parity, "Deployment", "api", "spec.replicas");
+        assert_eq!(
+            verdict(&p, &replicas),
+            (Status::Expected, Severity::Info, Some("replicas".into()))
+        );
+        let image = difference(
+            FindingKind::Parity,
+            "Deployment",
+            "api",
+            "spec.template.spec.containers[name=api].image",
+        );
+        assert_eq!(
+            verdict(&p, &image),
+            (Status::Violation, Severity::Warning, Some("images".into()))
+        );
+        let annotation = difference(
+            FindingKind::Drift,
+            "Deployment",
+            "api",
+            "metadata.annotations.x",
+        );
+        assert_eq!(p.judge(&annotation), Judgement::Ignored);
+        let other = difference(FindingKind::Parity, "Deployment", "api", "spec.paused");
+        assert_eq!(
+            verdict(&p, &other),
+            (Status::Unreviewed, Severity::Info, None)
+        );
+        let drift_other = difference(FindingKind::Drift, "Deployment", "api", "spec.paused");
+        assert_eq!(
+            verdict(&p, &drift_other),
+            (Status::Unreviewed, Severity::Error, None)
+        );
+    }
+
+    #[test]
+    fn scopes_restrict_rules() {
+        let p = policies(RULES);
+        // `replicas` is a parity rule: drift of replicas is not covered by it.
+        let drift = difference(FindingKind::Drift, "Deployment", "api", "spec.replicas");
+        assert_eq!(verdict(&p, &drift).0, Status::Unreviewed);
+    }
+
+    #[test]
+    fn rules_without_paths_cover_whole_objects_and_waivers_expire() {
+        let p = policies(RULES);
+        let only_in = difference(FindingKind::OnlyIn, "Deployment", "legacy-api", "");
+        assert_eq!(
+            verdict(&p, &only_in).0,
+            Status::Waived,
+            "the waiver holds through its expiry day"
+        );
+        let later = Policies::new(vec![parse(RULES, "p.yaml").unwrap()], DAY + 1);
+        let Judgement::Finding(v) = later.judge(&only_in) else {
+            panic!()
+        };
+        assert_eq!(v.status, Status::Violation);
+        assert!(v.note.unwrap().contains("lapsed on 2024-10-04"));
+        let unwaived = difference(FindingKind::OnlyIn, "Deployment", "legacy-worker", "");
+        assert_eq!(verdict(&p, &unwaived).0, Status::Violation);
+        // A path rule never decides a whole-object finding.
+        let whole = difference(FindingKind::OnlyIn, "Deployment", "api", "");
+        assert_eq!(verdict(&p, &whole).0, Status::Unreviewed);
+    }
+
+    #[test]
+    fn labels_must_match() {
+        let p = policies(RULES);
+        let mut image = difference(
+            FindingKind::Parity,
+            "Deployment",
+            "api",
+            "spec.template.spec.containers[name=api].image",
+        );
+        image.resource.labels.clear();
+        assert_eq!(verdict(&p, &image).0, Status::Unreviewed);
+    }
+
+    #[test]
+    fn rules_with_conditions_are_reported_not_guessed() {
+        let p = policies(
+            "version: 1\nrules:\n  - id: c\n    condition: \"right >= left\"\n    action: allow\n",
+        );
+        assert_eq!(p.unsupported.len(), 1);
+        assert!(
+            p.unsupported[0].starts_with("p.yaml:3:"),
+            "{}",
+            p.unsupported[0]
+        );
+    }
+}

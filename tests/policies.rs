@@ -1,0 +1,289 @@
+//! Policy files end to end: rules decide statuses, waivers hold until they lapse, bad policy files
+//! are located errors.
+
+mod support;
+
+use support::{Repo, stdout_json};
+
+const CONFIG: &str = "version: 1
+environments:
+  staging:
+    namespace: shop-staging
+    sources:
+      - manifests: envs/staging
+  production:
+    namespace: shop
+    sources:
+      - manifests: envs/production
+parity:
+  - between: [staging, production]
+    namespaces: {shop-staging: shop}
+policies: [policies/]
+";
+
+fn deployment(name: &str, replicas: u32, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  labels: {{tier: web}}\nspec:\n  replicas: {replicas}\n  template:\n    metadata:\n      annotations: {{build: \"{replicas}\"}}\n    spec:\n      containers:\n        - name: app\n          image: {image}\n"
+    )
+}
+
+fn repo(policies: &[(&str, &str)]) -> Repo {
+    let repo = Repo::new();
+    repo.write("plumb.yaml", CONFIG)
+        .write(
+            "envs/staging/app.yaml",
+            &(deployment("api", 1, "api:2") + "---\n" + &deployment("legacy", 1, "legacy:2")),
+        )
+        .write(
+            "envs/production/app.yaml",
+            &(deployment("api", 3, "api:1") + "---\n" + &deployment("legacy", 1, "legacy:1")),
+        );
+    for (name, text) in policies {
+        repo.write(&format!("policies/{name}"), text);
+    }
+    repo.commit("c");
+    repo
+}
+
+fn statuses(report: &serde_json::Value) -> Vec<String> {
+    let mut lines: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} {}",
+                f["resource"]["name"].as_str().unwrap(),
+                f["path"].as_str().unwrap(),
+                f["status"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["rule"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+const TEAM: &str = r#"version: 1
+rules:
+  - id: replicas-sized-per-env
+    description: Replica counts are sized per environment.
+    scope: parity
+    match: {kinds: [apps/Deployment]}
+    paths: [spec.replicas]
+    action: allow
+  - id: same-images
+    match: {kinds: [Deployment], labels: {tier: web}}
+    paths: ["spec.template.spec.containers[*].image"]
+    action: deny
+    severity: error
+  - id: build-annotations
+    paths: [spec.template.metadata.annotations]
+    action: ignore
+waivers:
+  - rule: same-images
+    match: {names: [legacy]}
+    owner: payments-team
+    reason: migration tracked in PAY-123
+    expires: 2999-01-31
+"#;
+
+#[test]
+fn every_status_and_the_rule_that_decided_it() {
+    let repo = repo(&[("team.yaml", TEAM)]);
+    let output = repo
+        .plumb()
+        .args(["parity", "staging", "production", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = stdout_json(&output);
+    assert_eq!(
+        statuses(&report),
+        [
+            "api spec.replicas expected info replicas-sized-per-env",
+            "api spec.template.spec.containers[name=app].image violation error same-images",
+            "legacy spec.template.spec.containers[name=app].image waived error same-images",
+        ]
+    );
+    // The build annotation differs on api (1 vs 3): ignored, counted, not listed.
+    assert_eq!(report["summary"]["ignored"], 1);
+    let waived = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["status"] == "waived")
+        .unwrap();
+    assert!(
+        waived["message"]
+            .as_str()
+            .unwrap()
+            .contains("payments-team until 2999-01-31"),
+        "{waived}"
+    );
+}
+
+#[test]
+fn a_lapsed_waiver_fires_again_and_says_so() {
+    let repo = repo(&[("team.yaml", &TEAM.replace("2999-01-31", "2020-01-31"))]);
+    let report = stdout_json(
+        &repo
+            .plumb()
+            .args(["parity", "staging", "production", "-f", "json"])
+            .output()
+            .unwrap(),
+    );
+    let legacy = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["resource"]["name"] == "legacy")
+        .unwrap();
+    assert_eq!(legacy["status"], "violation");
+    assert!(
+        legacy["message"]
+            .as_str()
+            .unwrap()
+            .contains("lapsed on 2020-01-31"),
+        "{legacy}"
+    );
+}
+
+#[test]
+fn files_are_read_in_order_and_the_first_matching_rule_wins() {
+    // 10-first.yaml allows every image difference; 20-team.yaml would deny it.
+    let first = "version: 1\nrules:\n  - id: images-may-differ\n    paths: [\"**.image\"]\n    action: allow\n";
+    let repo = repo(&[("10-first.yaml", first), ("20-team.yaml", TEAM)]);
+    let output = repo
+        .plumb()
+        .args(["parity", "staging", "production", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let lines = statuses(&stdout_json(&output));
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.contains(".image "))
+            .all(|l| l.ends_with("expected info images-may-differ")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn bad_policy_files_are_exit_2_with_file_line_and_column() {
+    for (bad, needle) in [
+        (
+            TEAM.replace("action: deny", "action: forbid"),
+            "team.yaml:12:",
+        ),
+        (
+            TEAM.replace("    scope: parity", "    scope: sometimes"),
+            "team.yaml:5:",
+        ),
+        (
+            TEAM.replace(
+                "    severity: error",
+                "    severity: error\n    colour: red",
+            ),
+            "team.yaml:14:",
+        ),
+        (
+            TEAM.replace("expires: 2999-01-31", "expires: someday"),
+            "team.yaml:22:14",
+        ),
+        (
+            TEAM.replace("paths: [spec.replicas]", "paths: [\"spec.[replicas\"]"),
+            "team.yaml:7:",
+        ),
+        ("version: 1\nrules: [\n".to_string(), "team.yaml:"),
+    ] {
+        let repo = repo(&[("team.yaml", &bad)]);
+        let output = repo
+            .plumb()
+            .args(["parity", "staging", "production"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(needle), "missing {needle} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn conditions_make_the_run_incomplete_until_they_can_be_evaluated() {
+    let with_condition = TEAM.replace(
+        "    action: allow",
+        "    condition: \"right >= left\"\n    action: allow",
+    );
+    let repo = repo(&[("team.yaml", &with_condition)]);
+    let output = repo
+        .plumb()
+        .args([
+            "parity",
+            "staging",
+            "production",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let report = stdout_json(&output);
+    assert_eq!(report["errors"][0]["kind"], "policy");
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("replicas-sized-per-env")
+    );
+}
+
+#[test]
+fn unknown_shipped_policies_are_bad_input() {
+    let repo = repo(&[]);
+    repo.write(
+        "plumb.yaml",
+        &CONFIG.replace("policies: [policies/]", "policies: [builtin:sekurity]"),
+    );
+    let output = repo
+        .plumb()
+        .args(["parity", "staging", "production"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("builtin:sekurity"));
+}
+
+#[test]
+fn compare_takes_policy_files_like_argo_cd_ignore_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = |affinity: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: s, namespace: a}}\nspec:\n  sessionAffinity: {affinity}\n  ports: [{{port: 80}}]\n"
+        )
+    };
+    std::fs::write(dir.path().join("desired.yaml"), svc("ClientIP")).unwrap();
+    std::fs::write(dir.path().join("live.yaml"), svc("None")).unwrap();
+    std::fs::write(dir.path().join("ignore.yaml"), "version: 1\nrules:\n  - id: affinity\n    match: {kinds: [Service]}\n    paths: [/spec/sessionAffinity]\n    action: ignore\n").unwrap();
+    let run = |with_policy: bool| {
+        let mut cmd = support::plumb();
+        cmd.args(["compare", "--mode", "drift"])
+            .arg(dir.path().join("desired.yaml"))
+            .arg(dir.path().join("live.yaml"));
+        if with_policy {
+            cmd.arg("--policy").arg(dir.path().join("ignore.yaml"));
+        }
+        cmd.output().unwrap().status.code()
+    };
+    assert_eq!(run(false), Some(1));
+    assert_eq!(run(true), Some(0));
+}
