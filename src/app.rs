@@ -2,7 +2,7 @@
 //! compare, classify) and hands a [`Report`] to a renderer. `main` only maps the result to an exit
 //! code.
 
-use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, Mode};
+use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, Mode, PolicyCommand};
 use crate::compare::Difference;
 use crate::compare::drift::{DriftScope, drift};
 use crate::compare::pairing::Mapping;
@@ -146,6 +146,9 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
             )?;
             emit(common, report)
         }
+        Command::Policy {
+            action: PolicyCommand::Lint { files },
+        } => policy_lint(common, files),
         Command::Compare {
             left,
             right,
@@ -691,6 +694,26 @@ fn load_policies(
     base: &Path,
     errors: &mut Vec<RunError>,
 ) -> Result<Policies, AppError> {
+    let files = read_policy_files(entries, base)?;
+    let policies = Policies::new(files, crate::timestamp::today());
+    for message in &policies.unsupported {
+        errors.push(RunError {
+            env: "all".into(),
+            kind: "policy".into(),
+            source: None,
+            resource: None,
+            message: message.clone(),
+        });
+    }
+    Ok(policies)
+}
+
+/// Parses policy files in order: files, directories (their `*.yaml`/`*.yml`, by name), and shipped
+/// policies by name.
+fn read_policy_files(
+    entries: &[String],
+    base: &Path,
+) -> Result<Vec<policy::rules::PolicyFile>, AppError> {
     let mut files = Vec::new();
     for entry in entries {
         if let Some(name) = entry.strip_prefix("builtin:") {
@@ -724,17 +747,52 @@ fn load_policies(
             files.push(policy::rules::parse(&text, &name)?);
         }
     }
-    let policies = Policies::new(files, crate::timestamp::today());
-    for message in &policies.unsupported {
-        errors.push(RunError {
-            env: "all".into(),
-            kind: "policy".into(),
-            source: None,
-            resource: None,
-            message: message.clone(),
-        });
+    Ok(files)
+}
+
+/// `plumb policy lint`: exit 0 clean, 1 with lint findings, 2 when a file does not parse.
+fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
+    let (entries, base): (Vec<String>, PathBuf) = if files.is_empty() {
+        let config = load_config(common)?;
+        (config.config.policies.clone(), config.dir.clone())
+    } else {
+        (
+            files.iter().map(|f| f.display().to_string()).collect(),
+            PathBuf::new(),
+        )
+    };
+    let parsed = read_policy_files(&entries, &base)?;
+    let mut out = String::new();
+    for file in &parsed {
+        out.push_str(&format!(
+            "{}: {} rules, {} waivers, {} checks\n",
+            file.name,
+            file.rules.len(),
+            file.waivers.len(),
+            file.checks.len()
+        ));
+        for rule in file.rules.iter().filter(|r| r.condition.is_some()) {
+            out.push_str(&format!(
+                "{}:{}:{}: note: rule `{}` has a condition, which this build of plumb does not evaluate yet\n",
+                rule.origin.file, rule.origin.line, rule.origin.column, rule.id
+            ));
+        }
     }
-    Ok(policies)
+    let findings = policy::lint::lint(&parsed, crate::timestamp::today());
+    for finding in &findings {
+        out.push_str(&format!("{finding}\n"));
+    }
+    out.push_str(&if findings.is_empty() {
+        format!("{} policy file(s) checked: no problems\n", parsed.len())
+    } else {
+        format!(
+            "{} policy file(s) checked: {} problem(s)\n",
+            parsed.len(),
+            findings.len()
+        )
+    });
+    write_output(common.output.as_deref(), &out)?;
+    Ok(u8::from(!findings.is_empty()))
 }
 
 fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {

@@ -98,6 +98,11 @@ pub enum Command {
         #[arg(long = "ref")]
         git_ref: Option<String>,
     },
+    /// Work with policy files.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyCommand,
+    },
     /// Compare two files or directories of manifests, no config needed (also usable as
     /// KUBECTL_EXTERNAL_DIFF="plumb compare --mode parity").
     Compare {
@@ -115,5 +120,15 @@ pub enum Command {
         /// Namespace for namespaced objects that name none (default: the live counterpart's, else `default`).
         #[arg(long)]
         namespace: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Parse and check policy files: located errors (exit 2), rules that can never apply, waivers
+    /// that expired or name no rule (exit 1).
+    Lint {
+        /// Policy files or directories (default: the config's `policies:`).
+        files: Vec<PathBuf>,
     },
 }

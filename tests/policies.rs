@@ -287,3 +287,45 @@ fn compare_takes_policy_files_like_argo_cd_ignore_differences() {
     assert_eq!(run(false), Some(1));
     assert_eq!(run(true), Some(0));
 }
+
+#[test]
+fn policy_lint_reports_unreachable_rules_and_stale_waivers() {
+    let clean = repo(&[("team.yaml", TEAM)]);
+    let output = clean.plumb().args(["policy", "lint"]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("no problems"));
+
+    let shadowing = "version: 1\nrules:\n  - id: anything-goes\n    action: allow\n";
+    let stale = TEAM.replace("2999-01-31", "2020-01-31");
+    let repo = repo(&[("10-first.yaml", shadowing), ("20-team.yaml", &stale)]);
+    let output = repo.plumb().args(["policy", "lint"]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("20-team.yaml:3:")
+            && text.contains("`replicas-sized-per-env` can never apply"),
+        "{text}"
+    );
+    assert!(text.contains("expired on 2020-01-31"), "{text}");
+
+    // Files named on the command line; a broken one is exit 2 with its place.
+    let broken = repo.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "version: 1\nrules:\n  - id: x\n    action: maybe\n",
+    )
+    .unwrap();
+    let output = repo
+        .plumb()
+        .args(["policy", "lint"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("broken.yaml:4:"));
+}
