@@ -6,12 +6,12 @@ use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, Mode, Policy
 use crate::compare::Difference;
 use crate::compare::drift::{DriftScope, drift};
 use crate::compare::pairing::Mapping;
-use crate::compare::parity::{ParityRun, Sides, parity};
+use crate::compare::parity::{ParityRun, Sides};
 use crate::config::{self, LoadedConfig};
 use crate::desired::{self, git::GitTree};
 use crate::inventory;
 use crate::live::snapshot;
-use crate::model::{Inventory, RunError, Scopes};
+use crate::model::{Inventory, Resource, RunError, Scopes};
 use crate::normalize::{Fingerprinter, Normalizer, TextRewrite};
 use crate::policy::eval::{Judgement, Policies};
 use crate::policy::{self, Severity};
@@ -465,12 +465,16 @@ fn parity_command(
     let secret_rewrite = |text: &str| mapping.replace_equivalents(text);
     let sides = Sides { left, right };
     let mut errors = Vec::new();
+    let policies = load_policies(&config.config.policies, &config.dir, &mut errors)?;
+    let equal_values = |l: &Resource, r: &Resource| policies.equal_values(l, r);
     let (tree, left_count, right_count, differences) = if live {
         let mut left_inv = live_environment(&config, normalizer, left, &mut errors)?;
         let mut right_inv = live_environment(&config, normalizer, right, &mut errors)?;
         normalize_mapped(normalizer, &mut left_inv, false, Some(&secret_rewrite));
         normalize_all(normalizer, &mut right_inv, false);
-        let differences = parity(&left_inv, &right_inv, &mapping, &sides)?;
+        let mut run = ParityRun::new(&left_inv, &mapping, sides)?.with_pair_check(&equal_values);
+        let mut differences = run.add_right(right_inv.resources.values())?;
+        differences.extend(run.finish());
         (None, left_inv.len(), right_inv.len(), differences)
     } else {
         let tree = open_tree(&config, git_ref)?;
@@ -486,7 +490,7 @@ fn parity_command(
             &scopes,
         )?;
         normalize_mapped(normalizer, &mut left_inv, false, Some(&secret_rewrite));
-        let mut run = ParityRun::new(&left_inv, &mapping, sides)?;
+        let mut run = ParityRun::new(&left_inv, &mapping, sides)?.with_pair_check(&equal_values);
         progress.note(&format!(
             "reading {right} from Git at {} and comparing",
             tree.rev
@@ -529,7 +533,6 @@ fn parity_command(
         .summary
         .resources
         .insert(right.to_string(), right_count);
-    let policies = load_policies(&config.config.policies, &config.dir, &mut errors)?;
     add_all(&mut report, differences, &[left, right], &policies);
     report.errors = errors;
     Ok(report)
@@ -663,7 +666,11 @@ fn compare_command(
                 left: &left_name,
                 right: &right_name,
             };
-            let differences = parity(&l, &r, &Mapping::default(), &sides)?;
+            let mapping = Mapping::default();
+            let equal_values = |a: &Resource, b: &Resource| policies.equal_values(a, b);
+            let mut run = ParityRun::new(&l, &mapping, sides)?.with_pair_check(&equal_values);
+            let mut differences = run.add_right(r.resources.values())?;
+            differences.extend(run.finish());
             report.summary.resources.insert(left_name.clone(), l.len());
             report.summary.resources.insert(right_name.clone(), r.len());
             add_all(

@@ -18,8 +18,12 @@ fn run(args: &[&str]) -> (Option<i32>, Vec<String>, serde_json::Value) {
 
 #[test]
 fn staging_and_production_differ_where_they_were_made_to() {
-    let (code, lines, _) = run(&["parity", "staging", "production"]);
-    assert_eq!(code, Some(0));
+    let (code, lines, report) = run(&["parity", "staging", "production"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "the image and the shared password are violations"
+    );
     let containers = |d: &str, c: &str, f: &str| {
         format!("parity Deployment/{d} spec.template.spec.containers[name={c}].{f}")
     };
@@ -33,6 +37,7 @@ fn staging_and_production_differ_where_they_were_made_to() {
         "parity Deployment/worker spec.replicas".into(),
         "parity HorizontalPodAutoscaler/web spec.maxReplicas".into(),
         "parity HorizontalPodAutoscaler/web spec.minReplicas".into(),
+        "parity Secret/db-credentials data.password".into(),
         "parity Secret/db-credentials data.username".into(),
     ];
     for (d, c) in [("api", "api"), ("web", "web"), ("worker", "worker")] {
@@ -47,6 +52,31 @@ fn staging_and_production_differ_where_they_were_made_to() {
     }
     expected.sort();
     assert_eq!(lines, expected);
+    // The demo's policy (fixtures/demo/policies/shop.yaml) gives every status.
+    let status = |path: &str| {
+        let finding = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap();
+        format!(
+            "{} {}",
+            finding["status"].as_str().unwrap(),
+            finding["rule"].as_str().unwrap_or("-")
+        )
+    };
+    assert_eq!(status("spec.replicas"), "expected sized-per-environment");
+    assert_eq!(
+        status("spec.template.spec.containers[name=api].image"),
+        "violation same-images"
+    );
+    assert_eq!(
+        status("data.FEATURE_NEW_CHECKOUT"),
+        "waived feature-flags-match"
+    );
+    assert_eq!(status("data.LOG_LEVEL"), "unreviewed -");
+    assert_eq!(status("data.password"), "violation secrets-differ");
 }
 
 #[test]

@@ -150,15 +150,20 @@ fn fingerprints_say_equal_or_different_without_values() {
         .iter()
         .filter(|f| f["resource"]["kind"] == "Secret")
         .collect();
-    // Usernames differ; the shared password and the host (equal up to the equivalents) do not.
-    assert_eq!(secret_findings.len(), 1, "{secret_findings:?}");
-    assert_eq!(secret_findings[0]["path"], "data.username");
-    for side in ["left", "right"] {
-        assert!(
-            secret_findings[0][side]
-                .as_str()
-                .unwrap()
-                .starts_with("hmac-sha256:")
-        );
+    // Usernames differ; the host is equal up to the equivalents; the password is shared, which the
+    // demo's policy requires to differ.
+    let by_path = |path: &str| *secret_findings.iter().find(|f| f["path"] == path).unwrap();
+    assert_eq!(secret_findings.len(), 2, "{secret_findings:?}");
+    let username = by_path("data.username");
+    assert_eq!(username["change"], "changed");
+    assert_ne!(username["left"], username["right"]);
+    let password = by_path("data.password");
+    assert_eq!(password["change"], "equal");
+    assert_eq!(password["status"], "violation");
+    assert_eq!(password["left"], password["right"]);
+    for finding in [username, password] {
+        for side in ["left", "right"] {
+            assert!(finding[side].as_str().unwrap().starts_with("hmac-sha256:"));
+        }
     }
 }

@@ -82,6 +82,7 @@ fn compare_object(
     for change in diff(&desired.object, &live.object) {
         match change.op {
             ChangeOp::Changed | ChangeOp::Removed => push(out, change, None),
+            ChangeOp::Equal => {}
             // A live-only entry of a positional list changes a list Git declares whole.
             ChangeOp::Added if matches!(change.path.0.last(), Some(Segment::Index(_))) => {
                 push(

@@ -60,7 +60,12 @@ pub struct ParityRun<'a> {
     matched: HashSet<ResourceId>,
     /// How many right resources were compared.
     pub right_count: usize,
+    /// Extra findings on each pair (fields a policy requires to differ that are equal).
+    pair_check: Option<&'a PairCheck<'a>>,
 }
+
+/// A check run on every pair of a parity comparison, beside the diff.
+pub type PairCheck<'a> = dyn Fn(&Resource, &Resource) -> Vec<Difference> + Sync + 'a;
 
 impl<'a> ParityRun<'a> {
     pub fn new(
@@ -97,7 +102,14 @@ impl<'a> ParityRun<'a> {
             right_seen: HashMap::new(),
             matched: HashSet::new(),
             right_count: 0,
+            pair_check: None,
         })
+    }
+
+    /// Runs `check` on every pair as well as the diff.
+    pub fn with_pair_check(mut self, check: &'a PairCheck<'a>) -> Self {
+        self.pair_check = Some(check);
+        self
     }
 
     /// Compares a batch of right resources with their left counterparts.
@@ -127,8 +139,12 @@ impl<'a> ParityRun<'a> {
             }
         }
         // Pairs are independent: diff them on every core.
-        let (mapping, left_generated, right_generated) =
-            (self.mapping, &self.left_generated, &self.right_generated);
+        let (mapping, left_generated, right_generated, pair_check) = (
+            self.mapping,
+            &self.left_generated,
+            &self.right_generated,
+            self.pair_check,
+        );
         let changes: Vec<Vec<Difference>> = pairs
             .par_iter()
             .map(|(left, right)| {
@@ -141,6 +157,9 @@ impl<'a> ParityRun<'a> {
                     right_generated,
                     &mut found,
                 );
+                if let Some(check) = pair_check {
+                    found.extend(check(left, right));
+                }
                 found
             })
             .collect();

@@ -19,6 +19,9 @@ pub enum ChangeOp {
     Added,
     /// Only the left side has it.
     Removed,
+    /// Both sides hold the same value. The diff never reports this; a policy that requires a field
+    /// to differ between environments does.
+    Equal,
 }
 
 #[derive(Debug, Clone, PartialEq)]

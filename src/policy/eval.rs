@@ -4,7 +4,9 @@
 
 use super::rules::{Action, Match, PolicyFile, Rule, RuleScope, Waiver};
 use super::{Defaults, Scope, Severity, Status, Verdict, scope_of};
-use crate::compare::{Difference, ResourceRef};
+use crate::compare::{Difference, FindingKind, ResourceRef};
+use crate::diff::ChangeOp;
+use crate::model::Resource;
 use globset::{Glob, GlobMatcher};
 
 /// What a difference comes to.
@@ -152,7 +154,11 @@ impl Policies {
         let rule_id = Some(rule.id.clone());
         match rule.action {
             Action::Ignore => Judgement::Ignored,
-            // A difference under `require-different` is what the rule asks for.
+            // Equal values under `require-different` are the violation; a difference is what it asks for.
+            Action::RequireDifferent if difference.op == Some(ChangeOp::Equal) => {
+                let severity = rule.severity.unwrap_or(Severity::Error);
+                Judgement::Finding(self.waive(rule, difference, severity))
+            }
             Action::Allow | Action::RequireDifferent => Judgement::Finding(Verdict {
                 status: Status::Expected,
                 severity: Severity::Info,
@@ -164,6 +170,42 @@ impl Policies {
                 Judgement::Finding(self.waive(rule, difference, severity))
             }
         }
+    }
+
+    /// Fields that `require-different` rules name and that hold the same value on both sides of a
+    /// parity pair (`left` and `right` normalized, secrets as fingerprints).
+    pub fn equal_values(&self, left: &Resource, right: &Resource) -> Vec<Difference> {
+        let resource = ResourceRef::of(right);
+        let mut out = Vec::new();
+        for CompiledRule { rule, matcher } in &self.rules {
+            if rule.action != Action::RequireDifferent
+                || rule.scope == RuleScope::Drift
+                || !matcher.matches(&resource)
+            {
+                continue;
+            }
+            for pattern in &rule.paths {
+                for (path, value) in pattern.find(&right.object) {
+                    if path.resolve(&left.object) == Some(value)
+                        && !out.iter().any(|d: &Difference| d.path == path)
+                    {
+                        out.push(Difference {
+                            kind: FindingKind::Parity,
+                            resource: resource.clone(),
+                            op: Some(ChangeOp::Equal),
+                            left: Some(value.clone()),
+                            right: Some(value.clone()),
+                            source: left.source.clone().or_else(|| right.source.clone()),
+                            changed_by: None,
+                            only_in: None,
+                            note: None,
+                            path,
+                        });
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// A violation of `rule`, unless a waiver holds it.
@@ -213,7 +255,6 @@ fn applies(compiled: &CompiledRule, difference: &Difference, scope: Scope) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::FindingKind;
     use crate::diff::{ChangeOp, Path};
     use crate::model::ResourceId;
     use crate::policy::rules::parse;
@@ -373,5 +414,44 @@ defaults: {parity: info}
             "{}",
             p.unsupported[0]
         );
+    }
+
+    #[test]
+    fn require_different_flags_equal_values_and_accepts_differences() {
+        use crate::model::test_support::resource;
+        use serde_json::json;
+        let p = policies(
+            "version: 1\nrules:\n  - id: secrets-differ\n    match: {kinds: [Secret]}\n    paths: [\"data.*\"]\n    action: require-different\n",
+        );
+        let left = resource(
+            "Secret",
+            "a",
+            "db",
+            json!({"data": {"password": "hmac-sha256:aaaaaaaaaaaa", "user": "hmac-sha256:bbbbbbbbbbbb"}}),
+        );
+        let right = resource(
+            "Secret",
+            "a",
+            "db",
+            json!({"data": {"password": "hmac-sha256:aaaaaaaaaaaa", "user": "hmac-sha256:cccccccccccc"}}),
+        );
+        let equal = p.equal_values(&left, &right);
+        assert_eq!(equal.len(), 1);
+        assert_eq!(equal[0].path.to_string(), "data.password");
+        assert_eq!(
+            verdict(&p, &equal[0]),
+            (
+                Status::Violation,
+                Severity::Error,
+                Some("secrets-differ".into())
+            )
+        );
+        let mut changed = equal[0].clone();
+        changed.path = Path::parse("data.user").unwrap();
+        changed.op = Some(ChangeOp::Changed);
+        assert_eq!(verdict(&p, &changed).0, Status::Expected);
+        // Not a Secret: the rule does not look at it.
+        let config = resource("ConfigMap", "a", "db", json!({"data": {"password": "x"}}));
+        assert!(p.equal_values(&config, &config).is_empty());
     }
 }

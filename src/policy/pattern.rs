@@ -5,7 +5,9 @@
 //! people coming from Argo CD's `ignoreDifferences`. A pattern matches a change at the field it names
 //! and anywhere below it: `rules` covers `rules[0].verbs`.
 
+use crate::diff::keys::{entry_key, list_key};
 use crate::diff::{Path, PathError, Segment};
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
@@ -44,6 +46,78 @@ impl PathPattern {
     /// Does the pattern name `path` or one of its ancestors?
     pub fn matches(&self, path: &Path) -> bool {
         matches_prefix(&self.parts, &path.0)
+    }
+
+    /// Every field of `value` the pattern names, with its path (list entries named by their keys,
+    /// as the diff names them).
+    pub fn find<'v>(&self, value: &'v Value) -> Vec<(Path, &'v Value)> {
+        let mut out = Vec::new();
+        find(&self.parts, value, None, &mut Path::default(), &mut out);
+        out
+    }
+}
+
+fn find<'v>(
+    parts: &[Part],
+    value: &'v Value,
+    field: Option<&str>,
+    path: &mut Path,
+    out: &mut Vec<(Path, &'v Value)>,
+) {
+    let Some((first, rest)) = parts.split_first() else {
+        out.push((path.clone(), value));
+        return;
+    };
+    if *first == Part::AnyDepth {
+        find(rest, value, field, path, out);
+        for (segment, child, child_field) in children(value, field) {
+            path.push(segment);
+            find(parts, child, child_field.as_deref(), path, out);
+            path.pop();
+        }
+        return;
+    }
+    for (position, (segment, child, child_field)) in children(value, field).into_iter().enumerate()
+    {
+        // A position names an entry of any list, keyed or not.
+        let hit = match first {
+            Part::Index(i) | Part::IndexOrKey(i, _) if value.is_array() => position == *i,
+            _ => part_matches(first, &segment),
+        };
+        if hit {
+            path.push(segment);
+            find(rest, child, child_field.as_deref(), path, out);
+            path.pop();
+        }
+    }
+}
+
+/// The children of a value with the segments that name them.
+fn children<'v>(
+    value: &'v Value,
+    field: Option<&str>,
+) -> Vec<(Segment, &'v Value, Option<String>)> {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (Segment::Key(k.clone()), v, Some(k.clone())))
+            .collect(),
+        Value::Array(items) => match list_key(field, items, items) {
+            Some(fields) => items
+                .iter()
+                .map(|item| {
+                    let key = entry_key(&fields, item).unwrap_or_default();
+                    let pairs = fields.iter().map(|f| f.to_string()).zip(key).collect();
+                    (Segment::Select(pairs), item, None)
+                })
+                .collect(),
+            None => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| (Segment::Index(i), item, None))
+                .collect(),
+        },
+        _ => Vec::new(),
     }
 }
 
@@ -214,6 +288,36 @@ mod tests {
         ));
         assert!(m("/spec/args/1", "spec.args[1]"));
         assert!(m("/data/0", "data[\"0\"]"));
+    }
+
+    #[test]
+    fn finds_every_field_a_pattern_names() {
+        let object = serde_json::json!({"data": {"password": "a", "user": "b"},
+            "spec": {"containers": [{"name": "api", "image": "x"}, {"name": "side", "image": "y"}], "args": ["p", "q"]}});
+        let found = |pattern: &str| -> Vec<String> {
+            PathPattern::parse(pattern)
+                .unwrap()
+                .find(&object)
+                .iter()
+                .map(|(p, v)| format!("{p}={v}"))
+                .collect()
+        };
+        assert_eq!(found("data.password"), ["data.password=\"a\""]);
+        assert_eq!(found("data.*"), ["data.password=\"a\"", "data.user=\"b\""]);
+        assert_eq!(
+            found("spec.containers[*].image"),
+            [
+                "spec.containers[name=api].image=\"x\"",
+                "spec.containers[name=side].image=\"y\""
+            ]
+        );
+        assert_eq!(
+            found("spec.containers[name=side].image"),
+            ["spec.containers[name=side].image=\"y\""]
+        );
+        assert_eq!(found("**.image").len(), 2);
+        assert_eq!(found("/spec/args/1"), ["spec.args[1]=\"q\""]);
+        assert!(found("data.missing").is_empty());
     }
 
     #[test]

@@ -243,6 +243,14 @@ fn message(d: &Difference, envs: &[&str]) -> String {
             "declared in Git but absent in the cluster".into()
         }
         (FindingKind::Drift, Some(ChangeOp::Added)) => "in the cluster but not in Git".into(),
+        (FindingKind::Parity, Some(ChangeOp::Equal)) if secret => {
+            format!(
+                "{left} and {right} share this secret value (fingerprints shown); it must differ"
+            )
+        }
+        (FindingKind::Parity, Some(ChangeOp::Equal)) => {
+            format!("{left} and {right} hold the same value; it must differ")
+        }
         (FindingKind::Parity, Some(ChangeOp::Changed)) if secret => {
             format!("secret values differ between {left} and {right} (fingerprints shown)")
         }

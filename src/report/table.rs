@@ -151,6 +151,7 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
     let (mark, line) = match f.change {
         Some(ChangeOp::Added) => ("+", format!("{}: {}", f.path, inline(f.right.as_ref()))),
         Some(ChangeOp::Removed) => ("-", format!("{}: {}", f.path, inline(f.left.as_ref()))),
+        Some(ChangeOp::Equal) => ("=", format!("{}: {}", f.path, inline(f.right.as_ref()))),
         _ => ("±", f.path.clone()),
     };
     let _ = writeln!(out, "  {mark} {line} {tag}");
