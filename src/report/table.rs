@@ -129,8 +129,13 @@ fn resource_header(f: &Finding) -> String {
 }
 
 fn tag(f: &Finding, style: Style) -> String {
+    let rule = f
+        .rule
+        .as_deref()
+        .map(|r| format!(" · {r}"))
+        .unwrap_or_default();
     let text = format!(
-        "[{} {} {}]",
+        "[{} {} {}{rule}]",
         f.kind.as_str(),
         f.status.as_str(),
         f.severity.as_str()
