@@ -605,7 +605,7 @@ fn main() {
                 },
             );
             for d in found {
-                if let Judgement::Finding(verdict) = policies.judge(&d) {
+                if let Judgement::Finding(verdict) = policies.judge(&d, &mut Vec::new()) {
                     report.add(d, &["left", "right"], verdict);
                 }
             }
@@ -647,7 +647,7 @@ fn main() {
     let (_, report_peak) = peak_of(move || {
         let mut report = Report::new("parity", Inputs::default());
         for d in found {
-            if let Judgement::Finding(verdict) = policies.judge(&d) {
+            if let Judgement::Finding(verdict) = policies.judge(&d, &mut Vec::new()) {
                 report.add(d, &["left", "right"], verdict);
             }
         }

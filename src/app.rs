@@ -443,9 +443,9 @@ fn drift_command(
         .summary
         .live_resources
         .insert(name.to_string(), live_inv.len());
-    let policies = load_policies(&config.config.policies, &config.dir, &mut errors)?;
+    let policies = load_policies(&config.config.policies, &config.dir)?;
     add_all(&mut report, differences, &[name], &policies);
-    report.errors = errors;
+    report.errors.extend(errors);
     Ok(report)
 }
 
@@ -465,7 +465,7 @@ fn parity_command(
     let secret_rewrite = |text: &str| mapping.replace_equivalents(text);
     let sides = Sides { left, right };
     let mut errors = Vec::new();
-    let policies = load_policies(&config.config.policies, &config.dir, &mut errors)?;
+    let policies = load_policies(&config.config.policies, &config.dir)?;
     let equal_values = |l: &Resource, r: &Resource| policies.equal_values(l, r);
     let (tree, left_count, right_count, differences) = if live {
         let mut left_inv = live_environment(&config, normalizer, left, &mut errors)?;
@@ -534,7 +534,7 @@ fn parity_command(
         .resources
         .insert(right.to_string(), right_count);
     add_all(&mut report, differences, &[left, right], &policies);
-    report.errors = errors;
+    report.errors.extend(errors);
     Ok(report)
 }
 
@@ -616,18 +616,16 @@ fn compare_command(
         Mode::Drift => scopes_of(Scopes::default(), &left_docs, &right_docs),
         Mode::Parity => scopes_of(Scopes::default(), left_docs.iter().chain(&right_docs), &[]),
     };
-    let mut errors = Vec::new();
     // Policy files named on the command line are relative to where plumb runs.
     let entries: Vec<String> = policy_files
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let policies = load_policies(&entries, Path::new(""), &mut errors)?;
+    let policies = load_policies(&entries, Path::new(""))?;
     let mut report = Report::new(
         "compare",
         inputs(None, environment_inputs(&[&left_name, &right_name])),
     );
-    report.errors = errors;
     match mode {
         Mode::Drift => {
             if namespace.is_none() {
@@ -686,33 +684,30 @@ fn compare_command(
 
 fn add_all(report: &mut Report, differences: Vec<Difference>, envs: &[&str], policies: &Policies) {
     tracing::info!(envs = ?envs, differences = differences.len(), "compared");
+    let mut failed_conditions = Vec::new();
     for d in differences {
-        match policies.judge(&d) {
+        match policies.judge(&d, &mut failed_conditions) {
             Judgement::Ignored => report.summary.ignored += 1,
             Judgement::Finding(verdict) => report.add(d, envs, verdict),
         }
     }
-}
-
-/// Reads policy files in order: files, directories (their `*.yaml`/`*.yml`, by name), and shipped
-/// policies by name. Rules with conditions this build cannot evaluate make the run incomplete.
-fn load_policies(
-    entries: &[String],
-    base: &Path,
-    errors: &mut Vec<RunError>,
-) -> Result<Policies, AppError> {
-    let files = read_policy_files(entries, base)?;
-    let policies = Policies::new(files, crate::timestamp::today());
-    for message in &policies.unsupported {
-        errors.push(RunError {
-            env: "all".into(),
+    report
+        .errors
+        .extend(failed_conditions.into_iter().map(|message| RunError {
+            env: envs.join(","),
             kind: "policy".into(),
             source: None,
             resource: None,
-            message: message.clone(),
-        });
-    }
-    Ok(policies)
+            message,
+        }));
+}
+
+/// The policies of a run, from policy files in order.
+fn load_policies(entries: &[String], base: &Path) -> Result<Policies, AppError> {
+    Ok(Policies::new(
+        read_policy_files(entries, base)?,
+        crate::timestamp::today(),
+    ))
 }
 
 /// Parses policy files in order: files, directories (their `*.yaml`/`*.yml`, by name), and shipped
@@ -778,12 +773,6 @@ fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
             file.waivers.len(),
             file.checks.len()
         ));
-        for rule in file.rules.iter().filter(|r| r.condition.is_some()) {
-            out.push_str(&format!(
-                "{}:{}:{}: note: rule `{}` has a condition, which this build of plumb does not evaluate yet\n",
-                rule.origin.file, rule.origin.line, rule.origin.column, rule.id
-            ));
-        }
     }
     let findings = policy::lint::lint(&parsed, crate::timestamp::today());
     for finding in &findings {

@@ -203,6 +203,13 @@ fn bad_policy_files_are_exit_2_with_file_line_and_column() {
             "team.yaml:7:",
         ),
         ("version: 1\nrules: [\n".to_string(), "team.yaml:"),
+        (
+            TEAM.replace(
+                "    action: allow",
+                "    condition: \"right >=\"\n    action: allow",
+            ),
+            "team.yaml:8:",
+        ),
     ] {
         let repo = repo(&[("team.yaml", &bad)]);
         let output = repo
@@ -217,13 +224,46 @@ fn bad_policy_files_are_exit_2_with_file_line_and_column() {
 }
 
 #[test]
-fn conditions_make_the_run_incomplete_until_they_can_be_evaluated() {
-    let with_condition = TEAM.replace(
+fn conditions_decide_and_a_failing_condition_makes_the_run_incomplete() {
+    // Production may only scale up from staging: 1 -> 3 is expected.
+    let grow = TEAM.replace(
         "    action: allow",
         "    condition: \"right >= left\"\n    action: allow",
     );
-    let repo = repo(&[("team.yaml", &with_condition)]);
-    let output = repo
+    let report = stdout_json(
+        &repo(&[("team.yaml", &grow)])
+            .plumb()
+            .args(["parity", "staging", "production", "-f", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        statuses(&report)
+            .contains(&"api spec.replicas expected info replicas-sized-per-env".to_string())
+    );
+    // Scaling down is not covered by the rule: unreviewed.
+    let shrink = TEAM.replace(
+        "    action: allow",
+        "    condition: \"right < left\"\n    action: allow",
+    );
+    let report = stdout_json(
+        &repo(&[("team.yaml", &shrink)])
+            .plumb()
+            .args(["parity", "staging", "production", "-f", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        statuses(&report).contains(&"api spec.replicas unreviewed warning -".to_string()),
+        "{:?}",
+        statuses(&report)
+    );
+    // A condition that fails on an object: unreviewed, listed in errors, exit 3.
+    let broken = TEAM.replace(
+        "    action: allow",
+        "    condition: \"object.spec.noSuchField > 1\"\n    action: allow",
+    );
+    let output = repo(&[("team.yaml", &broken)])
         .plumb()
         .args([
             "parity",
@@ -245,6 +285,7 @@ fn conditions_make_the_run_incomplete_until_they_can_be_evaluated() {
             .unwrap()
             .contains("replicas-sized-per-env")
     );
+    assert!(statuses(&report).contains(&"api spec.replicas unreviewed warning -".to_string()));
 }
 
 #[test]

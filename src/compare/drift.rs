@@ -65,6 +65,8 @@ fn compare_object(
     out: &mut Vec<Difference>,
 ) {
     let history = live.history.as_deref();
+    // One copy of the desired object, shared by its differences, for policy conditions.
+    let object = std::sync::OnceLock::new();
     let push = |out: &mut Vec<Difference>, change: Change, note: Option<&str>| {
         out.push(Difference {
             kind: FindingKind::Drift,
@@ -77,6 +79,11 @@ fn compare_object(
             source: desired.source.clone(),
             only_in: None,
             note: note.map(str::to_string),
+            object: Some(
+                object
+                    .get_or_init(|| std::sync::Arc::new(desired.object.clone()))
+                    .clone(),
+            ),
         })
     };
     for change in diff(&desired.object, &live.object) {

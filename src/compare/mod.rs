@@ -11,6 +11,7 @@ use crate::model::{Inventory, Resource, ResourceId, SourceLocation};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What kind of finding a difference is (DESIGN §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -93,6 +94,9 @@ pub struct Difference {
     pub only_in: Option<String>,
     /// Why a live-only field counts as drift, when it does.
     pub note: Option<String>,
+    /// The (normalized) object the difference is about — the left or desired one when there is
+    /// one — for policy conditions. Attached only when a policy has conditions.
+    pub object: Option<Arc<Value>>,
 }
 
 impl Difference {
@@ -108,6 +112,7 @@ impl Difference {
             changed_by: None,
             only_in: None,
             note: None,
+            object: Some(Arc::new(resource.object.clone())),
         }
     }
 }

@@ -193,6 +193,8 @@ fn compare_pair(
 ) {
     let l = rewritten_copy(&left.object, left_generated, Some(mapping));
     let r = rewritten_copy(&right.object, right_generated, None);
+    // One copy of the left object, shared by the pair's differences, for policy conditions.
+    let object = std::sync::OnceLock::new();
     for change in diff(&l, &r) {
         // Show the left value as its environment wrote it, not as mapped for comparison — except
         // multi-line text, shown as a line diff, where unmapped tokens would show as false changes.
@@ -215,6 +217,11 @@ fn compare_pair(
             changed_by: None,
             only_in: None,
             note: None,
+            object: Some(
+                object
+                    .get_or_init(|| std::sync::Arc::new(left.object.clone()))
+                    .clone(),
+            ),
         });
     }
 }

@@ -8,6 +8,7 @@ use crate::compare::{Difference, FindingKind, ResourceRef};
 use crate::diff::ChangeOp;
 use crate::model::Resource;
 use globset::{Glob, GlobMatcher};
+use serde_json::Value;
 
 /// What a difference comes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +25,6 @@ pub struct Policies {
     pub defaults: Defaults,
     /// Days since 1970-01-01: waivers hold through their expiry day.
     today: i64,
-    /// Rules with a `condition`, which this build cannot evaluate yet.
-    pub unsupported: Vec<String>,
 }
 
 struct CompiledRule {
@@ -94,7 +93,6 @@ impl Policies {
         let (mut parity_set, mut drift_set) = (false, false);
         let mut rules = Vec::new();
         let mut waivers = Vec::new();
-        let mut unsupported = Vec::new();
         for file in files {
             if let (Some(severity), false) = (file.parity_default, parity_set) {
                 defaults.parity = severity;
@@ -105,13 +103,6 @@ impl Policies {
                 drift_set = true;
             }
             for rule in file.rules {
-                if rule.condition.is_some() {
-                    unsupported.push(format!(
-                        "{}:{}: rule `{}` has a condition; conditions are not evaluated by this build of plumb, so the rule is not applied",
-                        rule.origin.file, rule.origin.line, rule.id
-                    ));
-                    continue;
-                }
                 rules.push(CompiledRule {
                     matcher: CompiledMatch::new(&rule.matcher),
                     rule,
@@ -127,7 +118,6 @@ impl Policies {
             waivers,
             defaults,
             today,
-            unsupported,
         }
     }
 
@@ -136,20 +126,54 @@ impl Policies {
         Policies::new(Vec::new(), 0)
     }
 
-    pub fn judge(&self, difference: &Difference) -> Judgement {
+    /// What `difference` comes to. A condition that fails to evaluate leaves it unreviewed, with
+    /// the error in its message and in `errors` (the run is then incomplete).
+    pub fn judge(&self, difference: &Difference, errors: &mut Vec<String>) -> Judgement {
         let scope = scope_of(difference.kind);
-        let rule = self.rules.iter().find(|r| applies(r, difference, scope));
-        let Some(CompiledRule { rule, .. }) = rule else {
-            let severity = match scope {
+        let default = || Verdict {
+            status: Status::Unreviewed,
+            severity: match scope {
                 Scope::Drift => self.defaults.drift,
                 Scope::Parity => self.defaults.parity,
-            };
-            return Judgement::Finding(Verdict {
-                status: Status::Unreviewed,
-                severity,
-                rule: None,
-                note: None,
-            });
+            },
+            rule: None,
+            note: None,
+        };
+        let mut decided = None;
+        for compiled in self.rules.iter().filter(|r| applies(r, difference, scope)) {
+            let rule = &compiled.rule;
+            if let Some(condition) = &rule.condition {
+                let null = Value::Null;
+                let variables = [
+                    ("left", difference.left.as_ref().unwrap_or(&null)),
+                    ("right", difference.right.as_ref().unwrap_or(&null)),
+                    ("object", difference.object.as_deref().unwrap_or(&null)),
+                ];
+                match condition.evaluate(&variables) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        let message = format!(
+                            "{}:{}: the condition of rule `{}` could not be evaluated on {} at `{}`: {e}",
+                            rule.origin.file,
+                            rule.origin.line,
+                            rule.id,
+                            difference.resource.id,
+                            difference.path
+                        );
+                        errors.push(message.clone());
+                        return Judgement::Finding(Verdict {
+                            note: Some(message),
+                            ..default()
+                        });
+                    }
+                }
+            }
+            decided = Some(rule);
+            break;
+        }
+        let Some(rule) = decided else {
+            return Judgement::Finding(default());
         };
         let rule_id = Some(rule.id.clone());
         match rule.action {
@@ -177,9 +201,12 @@ impl Policies {
     pub fn equal_values(&self, left: &Resource, right: &Resource) -> Vec<Difference> {
         let resource = ResourceRef::of(right);
         let mut out = Vec::new();
+        let object = std::sync::OnceLock::new();
         for CompiledRule { rule, matcher } in &self.rules {
+            // Rules with conditions decide differences; they do not look for equal values.
             if rule.action != Action::RequireDifferent
                 || rule.scope == RuleScope::Drift
+                || rule.condition.is_some()
                 || !matcher.matches(&resource)
             {
                 continue;
@@ -199,6 +226,11 @@ impl Policies {
                             changed_by: None,
                             only_in: None,
                             note: None,
+                            object: Some(
+                                object
+                                    .get_or_init(|| std::sync::Arc::new(left.object.clone()))
+                                    .clone(),
+                            ),
                             path,
                         });
                     }
@@ -282,6 +314,7 @@ mod tests {
             changed_by: None,
             only_in: None,
             note: None,
+            object: None,
         }
     }
 
@@ -290,7 +323,7 @@ mod tests {
     }
 
     fn verdict(p: &Policies, d: &Difference) -> (Status, Severity, Option<String>) {
-        match p.judge(d) {
+        match p.judge(d, &mut Vec::new()) {
             Judgement::Finding(v) => (v.status, v.severity, v.rule),
             Judgement::Ignored => panic!("ignored"),
         }
@@ -347,7 +380,7 @@ defaults: {parity: info}
             "api",
             "metadata.annotations.x",
         );
-        assert_eq!(p.judge(&annotation), Judgement::Ignored);
+        assert_eq!(p.judge(&annotation, &mut Vec::new()), Judgement::Ignored);
         let other = difference(FindingKind::Parity, "Deployment", "api", "spec.paused");
         assert_eq!(
             verdict(&p, &other),
@@ -378,7 +411,7 @@ defaults: {parity: info}
             "the waiver holds through its expiry day"
         );
         let later = Policies::new(vec![parse(RULES, "p.yaml").unwrap()], DAY + 1);
-        let Judgement::Finding(v) = later.judge(&only_in) else {
+        let Judgement::Finding(v) = later.judge(&only_in, &mut Vec::new()) else {
             panic!()
         };
         assert_eq!(v.status, Status::Violation);
@@ -404,16 +437,38 @@ defaults: {parity: info}
     }
 
     #[test]
-    fn rules_with_conditions_are_reported_not_guessed() {
+    fn conditions_decide_whether_a_rule_applies_and_failures_are_reported() {
         let p = policies(
-            "version: 1\nrules:\n  - id: c\n    condition: \"right >= left\"\n    action: allow\n",
+            "version: 1\nrules:\n  - id: grow-only\n    paths: [spec.replicas]\n    condition: \"right >= left\"\n    action: allow\n  - id: labelled\n    paths: [spec.paused]\n    condition: \"object.metadata.labels.tier == 'web'\"\n    action: deny\n",
         );
-        assert_eq!(p.unsupported.len(), 1);
+        let mut d = difference(FindingKind::Parity, "Deployment", "api", "spec.replicas");
+        d.left = Some(1.into());
+        d.right = Some(3.into());
+        assert_eq!(
+            verdict(&p, &d).0,
+            Status::Expected,
+            "condition true: the rule applies"
+        );
+        d.right = Some(0.into());
+        assert_eq!(
+            verdict(&p, &d).0,
+            Status::Unreviewed,
+            "condition false: no rule applies"
+        );
+        let mut paused = difference(FindingKind::Parity, "Deployment", "api", "spec.paused");
+        paused.object = Some(std::sync::Arc::new(serde_json::json!({"spec": {}})));
+        let mut errors = Vec::new();
+        let Judgement::Finding(v) = p.judge(&paused, &mut errors) else {
+            panic!()
+        };
+        assert_eq!(v.status, Status::Unreviewed);
+        assert_eq!(errors.len(), 1);
         assert!(
-            p.unsupported[0].starts_with("p.yaml:3:"),
+            errors[0].starts_with("p.yaml:7:") && errors[0].contains("labelled"),
             "{}",
-            p.unsupported[0]
+            errors[0]
         );
+        assert_eq!(v.note.as_deref(), Some(errors[0].as_str()));
     }
 
     #[test]

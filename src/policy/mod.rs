@@ -3,6 +3,7 @@
 //! violation, waived or unreviewed.
 
 pub mod eval;
+pub mod expr;
 pub mod lint;
 pub mod pattern;
 pub mod rules;

@@ -2,6 +2,7 @@
 //! with its file, line and column — a policy that does not parse is never silently skipped.
 
 use super::Severity;
+use super::expr::Expression;
 use super::pattern::PathPattern;
 use crate::diagnostic::LocatedError;
 use serde::Deserialize;
@@ -139,7 +140,7 @@ pub struct Rule {
     /// Empty: the rule covers the whole object (and so decides `only-in` findings).
     pub paths: Vec<PathPattern>,
     pub action: Action,
-    pub condition: Option<String>,
+    pub condition: Option<Expression>,
     pub severity: Option<Severity>,
     pub origin: Origin,
 }
@@ -162,7 +163,7 @@ pub struct Check {
     pub id: String,
     pub description: Option<String>,
     pub matcher: Match,
-    pub assert: String,
+    pub assert: Expression,
     pub severity: Option<Severity>,
     pub origin: Origin,
 }
@@ -241,6 +242,17 @@ pub fn parse(text: &str, name: &str) -> Result<PolicyFile, PolicyError> {
                 "kinds are `Kind` or `group/Kind`; namespaces and names are globs",
             )
         })?;
+        let condition = match &rule.condition {
+            Some(c) => Some(Expression::compile(&c.value).map_err(|e| {
+                at(
+                    c.referenced.line(),
+                    c.referenced.column(),
+                    format!("the condition does not compile: {e}"),
+                    "conditions are CEL over `left`, `right` and `object`",
+                )
+            })?),
+            None => None,
+        };
         file.rules.push(Rule {
             id: rule.id.value,
             description: rule.description,
@@ -248,7 +260,7 @@ pub fn parse(text: &str, name: &str) -> Result<PolicyFile, PolicyError> {
             matcher: rule.matcher,
             paths,
             action: rule.action,
-            condition: rule.condition.map(|c| c.value),
+            condition,
             severity: rule.severity,
             origin: origin(line, column),
         });
@@ -282,11 +294,19 @@ pub fn parse(text: &str, name: &str) -> Result<PolicyFile, PolicyError> {
         let (line, column) = (check.id.referenced.line(), check.id.referenced.column());
         validate_match(&check.matcher)
             .map_err(|message| at(line, column, message, "kinds are `Kind` or `group/Kind`"))?;
+        let assert = Expression::compile(&check.assert.value).map_err(|e| {
+            at(
+                check.assert.referenced.line(),
+                check.assert.referenced.column(),
+                format!("the assertion does not compile: {e}"),
+                "checks are CEL over `object`",
+            )
+        })?;
         file.checks.push(Check {
             id: check.id.value,
             description: check.description,
             matcher: check.matcher,
-            assert: check.assert.value,
+            assert,
             severity: check.severity,
             origin: origin(line, column),
         });
@@ -356,7 +376,10 @@ defaults: {parity: warning, drift: error}
         let rule = &file.rules[0];
         assert_eq!(rule.scope, RuleScope::Parity);
         assert_eq!(rule.action, Action::Allow);
-        assert_eq!(rule.condition.as_deref(), Some("right >= left"));
+        assert_eq!(
+            rule.condition.as_ref().map(|c| c.text.as_str()),
+            Some("right >= left")
+        );
         assert_eq!(rule.origin.line, 3);
         assert_eq!(file.rules[1].scope, RuleScope::All);
         assert_eq!(
@@ -389,6 +412,9 @@ defaults: {parity: warning, drift: error}
         let e = error(&GOOD.replace("id: session-affinity", "id: replicas-sized-per-env"));
         assert_eq!(e.line, 11, "{e}");
         assert!(e.message.contains("already used at line 3"), "{e}");
+        let e = error(&GOOD.replace("right >= left", "right >="));
+        assert_eq!(e.line, 9, "{e}");
+        assert!(e.message.contains("does not compile"), "{e}");
         let e = error(&GOOD.replace("version: 1", "version: 2"));
         assert_eq!(e.line, 1, "{e}");
     }

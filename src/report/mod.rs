@@ -293,6 +293,7 @@ mod tests {
             changed_by: None,
             only_in: None,
             note: None,
+            object: None,
         }
     }
 

@@ -278,6 +278,7 @@ mod tests {
                 changed_by: None,
                 only_in: None,
                 note: None,
+                object: None,
             },
             &["staging", "production"],
             Verdict {

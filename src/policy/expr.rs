@@ -1,0 +1,89 @@
+//! CEL conditions and checks, with the Kubernetes CEL libraries (quantities, semver, strings,
+//! lists, sets, regex, math) that admission policies use — so policy authors write the CEL they
+//! already know.
+
+use kube_cel::KubeCelExt;
+use kube_cel::cel;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A compiled CEL expression.
+#[derive(Debug, Clone)]
+pub struct Expression {
+    pub text: String,
+    program: Arc<cel::Program>,
+}
+
+impl Expression {
+    /// Compiles `text`; the error says what is wrong, for a located message.
+    pub fn compile(text: &str) -> Result<Expression, String> {
+        let program = cel::Program::compile(text).map_err(|e| e.to_string().replace('\n', "; "))?;
+        Ok(Expression {
+            text: text.to_string(),
+            program: Arc::new(program),
+        })
+    }
+
+    /// Evaluates to a boolean with the given variables. An expression that fails on this object, or
+    /// gives something other than true or false, is an error, never a guess.
+    pub fn evaluate(&self, variables: &[(&str, &Value)]) -> Result<bool, String> {
+        let mut context = cel::Context::default();
+        context.register_all();
+        for (name, value) in variables {
+            context
+                .add_variable(*name, *value)
+                .map_err(|e| format!("cannot pass `{name}` to CEL: {e}"))?;
+        }
+        match self.program.execute(&context) {
+            Ok(cel::Value::Bool(result)) => Ok(result),
+            Ok(other) => Err(format!("`{}` gave {other:?}, not true or false", self.text)),
+            Err(e) => Err(format!("`{}` failed: {e}", self.text)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn conditions_see_left_right_and_object() {
+        let object = json!({"aggregationRule": {"clusterRoleSelectors": []}, "spec": {"containers": [{"image": "a:1"}, {"image": "b:latest"}]}});
+        let has = Expression::compile("has(object.aggregationRule)").unwrap();
+        assert_eq!(has.evaluate(&[("object", &object)]), Ok(true));
+        assert_eq!(has.evaluate(&[("object", &json!({}))]), Ok(false));
+        let bigger = Expression::compile("right >= left").unwrap();
+        assert_eq!(
+            bigger.evaluate(&[("left", &json!(1)), ("right", &json!(3))]),
+            Ok(true)
+        );
+        let pinned =
+            Expression::compile("object.spec.containers.all(c, !c.image.endsWith(':latest'))")
+                .unwrap();
+        assert_eq!(pinned.evaluate(&[("object", &object)]), Ok(false));
+    }
+
+    #[test]
+    fn kubernetes_libraries_are_there() {
+        let q = Expression::compile("quantity(right).compareTo(quantity(left)) > 0").unwrap();
+        assert_eq!(
+            q.evaluate(&[("left", &json!("512Mi")), ("right", &json!("1Gi"))]),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn errors_are_errors() {
+        assert!(Expression::compile("right >=").is_err());
+        let missing = Expression::compile("object.spec.replicas > 1").unwrap();
+        assert!(missing.evaluate(&[("object", &json!({}))]).is_err());
+        let not_bool = Expression::compile("1 + 1").unwrap();
+        assert!(
+            not_bool
+                .evaluate(&[])
+                .unwrap_err()
+                .contains("not true or false")
+        );
+    }
+}
