@@ -14,7 +14,7 @@ use crate::live::snapshot;
 use crate::model::{Inventory, Resource, RunError, Scopes};
 use crate::normalize::{Fingerprinter, Normalizer, TextRewrite};
 use crate::policy::eval::{Judgement, Policies};
-use crate::policy::{self, Severity};
+use crate::policy::{self, Scope, Severity, builtin};
 use crate::progress::Progress;
 use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
 use crate::yaml::Document;
@@ -38,10 +38,8 @@ pub enum AppError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Policy(#[from] policy::rules::PolicyError),
-    #[error(
-        "`builtin:{name}` is not a policy shipped with this build of plumb\n  help: remove it from `policies:` for now; shipped policies land with the policy engine"
-    )]
-    UnknownBuiltin { name: String },
+    #[error("`{name}` is not a policy shipped with plumb\n  help: shipped policies are {known}")]
+    UnknownBuiltin { name: String, known: String },
     #[error(transparent)]
     Disk(#[from] desired::disk::DiskError),
     #[error(transparent)]
@@ -264,20 +262,30 @@ fn scopes_of<'a>(
     scopes
 }
 
-fn normalize_all(normalizer: &Normalizer, inventory: &mut Inventory, live: bool) {
-    normalize_mapped(normalizer, inventory, live, None);
+/// How a command prepares objects for comparison: normalization, then the noise its policies
+/// remove.
+struct Preparation<'a> {
+    normalizer: &'a Normalizer,
+    policies: &'a Policies,
+    scope: Scope,
 }
 
-fn normalize_mapped(
-    normalizer: &Normalizer,
-    inventory: &mut Inventory,
-    live: bool,
-    secret_rewrite: Option<&TextRewrite<'_>>,
-) {
-    inventory
-        .resources
-        .par_iter_mut()
-        .for_each(|(_, r)| normalizer.normalize_with(r, live, secret_rewrite));
+impl Preparation<'_> {
+    fn prepare(&self, inventory: &mut Inventory, live: bool) {
+        self.prepare_mapped(inventory, live, None);
+    }
+
+    fn prepare_mapped(
+        &self,
+        inventory: &mut Inventory,
+        live: bool,
+        secret_rewrite: Option<&TextRewrite<'_>>,
+    ) {
+        inventory.resources.par_iter_mut().for_each(|(_, r)| {
+            self.normalizer.normalize_with(r, live, secret_rewrite);
+            self.policies.remove_noise(r, self.scope);
+        });
+    }
 }
 
 fn render(
@@ -351,6 +359,7 @@ fn drift_command(
 ) -> Result<Report, AppError> {
     let config = load_config(common)?;
     let env = environment(&config, name)?;
+    let policies = load_policies(&config.config.policies, &config.dir)?;
     let tree = open_tree(&config, git_ref)?;
     let desired = read_desired(&config, &tree, name, progress)?;
     let live_cfg = env.live.clone().unwrap_or_default();
@@ -400,8 +409,13 @@ fn drift_command(
     let mut desired_inv =
         inventory::build(name, desired.documents, env.namespace.as_deref(), &scopes)?;
     let mut live_inv = inventory::build_live(name, live.documents, &scopes)?;
-    normalize_all(normalizer, &mut desired_inv, false);
-    normalize_all(normalizer, &mut live_inv, true);
+    let prepare = Preparation {
+        normalizer,
+        policies: &policies,
+        scope: Scope::Drift,
+    };
+    prepare.prepare(&mut desired_inv, false);
+    prepare.prepare(&mut live_inv, true);
     let namespaces: BTreeSet<String> = if !live_cfg.namespaces.is_empty() {
         live_cfg.namespaces.iter().cloned().collect()
     } else if let Some(ns) = &live.namespaces {
@@ -443,7 +457,6 @@ fn drift_command(
         .summary
         .live_resources
         .insert(name.to_string(), live_inv.len());
-    let policies = load_policies(&config.config.policies, &config.dir)?;
     add_all(&mut report, differences, &[name], &policies);
     report.errors.extend(errors);
     Ok(report)
@@ -466,12 +479,17 @@ fn parity_command(
     let sides = Sides { left, right };
     let mut errors = Vec::new();
     let policies = load_policies(&config.config.policies, &config.dir)?;
+    let prepare = Preparation {
+        normalizer,
+        policies: &policies,
+        scope: Scope::Parity,
+    };
     let equal_values = |l: &Resource, r: &Resource| policies.equal_values(l, r);
     let (tree, left_count, right_count, differences) = if live {
         let mut left_inv = live_environment(&config, normalizer, left, &mut errors)?;
         let mut right_inv = live_environment(&config, normalizer, right, &mut errors)?;
-        normalize_mapped(normalizer, &mut left_inv, false, Some(&secret_rewrite));
-        normalize_all(normalizer, &mut right_inv, false);
+        prepare.prepare_mapped(&mut left_inv, false, Some(&secret_rewrite));
+        prepare.prepare(&mut right_inv, false);
         let mut run = ParityRun::new(&left_inv, &mapping, sides)?.with_pair_check(&equal_values);
         let mut differences = run.add_right(right_inv.resources.values())?;
         differences.extend(run.finish());
@@ -489,7 +507,7 @@ fn parity_command(
             left_env.namespace.as_deref(),
             &scopes,
         )?;
-        normalize_mapped(normalizer, &mut left_inv, false, Some(&secret_rewrite));
+        prepare.prepare_mapped(&mut left_inv, false, Some(&secret_rewrite));
         let mut run = ParityRun::new(&left_inv, &mapping, sides)?.with_pair_check(&equal_values);
         progress.note(&format!(
             "reading {right} from Git at {} and comparing",
@@ -503,7 +521,7 @@ fn parity_command(
             scopes.learn_from_crds(documents.iter().map(|d| &d.value));
             let mut batch_inv =
                 inventory::build(right, documents, right_env.namespace.as_deref(), &scopes)?;
-            normalize_all(normalizer, &mut batch_inv, false);
+            prepare.prepare(&mut batch_inv, false);
             differences.extend(run.add_right(batch_inv.resources.values())?);
             progress.note(&format!(
                 "{right}: {} objects compared with {left}'s {}",
@@ -633,8 +651,13 @@ fn compare_command(
             }
             let mut desired = inventory::build(&left_name, left_docs, namespace, &scopes)?;
             let mut live = inventory::build_live(&right_name, right_docs, &scopes)?;
-            normalize_all(normalizer, &mut desired, false);
-            normalize_all(normalizer, &mut live, true);
+            let prepare = Preparation {
+                normalizer,
+                policies: &policies,
+                scope: Scope::Drift,
+            };
+            prepare.prepare(&mut desired, false);
+            prepare.prepare(&mut live, true);
             let scope = DriftScope {
                 namespaces: desired.namespaces(),
                 field_managers: field_managers.to_vec(),
@@ -658,8 +681,13 @@ fn compare_command(
         Mode::Parity => {
             let mut l = inventory::build(&left_name, left_docs, namespace, &scopes)?;
             let mut r = inventory::build(&right_name, right_docs, namespace, &scopes)?;
-            normalize_all(normalizer, &mut l, false);
-            normalize_all(normalizer, &mut r, false);
+            let prepare = Preparation {
+                normalizer,
+                policies: &policies,
+                scope: Scope::Parity,
+            };
+            prepare.prepare(&mut l, false);
+            prepare.prepare(&mut r, false);
             let sides = Sides {
                 left: &left_name,
                 right: &right_name,
@@ -702,12 +730,11 @@ fn add_all(report: &mut Report, differences: Vec<Difference>, envs: &[&str], pol
         }));
 }
 
-/// The policies of a run, from policy files in order.
+/// The policies of a run: the named policy files in order, then `builtin:noise`.
 fn load_policies(entries: &[String], base: &Path) -> Result<Policies, AppError> {
-    Ok(Policies::new(
-        read_policy_files(entries, base)?,
-        crate::timestamp::today(),
-    ))
+    let mut files = read_policy_files(entries, base)?;
+    files.push(builtin::load(builtin::NOISE).expect("builtin:noise is shipped")?);
+    Ok(Policies::new(files, crate::timestamp::today()))
 }
 
 /// Parses policy files in order: files, directories (their `*.yaml`/`*.yml`, by name), and shipped
@@ -718,10 +745,16 @@ fn read_policy_files(
 ) -> Result<Vec<policy::rules::PolicyFile>, AppError> {
     let mut files = Vec::new();
     for entry in entries {
-        if let Some(name) = entry.strip_prefix("builtin:") {
-            return Err(AppError::UnknownBuiltin {
-                name: name.to_string(),
-            });
+        if entry.starts_with("builtin:") {
+            // builtin:noise always comes last, wherever it is named (load_policies adds it).
+            if entry != builtin::NOISE {
+                let file = builtin::load(entry).ok_or_else(|| AppError::UnknownBuiltin {
+                    name: entry.clone(),
+                    known: builtin::names().collect::<Vec<_>>().join(", "),
+                })??;
+                files.push(file);
+            }
+            continue;
         }
         let path = base.join(entry);
         let mut paths = Vec::new();

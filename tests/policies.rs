@@ -370,3 +370,79 @@ fn policy_lint_reports_unreachable_rules_and_stale_waivers() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("broken.yaml:4:"));
 }
+
+/// Two live objects as a cluster returns them, for `compare --mode parity`.
+fn live_pair(dir: &std::path::Path) {
+    let deployment = |uid: &str, ready: u32, generation: u32| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\n  uid: {uid}\n  resourceVersion: \"{ready}{generation}\"\n  generation: {generation}\n  creationTimestamp: \"2026-0{generation}-01T00:00:00Z\"\n  annotations:\n    deployment.kubernetes.io/revision: \"{generation}\"\n  managedFields:\n    - manager: kubectl\n      operation: Update\n      fieldsV1: {{f:spec: {{}}}}\nspec:\n  replicas: 3\nstatus:\n  readyReplicas: {ready}\n  observedGeneration: {generation}\n"
+        )
+    };
+    let services = |ip: &str, headless: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop}}\nspec:\n  clusterIP: {ip}\n  clusterIPs: [{ip}]\n  ports: [{{port: 80}}]\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: db, namespace: shop}}\nspec:\n  clusterIP: {headless}\n  ports: [{{port: 5432}}]\n"
+        )
+    };
+    std::fs::write(
+        dir.join("a.yaml"),
+        deployment("u-1", 3, 4) + "---\n" + &services("10.0.0.1", "None"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.yaml"),
+        deployment("u-2", 1, 7) + "---\n" + &services("10.9.0.1", "10.9.0.2"),
+    )
+    .unwrap();
+}
+
+fn compare_parity(dir: &std::path::Path, policy: Option<&str>) -> serde_json::Value {
+    let mut cmd = support::plumb();
+    cmd.args(["compare", "--mode", "parity", "-f", "json"])
+        .arg(dir.join("a.yaml"))
+        .arg(dir.join("b.yaml"));
+    if let Some(text) = policy {
+        std::fs::write(dir.join("policy.yaml"), text).unwrap();
+        cmd.arg("--policy").arg(dir.join("policy.yaml"));
+    }
+    stdout_json(&cmd.output().unwrap())
+}
+
+#[test]
+fn builtin_noise_goes_unless_a_rule_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    live_pair(dir.path());
+    // No policy of the user's: status, bookkeeping and allocated cluster IPs are noise, but a
+    // headless Service against one with an IP is a real difference.
+    let report = compare_parity(dir.path(), None);
+    assert_eq!(
+        statuses(&report),
+        ["db spec.clusterIP unreviewed warning -"]
+    );
+    // Naming a field inside status brings status back for the objects the rule matches; what the
+    // rule does not decide still falls to builtin:noise, and is counted as ignored.
+    let report = compare_parity(
+        dir.path(),
+        Some(
+            "version: 1\nrules:\n  - id: ready\n    match: {kinds: [Deployment]}\n    paths: [status.readyReplicas]\n    action: deny\n",
+        ),
+    );
+    assert_eq!(
+        statuses(&report),
+        [
+            "api status.readyReplicas violation error ready",
+            "db spec.clusterIP unreviewed warning -"
+        ]
+    );
+    // status.observedGeneration, and web's allocated clusterIP and clusterIPs[0] (judged after the
+    // comparison, since that noise rule has a condition).
+    assert_eq!(report["summary"]["ignored"], 3);
+    // Wide rules do not bring noise back: `metadata.**` allows declared metadata, nothing else.
+    let report = compare_parity(
+        dir.path(),
+        Some("version: 1\nrules:\n  - id: meta\n    paths: [metadata.**]\n    action: allow\n"),
+    );
+    assert_eq!(
+        statuses(&report),
+        ["db spec.clusterIP unreviewed warning -"]
+    );
+}

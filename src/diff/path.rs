@@ -108,6 +108,57 @@ impl Path {
         }
         Some(current)
     }
+
+    /// Removes the field this path names from `value`, and then every object the removal left
+    /// empty (an empty object equals an absent one, DESIGN §4). Whether anything was removed.
+    pub fn remove(&self, value: &mut Value) -> bool {
+        remove_at(&self.0, value)
+    }
+}
+
+fn remove_at(segments: &[Segment], value: &mut Value) -> bool {
+    let Some((first, rest)) = segments.split_first() else {
+        return false;
+    };
+    match (first, value) {
+        (Segment::Key(key), Value::Object(map)) => {
+            if rest.is_empty() {
+                return map.remove(key).is_some();
+            }
+            let Some(child) = map.get_mut(key) else {
+                return false;
+            };
+            let removed = remove_at(rest, child);
+            if removed && child.as_object().is_some_and(|m| m.is_empty()) {
+                map.remove(key);
+            }
+            removed
+        }
+        (Segment::Index(index), Value::Array(items)) => match items.get_mut(*index) {
+            Some(child) if !rest.is_empty() => remove_at(rest, child),
+            Some(_) => {
+                items.remove(*index);
+                true
+            }
+            None => false,
+        },
+        (Segment::Select(pairs), Value::Array(items)) => {
+            let position = items.iter().position(|entry| {
+                pairs
+                    .iter()
+                    .all(|(f, v)| entry.get(f).is_some_and(|x| key_text(x) == *v))
+            });
+            match position {
+                Some(i) if rest.is_empty() => {
+                    items.remove(i);
+                    true
+                }
+                Some(i) => remove_at(rest, &mut items[i]),
+                None => false,
+            }
+        }
+        _ => false,
+    }
 }
 
 /// The text a key field's value is written as in a selector: strings as they are, numbers and

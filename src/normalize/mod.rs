@@ -2,11 +2,11 @@
 //! differences that mean something remain (DESIGN §4).
 //!
 //! Order matters: a live object's history (last-applied configuration, managedFields) is taken out
-//! first, secrets are fingerprinted before anything else can see them, then noise goes and values
-//! take their canonical forms.
+//! first, secrets are fingerprinted before anything else can see them, then values take their
+//! canonical forms. Noise (status, server bookkeeping) is data, not code: `builtin:noise`, removed
+//! by the policies of a run (`Policies::remove_noise`).
 
 pub mod canonical;
-pub mod noise;
 pub mod quantity;
 pub mod secrets;
 
@@ -59,7 +59,6 @@ impl Normalizer {
         if secrets::is_secret(object) {
             self.fingerprinter.redact_secret(object, secret_rewrite);
         }
-        noise::remove_noise(object);
         canonical::strip_identity(object);
         canonical::canonical_numbers(object);
         canonical::canonical_quantities(kind, object);
@@ -151,6 +150,7 @@ mod tests {
         let applied = history.last_applied.as_ref().unwrap();
         assert_eq!(applied["data"]["p"], r.object["data"]["p"]);
         assert!(!format!("{r:?}").contains("hunter2"));
-        assert!(r.object.get("metadata").is_none());
+        // Noise is the policies' to remove (builtin:noise), not normalization's.
+        assert!(r.object["metadata"].get("managedFields").is_some());
     }
 }

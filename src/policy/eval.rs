@@ -2,12 +2,13 @@
 //! files were given; a violation under a live waiver is waived; what no rule covers is unreviewed
 //! at the scope's default severity (DESIGN §6).
 
-use super::rules::{Action, Match, PolicyFile, Rule, RuleScope, Waiver};
+use super::builtin;
+use super::rules::{Action, PolicyFile, Rule, RuleScope, Waiver};
+use super::selector::Selector;
 use super::{Defaults, Scope, Severity, Status, Verdict, scope_of};
 use crate::compare::{Difference, FindingKind, ResourceRef};
 use crate::diff::ChangeOp;
 use crate::model::Resource;
-use globset::{Glob, GlobMatcher};
 use serde_json::Value;
 
 /// What a difference comes to.
@@ -22,6 +23,8 @@ pub enum Judgement {
 pub struct Policies {
     rules: Vec<CompiledRule>,
     waivers: Vec<CompiledWaiver>,
+    /// The fields `builtin:noise` removes before comparison.
+    noise: Vec<NoiseField>,
     pub defaults: Defaults,
     /// Days since 1970-01-01: waivers hold through their expiry day.
     today: i64,
@@ -29,61 +32,20 @@ pub struct Policies {
 
 struct CompiledRule {
     rule: Rule,
-    matcher: CompiledMatch,
+    matcher: Selector,
+}
+
+/// One path of an unconditional `builtin:noise` rule, and the earlier rules that name it (and so
+/// keep it for themselves to judge).
+struct NoiseField {
+    rule: usize,
+    path: usize,
+    named_by: Vec<usize>,
 }
 
 struct CompiledWaiver {
     waiver: Waiver,
-    matcher: CompiledMatch,
-}
-
-struct CompiledMatch {
-    kinds: Vec<String>,
-    namespaces: Vec<GlobMatcher>,
-    names: Vec<GlobMatcher>,
-    labels: Vec<(String, String)>,
-}
-
-impl CompiledMatch {
-    fn new(m: &Match) -> Self {
-        // Globs were validated when the file was parsed.
-        let globs = |patterns: &[String]| {
-            patterns
-                .iter()
-                .filter_map(|p| Glob::new(p).ok())
-                .map(|g| g.compile_matcher())
-                .collect()
-        };
-        CompiledMatch {
-            kinds: m.kinds.clone(),
-            namespaces: globs(&m.namespaces),
-            names: globs(&m.names),
-            labels: m
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        }
-    }
-
-    fn matches(&self, resource: &ResourceRef) -> bool {
-        let id = &resource.id;
-        let kind_ok = self.kinds.is_empty()
-            || self.kinds.iter().any(|k| match k.rsplit_once('/') {
-                Some((group, kind)) => group == id.group && kind == id.kind,
-                None => *k == id.kind,
-            });
-        let namespace = id.namespace.as_deref().unwrap_or("");
-        kind_ok
-            && (self.namespaces.is_empty() || self.namespaces.iter().any(|g| g.is_match(namespace)))
-            && (self.names.is_empty() || self.names.iter().any(|g| g.is_match(&id.name)))
-            && self.labels.iter().all(|(k, v)| {
-                resource
-                    .labels
-                    .get(k)
-                    .is_some_and(|have| v == "*" || have == v)
-            })
-    }
+    matcher: Selector,
 }
 
 impl Policies {
@@ -93,7 +55,9 @@ impl Policies {
         let (mut parity_set, mut drift_set) = (false, false);
         let mut rules = Vec::new();
         let mut waivers = Vec::new();
+        let mut noise = Vec::new();
         for file in files {
+            let is_noise = file.name == builtin::NOISE;
             if let (Some(severity), false) = (file.parity_default, parity_set) {
                 defaults.parity = severity;
                 parity_set = true;
@@ -103,19 +67,37 @@ impl Policies {
                 drift_set = true;
             }
             for rule in file.rules {
+                if is_noise && rule.action == Action::Ignore && rule.condition.is_none() {
+                    for (path, pattern) in rule.paths.iter().enumerate() {
+                        let named_by = rules
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, earlier): &(usize, &CompiledRule)| {
+                                earlier.rule.paths.iter().any(|p| p.names_within(pattern))
+                            })
+                            .map(|(i, _)| i)
+                            .collect();
+                        noise.push(NoiseField {
+                            rule: rules.len(),
+                            path,
+                            named_by,
+                        });
+                    }
+                }
                 rules.push(CompiledRule {
-                    matcher: CompiledMatch::new(&rule.matcher),
+                    matcher: Selector::new(&rule.matcher),
                     rule,
                 });
             }
             waivers.extend(file.waivers.into_iter().map(|w| CompiledWaiver {
-                matcher: CompiledMatch::new(&w.matcher),
+                matcher: Selector::new(&w.matcher),
                 waiver: w,
             }));
         }
         Policies {
             rules,
             waivers,
+            noise,
             defaults,
             today,
         }
@@ -124,6 +106,35 @@ impl Policies {
     /// No policy files: every difference unreviewed at the default severities.
     pub fn none() -> Policies {
         Policies::new(Vec::new(), 0)
+    }
+
+    /// Removes the fields `builtin:noise` ignores from `resource` (and from the last-applied
+    /// configuration it carries), before comparison — except where an earlier rule that applies to
+    /// this object names the field: then its differences are judged like any other, and reach the
+    /// noise rule only if no earlier rule decides them.
+    pub fn remove_noise(&self, resource: &mut Resource, scope: Scope) {
+        if self.noise.is_empty() {
+            return;
+        }
+        let target = ResourceRef::of(resource);
+        let applies_here = |rule: &CompiledRule| {
+            scope_allows(rule.rule.scope, scope) && rule.matcher.matches(&target)
+        };
+        for field in &self.noise {
+            let rule = &self.rules[field.rule];
+            if !applies_here(rule) || field.named_by.iter().any(|&i| applies_here(&self.rules[i])) {
+                continue;
+            }
+            let pattern = &rule.rule.paths[field.path];
+            pattern.remove_from(&mut resource.object);
+            if let Some(applied) = resource
+                .history
+                .as_mut()
+                .and_then(|h| h.last_applied.as_mut())
+            {
+                pattern.remove_from(applied);
+            }
+        }
     }
 
     /// What `difference` comes to. A condition that fails to evaluate leaves it unreviewed, with
@@ -271,13 +282,17 @@ impl Policies {
     }
 }
 
-fn applies(compiled: &CompiledRule, difference: &Difference, scope: Scope) -> bool {
-    let rule = &compiled.rule;
-    let scope_ok = match rule.scope {
+fn scope_allows(rule: RuleScope, scope: Scope) -> bool {
+    match rule {
         RuleScope::All => true,
         RuleScope::Parity => scope == Scope::Parity,
         RuleScope::Drift => scope == Scope::Drift,
-    };
+    }
+}
+
+fn applies(compiled: &CompiledRule, difference: &Difference, scope: Scope) -> bool {
+    let rule = &compiled.rule;
+    let scope_ok = scope_allows(rule.scope, scope);
     // A rule without paths covers the whole object; a rule with paths covers the fields it names.
     let path_ok = rule.paths.is_empty()
         || (!difference.path.is_root() && rule.paths.iter().any(|p| p.matches(&difference.path)));

@@ -2,11 +2,13 @@
 //! (`pattern`), and the evaluation (`eval`) that turns each difference into ignored, expected,
 //! violation, waived or unreviewed.
 
+pub mod builtin;
 pub mod eval;
 pub mod expr;
 pub mod lint;
 pub mod pattern;
 pub mod rules;
+pub mod selector;
 
 use crate::compare::FindingKind;
 use serde::{Deserialize, Serialize};

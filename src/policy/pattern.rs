@@ -48,6 +48,28 @@ impl PathPattern {
         matches_prefix(&self.parts, &path.0)
     }
 
+    /// Does this pattern name `field` itself or something inside it — with `field`'s own segments
+    /// spelled out, not stood in for by a wildcard? `status.replicas` names within `status`;
+    /// `metadata.**` and `**` do not name within `metadata.uid`. This is how a user rule brings
+    /// back a field `builtin:noise` removes: by naming it.
+    pub fn names_within(&self, field: &PathPattern) -> bool {
+        self.parts.len() >= field.parts.len()
+            && self
+                .parts
+                .iter()
+                .zip(&field.parts)
+                .all(|(mine, theirs)| spells_out(mine, theirs))
+    }
+
+    /// Removes every field of `value` the pattern names (and the objects that leaves empty).
+    pub fn remove_from(&self, value: &mut Value) {
+        let paths: Vec<Path> = self.find(value).into_iter().map(|(path, _)| path).collect();
+        // Deepest and last first, so earlier removals do not move the positions later ones name.
+        for path in paths.iter().rev() {
+            path.remove(value);
+        }
+    }
+
     /// Every field of `value` the pattern names, with its path (list entries named by their keys,
     /// as the diff names them).
     pub fn find<'v>(&self, value: &'v Value) -> Vec<(Path, &'v Value)> {
@@ -212,6 +234,20 @@ fn matches_prefix(parts: &[Part], path: &[Segment]) -> bool {
     }
 }
 
+/// Does `mine` spell out `theirs`: the same literal part, or a concrete part where `theirs` is a
+/// wildcard that covers it?
+fn spells_out(mine: &Part, theirs: &Part) -> bool {
+    match (mine, theirs) {
+        (Part::Key(a), Part::IndexOrKey(_, b)) | (Part::IndexOrKey(_, a), Part::Key(b)) => a == b,
+        (_, Part::AnySegment) => *mine != Part::AnyDepth,
+        (
+            Part::Select(_) | Part::Index(_) | Part::IndexOrKey(..) | Part::AnyEntry,
+            Part::AnyEntry,
+        ) => true,
+        _ => mine == theirs,
+    }
+}
+
 fn part_matches(part: &Part, segment: &Segment) -> bool {
     match (part, segment) {
         (Part::AnySegment, _) => true,
@@ -318,6 +354,51 @@ mod tests {
         assert_eq!(found("**.image").len(), 2);
         assert_eq!(found("/spec/args/1"), ["spec.args[1]=\"q\""]);
         assert!(found("data.missing").is_empty());
+    }
+
+    #[test]
+    fn naming_a_field_means_spelling_it_out() {
+        let within = |pattern: &str, field: &str| {
+            PathPattern::parse(pattern)
+                .unwrap()
+                .names_within(&PathPattern::parse(field).unwrap())
+        };
+        assert!(within("status", "status"));
+        assert!(within("status.replicas", "status"));
+        assert!(within("/metadata/uid", "metadata.uid"));
+        assert!(within(
+            "metadata.annotations[\"a/b\"].x",
+            "metadata.annotations[\"a/b\"]"
+        ));
+        assert!(!within("metadata", "metadata.uid"));
+        assert!(!within("metadata.**", "metadata.uid"));
+        assert!(!within("**", "status"));
+        assert!(!within("metadata.*", "metadata.uid"));
+        assert!(!within("spec.replicas", "status"));
+    }
+
+    #[test]
+    fn removing_drops_what_is_left_empty() {
+        let mut object = serde_json::json!({"metadata": {"uid": "u", "annotations": {"a": "1"}, "labels": {"x": "y"}},
+            "spec": {"containers": [{"name": "api", "image": "i"}, {"name": "side"}]}});
+        PathPattern::parse("metadata.uid")
+            .unwrap()
+            .remove_from(&mut object);
+        PathPattern::parse("metadata.annotations.a")
+            .unwrap()
+            .remove_from(&mut object);
+        PathPattern::parse("spec.containers[*].image")
+            .unwrap()
+            .remove_from(&mut object);
+        assert_eq!(
+            object,
+            serde_json::json!({"metadata": {"labels": {"x": "y"}},
+                "spec": {"containers": [{"name": "api"}, {"name": "side"}]}})
+        );
+        PathPattern::parse("metadata.labels.x")
+            .unwrap()
+            .remove_from(&mut object);
+        assert!(object.get("metadata").is_none());
     }
 
     #[test]
