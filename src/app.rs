@@ -13,6 +13,7 @@ use crate::inventory;
 use crate::live::snapshot;
 use crate::model::{Inventory, Resource, RunError, Scopes};
 use crate::normalize::{Fingerprinter, Normalizer, TextRewrite};
+use crate::policy::checks::{CheckResults, Side};
 use crate::policy::eval::{Judgement, Policies};
 use crate::policy::{self, Scope, Severity, builtin};
 use crate::progress::Progress;
@@ -416,6 +417,9 @@ fn drift_command(
     };
     prepare.prepare(&mut desired_inv, false);
     prepare.prepare(&mut live_inv, true);
+    let mut checks = CheckResults::default();
+    checks.add(&policies, desired_inv.par_values(), Side::Desired);
+    checks.add(&policies, live_inv.par_values(), Side::Live);
     let namespaces: BTreeSet<String> = if !live_cfg.namespaces.is_empty() {
         live_cfg.namespaces.iter().cloned().collect()
     } else if let Some(ns) = &live.namespaces {
@@ -458,6 +462,7 @@ fn drift_command(
         .live_resources
         .insert(name.to_string(), live_inv.len());
     add_all(&mut report, differences, &[name], &policies);
+    add_checks(&mut report, checks, name, &policies);
     report.errors.extend(errors);
     Ok(report)
 }
@@ -485,11 +490,14 @@ fn parity_command(
         scope: Scope::Parity,
     };
     let equal_values = |l: &Resource, r: &Resource| policies.equal_values(l, r);
+    let (mut left_checks, mut right_checks) = (CheckResults::default(), CheckResults::default());
     let (tree, left_count, right_count, differences) = if live {
         let mut left_inv = live_environment(&config, normalizer, left, &mut errors)?;
         let mut right_inv = live_environment(&config, normalizer, right, &mut errors)?;
         prepare.prepare_mapped(&mut left_inv, false, Some(&secret_rewrite));
         prepare.prepare(&mut right_inv, false);
+        left_checks.add(&policies, left_inv.par_values(), Side::Live);
+        right_checks.add(&policies, right_inv.par_values(), Side::Live);
         let mut run = ParityRun::new(&left_inv, &mapping, sides)?.with_pair_check(&equal_values);
         let mut differences = run.add_right(right_inv.resources.values())?;
         differences.extend(run.finish());
@@ -508,6 +516,7 @@ fn parity_command(
             &scopes,
         )?;
         prepare.prepare_mapped(&mut left_inv, false, Some(&secret_rewrite));
+        left_checks.add(&policies, left_inv.par_values(), Side::Desired);
         let mut run = ParityRun::new(&left_inv, &mapping, sides)?.with_pair_check(&equal_values);
         progress.note(&format!(
             "reading {right} from Git at {} and comparing",
@@ -522,6 +531,7 @@ fn parity_command(
             let mut batch_inv =
                 inventory::build(right, documents, right_env.namespace.as_deref(), &scopes)?;
             prepare.prepare(&mut batch_inv, false);
+            right_checks.add(&policies, batch_inv.par_values(), Side::Desired);
             differences.extend(run.add_right(batch_inv.resources.values())?);
             progress.note(&format!(
                 "{right}: {} objects compared with {left}'s {}",
@@ -552,6 +562,8 @@ fn parity_command(
         .resources
         .insert(right.to_string(), right_count);
     add_all(&mut report, differences, &[left, right], &policies);
+    add_checks(&mut report, left_checks, left, &policies);
+    add_checks(&mut report, right_checks, right, &policies);
     report.errors.extend(errors);
     Ok(report)
 }
@@ -658,6 +670,9 @@ fn compare_command(
             };
             prepare.prepare(&mut desired, false);
             prepare.prepare(&mut live, true);
+            let mut checks = CheckResults::default();
+            checks.add(&policies, desired.par_values(), Side::Desired);
+            checks.add(&policies, live.par_values(), Side::Live);
             let scope = DriftScope {
                 namespaces: desired.namespaces(),
                 field_managers: field_managers.to_vec(),
@@ -677,6 +692,7 @@ fn compare_command(
                 &[&left_name],
                 &policies,
             );
+            add_checks(&mut report, checks, &left_name, &policies);
         }
         Mode::Parity => {
             let mut l = inventory::build(&left_name, left_docs, namespace, &scopes)?;
@@ -688,6 +704,10 @@ fn compare_command(
             };
             prepare.prepare(&mut l, false);
             prepare.prepare(&mut r, false);
+            let (mut left_checks, mut right_checks) =
+                (CheckResults::default(), CheckResults::default());
+            left_checks.add(&policies, l.par_values(), Side::Desired);
+            right_checks.add(&policies, r.par_values(), Side::Desired);
             let sides = Sides {
                 left: &left_name,
                 right: &right_name,
@@ -705,6 +725,8 @@ fn compare_command(
                 &[&left_name, &right_name],
                 &policies,
             );
+            add_checks(&mut report, left_checks, &left_name, &policies);
+            add_checks(&mut report, right_checks, &right_name, &policies);
         }
     }
     Ok(report)
@@ -719,10 +741,24 @@ fn add_all(report: &mut Report, differences: Vec<Difference>, envs: &[&str], pol
             Judgement::Finding(verdict) => report.add(d, envs, verdict),
         }
     }
+    record_policy_errors(report, &envs.join(","), failed_conditions);
+}
+
+/// The findings of the checks that failed on one environment's objects.
+fn add_checks(report: &mut Report, checks: CheckResults, env: &str, policies: &Policies) {
+    let mut failed_to_evaluate = Vec::new();
+    for (difference, verdict) in checks.judge(policies, &mut failed_to_evaluate) {
+        report.add(difference, &[env], verdict);
+    }
+    record_policy_errors(report, env, failed_to_evaluate);
+}
+
+/// Conditions and checks that could not be evaluated: the run is incomplete.
+fn record_policy_errors(report: &mut Report, env: &str, messages: Vec<String>) {
     report
         .errors
-        .extend(failed_conditions.into_iter().map(|message| RunError {
-            env: envs.join(","),
+        .extend(messages.into_iter().map(|message| RunError {
+            env: env.to_string(),
             kind: "policy".into(),
             source: None,
             resource: None,

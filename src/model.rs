@@ -85,6 +85,34 @@ pub struct Resource {
     pub history: Option<Box<LiveHistory>>,
 }
 
+impl Resource {
+    /// The object with its identity written back (apiVersion, kind, metadata.name and .namespace,
+    /// which normalization takes out because identity is compared apart), for policy expressions
+    /// that read `object.kind` or `object.metadata.name` as they would on the real object.
+    pub fn object_with_identity(&self) -> Value {
+        let mut object = self.object.clone();
+        if let Value::Object(map) = &mut object {
+            let api_version = if self.id.group.is_empty() {
+                self.version.clone()
+            } else {
+                format!("{}/{}", self.id.group, self.version)
+            };
+            map.insert("apiVersion".into(), Value::String(api_version));
+            map.insert("kind".into(), Value::String(self.id.kind.clone()));
+            let metadata = map
+                .entry("metadata")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Value::Object(metadata) = metadata {
+                metadata.insert("name".into(), Value::String(self.id.name.clone()));
+                if let Some(namespace) = &self.id.namespace {
+                    metadata.insert("namespace".into(), Value::String(namespace.clone()));
+                }
+            }
+        }
+        object
+    }
+}
+
 /// Something plumb could not see or decide. It makes the run incomplete (exit 3) and is listed in
 /// the report's `errors`, so a blind spot never reads as "no drift".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -222,6 +250,12 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// The resources, for rayon.
+    pub fn par_values(&self) -> impl rayon::iter::ParallelIterator<Item = &Resource> {
+        use rayon::prelude::*;
+        self.resources.par_iter().map(|(_, r)| r)
+    }
+
     pub fn from_resources(resources: impl IntoIterator<Item = Resource>) -> Self {
         Inventory {
             resources: resources.into_iter().map(|r| (r.id.clone(), r)).collect(),

@@ -81,7 +81,7 @@ fn compare_object(
             note: note.map(str::to_string),
             object: Some(
                 object
-                    .get_or_init(|| std::sync::Arc::new(desired.object.clone()))
+                    .get_or_init(|| std::sync::Arc::new(desired.object_with_identity()))
                     .clone(),
             ),
         })

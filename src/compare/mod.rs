@@ -112,7 +112,7 @@ impl Difference {
             changed_by: None,
             only_in: None,
             note: None,
-            object: Some(Arc::new(resource.object.clone())),
+            object: Some(Arc::new(resource.object_with_identity())),
         }
     }
 }

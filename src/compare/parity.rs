@@ -219,7 +219,7 @@ fn compare_pair(
             note: None,
             object: Some(
                 object
-                    .get_or_init(|| std::sync::Arc::new(left.object.clone()))
+                    .get_or_init(|| std::sync::Arc::new(left.object_with_identity()))
                     .clone(),
             ),
         });

@@ -3,7 +3,7 @@
 //! at the scope's default severity (DESIGN §6).
 
 use super::builtin;
-use super::rules::{Action, PolicyFile, Rule, RuleScope, Waiver};
+use super::rules::{Action, Check, PolicyFile, Rule, RuleScope, Waiver};
 use super::selector::Selector;
 use super::{Defaults, Scope, Severity, Status, Verdict, scope_of};
 use crate::compare::{Difference, FindingKind, ResourceRef};
@@ -25,6 +25,7 @@ pub struct Policies {
     waivers: Vec<CompiledWaiver>,
     /// The fields `builtin:noise` removes before comparison.
     noise: Vec<NoiseField>,
+    pub(super) checks: Vec<CompiledCheck>,
     pub defaults: Defaults,
     /// Days since 1970-01-01: waivers hold through their expiry day.
     today: i64,
@@ -43,6 +44,11 @@ struct NoiseField {
     named_by: Vec<usize>,
 }
 
+pub(super) struct CompiledCheck {
+    pub(super) check: Check,
+    pub(super) matcher: Selector,
+}
+
 struct CompiledWaiver {
     waiver: Waiver,
     matcher: Selector,
@@ -56,6 +62,7 @@ impl Policies {
         let mut rules = Vec::new();
         let mut waivers = Vec::new();
         let mut noise = Vec::new();
+        let mut checks = Vec::new();
         for file in files {
             let is_noise = file.name == builtin::NOISE;
             if let (Some(severity), false) = (file.parity_default, parity_set) {
@@ -89,6 +96,10 @@ impl Policies {
                     rule,
                 });
             }
+            checks.extend(file.checks.into_iter().map(|check| CompiledCheck {
+                matcher: Selector::new(&check.matcher),
+                check,
+            }));
             waivers.extend(file.waivers.into_iter().map(|w| CompiledWaiver {
                 matcher: Selector::new(&w.matcher),
                 waiver: w,
@@ -98,6 +109,7 @@ impl Policies {
             rules,
             waivers,
             noise,
+            checks,
             defaults,
             today,
         }
@@ -192,7 +204,12 @@ impl Policies {
             // Equal values under `require-different` are the violation; a difference is what it asks for.
             Action::RequireDifferent if difference.op == Some(ChangeOp::Equal) => {
                 let severity = rule.severity.unwrap_or(Severity::Error);
-                Judgement::Finding(self.waive(rule, difference, severity))
+                Judgement::Finding(self.waive(
+                    &rule.id,
+                    rule.description.as_ref(),
+                    &difference.resource,
+                    severity,
+                ))
             }
             Action::Allow | Action::RequireDifferent => Judgement::Finding(Verdict {
                 status: Status::Expected,
@@ -202,7 +219,12 @@ impl Policies {
             }),
             Action::Deny => {
                 let severity = rule.severity.unwrap_or(Severity::Error);
-                Judgement::Finding(self.waive(rule, difference, severity))
+                Judgement::Finding(self.waive(
+                    &rule.id,
+                    rule.description.as_ref(),
+                    &difference.resource,
+                    severity,
+                ))
             }
         }
     }
@@ -239,7 +261,9 @@ impl Policies {
                             note: None,
                             object: Some(
                                 object
-                                    .get_or_init(|| std::sync::Arc::new(left.object.clone()))
+                                    .get_or_init(|| {
+                                        std::sync::Arc::new(left.object_with_identity())
+                                    })
                                     .clone(),
                             ),
                             path,
@@ -251,24 +275,30 @@ impl Policies {
         out
     }
 
-    /// A violation of `rule`, unless a waiver holds it.
-    fn waive(&self, rule: &Rule, difference: &Difference, severity: Severity) -> Verdict {
+    /// A violation of rule or check `id`, unless a waiver holds it on `resource`.
+    pub(super) fn waive(
+        &self,
+        id: &str,
+        description: Option<&String>,
+        resource: &ResourceRef,
+        severity: Severity,
+    ) -> Verdict {
         let violation = |note: Option<String>| Verdict {
             status: Status::Violation,
             severity,
-            rule: Some(rule.id.clone()),
+            rule: Some(id.to_string()),
             note,
         };
         let waiver = self
             .waivers
             .iter()
-            .find(|w| w.waiver.rule == rule.id && w.matcher.matches(&difference.resource));
+            .find(|w| w.waiver.rule == id && w.matcher.matches(resource));
         match waiver {
-            None => violation(rule.description.clone()),
+            None => violation(description.cloned()),
             Some(CompiledWaiver { waiver, .. }) if waiver.expires_day >= self.today => Verdict {
                 status: Status::Waived,
                 severity,
-                rule: Some(rule.id.clone()),
+                rule: Some(id.to_string()),
                 note: Some(format!(
                     "waived for {} until {}: {}",
                     waiver.owner, waiver.expires, waiver.reason

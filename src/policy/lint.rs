@@ -47,9 +47,14 @@ pub fn lint(files: &[PolicyFile], today: i64) -> Vec<LintFinding> {
             column: waiver.origin.column,
             message,
         };
-        if !rules.iter().any(|r| r.id == waiver.rule) {
+        let known = rules.iter().any(|r| r.id == waiver.rule)
+            || files
+                .iter()
+                .flat_map(|f| &f.checks)
+                .any(|c| c.id == waiver.rule);
+        if !known {
             out.push(at(format!(
-                "waiver for {} names rule `{}`, which no policy file defines",
+                "waiver for {} names `{}`, which no policy file defines as a rule or check",
                 waiver.owner, waiver.rule
             )));
         }
@@ -145,6 +150,6 @@ waivers:
                 && findings[0].contains("`api-image` can never apply: rule `all-images`")
         );
         assert!(findings[1].contains("expired on 2020-01-01"));
-        assert!(findings[2].contains("names rule `no-such-rule`"));
+        assert!(findings[2].contains("names `no-such-rule`, which no policy file defines"));
     }
 }

@@ -3,6 +3,7 @@
 //! violation, waived or unreviewed.
 
 pub mod builtin;
+pub mod checks;
 pub mod eval;
 pub mod expr;
 pub mod lint;

@@ -292,6 +292,14 @@ pub fn parse(text: &str, name: &str) -> Result<PolicyFile, PolicyError> {
     }
     for check in raw.checks {
         let (line, column) = (check.id.referenced.line(), check.id.referenced.column());
+        if let Some(first) = seen_ids.insert(check.id.value.clone(), line) {
+            return Err(at(
+                line,
+                column,
+                format!("id `{}` is already used at line {first}", check.id.value),
+                "give each rule and check its own id: waivers name them",
+            ));
+        }
         validate_match(&check.matcher)
             .map_err(|message| at(line, column, message, "kinds are `Kind` or `group/Kind`"))?;
         let assert = Expression::compile(&check.assert.value).map_err(|e| {

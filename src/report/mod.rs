@@ -131,7 +131,11 @@ impl Report {
         if let Some(note) = &verdict.note {
             message = format!("{message} — {note}");
         }
-        let id = finding_id(&difference, envs);
+        // Several checks can fail on one object: a check finding's id names its check too.
+        let check = (difference.kind == FindingKind::Check)
+            .then_some(verdict.rule.as_deref())
+            .flatten();
+        let id = finding_id(&difference, envs, check);
         let r = &difference.resource;
         self.findings.push(Finding {
             id,
@@ -204,9 +208,9 @@ impl Report {
 }
 
 /// Stable across runs: the same finding keeps its id (kind, environments, identity, path).
-fn finding_id(d: &Difference, envs: &[&str]) -> String {
+fn finding_id(d: &Difference, envs: &[&str], check: Option<&str>) -> String {
     let id = &d.resource.id;
-    let text = format!(
+    let mut text = format!(
         "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
         d.kind.as_str(),
         envs.join(","),
@@ -216,6 +220,10 @@ fn finding_id(d: &Difference, envs: &[&str]) -> String {
         id.name,
         d.path
     );
+    if let Some(check) = check {
+        text.push('\u{0}');
+        text.push_str(check);
+    }
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
@@ -232,6 +240,9 @@ fn message(d: &Difference, envs: &[&str]) -> String {
     let base = match (d.kind, d.op) {
         (FindingKind::Missing, _) => "declared in Git but not in the cluster".to_string(),
         (FindingKind::Unmanaged, _) => "in the cluster but not declared in Git".to_string(),
+        (FindingKind::Check, _) => {
+            return format!("fails {}", d.note.as_deref().unwrap_or("this check"));
+        }
         (FindingKind::OnlyIn, _) => format!("only in {}", d.only_in.as_deref().unwrap_or(left)),
         (FindingKind::Drift, Some(ChangeOp::Changed)) if secret => {
             "the cluster's secret value differs from Git's (fingerprints shown)".into()
@@ -327,9 +338,12 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_distinct() {
-        let a = finding_id(&diff_of(FindingKind::Parity), &["s", "p"]);
-        assert_eq!(a, finding_id(&diff_of(FindingKind::Parity), &["s", "p"]));
-        assert_ne!(a, finding_id(&diff_of(FindingKind::Drift), &["s"]));
+        let a = finding_id(&diff_of(FindingKind::Parity), &["s", "p"], None);
+        assert_eq!(
+            a,
+            finding_id(&diff_of(FindingKind::Parity), &["s", "p"], None)
+        );
+        assert_ne!(a, finding_id(&diff_of(FindingKind::Drift), &["s"], None));
         assert_eq!(a.len(), 16);
     }
 }
