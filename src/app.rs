@@ -41,6 +41,12 @@ pub enum AppError {
     Policy(#[from] policy::rules::PolicyError),
     #[error("`{name}` is not a policy shipped with plumb\n  help: shipped policies are {known}")]
     UnknownBuiltin { name: String, known: String },
+    #[error("no policy test files (*.yaml, *.yml) in {path}")]
+    NoTestFiles { path: String },
+    #[error(
+        "{file} names no `policies:` and no plumb.yaml was found to take them from\n  help: add `policies: [../policies/]` (relative to the test file), or run where plumb.yaml lives"
+    )]
+    TestNeedsPolicies { file: String },
     #[error(transparent)]
     Disk(#[from] desired::disk::DiskError),
     #[error(transparent)]
@@ -148,6 +154,9 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
         Command::Policy {
             action: PolicyCommand::Lint { files },
         } => policy_lint(common, files),
+        Command::Policy {
+            action: PolicyCommand::Test { path },
+        } => policy_test(common, &normalizer, path),
         Command::Compare {
             left,
             right,
@@ -768,9 +777,14 @@ fn record_policy_errors(report: &mut Report, env: &str, messages: Vec<String>) {
 
 /// The policies of a run: the named policy files in order, then `builtin:noise`.
 fn load_policies(entries: &[String], base: &Path) -> Result<Policies, AppError> {
+    load_policies_on(entries, base, crate::timestamp::today())
+}
+
+/// [`load_policies`], with waivers judged on `today` (days since 1970-01-01).
+fn load_policies_on(entries: &[String], base: &Path, today: i64) -> Result<Policies, AppError> {
     let mut files = read_policy_files(entries, base)?;
     files.push(builtin::load(builtin::NOISE).expect("builtin:noise is shipped")?);
-    Ok(Policies::new(files, crate::timestamp::today()))
+    Ok(Policies::new(files, today))
 }
 
 /// Parses policy files in order: files, directories (their `*.yaml`/`*.yml`, by name), and shipped
@@ -858,6 +872,103 @@ fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
     });
     write_output(common.output.as_deref(), &out)?;
     Ok(u8::from(!findings.is_empty()))
+}
+
+/// `plumb policy test PATH`: runs every case of every test file; exit 0 when all pass, 1 when one
+/// fails, 2 when a test or policy file is bad input.
+fn policy_test(common: &Common, normalizer: &Normalizer, path: &Path) -> Result<u8, AppError> {
+    let files = test_files(path)?;
+    if files.is_empty() {
+        return Err(AppError::NoTestFiles {
+            path: path.display().to_string(),
+        });
+    }
+    let mut out = String::new();
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        let name = file.display().to_string();
+        let text = std::fs::read_to_string(&file).map_err(|source| AppError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        let tests = policy::testing::parse(&text, &name)?;
+        let today = tests.today.unwrap_or_else(crate::timestamp::today);
+        let policies = match &tests.policies {
+            Some(entries) => {
+                load_policies_on(entries, file.parent().unwrap_or(Path::new("")), today)?
+            }
+            None => {
+                let config = load_config(common).map_err(|e| match e {
+                    AppError::Config(config::ConfigError::NotFound { .. }) => {
+                        AppError::TestNeedsPolicies { file: name.clone() }
+                    }
+                    other => other,
+                })?;
+                load_policies_on(&config.config.policies, &config.dir, today)?
+            }
+        };
+        out.push_str(&format!(
+            "{name}
+"
+        ));
+        for case in &tests.cases {
+            let problems = policy::testing::run_case(&policies, normalizer, case)
+                .unwrap_or_else(|error| vec![format!("could not be judged: {error}")]);
+            if problems.is_empty() {
+                passed += 1;
+                out.push_str(&format!(
+                    "  ok      {}
+",
+                    case.name
+                ));
+            } else {
+                failed += 1;
+                out.push_str(&format!(
+                    "  FAILED  {} (line {})
+",
+                    case.name, case.line
+                ));
+                for problem in problems {
+                    out.push_str(&format!(
+                        "          {problem}
+"
+                    ));
+                }
+            }
+        }
+    }
+    out.push_str(&format!(
+        "{} case(s): {passed} passed, {failed} failed
+",
+        passed + failed
+    ));
+    write_output(common.output.as_deref(), &out)?;
+    Ok(u8::from(failed > 0))
+}
+
+/// A test file, or the `*.yaml`/`*.yml` files under a directory, in path order.
+fn test_files(path: &Path) -> Result<Vec<PathBuf>, AppError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let listing = std::fs::read_dir(&dir).map_err(|source| AppError::Read {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        for entry in listing.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                pending.push(p);
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {

@@ -131,4 +131,10 @@ pub enum PolicyCommand {
         /// Policy files or directories (default: the config's `policies:`).
         files: Vec<PathBuf>,
     },
+    /// Run policy unit tests: each case a pair of objects and the outcome expected at each path,
+    /// or one object and the outcome expected of each check (exit 1 when a case fails).
+    Test {
+        /// A test file, or a directory of them (`*.yaml`, `*.yml`, searched recursively).
+        path: PathBuf,
+    },
 }

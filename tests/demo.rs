@@ -28,6 +28,9 @@ fn staging_and_production_differ_where_they_were_made_to() {
         format!("parity Deployment/{d} spec.template.spec.containers[name={c}].{f}")
     };
     let mut expected = vec![
+        // The demo's check: a worker without a readiness probe, once per environment.
+        "check Deployment/worker ".to_string(),
+        "check Deployment/worker ".to_string(),
         "only-in NetworkPolicy/default-deny ".to_string(),
         "parity ConfigMap/app-config data.FEATURE_NEW_CHECKOUT".into(),
         "parity ConfigMap/app-config data.LOG_LEVEL".into(),
@@ -86,6 +89,7 @@ fn production_drift_is_the_hotfix_the_edit_the_stray_and_the_missing() {
     assert_eq!(
         lines,
         [
+            "check Deployment/worker ",
             "drift ConfigMap/app-config data.LOG_LEVEL",
             "drift Deployment/api spec.template.spec.containers[name=api].image",
             "missing Service/worker-metrics ",
@@ -108,6 +112,7 @@ fn staging_drift_is_the_variable_removed_from_git() {
     assert_eq!(
         lines,
         [
+            "check Deployment/worker ",
             "drift Deployment/worker spec.template.spec.containers[name=worker].env[name=QUEUE_LEGACY_MODE]"
         ]
     );

@@ -446,3 +446,74 @@ fn builtin_noise_goes_unless_a_rule_names_the_field() {
         ["db spec.clusterIP unreviewed warning -"]
     );
 }
+
+#[test]
+fn policy_test_runs_cases_and_reports_what_failed() {
+    // The demo's own policy tests pass.
+    let output = support::plumb()
+        .current_dir(support::fixtures().join("demo"))
+        .args(["policy", "test", "policy-tests"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("7 case(s): 7 passed, 0 failed"), "{stdout}");
+
+    // The same waiver, judged after it lapsed, and a case that expects the wrong thing.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("team.yaml"), TEAM).unwrap();
+    let cases = r#"version: 1
+policies: [team.yaml]
+today: 3000-01-01
+cases:
+  - name: legacy images under a lapsed waiver
+    left: {apiVersion: apps/v1, kind: Deployment, metadata: {name: legacy, labels: {tier: web}}, spec: {template: {spec: {containers: [{name: app, image: "legacy:1"}]}}}}
+    right: {apiVersion: apps/v1, kind: Deployment, metadata: {name: legacy, labels: {tier: web}}, spec: {template: {spec: {containers: [{name: app, image: "legacy:2"}]}}}}
+    expect:
+      spec.template.spec.containers[name=app].image: waived
+  - name: replicas
+    left: {apiVersion: apps/v1, kind: Deployment, metadata: {name: api}, spec: {replicas: 1}}
+    right: {apiVersion: apps/v1, kind: Deployment, metadata: {name: api}, spec: {replicas: 2}}
+    expect:
+      spec.replicas: expected
+"#;
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(
+        dir.path().join("tests/cases.yaml"),
+        cases.replace("[team.yaml]", "[../team.yaml]"),
+    )
+    .unwrap();
+    let output = support::plumb()
+        .current_dir(dir.path())
+        .args(["policy", "test", "tests"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAILED  legacy images under a lapsed waiver (line 5)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 9: spec.template.spec.containers[name=app].image: expected waived, got violation (rule `same-images`)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok      replicas"), "{stdout}");
+    assert!(stdout.contains("2 case(s): 1 passed, 1 failed"), "{stdout}");
+
+    // A case that is neither a pair nor an object, and an unknown outcome, are located bad input.
+    for (bad, line) in [
+        (cases.replace("    left: {apiVersion: apps/v1, kind: Deployment, metadata: {name: api}, spec: {replicas: 1}}\n    right: {apiVersion: apps/v1, kind: Deployment, metadata: {name: api}, spec: {replicas: 2}}\n", ""), 10),
+        (cases.replace("spec.replicas: expected", "spec.replicas: fine"), 14),
+    ] {
+        std::fs::write(dir.path().join("bad.yaml"), bad).unwrap();
+        let output = support::plumb()
+            .current_dir(dir.path())
+            .args(["policy", "test", "bad.yaml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("bad.yaml:{line}")), "{stderr}");
+    }
+}

@@ -10,6 +10,7 @@ pub mod lint;
 pub mod pattern;
 pub mod rules;
 pub mod selector;
+pub mod testing;
 
 use crate::compare::FindingKind;
 use serde::{Deserialize, Serialize};

@@ -18,6 +18,8 @@ enum Part {
     AnyEntry,
     /// `**`: any number of segments, none included.
     AnyDepth,
+    /// A key with `*` in it (`FEATURE_*`): keys the glob matches, `*` standing for any characters.
+    KeyGlob(String),
     Select(Vec<(String, String)>),
     Index(usize),
     /// A JSON Pointer token that is a number: a list position, or a key spelled with digits.
@@ -188,14 +190,16 @@ fn parse_dotted(text: &str) -> Result<Vec<Part>, PathError> {
         parts.push(match token.trim_start_matches('.') {
             "**" => Part::AnyDepth,
             "*" => Part::AnySegment,
-            _ => Part::AnyEntry,
+            "[*]" => Part::AnyEntry,
+            glob => Part::KeyGlob(glob.to_string()),
         });
         rest = &tail[len..];
     }
     Ok(parts)
 }
 
-/// The first wildcard segment in `text`: its start and length (`.**`, `**`, `.*`, `*`, `[*]`).
+/// The first wildcard segment in `text`: its start and length (`.**`, `**`, `.*`, `*`, `[*]`, or a
+/// key with `*` in it such as `.FEATURE_*`).
 fn find_wildcard(text: &str) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut in_quotes = false;
@@ -206,13 +210,22 @@ fn find_wildcard(text: &str) -> Option<(usize, usize)> {
             b'\\' if in_quotes => i += 1,
             b'[' if !in_quotes && text[i..].starts_with("[*]") => return Some((i, 3)),
             b'*' if !in_quotes => {
-                let start = if i > 0 && bytes[i - 1] == b'.' {
-                    i - 1
+                // The key this `*` is part of: a whole-segment wildcard, or a glob in a key.
+                let is_key = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'*');
+                let mut key_start = i;
+                while key_start > 0 && is_key(bytes[key_start - 1]) {
+                    key_start -= 1;
+                }
+                let mut key_end = i;
+                while key_end < bytes.len() && is_key(bytes[key_end]) {
+                    key_end += 1;
+                }
+                let start = if key_start > 0 && bytes[key_start - 1] == b'.' {
+                    key_start - 1
                 } else {
-                    i
+                    key_start
                 };
-                let stars = if text[i..].starts_with("**") { 2 } else { 1 };
-                return Some((start, i - start + stars));
+                return Some((start, key_end - start));
             }
             _ => {}
         }
@@ -240,6 +253,7 @@ fn spells_out(mine: &Part, theirs: &Part) -> bool {
     match (mine, theirs) {
         (Part::Key(a), Part::IndexOrKey(_, b)) | (Part::IndexOrKey(_, a), Part::Key(b)) => a == b,
         (_, Part::AnySegment) => *mine != Part::AnyDepth,
+        (Part::Key(key), Part::KeyGlob(glob)) => glob_matches(glob, key),
         (
             Part::Select(_) | Part::Index(_) | Part::IndexOrKey(..) | Part::AnyEntry,
             Part::AnyEntry,
@@ -248,8 +262,29 @@ fn spells_out(mine: &Part, theirs: &Part) -> bool {
     }
 }
 
+/// Does `key` match `glob`, where `*` stands for any run of characters?
+fn glob_matches(glob: &str, key: &str) -> bool {
+    let mut pieces = glob.split('*');
+    let first = pieces.next().unwrap_or_default();
+    let Some(mut rest) = key.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 fn part_matches(part: &Part, segment: &Segment) -> bool {
     match (part, segment) {
+        (Part::KeyGlob(glob), Segment::Key(key)) => glob_matches(glob, key),
         (Part::AnySegment, _) => true,
         (Part::AnyEntry, Segment::Select(_) | Segment::Index(_)) => true,
         (Part::Key(k), Segment::Key(s)) => k == s,
@@ -313,6 +348,18 @@ mod tests {
             "spec.ports[port=80,protocol=TCP]",
             "spec.ports[port=81,protocol=TCP]"
         ));
+    }
+
+    #[test]
+    fn globs_in_keys() {
+        assert!(m("data.FEATURE_*", "data.FEATURE_NEW_CHECKOUT"));
+        assert!(!m("data.FEATURE_*", "data.LOG_LEVEL"));
+        assert!(m("data.*_FLAG", "data.CHECKOUT_FLAG"));
+        assert!(m("data.a*b*c", "data.a-x-b-y-c"));
+        assert!(!m("data.a*b*c", "data.a-x-c"));
+        assert!(m("spec.*Probe", "spec.livenessProbe.httpGet"));
+        assert!(m("metadata.labels.**", "metadata.labels.x"));
+        assert!(glob_matches("a*a", "aa") && !glob_matches("a*a", "a"));
     }
 
     #[test]

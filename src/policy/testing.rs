@@ -1,0 +1,408 @@
+//! `plumb policy test`: unit tests for policies, so teams test their policies in CI as they test
+//! code. Each case is a pair of objects and the outcome expected at each path, or one object and
+//! the outcome expected of each check. Cases run through the same normalization, comparison and
+//! judgement as a real run; only the I/O is left out.
+
+use super::checks::{CheckResults, Side};
+use super::eval::{Judgement, Policies};
+use super::rules::PolicyError;
+use super::{Scope, Status};
+use crate::compare::drift::{DriftScope, drift};
+use crate::compare::pairing::Mapping;
+use crate::compare::parity::{ParityRun, Sides};
+use crate::diagnostic::LocatedError;
+use crate::diff::Path;
+use crate::inventory;
+use crate::model::{Inventory, Resource, Scopes};
+use crate::normalize::Normalizer;
+use crate::yaml::Document;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+/// A test file: which policies, on which day, and the cases.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTestFile {
+    version: Spanned<u32>,
+    /// Policy files, directories and shipped policies, relative to the test file.
+    #[serde(default)]
+    policies: Option<Vec<String>>,
+    /// The day waivers are judged on (`YYYY-MM-DD`); default today.
+    #[serde(default)]
+    today: Option<Spanned<String>>,
+    cases: Vec<RawCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    name: Spanned<String>,
+    #[serde(default)]
+    scope: Option<CaseScope>,
+    #[serde(default)]
+    left: Option<Value>,
+    #[serde(default)]
+    right: Option<Value>,
+    #[serde(default)]
+    object: Option<Value>,
+    expect: BTreeMap<String, Spanned<Outcome>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaseScope {
+    Parity,
+    Drift,
+}
+
+/// What a case expects at a path, or of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Ignored,
+    Expected,
+    Violation,
+    Waived,
+    Unreviewed,
+    /// For checks: the check holds.
+    Pass,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ignored => "ignored",
+            Outcome::Expected => "expected",
+            Outcome::Violation => "violation",
+            Outcome::Waived => "waived",
+            Outcome::Unreviewed => "unreviewed",
+            Outcome::Pass => "pass",
+        }
+    }
+
+    fn of(status: Status) -> Outcome {
+        match status {
+            Status::Violation => Outcome::Violation,
+            Status::Unreviewed => Outcome::Unreviewed,
+            Status::Waived => Outcome::Waived,
+            Status::Expected => Outcome::Expected,
+        }
+    }
+}
+
+/// A parsed test file.
+#[derive(Debug)]
+pub struct TestFile {
+    pub name: String,
+    pub policies: Option<Vec<String>>,
+    /// Days since 1970-01-01, when the file fixes the day.
+    pub today: Option<i64>,
+    pub cases: Vec<Case>,
+}
+
+#[derive(Debug)]
+pub struct Case {
+    pub name: String,
+    pub line: u64,
+    pub input: CaseInput,
+    /// Expected outcomes by path (pair cases, `""` for the whole object) or check id (object cases).
+    pub expect: Vec<Expectation>,
+}
+
+#[derive(Debug)]
+pub enum CaseInput {
+    Pair {
+        scope: CaseScope,
+        left: Option<Value>,
+        right: Option<Value>,
+    },
+    Object(Value),
+}
+
+#[derive(Debug)]
+pub struct Expectation {
+    /// A path in canonical form, or a check id.
+    pub key: String,
+    pub outcome: Outcome,
+    pub line: u64,
+}
+
+/// Parses a test file's text; every mistake is located.
+pub fn parse(text: &str, name: &str) -> Result<TestFile, PolicyError> {
+    let raw: RawTestFile = crate::yaml::from_str(text, name).map_err(|e| {
+        Box::new(
+            LocatedError::new(name, text, e.line, e.column, e.message)
+                .with_help("docs/policies.md#plumb-policy-test describes test files"),
+        )
+    })?;
+    let at = |line: u64, column: u64, message: String, help: &str| -> PolicyError {
+        PolicyError::Invalid(Box::new(
+            LocatedError::new(name, text, line, column, message).with_help(help),
+        ))
+    };
+    if raw.version.value != 1 {
+        return Err(at(
+            raw.version.referenced.line(),
+            raw.version.referenced.column(),
+            format!("unsupported test file version {}", raw.version.value),
+            "this plumb reads `version: 1`",
+        ));
+    }
+    let today = match &raw.today {
+        Some(day) => Some(crate::timestamp::parse_date(&day.value).ok_or_else(|| {
+            at(
+                day.referenced.line(),
+                day.referenced.column(),
+                format!("`{}` is not a date", day.value),
+                "write the day as YYYY-MM-DD",
+            )
+        })?),
+        None => None,
+    };
+    let mut cases = Vec::new();
+    for case in raw.cases {
+        let (line, column) = (case.name.referenced.line(), case.name.referenced.column());
+        let input = match (case.object, case.left.is_some() || case.right.is_some()) {
+            (Some(object), false) => CaseInput::Object(object),
+            (None, true) => CaseInput::Pair {
+                scope: case.scope.unwrap_or(CaseScope::Parity),
+                left: case.left,
+                right: case.right,
+            },
+            _ => {
+                return Err(at(
+                    line,
+                    column,
+                    format!(
+                        "case `{}` needs `left` and/or `right` (rules), or `object` (checks)",
+                        case.name.value
+                    ),
+                    "a pair of objects tests rules; one object tests checks",
+                ));
+            }
+        };
+        let mut expect = Vec::new();
+        for (key, outcome) in case.expect {
+            let line = outcome.referenced.line();
+            let key = match input {
+                CaseInput::Pair { .. } => Path::parse(&key)
+                    .map_err(|e| {
+                        at(
+                            line,
+                            outcome.referenced.column(),
+                            format!("`{key}` is not a path: {e}"),
+                            "write paths as plumb reports them: spec.template.spec.containers[name=api].image; \"\" for the whole object",
+                        )
+                    })?
+                    .to_string(),
+                CaseInput::Object(_) => key,
+            };
+            expect.push(Expectation {
+                key,
+                outcome: outcome.value,
+                line,
+            });
+        }
+        cases.push(Case {
+            name: case.name.value,
+            line,
+            input,
+            expect,
+        });
+    }
+    Ok(TestFile {
+        name: name.to_string(),
+        policies: raw.policies,
+        today,
+        cases,
+    })
+}
+
+/// What went wrong with a case, one line each; empty when it passed.
+pub fn run_case(
+    policies: &Policies,
+    normalizer: &Normalizer,
+    case: &Case,
+) -> Result<Vec<String>, String> {
+    let actual = match &case.input {
+        CaseInput::Pair { scope, left, right } => {
+            judge_pair(policies, normalizer, *scope, left.as_ref(), right.as_ref())?
+        }
+        CaseInput::Object(object) => judge_checks(policies, normalizer, object)?,
+    };
+    let mut problems = Vec::new();
+    for expectation in &case.expect {
+        let got = actual.get(&expectation.key);
+        // Nothing at a path is what `ignored` asks for (noise never becomes a difference), and
+        // what `pass` asks of a check.
+        let got_outcome = got.map(|(o, _)| *o);
+        let satisfied = match (got_outcome, expectation.outcome) {
+            (None, Outcome::Ignored | Outcome::Pass) => true,
+            (got, want) => got == Some(want),
+        };
+        if satisfied {
+            continue;
+        }
+        let what = if expectation.key.is_empty() {
+            "the whole object"
+        } else {
+            &expectation.key
+        };
+        problems.push(match got {
+            Some((outcome, rule)) => format!(
+                "line {}: {what}: expected {}, got {}{}",
+                expectation.line,
+                expectation.outcome.as_str(),
+                outcome.as_str(),
+                by_rule(rule)
+            ),
+            None if matches!(case.input, CaseInput::Object(_)) => format!(
+                "line {}: {what}: expected {}, but the check passed (or does not apply to this object)",
+                expectation.line,
+                expectation.outcome.as_str()
+            ),
+            None => format!(
+                "line {}: {what}: expected {}, but the two objects do not differ there",
+                expectation.line,
+                expectation.outcome.as_str()
+            ),
+        });
+    }
+    for (key, (outcome, rule)) in &actual {
+        let listed = case.expect.iter().any(|e| &e.key == key);
+        if !listed && *outcome != Outcome::Ignored {
+            let what = if key.is_empty() {
+                "the whole object"
+            } else {
+                key
+            };
+            problems.push(format!(
+                "{what}: {}{}, which the case does not expect; add it to `expect`",
+                outcome.as_str(),
+                by_rule(rule)
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+fn by_rule(rule: &Option<String>) -> String {
+    match rule {
+        Some(rule) => format!(" (rule `{rule}`)"),
+        None => " (no rule matched)".to_string(),
+    }
+}
+
+type Outcomes = BTreeMap<String, (Outcome, Option<String>)>;
+
+fn inventory_of(env: &str, object: Option<&Value>) -> Result<Inventory, String> {
+    let documents = object
+        .map(|value| Document {
+            value: value.clone(),
+            file: env.to_string(),
+            line: 0,
+        })
+        .into_iter()
+        .collect();
+    inventory::build(env, documents, Some("default"), &Scopes::default()).map_err(|e| e.to_string())
+}
+
+fn prepare(
+    policies: &Policies,
+    normalizer: &Normalizer,
+    inventory: &mut Inventory,
+    live: bool,
+    scope: Scope,
+) {
+    for resource in inventory.resources.values_mut() {
+        normalizer.normalize(resource, live);
+        policies.remove_noise(resource, scope);
+    }
+}
+
+fn judge_pair(
+    policies: &Policies,
+    normalizer: &Normalizer,
+    scope: CaseScope,
+    left: Option<&Value>,
+    right: Option<&Value>,
+) -> Result<Outcomes, String> {
+    let mut l = inventory_of("left", left)?;
+    let mut r = inventory_of("right", right)?;
+    let differences = match scope {
+        CaseScope::Parity => {
+            prepare(policies, normalizer, &mut l, false, Scope::Parity);
+            prepare(policies, normalizer, &mut r, false, Scope::Parity);
+            // The two objects of a case are a pair, whatever namespaces they are in.
+            let namespace = |inv: &Inventory| inv.resources.keys().next()?.namespace.clone();
+            let mut mapping = Mapping::default();
+            if let (Some(a), Some(b)) = (namespace(&l), namespace(&r)) {
+                mapping.namespaces.insert(a, b);
+            }
+            let equal_values = |a: &Resource, b: &Resource| policies.equal_values(a, b);
+            let sides = Sides {
+                left: "left",
+                right: "right",
+            };
+            let mut run = ParityRun::new(&l, &mapping, sides)
+                .map_err(|e| e.to_string())?
+                .with_pair_check(&equal_values);
+            let mut differences = run
+                .add_right(r.resources.values())
+                .map_err(|e| e.to_string())?;
+            differences.extend(run.finish());
+            differences
+        }
+        CaseScope::Drift => {
+            prepare(policies, normalizer, &mut l, false, Scope::Drift);
+            prepare(policies, normalizer, &mut r, true, Scope::Drift);
+            let mut namespaces = l.namespaces();
+            namespaces.extend(r.namespaces());
+            let scope = DriftScope {
+                namespaces,
+                ..Default::default()
+            };
+            drift(&l, &r, &scope)
+        }
+    };
+    let mut errors = Vec::new();
+    let mut out = Outcomes::new();
+    for difference in differences {
+        let outcome = match policies.judge(&difference, &mut errors) {
+            Judgement::Ignored => (Outcome::Ignored, None),
+            Judgement::Finding(verdict) => (Outcome::of(verdict.status), verdict.rule),
+        };
+        out.insert(difference.path.to_string(), outcome);
+    }
+    match errors.first() {
+        Some(error) => Err(error.clone()),
+        None => Ok(out),
+    }
+}
+
+fn judge_checks(
+    policies: &Policies,
+    normalizer: &Normalizer,
+    object: &Value,
+) -> Result<Outcomes, String> {
+    let mut inventory = inventory_of("object", Some(object))?;
+    prepare(policies, normalizer, &mut inventory, false, Scope::Parity);
+    let mut results = CheckResults::default();
+    let resources: Vec<&Resource> = inventory.resources.values().collect();
+    results.add(policies, resources, Side::Desired);
+    let mut errors = Vec::new();
+    let out = results
+        .judge(policies, &mut errors)
+        .into_iter()
+        .filter_map(|(_, verdict)| {
+            let check = verdict.rule?;
+            Some((check.clone(), (Outcome::of(verdict.status), Some(check))))
+        })
+        .collect();
+    match errors.first() {
+        Some(error) => Err(error.clone()),
+        None => Ok(out),
+    }
+}
