@@ -9,7 +9,8 @@
 //! Rust (STAGES_OBJECTS objects each, default 4000; about 10% of pairs differ, 1% unpaired) — or
 //! reads STAGES_DIR/staging and STAGES_DIR/production — then times each stage on one thread:
 //! parse, inventory, normalize, raw diff, parity (pairing, value rewriting and diff), report
-//! (policy judgement, findings, JSON), and prints ns per object. Every stage is repeated until it has run
+//! (findings, JSON), and the policy stages with the shipped policies plus 50 user rules (noise
+//! removal, equal-value scans, judgement, checks), and prints ns per object and the policy share. Every stage is repeated until it has run
 //! for STAGES_MIN_MS (default 400 ms) and at least 3 times; the fastest repetition is reported.
 //! Inputs are cloned before the clock starts.
 //!
@@ -19,10 +20,13 @@
 //! plumb runs parse and normalize on all cores (rayon); everything else is single-threaded, as here.
 
 use plumb::compare::pairing::Mapping;
-use plumb::compare::parity::{Sides, parity};
-use plumb::model::{Inventory, Scopes};
+use plumb::compare::parity::{ParityRun, Sides, parity};
+use plumb::model::{Inventory, Resource, Scopes};
 use plumb::normalize::{Fingerprinter, Normalizer};
+use plumb::policy::Scope;
+use plumb::policy::checks::{CheckResults, Side};
 use plumb::policy::eval::{Judgement, Policies};
+use plumb::policy::{builtin, rules};
 use plumb::report::{EnvironmentInput, Inputs, Report};
 use plumb::yaml::{Document, parse_documents};
 use serde_json::Value;
@@ -422,6 +426,32 @@ fn build(env: &str, documents: Vec<Document>) -> Inventory {
         .expect("generated objects have identities")
 }
 
+/// builtin:parity-baseline, builtin:security and 50 user rules written by scripts/gen-policies,
+/// then builtin:noise — what `scripts/bench` runs as "plumb +policies".
+fn full_policies() -> Policies {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::env::temp_dir().join(format!("plumb-stages-{}.yaml", std::process::id()));
+    let status = std::process::Command::new("python3")
+        .arg(root.join("scripts/gen-policies"))
+        .arg(&out)
+        .arg("50")
+        .status()
+        .expect("python3 runs scripts/gen-policies");
+    assert!(status.success(), "scripts/gen-policies failed");
+    let text = std::fs::read_to_string(&out).expect("gen-policies wrote its file");
+    let _ = std::fs::remove_file(&out);
+    let shipped = |name| builtin::load(name).expect("shipped").expect("parses");
+    Policies::new(
+        vec![
+            shipped("builtin:parity-baseline"),
+            shipped("builtin:security"),
+            rules::parse(&text, "team.yaml").expect("generated rules parse"),
+            shipped(builtin::NOISE),
+        ],
+        0,
+    )
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument means nothing here.
     let objects = env_number("STAGES_OBJECTS", 4000) as usize;
@@ -504,7 +534,7 @@ fn main() {
     );
     rows.push(("inventory", inventory, n, "both sides"));
 
-    // 3. normalize: secrets fingerprinted (HMAC), noise removed, canonical forms.
+    // 3. normalize: secrets fingerprinted (HMAC), canonical forms (noise is a policy stage, below).
     let normalizer = Normalizer::new(Fingerprinter::with_key(b"k"));
     let normalize = time(
         min,
@@ -620,6 +650,69 @@ fn main() {
         "per finding",
     ));
 
+    // 7. policies: the shipped policies plus 50 user rules (scripts/gen-policies) — noise removed
+    // before comparison, `require-different` equal-value scans during it, every difference judged,
+    // every check run on both sides. Each is what a policy-less run (builtin:noise only) does not do.
+    let full = full_policies();
+    let prepared = || (left_inv.clone(), right_inv.clone());
+    let noise = time(min, prepared, |(mut l, mut r)| {
+        for resource in l.resources.values_mut().chain(r.resources.values_mut()) {
+            full.remove_noise(resource, Scope::Parity);
+        }
+        (l, r)
+    });
+    rows.push(("policy: noise", noise, n, "both sides"));
+    let equal_values = |a: &Resource, b: &Resource| full.equal_values(a, b);
+    let scans = time(
+        min,
+        || (),
+        |()| {
+            let mut run = ParityRun::new(&left_inv, &mapping, sides)
+                .expect("no ambiguity")
+                .with_pair_check(&equal_values);
+            let mut found = run
+                .add_right(right_inv.resources.values())
+                .expect("no ambiguity");
+            found.extend(run.finish());
+            found.len()
+        },
+    );
+    let scans = scans.saturating_sub(parity_time);
+    rows.push((
+        "policy: equal",
+        scans,
+        pairs.len() as f64,
+        "per pair, over parity",
+    ));
+    let judge = time(
+        min,
+        || (),
+        |()| {
+            let mut errors = Vec::new();
+            differences
+                .iter()
+                .filter(|d| matches!(full.judge(d, &mut errors), Judgement::Finding(_)))
+                .count()
+        },
+    );
+    rows.push((
+        "policy: judge",
+        judge,
+        differences.len() as f64,
+        "per finding",
+    ));
+    let checks = time(
+        min,
+        || (),
+        |()| {
+            let mut results = CheckResults::default();
+            results.add(&full, left_inv.par_values(), Side::Desired);
+            results.add(&full, right_inv.par_values(), Side::Desired);
+            results.judge(&full, &mut Vec::new()).len()
+        },
+    );
+    rows.push(("policy: checks", checks, n, "both sides"));
+
     println!(
         "{:<16} {:>12} {:>14}  unit",
         "stage", "total ms", "ns / unit"
@@ -642,6 +735,12 @@ fn main() {
         pairs.len(),
         changes,
         differences.len()
+    );
+    let policy = noise + scans + judge + checks;
+    println!(
+        "policy evaluation (shipped policies + 50 user rules): {:.2} ms, {:.1}% of pipeline + policy",
+        policy.as_secs_f64() * 1e3,
+        100.0 * policy.as_secs_f64() / (pipeline + policy).as_secs_f64()
     );
     let found = differences.clone();
     let (_, report_peak) = peak_of(move || {

@@ -50,4 +50,24 @@ mod tests {
         }
         assert!(load("builtin:nope").is_none());
     }
+
+    #[test]
+    fn pinned_images_means_a_tag_other_than_latest_or_a_digest() {
+        let security = load("builtin:security").unwrap().unwrap();
+        let check = &security.checks[0].assert;
+        let pinned = |image: &str| {
+            let object = serde_json::json!({"kind": "Deployment",
+                "spec": {"template": {"spec": {"containers": [{"name": "a", "image": image}]}}}});
+            check.evaluate(&[("object", &object)]).unwrap()
+        };
+        assert!(pinned("api:1.4.0"));
+        assert!(pinned("registry.example.com:5000/team/api:1.4.0"));
+        assert!(pinned("api@sha256:0123456789abcdef"));
+        assert!(!pinned("api"));
+        assert!(!pinned("api:latest"));
+        assert!(!pinned("registry.example.com:5000/team/api"));
+        let cronjob = serde_json::json!({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template":
+            {"spec": {"containers": [{"name": "a", "image": "a:1"}], "initContainers": [{"name": "i", "image": "i"}]}}}}}});
+        assert_eq!(check.evaluate(&[("object", &cronjob)]), Ok(false));
+    }
 }

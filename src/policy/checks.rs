@@ -3,12 +3,12 @@
 //! check, resource and environment: desired and live failing together are one finding that says so.
 
 use super::eval::Policies;
+use super::expr::{CelValue, to_cel};
 use super::{Severity, Status, Verdict};
 use crate::compare::{Difference, FindingKind, ResourceRef};
 use crate::diff::Path;
 use crate::model::{Resource, ResourceId, SourceLocation};
 use rayon::prelude::*;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Where an object a check ran on came from.
@@ -147,14 +147,22 @@ impl CheckResults {
 /// The checks that fail, or cannot be evaluated, on `resource`.
 fn failures(policies: &Policies, resource: &Resource) -> Vec<Failure> {
     let target = ResourceRef::of(resource);
-    let mut object: Option<Value> = None;
+    // Converted to CEL once, for every check that applies.
+    let mut object: Option<Result<CelValue, String>> = None;
     let mut out = Vec::new();
     for (index, compiled) in policies.checks.iter().enumerate() {
         if !compiled.matcher.matches(&target) {
             continue;
         }
-        let object = object.get_or_insert_with(|| resource.object_with_identity());
-        match compiled.check.assert.evaluate(&[("object", object)]) {
+        let converted = object.get_or_insert_with(|| to_cel(&resource.object_with_identity()));
+        let result = match converted {
+            Ok(object) => compiled
+                .check
+                .assert
+                .evaluate_converted(&[("object", object)]),
+            Err(e) => Err(e.clone()),
+        };
+        match result {
             Ok(true) => {}
             Ok(false) => out.push((index, Ok(()))),
             Err(e) => out.push((index, Err(e))),
@@ -168,7 +176,7 @@ mod tests {
     use super::*;
     use crate::model::test_support::resource;
     use crate::policy::rules::parse;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     const CHECKS: &str = r#"version: 1
 checks:

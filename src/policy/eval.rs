@@ -3,6 +3,7 @@
 //! at the scope's default severity (DESIGN §6).
 
 use super::builtin;
+use super::pattern::PathPattern;
 use super::rules::{Action, Check, PolicyFile, Rule, RuleScope, Waiver};
 use super::selector::Selector;
 use super::{Defaults, Scope, Severity, Status, Verdict, scope_of};
@@ -26,6 +27,9 @@ pub struct Policies {
     /// The fields `builtin:noise` removes before comparison.
     noise: Vec<NoiseField>,
     pub(super) checks: Vec<CompiledCheck>,
+    /// The `require-different` rules that look for equal values: parity-scoped, no condition (a
+    /// rule with a condition decides differences; it has no difference to test it on here).
+    equal_rules: Vec<usize>,
     pub defaults: Defaults,
     /// Days since 1970-01-01: waivers hold through their expiry day.
     today: i64,
@@ -105,7 +109,18 @@ impl Policies {
                 waiver: w,
             }));
         }
+        let equal_rules = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r): &(usize, &CompiledRule)| {
+                r.rule.action == Action::RequireDifferent
+                    && r.rule.scope != RuleScope::Drift
+                    && r.rule.condition.is_none()
+            })
+            .map(|(i, _)| i)
+            .collect();
         Policies {
+            equal_rules,
             rules,
             waivers,
             noise,
@@ -128,16 +143,25 @@ impl Policies {
         if self.noise.is_empty() {
             return;
         }
-        let target = ResourceRef::of(resource);
+        // Most noise rules match every object: the object's labels are read only when asked for.
+        let target = std::cell::OnceCell::new();
         let applies_here = |rule: &CompiledRule| {
-            scope_allows(rule.rule.scope, scope) && rule.matcher.matches(&target)
+            scope_allows(rule.rule.scope, scope)
+                && (rule.matcher.is_universal()
+                    || rule
+                        .matcher
+                        .matches(target.get_or_init(|| ResourceRef::of(resource))))
         };
-        for field in &self.noise {
-            let rule = &self.rules[field.rule];
-            if !applies_here(rule) || field.named_by.iter().any(|&i| applies_here(&self.rules[i])) {
-                continue;
-            }
-            let pattern = &rule.rule.paths[field.path];
+        let removable: Vec<&PathPattern> = self
+            .noise
+            .iter()
+            .filter(|field| {
+                applies_here(&self.rules[field.rule])
+                    && !field.named_by.iter().any(|&i| applies_here(&self.rules[i]))
+            })
+            .map(|field| &self.rules[field.rule].rule.paths[field.path])
+            .collect();
+        for pattern in removable {
             pattern.remove_from(&mut resource.object);
             if let Some(applied) = resource
                 .history
@@ -232,16 +256,14 @@ impl Policies {
     /// Fields that `require-different` rules name and that hold the same value on both sides of a
     /// parity pair (`left` and `right` normalized, secrets as fingerprints).
     pub fn equal_values(&self, left: &Resource, right: &Resource) -> Vec<Difference> {
-        let resource = ResourceRef::of(right);
         let mut out = Vec::new();
+        if self.equal_rules.is_empty() {
+            return out;
+        }
+        let resource = ResourceRef::of(right);
         let object = std::sync::OnceLock::new();
-        for CompiledRule { rule, matcher } in &self.rules {
-            // Rules with conditions decide differences; they do not look for equal values.
-            if rule.action != Action::RequireDifferent
-                || rule.scope == RuleScope::Drift
-                || rule.condition.is_some()
-                || !matcher.matches(&resource)
-            {
+        for CompiledRule { rule, matcher } in self.equal_rules.iter().map(|&i| &self.rules[i]) {
+            if !matcher.matches(&resource) {
                 continue;
             }
             for pattern in &rule.paths {

@@ -5,36 +5,76 @@
 use kube_cel::KubeCelExt;
 use kube_cel::cel;
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+/// The functions every expression can call, registered once: registering the Kubernetes
+/// libraries per evaluation would cost more than most evaluations do.
+static FUNCTIONS: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
+    let mut context = cel::Context::default();
+    context.register_all();
+    context
+});
 
 /// A compiled CEL expression.
 #[derive(Debug, Clone)]
 pub struct Expression {
     pub text: String,
     program: Arc<cel::Program>,
+    /// The variables the expression reads: only those are converted to CEL values, so a condition
+    /// on `left` and `right` never pays for converting the whole `object`.
+    reads: Vec<String>,
+}
+
+/// A value converted to CEL once, to be passed to several expressions.
+pub type CelValue = cel::Value;
+
+/// Converts a JSON value to CEL.
+pub fn to_cel(value: &Value) -> Result<CelValue, String> {
+    cel::to_value(value).map_err(|e| format!("cannot pass the value to CEL: {e}"))
 }
 
 impl Expression {
     /// Compiles `text`; the error says what is wrong, for a located message.
     pub fn compile(text: &str) -> Result<Expression, String> {
         let program = cel::Program::compile(text).map_err(|e| e.to_string().replace('\n', "; "))?;
+        let reads = program
+            .references()
+            .variables()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
         Ok(Expression {
             text: text.to_string(),
             program: Arc::new(program),
+            reads,
         })
     }
 
     /// Evaluates to a boolean with the given variables. An expression that fails on this object, or
     /// gives something other than true or false, is an error, never a guess.
     pub fn evaluate(&self, variables: &[(&str, &Value)]) -> Result<bool, String> {
-        let mut context = cel::Context::default();
-        context.register_all();
+        let mut context = FUNCTIONS.new_inner_scope();
         for (name, value) in variables {
-            context
-                .add_variable(*name, *value)
-                .map_err(|e| format!("cannot pass `{name}` to CEL: {e}"))?;
+            if self.reads.iter().any(|r| r == name) {
+                context
+                    .add_variable(*name, *value)
+                    .map_err(|e| format!("cannot pass `{name}` to CEL: {e}"))?;
+            }
         }
-        match self.program.execute(&context) {
+        self.run(&context)
+    }
+
+    /// [`Self::evaluate`] with values already converted ([`to_cel`]).
+    pub fn evaluate_converted(&self, variables: &[(&str, &CelValue)]) -> Result<bool, String> {
+        let mut context = FUNCTIONS.new_inner_scope();
+        for (name, value) in variables {
+            context.add_variable_from_value(*name, (*value).clone());
+        }
+        self.run(&context)
+    }
+
+    fn run(&self, context: &cel::Context<'_>) -> Result<bool, String> {
+        match self.program.execute(context) {
             Ok(cel::Value::Bool(result)) => Ok(result),
             Ok(other) => Err(format!("`{}` gave {other:?}, not true or false", self.text)),
             Err(e) => Err(format!("`{}` failed: {e}", self.text)),

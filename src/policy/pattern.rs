@@ -101,6 +101,15 @@ fn find<'v>(
         }
         return;
     }
+    // A literal key needs no listing of the object's children: look it up.
+    if let (Part::Key(key), Value::Object(map)) = (first, value) {
+        if let Some(child) = map.get(key) {
+            path.push(Segment::Key(key.clone()));
+            find(rest, child, Some(key), path, out);
+            path.pop();
+        }
+        return;
+    }
     for (position, (segment, child, child_field)) in children(value, field).into_iter().enumerate()
     {
         // A position names an entry of any list, keyed or not.

@@ -35,6 +35,14 @@ impl Selector {
         }
     }
 
+    /// Matches every object (an empty `match`).
+    pub fn is_universal(&self) -> bool {
+        self.kinds.is_empty()
+            && self.namespaces.is_empty()
+            && self.names.is_empty()
+            && self.labels.is_empty()
+    }
+
     pub fn matches(&self, resource: &ResourceRef) -> bool {
         let id = &resource.id;
         let kind_ok = self.kinds.is_empty()
