@@ -91,7 +91,13 @@ impl Resource {
     /// that read `object.kind` or `object.metadata.name` as they would on the real object.
     pub fn object_with_identity(&self) -> Value {
         let mut object = self.object.clone();
-        if let Value::Object(map) = &mut object {
+        self.write_identity(&mut object);
+        object
+    }
+
+    /// Writes this resource's identity into `object` (see [`Self::object_with_identity`]).
+    pub fn write_identity(&self, object: &mut Value) {
+        if let Value::Object(map) = object {
             let api_version = if self.id.group.is_empty() {
                 self.version.clone()
             } else {
@@ -109,7 +115,6 @@ impl Resource {
                 }
             }
         }
-        object
     }
 }
 

@@ -3,7 +3,6 @@
 //! check, resource and environment: desired and live failing together are one finding that says so.
 
 use super::eval::Policies;
-use super::expr::{CelValue, to_cel};
 use super::{Severity, Status, Verdict};
 use crate::compare::{Difference, FindingKind, ResourceRef};
 use crate::diff::Path;
@@ -147,21 +146,16 @@ impl CheckResults {
 /// The checks that fail, or cannot be evaluated, on `resource`.
 fn failures(policies: &Policies, resource: &Resource) -> Vec<Failure> {
     let target = ResourceRef::of(resource);
-    // Converted to CEL once, for every check that applies.
-    let mut object: Option<Result<CelValue, String>> = None;
     let mut out = Vec::new();
     for (index, compiled) in policies.checks.iter().enumerate() {
         if !compiled.matcher.matches(&target) {
             continue;
         }
-        let converted = object.get_or_insert_with(|| to_cel(&resource.object_with_identity()));
-        let result = match converted {
-            Ok(object) => compiled
-                .check
-                .assert
-                .evaluate_converted(&[("object", object)]),
-            Err(e) => Err(e.clone()),
-        };
+        // Only what the assertion reads is copied, then the identity normalization took out.
+        let assert = &compiled.check.assert;
+        let mut object = assert.project("object", &resource.object);
+        resource.write_identity(&mut object);
+        let result = assert.evaluate(&[("object", &object)]);
         match result {
             Ok(true) => {}
             Ok(false) => out.push((index, Ok(()))),

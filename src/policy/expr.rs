@@ -2,6 +2,7 @@
 //! lists, sets, regex, math) that admission policies use — so policy authors write the CEL they
 //! already know.
 
+use super::projection::Reads;
 use kube_cel::KubeCelExt;
 use kube_cel::cel;
 use serde_json::Value;
@@ -20,17 +21,10 @@ static FUNCTIONS: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
 pub struct Expression {
     pub text: String,
     program: Arc<cel::Program>,
-    /// The variables the expression reads: only those are converted to CEL values, so a condition
-    /// on `left` and `right` never pays for converting the whole `object`.
-    reads: Vec<String>,
-}
-
-/// A value converted to CEL once, to be passed to several expressions.
-pub type CelValue = cel::Value;
-
-/// Converts a JSON value to CEL.
-pub fn to_cel(value: &Value) -> Result<CelValue, String> {
-    cel::to_value(value).map_err(|e| format!("cannot pass the value to CEL: {e}"))
+    /// The variables the expression reads, with what it reads of each: only that is converted to
+    /// CEL values, so a condition on `left` and `right` never pays for converting `object`, and a
+    /// check on container images never pays for their environment variables.
+    reads: Vec<(String, Reads)>,
 }
 
 impl Expression {
@@ -41,7 +35,9 @@ impl Expression {
             .references()
             .variables()
             .into_iter()
-            .map(str::to_string)
+            .filter_map(|name| {
+                Reads::of(program.expression(), name).map(|reads| (name.to_string(), reads))
+            })
             .collect();
         Ok(Expression {
             text: text.to_string(),
@@ -55,22 +51,22 @@ impl Expression {
     pub fn evaluate(&self, variables: &[(&str, &Value)]) -> Result<bool, String> {
         let mut context = FUNCTIONS.new_inner_scope();
         for (name, value) in variables {
-            if self.reads.iter().any(|r| r == name) {
+            if let Some((_, reads)) = self.reads.iter().find(|(read, _)| read == name) {
                 context
-                    .add_variable(*name, *value)
+                    .add_variable(*name, reads.project(value))
                     .map_err(|e| format!("cannot pass `{name}` to CEL: {e}"))?;
             }
         }
         self.run(&context)
     }
 
-    /// [`Self::evaluate`] with values already converted ([`to_cel`]).
-    pub fn evaluate_converted(&self, variables: &[(&str, &CelValue)]) -> Result<bool, String> {
-        let mut context = FUNCTIONS.new_inner_scope();
-        for (name, value) in variables {
-            context.add_variable_from_value(*name, (*value).clone());
+    /// The part of `value` the expression reads as variable `name` (an empty object when it does
+    /// not read it).
+    pub fn project(&self, name: &str, value: &Value) -> Value {
+        match self.reads.iter().find(|(read, _)| read == name) {
+            Some((_, reads)) => reads.project(value),
+            None => Value::Object(Default::default()),
         }
-        self.run(&context)
     }
 
     fn run(&self, context: &cel::Context<'_>) -> Result<bool, String> {

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod expr;
 pub mod lint;
 pub mod pattern;
+pub mod projection;
 pub mod rules;
 pub mod selector;
 pub mod testing;
