@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{Repo, stdout_json};
+use support::{Repo, stdout_json, text};
 
 const CONFIG: &str = "version: 1
 environments:
@@ -46,23 +46,16 @@ fn repo(policies: &[(&str, &str)]) -> Repo {
 }
 
 fn statuses(report: &serde_json::Value) -> Vec<String> {
-    let mut lines: Vec<String> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {} {} {}",
-                f["resource"]["name"].as_str().unwrap(),
-                f["path"].as_str().unwrap(),
-                f["status"].as_str().unwrap(),
-                f["severity"].as_str().unwrap(),
-                f["rule"].as_str().unwrap_or("-")
-            )
-        })
-        .collect();
-    lines.sort();
-    lines
+    support::sorted_findings(report, |f| {
+        format!(
+            "{} {} {} {} {}",
+            text(&f["resource"], "name"),
+            text(f, "path"),
+            text(f, "status"),
+            text(f, "severity"),
+            text(f, "rule")
+        )
+    })
 }
 
 const TEAM: &str = r#"version: 1

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{Repo, stdout_json};
+use support::{Repo, stdout_json, text};
 
 const CONFIG: &str = "version: 1
 environments:
@@ -95,31 +95,24 @@ fn repo() -> Repo {
 }
 
 fn lines(report: &serde_json::Value) -> Vec<String> {
-    let mut lines: Vec<String> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}/{} {} {} {}",
-                f["envs"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e.as_str().unwrap())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                f["kind"].as_str().unwrap(),
-                f["resource"]["kind"].as_str().unwrap(),
-                f["resource"]["name"].as_str().unwrap(),
-                f["path"].as_str().unwrap(),
-                f["status"].as_str().unwrap(),
-                f["rule"].as_str().unwrap_or("-")
-            )
-        })
-        .collect();
-    lines.sort();
-    lines
+    support::sorted_findings(report, |f| {
+        let envs: Vec<&str> = f["envs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        format!(
+            "{} {} {}/{} {} {} {}",
+            envs.join(","),
+            text(f, "kind"),
+            text(&f["resource"], "kind"),
+            text(&f["resource"], "name"),
+            text(f, "path"),
+            text(f, "status"),
+            text(f, "rule")
+        )
+    })
 }
 
 #[test]

@@ -10,6 +10,7 @@ use crate::diff::{Change, ChangeOp, Path, Segment, diff};
 use crate::model::{Inventory, LiveHistory, Resource};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 /// What the live side covers.
 #[derive(Debug, Clone, Default)]
@@ -68,22 +69,18 @@ fn compare_object(
     // One copy of the desired object, shared by its differences, for policy conditions.
     let object = std::sync::OnceLock::new();
     let push = |out: &mut Vec<Difference>, change: Change, note: Option<&str>| {
+        let changed_by = history.and_then(|h| managed::changed_by(&h.managed_fields, &change.path));
+        let object = object.get_or_init(|| Arc::new(desired.object_with_identity()));
         out.push(Difference {
-            kind: FindingKind::Drift,
-            resource: ResourceRef::of(desired),
-            changed_by: history.and_then(|h| managed::changed_by(&h.managed_fields, &change.path)),
-            path: change.path,
-            op: Some(change.op),
-            left: change.left,
-            right: change.right,
-            source: desired.source.clone(),
-            only_in: None,
+            changed_by,
             note: note.map(str::to_string),
-            object: Some(
-                object
-                    .get_or_init(|| std::sync::Arc::new(desired.object_with_identity()))
-                    .clone(),
-            ),
+            ..Difference::field(
+                FindingKind::Drift,
+                ResourceRef::of(desired),
+                change,
+                desired.source.clone(),
+                object.clone(),
+            )
         })
     };
     for change in diff(&desired.object, &live.object) {

@@ -6,7 +6,7 @@ pub mod managed;
 pub mod pairing;
 pub mod parity;
 
-use crate::diff::{ChangeOp, Path};
+use crate::diff::{Change, ChangeOp, Path};
 use crate::model::{Inventory, Resource, ResourceId, SourceLocation};
 use serde::Serialize;
 use serde_json::Value;
@@ -100,6 +100,29 @@ pub struct Difference {
 }
 
 impl Difference {
+    /// A change at one field of `resource`; `object` is the object conditions see.
+    pub fn field(
+        kind: FindingKind,
+        resource: ResourceRef,
+        change: Change,
+        source: Option<SourceLocation>,
+        object: Arc<Value>,
+    ) -> Self {
+        Difference {
+            kind,
+            resource,
+            path: change.path,
+            op: Some(change.op),
+            left: change.left,
+            right: change.right,
+            source,
+            changed_by: None,
+            only_in: None,
+            note: None,
+            object: Some(object),
+        }
+    }
+
     pub fn whole(kind: FindingKind, resource: &Resource) -> Self {
         Difference {
             kind,

@@ -5,12 +5,13 @@ use super::pairing::{
     GeneratedNames, Mapping, generated_names, match_id, needs_rewrite, rewrite_values,
 };
 use super::{Difference, FindingKind, ResourceRef};
-use crate::diff::diff;
+use crate::diff::{Change, diff};
 use crate::model::{Inventory, Resource, ResourceId};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParityError {
@@ -206,23 +207,17 @@ fn compare_pair(
                 .cloned()
                 .unwrap_or_else(|| mapped.clone()),
         });
-        out.push(Difference {
-            kind: FindingKind::Parity,
-            resource: ResourceRef::of(right),
-            path: change.path,
-            op: Some(change.op),
-            left: left_value,
-            right: change.right,
-            source: left.source.clone().or_else(|| right.source.clone()),
-            changed_by: None,
-            only_in: None,
-            note: None,
-            object: Some(
-                object
-                    .get_or_init(|| std::sync::Arc::new(left.object_with_identity()))
-                    .clone(),
-            ),
-        });
+        let object = object.get_or_init(|| Arc::new(left.object_with_identity()));
+        out.push(Difference::field(
+            FindingKind::Parity,
+            ResourceRef::of(right),
+            Change {
+                left: left_value,
+                ..change
+            },
+            left.source.clone().or_else(|| right.source.clone()),
+            object.clone(),
+        ));
     }
 }
 

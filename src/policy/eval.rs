@@ -8,9 +8,10 @@ use super::rules::{Action, Check, PolicyFile, Rule, RuleScope, Waiver};
 use super::selector::Selector;
 use super::{Defaults, Scope, Severity, Status, Verdict, scope_of};
 use crate::compare::{Difference, FindingKind, ResourceRef};
-use crate::diff::ChangeOp;
+use crate::diff::{Change, ChangeOp};
 use crate::model::Resource;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// What a difference comes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,25 +272,21 @@ impl Policies {
                     if path.resolve(&left.object) == Some(value)
                         && !out.iter().any(|d: &Difference| d.path == path)
                     {
-                        out.push(Difference {
-                            kind: FindingKind::Parity,
-                            resource: resource.clone(),
-                            op: Some(ChangeOp::Equal),
+                        let object = object.get_or_init(|| Arc::new(left.object_with_identity()));
+                        let change = Change {
+                            path,
+                            op: ChangeOp::Equal,
                             left: Some(value.clone()),
                             right: Some(value.clone()),
-                            source: left.source.clone().or_else(|| right.source.clone()),
-                            changed_by: None,
-                            only_in: None,
-                            note: None,
-                            object: Some(
-                                object
-                                    .get_or_init(|| {
-                                        std::sync::Arc::new(left.object_with_identity())
-                                    })
-                                    .clone(),
-                            ),
-                            path,
-                        });
+                        };
+                        let source = left.source.clone().or_else(|| right.source.clone());
+                        out.push(Difference::field(
+                            FindingKind::Parity,
+                            resource.clone(),
+                            change,
+                            source,
+                            object.clone(),
+                        ));
                     }
                 }
             }

@@ -85,24 +85,37 @@ pub fn stdout_json(output: &std::process::Output) -> serde_json::Value {
     })
 }
 
-/// `kind name path` for each finding, sorted, for exact comparisons.
-pub fn finding_lines(report: &serde_json::Value) -> Vec<String> {
+/// One line per finding, as `line` writes it, sorted: for exact comparisons.
+pub fn sorted_findings(
+    report: &serde_json::Value,
+    line: impl Fn(&serde_json::Value) -> String,
+) -> Vec<String> {
     let mut lines: Vec<String> = report["findings"]
         .as_array()
-        .unwrap()
+        .expect("a report has findings")
         .iter()
-        .map(|f| {
-            format!(
-                "{} {}/{} {}",
-                f["kind"].as_str().unwrap(),
-                f["resource"]["kind"].as_str().unwrap(),
-                f["resource"]["name"].as_str().unwrap(),
-                f["path"].as_str().unwrap()
-            )
-        })
+        .map(line)
         .collect();
     lines.sort();
     lines
+}
+
+/// A string field of a finding, `-` when it is null.
+pub fn text<'a>(finding: &'a serde_json::Value, field: &str) -> &'a str {
+    finding[field].as_str().unwrap_or("-")
+}
+
+/// `kind name path` for each finding, sorted, for exact comparisons.
+pub fn finding_lines(report: &serde_json::Value) -> Vec<String> {
+    sorted_findings(report, |f| {
+        format!(
+            "{} {}/{} {}",
+            text(f, "kind"),
+            text(&f["resource"], "kind"),
+            text(&f["resource"], "name"),
+            text(f, "path")
+        )
+    })
 }
 
 pub fn fixtures() -> PathBuf {
