@@ -167,3 +167,68 @@ fn fingerprints_say_equal_or_different_without_values() {
         }
     }
 }
+
+#[test]
+fn policies_that_read_secrets_see_and_print_only_fingerprints() {
+    let repo = demo_repo();
+    // A condition and a check over Secret data: both fail to evaluate on purpose (comparing a
+    // string with a number), so the value they read ends up in an error message — as a fingerprint.
+    repo.write(
+        "policies/zz-secrets.yaml",
+        "version: 1\nrules:\n  - id: read-secret\n    match: {kinds: [Secret]}\n    paths: [data.*]\n    action: allow\n    condition: \"left > 5\"\nchecks:\n  - id: secret-size\n    match: {kinds: [Secret]}\n    assert: \"object.data.password > 5\"\n",
+    );
+    for args in [
+        vec!["parity", "staging", "production"],
+        vec!["drift", "production"],
+    ] {
+        let output = repo
+            .plumb()
+            .args(&args)
+            .args(["-f", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(3), "{args:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if args[0] == "parity" {
+            assert!(stdout.contains("hmac-sha256:"), "{stdout}");
+        }
+        assert_clean(&format!("{args:?} stdout"), &stdout);
+        assert_clean(
+            &format!("{args:?} stderr"),
+            &String::from_utf8_lossy(&output.stderr),
+        );
+    }
+    // Policy tests with a Secret case: the output names paths and outcomes only.
+    let secret = |password: &str| {
+        format!(
+            "{{apiVersion: v1, kind: Secret, metadata: {{name: db}}, stringData: {{password: \"{password}\"}}}}"
+        )
+    };
+    let raw = secret_values()[0].clone();
+    repo.write(
+        "policy-tests/secrets.yaml",
+        &format!(
+            "version: 1\npolicies: [../policies/shop.yaml]\ncases:\n  - name: shared\n    left: {}\n    right: {}\n    expect: {{data.password: expected}}\n",
+            secret(&raw),
+            secret(&raw)
+        ),
+    );
+    let output = repo
+        .plumb()
+        .args(["policy", "test", "policy-tests"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the shared password is a violation"
+    );
+    assert_clean(
+        "policy test stdout",
+        &String::from_utf8_lossy(&output.stdout),
+    );
+    assert_clean(
+        "policy test stderr",
+        &String::from_utf8_lossy(&output.stderr),
+    );
+}
