@@ -23,6 +23,12 @@ pub enum GitError {
     OutsideRepository { path: String, repo: String },
     #[error("reading Git: {0}")]
     Git(#[from] git2::Error),
+    #[error("writing the tree at {rev} to {path}: {source}")]
+    Write {
+        rev: String,
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// One commit of a repository, ready to read files from.
@@ -149,7 +155,62 @@ impl GitTree {
     }
 }
 
-fn lexical_clean(path: &Path) -> PathBuf {
+impl GitTree {
+    /// The object id of what is at `path` in the commit (a blob's or a tree's), or none. Render
+    /// cache keys are made of these: a tree id changes whenever anything below it does.
+    pub fn object_id(&self, path: &str) -> Result<Option<(ObjectType, Oid)>, GitError> {
+        let tree = self.repo.find_commit(self.commit)?.tree()?;
+        if path.is_empty() {
+            return Ok(Some((ObjectType::Tree, tree.id())));
+        }
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(entry.kind().map(|kind| (kind, entry.id()))),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes every file of the commit below `dest` (an empty directory), so that tools which read
+    /// a directory (helm, kustomize) see exactly the revision, never the working tree. Symbolic
+    /// links are written as links; submodules are left out. Returns the number of files written.
+    pub fn write_to(&self, dest: &Path) -> Result<usize, GitError> {
+        let tree = self.repo.find_commit(self.commit)?.tree()?;
+        let mut entries = Vec::new();
+        tree.walk(TreeWalkMode::PreOrder, |root, entry| {
+            if entry.kind() == Some(ObjectType::Blob)
+                && let Ok(name) = entry.name()
+            {
+                entries.push((format!("{root}{name}"), entry.id(), entry.filemode()));
+            }
+            TreeWalkResult::Ok
+        })?;
+        let io = |path: &Path, source: std::io::Error| GitError::Write {
+            rev: self.rev.clone(),
+            path: path.display().to_string(),
+            source,
+        };
+        for (relative, id, mode) in &entries {
+            let target = dest.join(relative);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+            }
+            let blob = self.repo.find_blob(*id)?;
+            if *mode == 0o120000 {
+                #[cfg(unix)]
+                {
+                    let link = String::from_utf8_lossy(blob.content()).into_owned();
+                    std::os::unix::fs::symlink(link, &target).map_err(|e| io(&target, e))?;
+                    continue;
+                }
+            }
+            std::fs::write(&target, blob.content()).map_err(|e| io(&target, e))?;
+        }
+        Ok(entries.len())
+    }
+}
+
+/// Resolves `.` and `..` in a path without touching the file system.
+pub fn lexical_clean(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
