@@ -196,10 +196,21 @@ impl GitTree {
             }
             let blob = self.repo.find_blob(*id)?;
             if *mode == 0o120000 {
+                // A link is written only if it stays inside the tree: a link to a file outside
+                // (`~/.ssh/id_rsa`) would let a template read it into rendered output — and a
+                // pull-request bot would post it.
+                let link = String::from_utf8_lossy(blob.content()).into_owned();
+                let parent = relative.rsplit_once('/').map_or("", |(dir, _)| dir);
+                let inside = !link.starts_with('/')
+                    && lexical_clean(&Path::new("/root-of-tree").join(parent).join(&link))
+                        .starts_with("/root-of-tree");
+                if !inside {
+                    tracing::warn!(path = %relative, target = %link, "symbolic link leaves the repository; not written for rendering");
+                    continue;
+                }
                 #[cfg(unix)]
                 {
-                    let link = String::from_utf8_lossy(blob.content()).into_owned();
-                    std::os::unix::fs::symlink(link, &target).map_err(|e| io(&target, e))?;
+                    std::os::unix::fs::symlink(&link, &target).map_err(|e| io(&target, e))?;
                     continue;
                 }
             }
@@ -292,6 +303,37 @@ mod tests {
         // The working tree does not count: an uncommitted file is not there.
         std::fs::write(dir.path().join("envs/a/new.yaml"), "n").unwrap();
         assert_eq!(tree.kind_of("envs/a/new.yaml").unwrap(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_tree_is_written_out_without_links_that_leave_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join("chart/files")).unwrap();
+        std::fs::write(dir.path().join("chart/values.yaml"), "a: 1").unwrap();
+        std::os::unix::fs::symlink("../values.yaml", dir.path().join("chart/files/in")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("chart/files/abs")).unwrap();
+        std::os::unix::fs::symlink("../../../x", dir.path().join("chart/files/up")).unwrap();
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &[])
+            .unwrap();
+        // The working tree changes after the commit: what is written is the commit.
+        std::fs::write(dir.path().join("chart/values.yaml"), "a: 2").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let git = GitTree::open(dir.path(), "HEAD").unwrap();
+        assert_eq!(git.write_to(out.path()).unwrap(), 4);
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("chart/files/in")).unwrap(),
+            "a: 1"
+        );
+        assert!(!out.path().join("chart/files/abs").exists());
+        assert!(std::fs::symlink_metadata(out.path().join("chart/files/up")).is_err());
     }
 
     #[test]

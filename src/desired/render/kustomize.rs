@@ -30,6 +30,10 @@ pub enum KustomizeError {
         "{file} refers to the remote `{reference}`, which plumb cannot fetch: it renders offline, from Git alone\n  help: vendor the base into the repository and refer to it by a relative path"
     )]
     RemoteReference { file: String, reference: String },
+    #[error(
+        "{file} refers to `{reference}`, which is outside the repository\n  help: plumb renders from Git alone; keep what a kustomization reads inside the repository"
+    )]
+    OutsideRepository { file: String, reference: String },
     #[error("{file} is not a valid kustomization: {message}")]
     BadKustomization { file: String, message: String },
     #[error("the output of kustomize is not YAML: {0}")]
@@ -156,8 +160,7 @@ fn follow(
             return Err(KustomizeError::RemoteReference { file, reference });
         }
         let Some(path) = join_repo(dir, &reference) else {
-            inputs.insert(format!("outside:{dir}:{reference}"), String::new());
-            continue;
+            return Err(KustomizeError::OutsideRepository { file, reference });
         };
         match tree.object_id(&path)? {
             Some((ObjectType::Tree, id)) => {

@@ -196,12 +196,20 @@ impl Renderer {
             ));
             match self.checkout(tree) {
                 Ok(root) => {
+                    let total = pending.len();
+                    let finished = std::sync::atomic::AtomicUsize::new(0);
+                    let step = (total / 10).max(1);
                     let done: Vec<(usize, Outcome)> = pending
                         .into_par_iter()
                         .map(|(index, tool, key)| {
                             let outcome = self.run(&root, &jobs[index], &tool);
                             if let Ok(files) = &outcome {
                                 self.cache.put(&key, files);
+                            }
+                            let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            if n.is_multiple_of(step) && n < total {
+                                self.progress
+                                    .note(&format!("{env}: {n} of {total} rendered"));
                             }
                             (index, outcome)
                         })
