@@ -60,8 +60,8 @@ fn parity_of_the_fixture(helm: &Path, helm_version: &str) {
     let report = stdout_json(&output);
     assert_eq!(report["errors"], serde_json::json!([]));
     assert_eq!(report["summary"]["complete"], true);
-    assert_eq!(report["summary"]["resources"]["staging"], 6);
-    assert_eq!(report["summary"]["resources"]["production"], 7);
+    assert_eq!(report["summary"]["resources"]["staging"], 7);
+    assert_eq!(report["summary"]["resources"]["production"], 8);
     // The hash-suffixed ConfigMaps pair (their LOG_LEVEL differs, so their suffixes do); namePrefix
     // per environment pairs through the equivalents; the hostname is an equivalent; the test hook is
     // not rendered; the vendored subchart is on only in production.
@@ -162,6 +162,7 @@ fn render_writes_one_file_per_object_without_tool_annotations() {
             "shop/configmap-prod-api-config-7247bmgbt2.yaml",
             "shop/deployment-prod-api.yaml",
             "shop/deployment-shop-web.yaml",
+            "shop/secret-prod-api-token-dtc9fhgfm5.yaml",
             "shop/service-prod-api-metrics.yaml",
             "shop/service-prod-api.yaml",
             "shop/service-shop-web.yaml",
@@ -173,6 +174,9 @@ fn render_writes_one_file_per_object_without_tool_annotations() {
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
     assert!(!all.contains("config.kubernetes.io/origin"), "{all}");
+    // A generated Secret: its value never leaves plumb, raw or base64.
+    assert!(!all.contains("s3cr3t-render-token") && !all.contains("czNjcjN0LXJlbmRlci10b2tlbg"));
+    assert!(all.contains("API_TOKEN: hmac-sha256:"), "{all}");
     assert!(!all.contains("test-connection"), "test hooks are skipped");
     let cache = std::fs::read_to_string(out.join("shop/statefulset-shop-cache.yaml")).unwrap();
     assert!(
@@ -194,7 +198,8 @@ fn render_writes_one_file_per_object_without_tool_annotations() {
     assert_eq!(output.status.code(), Some(0));
     let stream = String::from_utf8(output.stdout).unwrap();
     let documents = plumb::yaml::parse_documents(&stream, "stdout").unwrap();
-    assert_eq!(documents.len(), 7);
+    assert_eq!(documents.len(), 8);
+    assert!(!stream.contains("czNjcjN0LXJlbmRlci10b2tlbg"));
 }
 
 #[test]
