@@ -95,14 +95,6 @@ impl RenderOptions {
     }
 }
 
-/// Counts of one run's renders, for logs and tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub rendered: usize,
-    pub cached: usize,
-    pub failed: usize,
-}
-
 /// Renders sources for a whole run: holds the cache, the located tools, and the tree written out
 /// once (removed when the renderer is dropped).
 pub struct Renderer {
@@ -113,7 +105,6 @@ pub struct Renderer {
     kustomize: OnceLock<Result<Tool, String>>,
     checkout: Mutex<Option<(git2::Oid, tempfile::TempDir)>>,
     wrappers: std::sync::atomic::AtomicUsize,
-    stats: Mutex<Stats>,
 }
 
 /// Finds a tool and its version.
@@ -132,7 +123,6 @@ impl Renderer {
             kustomize: OnceLock::new(),
             checkout: Mutex::new(None),
             wrappers: std::sync::atomic::AtomicUsize::new(0),
-            stats: Mutex::new(Stats::default()),
         }
     }
 
@@ -145,10 +135,6 @@ impl Renderer {
             }
         }
         out
-    }
-
-    pub fn stats(&self) -> Stats {
-        self.stats.lock().map(|s| *s).unwrap_or_default()
     }
 
     fn tool(&self, kind: &JobKind) -> Result<Tool, RenderError> {
@@ -253,11 +239,6 @@ impl Renderer {
             })
             .collect();
         let failed = results.iter().filter(|r| r.is_err()).count();
-        if let Ok(mut stats) = self.stats.lock() {
-            stats.cached += cached;
-            stats.failed += failed;
-            stats.rendered += jobs.len() - cached - failed;
-        }
         tracing::info!(
             env,
             renders = jobs.len(),
