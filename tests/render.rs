@@ -491,3 +491,31 @@ fn a_kustomize_directory_without_a_kustomization_is_read_the_way_flux_reads_it()
     // The subdirectory with a kustomization is built (its prefix applies), not read file by file.
     assert_eq!(names, ["app", "built-cm", "more"]);
 }
+
+#[test]
+fn a_chart_values_file_or_overlay_missing_at_the_revision_is_bad_input() {
+    let repo = fixture_repo();
+    let config = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &config.replace("envs/staging/shop.yaml", "envs/staging/gone.yaml"),
+    );
+    let output = run(&repo, &tool("helm4"), &["render", "staging"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("envs/staging/gone.yaml"),
+        "{}",
+        stderr(&output)
+    );
+    repo.write(
+        "plumb.yaml",
+        &config.replace("apps/api/overlays/production", "apps/api/overlays/gone"),
+    );
+    let output = run(&repo, &tool("helm4"), &["render", "production"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("apps/api/overlays/gone"),
+        "{}",
+        stderr(&output)
+    );
+}
