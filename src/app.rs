@@ -8,6 +8,7 @@ use crate::compare::drift::{DriftScope, drift};
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::{ParityRun, Sides};
 use crate::config::{self, LoadedConfig};
+use crate::desired::render::{RenderOptions, Renderer};
 use crate::desired::{self, git::GitTree};
 use crate::inventory;
 use crate::live::snapshot;
@@ -113,10 +114,17 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
     }
     let normalizer = Normalizer::new(Fingerprinter::from_env());
     let progress = Progress::new(common.quiet);
+    let renderer = Renderer::new(RenderOptions::new(!common.no_cache, common.quiet));
+    let renderer = &renderer;
     match &cli.command {
-        Command::Render { env, git_ref } => {
-            render(common, &normalizer, env, git_ref.as_deref(), &progress)
-        }
+        Command::Render { env, git_ref } => render(
+            common,
+            &normalizer,
+            env,
+            git_ref.as_deref(),
+            &progress,
+            renderer,
+        ),
         Command::Drift {
             env,
             git_ref,
@@ -131,6 +139,7 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
                 live.as_deref(),
                 context.as_deref(),
                 &progress,
+                renderer,
             )?;
             emit(common, report)
         }
@@ -148,6 +157,7 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
                 *live,
                 git_ref.as_deref(),
                 &progress,
+                renderer,
             )?;
             emit(common, report)
         }
@@ -221,6 +231,7 @@ fn inputs(tree: Option<&GitTree>, envs: Vec<EnvironmentInput>) -> Inputs {
         git_ref: tree.map(|t| t.rev.clone()),
         commit: tree.map(|t| t.commit.to_string()),
         environments: envs,
+        tools: Default::default(),
     }
 }
 
@@ -233,6 +244,7 @@ struct Desired {
 fn read_desired(
     config: &LoadedConfig,
     tree: &GitTree,
+    renderer: &Renderer,
     name: &str,
     progress: &Progress,
 ) -> Result<Desired, AppError> {
@@ -242,7 +254,7 @@ fn read_desired(
         tree.rev,
         &tree.commit.to_string()[..12]
     ));
-    let state = desired::read_environment(tree, &config.dir, name, env)?;
+    let state = desired::read_environment(tree, renderer, &config.dir, name, env)?;
     tracing::info!(
         env = name,
         documents = state.documents.len(),
@@ -304,10 +316,11 @@ fn render(
     env: &str,
     git_ref: Option<&str>,
     progress: &Progress,
+    renderer: &Renderer,
 ) -> Result<u8, AppError> {
     let config = load_config(common)?;
     let tree = open_tree(&config, git_ref)?;
-    let desired = read_desired(&config, &tree, env, progress)?;
+    let desired = read_desired(&config, &tree, renderer, env, progress)?;
     let scopes = scopes_of(Scopes::default(), &desired.documents, &[]);
     let namespace = environment(&config, env)?.namespace.clone();
     let mut inventory = inventory::build(env, desired.documents, namespace.as_deref(), &scopes)?;
@@ -366,12 +379,13 @@ fn drift_command(
     live_file: Option<&Path>,
     context: Option<&str>,
     progress: &Progress,
+    renderer: &Renderer,
 ) -> Result<Report, AppError> {
     let config = load_config(common)?;
     let env = environment(&config, name)?;
     let policies = load_policies(&config.config.policies, &config.dir)?;
     let tree = open_tree(&config, git_ref)?;
-    let desired = read_desired(&config, &tree, name, progress)?;
+    let desired = read_desired(&config, &tree, renderer, name, progress)?;
     let live_cfg = env.live.clone().unwrap_or_default();
     let snapshot_path: Option<PathBuf> = live_file.map(Path::to_path_buf).or_else(|| {
         if context.is_some() {
@@ -462,6 +476,7 @@ fn drift_command(
             .or(context.map(|c| format!("context {c}"))),
     };
     let mut report = Report::new("drift", inputs(Some(&tree), vec![env_input]));
+    report.inputs.tools = renderer.tools_used();
     report
         .summary
         .resources
@@ -476,6 +491,7 @@ fn drift_command(
     Ok(report)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn parity_command(
     common: &Common,
     normalizer: &Normalizer,
@@ -484,6 +500,7 @@ fn parity_command(
     live: bool,
     git_ref: Option<&str>,
     progress: &Progress,
+    renderer: &Renderer,
 ) -> Result<Report, AppError> {
     let config = load_config(common)?;
     let (left_env, right_env) = (environment(&config, left)?, environment(&config, right)?);
@@ -515,7 +532,7 @@ fn parity_command(
         let tree = open_tree(&config, git_ref)?;
         // The left environment is held whole; the right one is read in batches and compared as it
         // comes, so only one side is ever whole in memory.
-        let desired = read_desired(&config, &tree, left, progress)?;
+        let desired = read_desired(&config, &tree, renderer, left, progress)?;
         errors.extend(desired.errors);
         let mut scopes = scopes_of(Scopes::default(), &desired.documents, &[]);
         let mut left_inv = inventory::build(
@@ -531,7 +548,8 @@ fn parity_command(
             "reading {right} from Git at {} and comparing",
             tree.rev
         ));
-        let right_files = desired::environment_files(&tree, &config.dir, right, right_env)?;
+        let right_files =
+            desired::environment_files(&tree, renderer, &config.dir, right, right_env)?;
         errors.extend(right_files.errors);
         let mut differences = Vec::new();
         for batch in desired::batches(right_files.files, 8 << 20) {
@@ -562,6 +580,7 @@ fn parity_command(
         "parity",
         inputs(tree.as_ref(), environment_inputs(&[left, right])),
     );
+    report.inputs.tools = renderer.tools_used();
     report
         .summary
         .resources

@@ -337,13 +337,16 @@ fn render_prints_desired_state_with_namespaces_and_writes_a_tree() {
 }
 
 #[test]
-fn helm_and_kustomize_sources_make_the_run_incomplete_not_clean() {
+fn helm_and_kustomize_sources_that_fail_make_the_run_incomplete_not_clean() {
     let repo = Repo::new();
     repo.write(
         "plumb.yaml",
         "version: 1\nenvironments:\n  a:\n    sources:\n      - manifests: a\n      - helm: {chart: charts/web}\n  b:\n    sources:\n      - kustomize: b\n",
     )
-    .write("a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+    .write("a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    .write("charts/web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    .write("charts/web/templates/x.yaml", "{{ fail \"no\" }}\n")
+    .write("b/kustomization.yaml", "resources: [https://example.invalid/base]\n");
     repo.commit("c");
     let output = repo
         .plumb()

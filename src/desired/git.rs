@@ -23,6 +23,12 @@ pub enum GitError {
     OutsideRepository { path: String, repo: String },
     #[error("reading Git: {0}")]
     Git(#[from] git2::Error),
+    #[error("writing the tree at {rev} to {path}: {source}")]
+    Write {
+        rev: String,
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// One commit of a repository, ready to read files from.
@@ -149,7 +155,73 @@ impl GitTree {
     }
 }
 
-fn lexical_clean(path: &Path) -> PathBuf {
+impl GitTree {
+    /// The object id of what is at `path` in the commit (a blob's or a tree's), or none. Render
+    /// cache keys are made of these: a tree id changes whenever anything below it does.
+    pub fn object_id(&self, path: &str) -> Result<Option<(ObjectType, Oid)>, GitError> {
+        let tree = self.repo.find_commit(self.commit)?.tree()?;
+        if path.is_empty() {
+            return Ok(Some((ObjectType::Tree, tree.id())));
+        }
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(entry.kind().map(|kind| (kind, entry.id()))),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes every file of the commit below `dest` (an empty directory), so that tools which read
+    /// a directory (helm, kustomize) see exactly the revision, never the working tree. Symbolic
+    /// links are written as links; submodules are left out. Returns the number of files written.
+    pub fn write_to(&self, dest: &Path) -> Result<usize, GitError> {
+        let tree = self.repo.find_commit(self.commit)?.tree()?;
+        let mut entries = Vec::new();
+        tree.walk(TreeWalkMode::PreOrder, |root, entry| {
+            if entry.kind() == Some(ObjectType::Blob)
+                && let Ok(name) = entry.name()
+            {
+                entries.push((format!("{root}{name}"), entry.id(), entry.filemode()));
+            }
+            TreeWalkResult::Ok
+        })?;
+        let io = |path: &Path, source: std::io::Error| GitError::Write {
+            rev: self.rev.clone(),
+            path: path.display().to_string(),
+            source,
+        };
+        for (relative, id, mode) in &entries {
+            let target = dest.join(relative);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+            }
+            let blob = self.repo.find_blob(*id)?;
+            if *mode == 0o120000 {
+                // A link is written only if it stays inside the tree: a link to a file outside
+                // (`~/.ssh/id_rsa`) would let a template read it into rendered output — and a
+                // pull-request bot would post it.
+                let link = String::from_utf8_lossy(blob.content()).into_owned();
+                let parent = relative.rsplit_once('/').map_or("", |(dir, _)| dir);
+                let inside = !link.starts_with('/')
+                    && lexical_clean(&Path::new("/root-of-tree").join(parent).join(&link))
+                        .starts_with("/root-of-tree");
+                if !inside {
+                    tracing::warn!(path = %relative, target = %link, "symbolic link leaves the repository; not written for rendering");
+                    continue;
+                }
+                #[cfg(unix)]
+                {
+                    std::os::unix::fs::symlink(&link, &target).map_err(|e| io(&target, e))?;
+                    continue;
+                }
+            }
+            std::fs::write(&target, blob.content()).map_err(|e| io(&target, e))?;
+        }
+        Ok(entries.len())
+    }
+}
+
+/// Resolves `.` and `..` in a path without touching the file system.
+pub fn lexical_clean(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -231,6 +303,37 @@ mod tests {
         // The working tree does not count: an uncommitted file is not there.
         std::fs::write(dir.path().join("envs/a/new.yaml"), "n").unwrap();
         assert_eq!(tree.kind_of("envs/a/new.yaml").unwrap(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_tree_is_written_out_without_links_that_leave_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join("chart/files")).unwrap();
+        std::fs::write(dir.path().join("chart/values.yaml"), "a: 1").unwrap();
+        std::os::unix::fs::symlink("../values.yaml", dir.path().join("chart/files/in")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("chart/files/abs")).unwrap();
+        std::os::unix::fs::symlink("../../../x", dir.path().join("chart/files/up")).unwrap();
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &[])
+            .unwrap();
+        // The working tree changes after the commit: what is written is the commit.
+        std::fs::write(dir.path().join("chart/values.yaml"), "a: 2").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let git = GitTree::open(dir.path(), "HEAD").unwrap();
+        assert_eq!(git.write_to(out.path()).unwrap(), 4);
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("chart/files/in")).unwrap(),
+            "a: 1"
+        );
+        assert!(!out.path().join("chart/files/abs").exists());
+        assert!(std::fs::symlink_metadata(out.path().join("chart/files/up")).is_err());
     }
 
     #[test]

@@ -3,12 +3,14 @@
 pub mod disk;
 pub mod git;
 pub mod manifests;
+pub mod render;
 
-use crate::config::{Environment, Source};
+use crate::config::{Environment, HelmSource, Source};
 use crate::model::RunError;
 use crate::yaml::Document;
 use git::GitTree;
 use rayon::prelude::*;
+use render::{Job, JobKind, Renderer};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,13 @@ pub enum DesiredError {
     },
     #[error(transparent)]
     Git(#[from] git::GitError),
+    #[error("environment `{env}`, source `{source_name}`: {error}")]
+    Kustomization {
+        env: String,
+        source_name: String,
+        #[source]
+        error: render::kustomize::KustomizeError,
+    },
 }
 
 /// The documents of one environment, and what could not be rendered.
@@ -40,6 +49,9 @@ pub struct ManifestFile {
 pub struct SourceFile {
     pub source: String,
     pub file: ManifestFile,
+    /// Rendered by helm or kustomize: `file.path` names the template or file in Git the objects
+    /// came from, but lines in the rendered text are not lines of that file.
+    pub rendered: bool,
 }
 
 /// The files of an environment, not yet parsed (so a large environment can be parsed in batches),
@@ -53,6 +65,7 @@ pub struct EnvironmentFiles {
 /// Reads every source of `env` from the tree and parses it.
 pub fn read_environment(
     tree: &GitTree,
+    renderer: &Renderer,
     config_dir: &Path,
     name: &str,
     env: &Environment,
@@ -61,23 +74,33 @@ pub fn read_environment(
         env: name,
         files,
         errors,
-    } = environment_files(tree, config_dir, name, env)?;
+    } = environment_files(tree, renderer, config_dir, name, env)?;
     let documents = parse(&name, files)?;
     Ok(DesiredState { documents, errors })
 }
 
-/// Collects the files of every source of `env`. Bad input (a missing path) is an error; a source
-/// kind this build cannot render is recorded as a render error, so the run is incomplete rather
-/// than silently missing objects.
+/// Collects the files of every source of `env`, rendering `helm:` and `kustomize:` sources.
+/// Bad input (a missing path) is an error; a render that fails is recorded as a render error, so
+/// the run is incomplete rather than silently missing objects, and the other sources go on.
 pub fn environment_files(
     tree: &GitTree,
+    renderer: &Renderer,
     config_dir: &Path,
     name: &str,
     env: &Environment,
 ) -> Result<EnvironmentFiles, DesiredError> {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for source in &env.sources {
+    // Each source's files keep the source's place in the list, renders included.
+    let mut slots: Vec<Vec<SourceFile>> = Vec::with_capacity(env.sources.len());
+    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    for (index, source) in env.sources.iter().enumerate() {
+        let mut files = Vec::new();
+        let plain = |found: Vec<ManifestFile>| {
+            found.into_iter().map(|file| SourceFile {
+                source: source.describe(),
+                file,
+                rendered: false,
+            })
+        };
         match source {
             Source::Manifests(path) => {
                 let repo_path = tree.repo_path(config_dir, path)?;
@@ -87,27 +110,117 @@ pub fn environment_files(
                         source_name: source.describe(),
                         error,
                     })?;
-                files.extend(found.into_iter().map(|file| SourceFile {
-                    source: source.describe(),
-                    file,
-                }));
+                files.extend(plain(found));
             }
-            Source::Kustomize(_) | Source::Helm(_) => errors.push(RunError {
-                env: name.to_string(),
-                kind: "render".into(),
-                source: Some(source.describe()),
-                resource: None,
-                message:
-                    "this build of plumb cannot render Helm charts or Kustomize overlays yet; \
-                          the objects of this source were not compared"
-                        .into(),
-            }),
+            Source::Kustomize(path) => {
+                let repo_path = tree.repo_path(config_dir, path)?;
+                let target = render::kustomize::target(tree, &repo_path).map_err(|error| {
+                    DesiredError::Kustomization {
+                        env: name.to_string(),
+                        source_name: source.describe(),
+                        error,
+                    }
+                })?;
+                let job = |dir: String| Job {
+                    source: source.describe(),
+                    kind: JobKind::Kustomize(dir),
+                };
+                match target {
+                    render::kustomize::Target::Kustomization(dir) => jobs.push((index, job(dir))),
+                    render::kustomize::Target::Plain {
+                        files: found,
+                        kustomizations,
+                    } => {
+                        files.extend(plain(found));
+                        jobs.extend(kustomizations.into_iter().map(|d| (index, job(d))));
+                    }
+                    render::kustomize::Target::Missing => {
+                        return Err(missing_path(tree, name, source, &repo_path));
+                    }
+                }
+            }
+            Source::Helm(helm) => {
+                let job = helm_job(tree, config_dir, name, env, source, helm)?;
+                jobs.push((
+                    index,
+                    Job {
+                        source: source.describe(),
+                        kind: JobKind::Helm(job),
+                    },
+                ));
+            }
+        }
+        slots.push(files);
+    }
+    let mut errors = Vec::new();
+    let only_jobs: Vec<Job> = jobs.iter().map(|(_, j)| j.clone()).collect();
+    for ((index, _), result) in jobs.iter().zip(renderer.render(tree, name, &only_jobs)) {
+        match result {
+            Ok(files) => slots[*index].extend(files),
+            Err(e) => errors.push(e),
         }
     }
     Ok(EnvironmentFiles {
         env: name.to_string(),
-        files,
+        files: slots.into_iter().flatten().collect(),
         errors,
+    })
+}
+
+fn missing_path(tree: &GitTree, env: &str, source: &Source, path: &str) -> DesiredError {
+    DesiredError::Source {
+        env: env.to_string(),
+        source_name: source.describe(),
+        error: manifests::ManifestError::MissingPath {
+            path: path.to_string(),
+            rev: tree.rev.clone(),
+            commit: tree.commit.to_string()[..12].to_string(),
+        },
+    }
+}
+
+/// A `helm:` source as a render job: paths resolved to repository paths and checked to exist at
+/// the revision (a missing one is bad input), release and namespace filled in (the chart
+/// directory's name; the source's namespace, else the environment's).
+fn helm_job(
+    tree: &GitTree,
+    config_dir: &Path,
+    name: &str,
+    env: &Environment,
+    source: &Source,
+    helm: &HelmSource,
+) -> Result<render::helm::HelmJob, DesiredError> {
+    let resolve = |p: &str| -> Result<String, DesiredError> {
+        let repo_path = tree.repo_path(config_dir, p)?;
+        match tree.kind_of(&repo_path)? {
+            Some(_) => Ok(repo_path),
+            None => Err(missing_path(tree, name, source, &repo_path)),
+        }
+    };
+    let chart = resolve(&helm.chart)?;
+    let values = helm
+        .values
+        .iter()
+        .map(|v| resolve(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let release = helm.release.clone().unwrap_or_else(|| {
+        chart
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("release")
+            .to_string()
+    });
+    Ok(render::helm::HelmJob {
+        chart,
+        release,
+        namespace: helm.namespace.clone().or_else(|| env.namespace.clone()),
+        values,
+        set: helm
+            .set
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
     })
 }
 
@@ -115,13 +228,25 @@ pub fn environment_files(
 pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<Vec<Document>, DesiredError> {
     let parsed: Vec<Result<Vec<Document>, DesiredError>> = files
         .into_par_iter()
-        .map(|SourceFile { source, file }| {
-            manifests::parse_file(file).map_err(|error| DesiredError::Source {
-                env: env.to_string(),
-                source_name: source,
-                error,
-            })
-        })
+        .map(
+            |SourceFile {
+                 source,
+                 file,
+                 rendered,
+             }| {
+                let mut documents =
+                    manifests::parse_file(file).map_err(|error| DesiredError::Source {
+                        env: env.to_string(),
+                        source_name: source,
+                        error,
+                    })?;
+                if rendered {
+                    // A line of rendered output is no line of the file in Git: unknown.
+                    documents.iter_mut().for_each(|d| d.line = 0);
+                }
+                Ok(documents)
+            },
+        )
         .collect();
     let mut documents = Vec::new();
     for result in parsed {
@@ -165,6 +290,7 @@ mod tests {
                 path: name.into(),
                 bytes: text.as_bytes().to_vec(),
             },
+            rendered: false,
         }
     }
 

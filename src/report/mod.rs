@@ -59,6 +59,10 @@ pub struct Inputs {
     pub git_ref: Option<String>,
     pub commit: Option<String>,
     pub environments: Vec<EnvironmentInput>,
+    /// The render tools the run used and their versions (`helm`, `kustomize` or
+    /// `kubectl kustomize`), when it rendered anything.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tools: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

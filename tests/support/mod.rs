@@ -58,11 +58,28 @@ impl Repo {
             .unwrap();
     }
 
-    /// The plumb binary, run in this repository.
+    /// The plumb binary, run in this repository, with a render cache of its own inside `.git`
+    /// (never the user's cache, and removed with the repository).
     pub fn plumb(&self) -> Command {
         let mut cmd = plumb();
-        cmd.current_dir(self.path());
+        cmd.current_dir(self.path())
+            .env("PLUMB_CACHE_DIR", self.cache_dir());
         cmd
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.path().join(".git/plumb-cache")
+    }
+
+    /// Copies every file below `from` into the working tree at `to` (bytes as they are).
+    pub fn copy_dir(&self, from: &Path, to: &str) -> &Self {
+        for file in walk(from) {
+            let relative = file.strip_prefix(from).unwrap();
+            let target = self.dir.path().join(to).join(relative);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(&target, std::fs::read(&file).unwrap()).unwrap();
+        }
+        self
     }
 }
 
@@ -116,6 +133,26 @@ pub fn finding_lines(report: &serde_json::Value) -> Vec<String> {
             text(f, "path")
         )
     })
+}
+
+/// A pinned render tool installed by `scripts/install-tools` (`PLUMB_TEST_<NAME>` overrides the
+/// location). A missing tool fails the test: render tests never skip.
+pub fn tool(name: &str) -> PathBuf {
+    let (variable, default) = match name {
+        "helm4" => ("PLUMB_TEST_HELM4", ".tools/bin/helm"),
+        "helm3" => ("PLUMB_TEST_HELM3", ".tools/helm3/bin/helm"),
+        "kubectl" => ("PLUMB_TEST_KUBECTL", ".tools/bin/kubectl"),
+        other => panic!("unknown tool {other}"),
+    };
+    let path = std::env::var_os(variable)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(default));
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/install-tools (scripts/test does), or set {variable}",
+        path.display()
+    );
+    path
 }
 
 pub fn fixtures() -> PathBuf {

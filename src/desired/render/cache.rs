@@ -1,0 +1,226 @@
+//! The render cache: rendered output stored under a key made of everything the render reads.
+//!
+//! Rendering dominates a run over a GitOps repository, and most runs (a nightly audit, a bot on
+//! every pull request) render mostly unchanged inputs. A key is a SHA-256 over the tool and its
+//! version, the render's arguments, and the Git object ids of the directories and files it reads,
+//! so an entry can never be stale: any change to an input is a different key. Entries are never
+//! updated in place, only added (written to a temporary file and renamed, so concurrent runs
+//! never see half an entry). Failed renders are never stored.
+//!
+//! Location: `PLUMB_CACHE_DIR`, else `$XDG_CACHE_HOME/plumb`, else `~/.cache/plumb`. Rendered
+//! output holds what the repository holds (Secrets included), so the directory is created
+//! readable by its owner only. Any error reading or writing the cache only costs a re-render.
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// One rendered file, as cached.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CachedFile {
+    pub path: String,
+    pub text: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    version: u32,
+    files: Vec<CachedFile>,
+}
+
+const ENTRY_VERSION: u32 = 1;
+
+/// The cache directory, or none (disabled by `--no-cache`, or no home to put it in).
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: Option<PathBuf>,
+}
+
+impl Cache {
+    /// The user's cache directory; `enabled: false` (`--no-cache`) neither reads nor writes it.
+    pub fn new(enabled: bool) -> Cache {
+        let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let dir = enabled
+            .then(|| {
+                env("PLUMB_CACHE_DIR")
+                    .map(PathBuf::from)
+                    .or_else(|| env("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("plumb")))
+                    .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/plumb")))
+            })
+            .flatten();
+        Cache { dir }
+    }
+
+    /// A cache in a given directory (tests).
+    pub fn at(dir: &Path) -> Cache {
+        Cache {
+            dir: Some(dir.to_path_buf()),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.dir.is_some()
+    }
+
+    /// A render's stored output.
+    pub fn get(&self, key: &Key) -> Option<Vec<CachedFile>> {
+        let path = self.entry_path("renders", &key.0, "json")?;
+        let bytes = std::fs::read(path).ok()?;
+        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+        (entry.version == ENTRY_VERSION).then_some(entry.files)
+    }
+
+    /// Stores a render's output; failures are logged and otherwise ignored.
+    pub fn put(&self, key: &Key, files: &[CachedFile]) {
+        let Some(path) = self.entry_path("renders", &key.0, "json") else {
+            return;
+        };
+        let entry = Entry {
+            version: ENTRY_VERSION,
+            files: files.to_vec(),
+        };
+        match serde_json::to_vec(&entry) {
+            Ok(bytes) => self.write(&path, &bytes),
+            Err(e) => tracing::debug!(error = %e, "render cache: cannot encode entry"),
+        }
+    }
+
+    /// A tool's version, by the identity of its binary.
+    pub fn tool_version(&self, identity: &str) -> Option<String> {
+        let path = self.entry_path("tools", &hash(identity.as_bytes()), "txt")?;
+        let text = std::fs::read_to_string(path).ok()?;
+        let (stored_identity, version) = text.split_once("\n=\n")?;
+        (stored_identity == identity).then(|| version.to_string())
+    }
+
+    pub fn store_tool_version(&self, identity: &str, version: &str) {
+        if let Some(path) = self.entry_path("tools", &hash(identity.as_bytes()), "txt") {
+            self.write(&path, format!("{identity}\n=\n{version}").as_bytes());
+        }
+    }
+
+    fn entry_path(&self, kind: &str, key: &str, ext: &str) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        Some(dir.join(kind).join(&key[..2]).join(format!("{key}.{ext}")))
+    }
+
+    fn write(&self, path: &Path, bytes: &[u8]) {
+        let result = (|| -> std::io::Result<()> {
+            if let Some(root) = &self.dir
+                && !root.exists()
+            {
+                create_private_dir(root)?;
+            }
+            let parent = path.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(parent)?;
+            let mut temp = tempfile::NamedTempFile::new_in(parent)?;
+            std::io::Write::write_all(&mut temp, bytes)?;
+            temp.persist(path).map_err(|e| e.error)?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::debug!(path = %path.display(), error = %e, "render cache: cannot write");
+        }
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// A render's cache key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key(String);
+
+/// Builds a key from labelled parts; each part is length-prefixed so no two different inputs
+/// can run together into the same bytes.
+#[derive(Default)]
+pub struct KeyBuilder {
+    hasher: Sha256,
+}
+
+impl KeyBuilder {
+    pub fn new(kind: &str) -> KeyBuilder {
+        let mut builder = KeyBuilder::default();
+        builder.part("plumb-render", &format!("{ENTRY_VERSION}:{kind}"));
+        builder
+    }
+
+    pub fn part(&mut self, label: &str, value: &str) -> &mut Self {
+        for piece in [label, value] {
+            self.hasher.update((piece.len() as u64).to_le_bytes());
+            self.hasher.update(piece.as_bytes());
+        }
+        self
+    }
+
+    pub fn finish(self) -> Key {
+        Key(hex::encode(self.hasher.finalize()))
+    }
+}
+
+fn hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(parts: &[(&str, &str)]) -> Key {
+        let mut b = KeyBuilder::new("helm");
+        for (l, v) in parts {
+            b.part(l, v);
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn keys_separate_their_parts() {
+        assert_ne!(key(&[("a", "bc")]), key(&[("ab", "c")]));
+        assert_eq!(key(&[("a", "b")]), key(&[("a", "b")]));
+    }
+
+    #[test]
+    fn stores_and_reads_entries_and_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(&dir.path().join("c"));
+        let k = key(&[("x", "1")]);
+        assert_eq!(cache.get(&k), None);
+        let files = vec![CachedFile {
+            path: "a/b.yaml".into(),
+            text: "kind: X".into(),
+        }];
+        cache.put(&k, &files);
+        assert_eq!(cache.get(&k), Some(files));
+        assert_eq!(cache.tool_version("helm\n/x\n1\n2"), None);
+        cache.store_tool_version("helm\n/x\n1\n2", "v4.1.4");
+        assert_eq!(
+            cache.tool_version("helm\n/x\n1\n2").as_deref(),
+            Some("v4.1.4")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("c"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+    }
+
+    #[test]
+    fn a_disabled_cache_reads_and_writes_nothing() {
+        let cache = Cache { dir: None };
+        let k = key(&[]);
+        cache.put(&k, &[]);
+        assert_eq!(cache.get(&k), None);
+        assert!(!cache.enabled());
+    }
+}

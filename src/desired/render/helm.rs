@@ -1,0 +1,176 @@
+//! `helm:` sources: `helm template` over a chart in the checked-out tree, and its output split back
+//! into the chart's template files.
+//!
+//! The arguments are the ones Argo CD passes, minus what needs a cluster: release name, namespace,
+//! values files in order (later ones win), `set` values, CRDs included, test hooks skipped. `set`
+//! values go through `--set-json`, so a YAML string stays a string and a number a number, exactly
+//! as written in plumb.yaml (plain `--set` would turn `"true"` into a boolean). Helm 3 (3.10 or
+//! later) and Helm 4 take the same arguments.
+
+use super::cache::{CachedFile, KeyBuilder};
+use crate::desired::git::{GitError, GitTree};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelmError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+/// One `helm template` run: repository paths, as in plumb.yaml resolved against its directory.
+#[derive(Debug, Clone)]
+pub struct HelmJob {
+    pub chart: String,
+    pub release: String,
+    pub namespace: Option<String>,
+    pub values: Vec<String>,
+    /// `key=json` pairs, in key order.
+    pub set: Vec<(String, String)>,
+}
+
+impl HelmJob {
+    /// The arguments of `helm template`, with repository paths under `root`.
+    pub fn args(&self, root: &Path) -> Vec<String> {
+        let mut args = vec![
+            "template".to_string(),
+            self.release.clone(),
+            root.join(&self.chart).display().to_string(),
+            "--include-crds".into(),
+            "--skip-tests".into(),
+        ];
+        if let Some(ns) = &self.namespace {
+            args.extend(["--namespace".into(), ns.clone()]);
+        }
+        for values in &self.values {
+            args.extend(["--values".into(), root.join(values).display().to_string()]);
+        }
+        for (key, json) in &self.set {
+            args.extend(["--set-json".into(), format!("{key}={json}")]);
+        }
+        args
+    }
+
+    /// Feeds what this render reads into a cache key: its arguments, the chart directory's tree
+    /// id (templates, values.yaml, vendored subcharts in `charts/`) and each values file's blob id.
+    pub fn key_parts(&self, tree: &GitTree, key: &mut KeyBuilder) -> Result<(), HelmError> {
+        key.part("release", &self.release)
+            .part("namespace", self.namespace.as_deref().unwrap_or(""));
+        let chart_id = tree.object_id(&self.chart)?;
+        key.part("chart", &self.chart)
+            .part("chart-id", &format!("{chart_id:?}"));
+        for values in &self.values {
+            let id = tree.object_id(values)?;
+            key.part("values", values)
+                .part("values-id", &format!("{id:?}"));
+        }
+        for (k, v) in &self.set {
+            key.part("set", k).part("set-value", v);
+        }
+        Ok(())
+    }
+}
+
+/// Splits `helm template` output by its `# Source: <chart>/templates/x.yaml` comments into one
+/// file per template, named by its path in Git (`<chart dir>/templates/x.yaml`), so a finding
+/// points at the template that made the object. Documents without a comment are put under the
+/// chart's `Chart.yaml`.
+pub fn split_output(stdout: &str, chart_dir: &str) -> Vec<CachedFile> {
+    let mut files: Vec<CachedFile> = Vec::new();
+    let mut current: Option<String> = None;
+    let mut text = String::new();
+    let mut flush = |path: Option<String>, text: &mut String| {
+        if text.trim().is_empty() {
+            text.clear();
+            return;
+        }
+        let path = path.unwrap_or_else(|| git_path(chart_dir, "chart/Chart.yaml"));
+        let doc = std::mem::take(text);
+        match files.iter_mut().find(|f| f.path == path) {
+            Some(file) => {
+                file.text.push_str("---\n");
+                file.text.push_str(&doc);
+            }
+            None => files.push(CachedFile { path, text: doc }),
+        }
+    };
+    for line in stdout.split_inclusive('\n') {
+        let bare = line.trim_end();
+        if bare == "---" || bare.starts_with("--- ") {
+            flush(current.take(), &mut text);
+            continue;
+        }
+        if let Some(source) = bare.strip_prefix("# Source: ")
+            && text.trim().is_empty()
+        {
+            current = Some(git_path(chart_dir, source.trim()));
+        }
+        text.push_str(line);
+    }
+    flush(current.take(), &mut text);
+    files
+}
+
+/// `web/templates/a.yaml` of the chart at `charts/web` is `charts/web/templates/a.yaml` in Git;
+/// Helm names the chart by its `name`, not its directory, so the first segment is replaced.
+fn git_path(chart_dir: &str, source: &str) -> String {
+    let rest = source.split_once('/').map_or(source, |(_, rest)| rest);
+    if chart_dir.is_empty() {
+        rest.to_string()
+    } else {
+        format!("{chart_dir}/{rest}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_in_order() {
+        let job = HelmJob {
+            chart: "charts/web".into(),
+            release: "web".into(),
+            namespace: Some("shop".into()),
+            values: vec!["charts/web/values.yaml".into(), "envs/prod.yaml".into()],
+            set: vec![("image.tag".into(), "\"1.4.0\"".into())],
+        };
+        assert_eq!(
+            job.args(Path::new("/t")),
+            [
+                "template",
+                "web",
+                "/t/charts/web",
+                "--include-crds",
+                "--skip-tests",
+                "--namespace",
+                "shop",
+                "--values",
+                "/t/charts/web/values.yaml",
+                "--values",
+                "/t/envs/prod.yaml",
+                "--set-json",
+                "image.tag=\"1.4.0\""
+            ]
+        );
+    }
+
+    #[test]
+    fn output_is_split_by_template() {
+        let out = "---\n# Source: web/templates/svc.yaml\nkind: Service\n---\n# Source: web/charts/db/templates/sts.yaml\nkind: StatefulSet\n---\n# Source: web/templates/svc.yaml\nkind: Service\nmetadata: {name: b}\n";
+        let files = split_output(out, "charts/web");
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "charts/web/templates/svc.yaml",
+                "charts/web/charts/db/templates/sts.yaml"
+            ]
+        );
+        assert_eq!(
+            files[0].text,
+            "# Source: web/templates/svc.yaml\nkind: Service\n---\n# Source: web/templates/svc.yaml\nkind: Service\nmetadata: {name: b}\n"
+        );
+        assert_eq!(split_output("kind: X\n", "")[0].path, "Chart.yaml");
+        assert_eq!(split_output("kind: X\n", "c/w")[0].path, "c/w/Chart.yaml");
+    }
+}

@@ -1,0 +1,379 @@
+//! `kustomize:` sources: what a kustomization reads (for cache keys and for refusing remote bases
+//! up front), the wrapper that asks kustomize where each object came from, and the reading of its
+//! output back into files in Git.
+//!
+//! Kustomize can say where each object was written (`buildMetadata: [originAnnotations]`), but only
+//! when the kustomization asks. plumb never edits the user's files: it builds a small wrapper
+//! kustomization in the temporary tree whose only resource is the user's directory, reads the
+//! `config.kubernetes.io/origin` annotation off each object, and takes it away again so it never
+//! shows up as a difference.
+
+use super::cache::{CachedFile, KeyBuilder};
+use super::join_repo;
+use crate::desired::ManifestFile;
+use crate::desired::git::{GitError, GitTree};
+use git2::ObjectType;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The names kustomize recognises, in its order of preference.
+pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The annotation `originAnnotations` adds.
+pub const ORIGIN: &str = "config.kubernetes.io/origin";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KustomizeError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(
+        "{file} refers to the remote `{reference}`, which plumb cannot fetch: it renders offline, from Git alone\n  help: vendor the base into the repository and refer to it by a relative path"
+    )]
+    RemoteReference { file: String, reference: String },
+    #[error(
+        "{file} refers to `{reference}`, which is outside the repository\n  help: plumb renders from Git alone; keep what a kustomization reads inside the repository"
+    )]
+    OutsideRepository { file: String, reference: String },
+    #[error("{file} is not a valid kustomization: {message}")]
+    BadKustomization { file: String, message: String },
+    #[error("the output of kustomize is not YAML: {0}")]
+    Output(String),
+}
+
+/// What a `kustomize:` path holds at the revision.
+pub enum Target {
+    /// A directory with a kustomization.
+    Kustomization(String),
+    /// A directory without one, read the way Flux reads it: its YAML files as plain manifests,
+    /// and each subdirectory that has a kustomization built as one (not descended into).
+    Plain {
+        files: Vec<ManifestFile>,
+        kustomizations: Vec<String>,
+    },
+    Missing,
+}
+
+/// The kustomization file in `dir`, if any.
+pub fn kustomization_file(tree: &GitTree, dir: &str) -> Result<Option<String>, GitError> {
+    for name in FILE_NAMES {
+        let path = join_file(dir, name);
+        if tree.kind_of(&path)? == Some(ObjectType::Blob) {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+fn join_file(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn is_kustomization_name(path: &str) -> bool {
+    FILE_NAMES.contains(&path.rsplit('/').next().unwrap_or(path))
+}
+
+/// Classifies a `kustomize:` path (a directory, or a kustomization file in one).
+pub fn target(tree: &GitTree, path: &str) -> Result<Target, KustomizeError> {
+    match tree.kind_of(path)? {
+        Some(ObjectType::Tree) => {
+            if kustomization_file(tree, path)?.is_some() {
+                return Ok(Target::Kustomization(path.to_string()));
+            }
+            let mut kustomizations: Vec<String> = tree
+                .files_under(path, is_kustomization_name)?
+                .into_iter()
+                .filter_map(|f| f.path.rsplit_once('/').map(|(dir, _)| dir.to_string()))
+                .collect();
+            kustomizations.sort();
+            kustomizations.dedup();
+            // Only the outermost: Flux does not descend into a directory it builds.
+            let outermost: Vec<String> = kustomizations
+                .iter()
+                .filter(|d| {
+                    !kustomizations
+                        .iter()
+                        .any(|o| o != *d && d.starts_with(&format!("{o}/")))
+                })
+                .cloned()
+                .collect();
+            let inside_built = |p: &str| outermost.iter().any(|d| p.starts_with(&format!("{d}/")));
+            let files = tree.files_under(path, |p| {
+                let lower = p.to_ascii_lowercase();
+                (lower.ends_with(".yaml") || lower.ends_with(".yml"))
+                    && !is_kustomization_name(p)
+                    && !inside_built(p)
+            })?;
+            Ok(Target::Plain {
+                files,
+                kustomizations: outermost,
+            })
+        }
+        Some(ObjectType::Blob) if is_kustomization_name(path) => Ok(Target::Kustomization(
+            path.rsplit_once('/').map_or("", |(d, _)| d).to_string(),
+        )),
+        _ => Ok(Target::Missing),
+    }
+}
+
+/// Feeds what building `dir` reads into a cache key: the Git ids of its directory and of every
+/// local file or directory its kustomization refers to — resources, components, bases, patches,
+/// generators' files, transformers, replacements — followed through the kustomizations found
+/// there. A remote reference is an error: the render could not be reproduced from Git alone.
+pub fn key_parts(tree: &GitTree, dir: &str, key: &mut KeyBuilder) -> Result<(), KustomizeError> {
+    let mut inputs = BTreeMap::new();
+    let mut visited = BTreeSet::new();
+    follow(tree, dir, &mut inputs, &mut visited)?;
+    key.part("dir", dir);
+    for (path, id) in inputs {
+        key.part("input", &path).part("id", &id);
+    }
+    Ok(())
+}
+
+fn follow(
+    tree: &GitTree,
+    dir: &str,
+    inputs: &mut BTreeMap<String, String>,
+    visited: &mut BTreeSet<String>,
+) -> Result<(), KustomizeError> {
+    if !visited.insert(dir.to_string()) {
+        return Ok(());
+    }
+    if let Some((_, id)) = tree.object_id(dir)? {
+        inputs.insert(dir.to_string(), id.to_string());
+    }
+    let Some(file) = kustomization_file(tree, dir)? else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(&tree.read(&file)?.bytes).into_owned();
+    let kustomization: Value =
+        crate::yaml::from_str(&text, &file).map_err(|e| KustomizeError::BadKustomization {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+    for reference in references(&kustomization) {
+        if is_url(&reference) {
+            return Err(KustomizeError::RemoteReference { file, reference });
+        }
+        let Some(path) = join_repo(dir, &reference) else {
+            return Err(KustomizeError::OutsideRepository { file, reference });
+        };
+        match tree.object_id(&path)? {
+            Some((ObjectType::Tree, id)) => {
+                inputs.insert(path.clone(), id.to_string());
+                follow(tree, &path, inputs, visited)?;
+            }
+            Some((_, id)) => {
+                inputs.insert(path, id.to_string());
+            }
+            None if looks_like_host_path(&reference) => {
+                return Err(KustomizeError::RemoteReference { file, reference });
+            }
+            None => {
+                inputs.insert(format!("missing:{path}"), String::new());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every file or directory a kustomization names (inline patches and inline transformer
+/// configurations are not references).
+fn references(k: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut push = |v: &Value| {
+        if let Some(s) = v.as_str()
+            && !s.contains('\n')
+            && !s.trim().is_empty()
+        {
+            out.push(s.trim().to_string());
+        }
+    };
+    let list = |key: &str| k.get(key).and_then(Value::as_array).into_iter().flatten();
+    for key in [
+        "resources",
+        "bases",
+        "components",
+        "crds",
+        "configurations",
+        "transformers",
+        "generators",
+        "validators",
+        "patchesStrategicMerge",
+    ] {
+        list(key).for_each(&mut push);
+    }
+    for key in ["patches", "patchesJson6902", "replacements"] {
+        list(key).for_each(|entry| push(&entry["path"]));
+    }
+    for key in ["configMapGenerator", "secretGenerator"] {
+        for generator in list(key) {
+            for file in generator
+                .get("files")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                // `key=path` or `path`
+                if let Some(s) = file.as_str() {
+                    push(&Value::from(s.split_once('=').map_or(s, |(_, p)| p)));
+                }
+            }
+            generator
+                .get("envs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .for_each(&mut push);
+            push(&generator["env"]);
+        }
+    }
+    push(&k["openapi"]["path"]);
+    out
+}
+
+fn is_url(reference: &str) -> bool {
+    reference.contains("://") || reference.starts_with("git@") || reference.starts_with("ssh:")
+}
+
+/// `github.com/org/repo//base?ref=v1`: kustomize fetches a reference that is not a local path
+/// and whose first segment is a host name.
+fn looks_like_host_path(reference: &str) -> bool {
+    let Some((first, _)) = reference.split_once('/') else {
+        return false;
+    };
+    let lower = first.to_ascii_lowercase();
+    first.contains('.')
+        && !first.starts_with('.')
+        && !lower.ends_with(".yaml")
+        && !lower.ends_with(".yml")
+        && !lower.ends_with(".json")
+}
+
+/// The wrapper kustomization that builds `target` (a path relative to the wrapper's directory)
+/// and asks for origin annotations.
+pub fn wrapper(target: &str) -> String {
+    format!(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - {}\nbuildMetadata: [originAnnotations]\n",
+        serde_json::Value::from(target)
+    )
+}
+
+/// Reads `kustomize build` output of the wrapper at `wrapper_dir` (repository-relative): each
+/// object goes to the file its origin annotation names (the kustomization file, for generated
+/// objects), the annotation removed. Objects are written as JSON, one per line: already parsed
+/// once here, they parse again fastest that way.
+pub fn split_output(
+    stdout: &str,
+    wrapper_dir: &str,
+    fallback: &str,
+) -> Result<Vec<CachedFile>, KustomizeError> {
+    let values = crate::yaml::parse_values(stdout, "kustomize output")
+        .map_err(|e| KustomizeError::Output(e.to_string()))?;
+    let mut files: Vec<CachedFile> = Vec::new();
+    for (mut object, _) in values {
+        let origin = take_origin(&mut object);
+        let path = origin
+            .and_then(|o| join_repo(wrapper_dir, &o))
+            .unwrap_or_else(|| fallback.to_string());
+        let json =
+            serde_json::to_string(&object).map_err(|e| KustomizeError::Output(e.to_string()))?;
+        match files.iter_mut().find(|f| f.path == path) {
+            Some(file) => {
+                file.text.push_str(&json);
+                file.text.push('\n');
+            }
+            None => files.push(CachedFile {
+                path,
+                text: json + "\n",
+            }),
+        }
+    }
+    Ok(files)
+}
+
+/// Removes the origin annotation (and an annotations map it leaves empty) and returns the path it
+/// named: `path:` for a resource file, `configuredIn:` for a generated object.
+fn take_origin(object: &mut Value) -> Option<String> {
+    let annotations = object
+        .get_mut("metadata")?
+        .get_mut("annotations")?
+        .as_object_mut()?;
+    let origin = annotations.remove(ORIGIN)?;
+    if annotations.is_empty()
+        && let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        metadata.remove("annotations");
+    }
+    let text = origin.as_str()?;
+    let parsed: Value = crate::yaml::from_str(text, ORIGIN).ok()?;
+    parsed
+        .get("path")
+        .or_else(|| parsed.get("configuredIn"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references_of_a_kustomization() {
+        let k = json!({
+            "resources": ["../../base", "deploy.yaml"],
+            "components": ["../../components/x"],
+            "patches": [{"path": "patch.yaml"}, {"patch": "inline"}],
+            "patchesStrategicMerge": ["psm.yaml", "apiVersion: v1\nkind: X\n"],
+            "configMapGenerator": [{"name": "c", "files": ["a.conf", "k=b.conf"], "envs": ["e.env"]}],
+            "secretGenerator": [{"name": "s", "env": "s.env"}],
+            "transformers": ["labels.yaml"]
+        });
+        assert_eq!(
+            references(&k),
+            [
+                "../../base",
+                "deploy.yaml",
+                "../../components/x",
+                "labels.yaml",
+                "psm.yaml",
+                "patch.yaml",
+                "a.conf",
+                "b.conf",
+                "e.env",
+                "s.env"
+            ]
+        );
+    }
+
+    #[test]
+    fn remote_references() {
+        assert!(is_url("https://github.com/org/repo//base?ref=v1"));
+        assert!(is_url("git@github.com:org/repo.git"));
+        assert!(!is_url("../base"));
+        assert!(looks_like_host_path("github.com/org/repo/base?ref=v1"));
+        assert!(!looks_like_host_path("../base"));
+        assert!(!looks_like_host_path("deploy.yaml"));
+        assert!(!looks_like_host_path("conf.d.yaml/x"));
+    }
+
+    #[test]
+    fn output_goes_back_to_its_origin_without_the_annotation() {
+        let out = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-7h2k9m5f8t\n  annotations:\n    config.kubernetes.io/origin: |\n      configuredIn: ../../apps/x/kustomization.yaml\n      configuredBy:\n        kind: ConfigMapGenerator\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  annotations:\n    keep: me\n    config.kubernetes.io/origin: |\n      path: ../../base/svc.yaml\n";
+        let files = split_output(out, ".plumb-render/1", "apps/x/kustomization.yaml").unwrap();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].path, "apps/x/kustomization.yaml");
+        assert_eq!(
+            files[0].text,
+            "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a-7h2k9m5f8t\"}}\n"
+        );
+        assert_eq!(files[1].path, "base/svc.yaml");
+        assert!(files[1].text.contains("\"annotations\":{\"keep\":\"me\"}"));
+        assert!(!files[1].text.contains("origin"));
+    }
+}

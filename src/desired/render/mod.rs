@@ -1,0 +1,386 @@
+//! Rendering `helm:` and `kustomize:` sources with the real tools, offline, from Git at the ref
+//! (DESIGN §9).
+//!
+//! A run goes in three steps. First, for each render, the tool is located and a cache key is made
+//! from Git object ids alone (no file is written, no process started). Then cached renders are
+//! taken from the cache. Only if some render is missing is the tree at the ref written to a
+//! temporary directory — once per run, whatever the number of renders — and the missing renders
+//! run there in parallel (bounded by the cores), each with a timeout. A render that fails becomes a
+//! `render` error naming the environment, the source, the tool and its stderr; the others go on.
+
+pub mod cache;
+pub mod helm;
+pub mod kustomize;
+pub mod process;
+pub mod tools;
+
+use crate::desired::git::{GitError, GitTree};
+use crate::desired::{ManifestFile, SourceFile};
+use crate::model::RunError;
+use crate::progress::Progress;
+use cache::{Cache, CachedFile, KeyBuilder};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tools::Tool;
+
+/// Why one render failed; each becomes a `render` error of its source.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    ToolUnavailable(String),
+    #[error("{tool}: {source}")]
+    Process {
+        tool: &'static str,
+        source: process::ProcessError,
+    },
+    #[error("{tool} failed (exit {code}): {stderr}")]
+    Failed {
+        tool: &'static str,
+        code: String,
+        stderr: String,
+    },
+    #[error("{tool} printed output that is not UTF-8")]
+    NotText { tool: &'static str },
+    #[error(transparent)]
+    Helm(#[from] helm::HelmError),
+    #[error("kustomize: {0}")]
+    Kustomize(#[from] kustomize::KustomizeError),
+    #[error("cannot write the tree to a temporary directory: {0}")]
+    Checkout(String),
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+/// One render to run.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The source as plumb.yaml names it (`helm: charts/web`).
+    pub source: String,
+    pub kind: JobKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum JobKind {
+    Helm(helm::HelmJob),
+    /// A directory (repository path) with a kustomization.
+    Kustomize(String),
+}
+
+/// Settings of a run's renders.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Read and write the render cache (`--no-cache` turns it off).
+    pub cache: bool,
+    /// Each render's time limit.
+    pub timeout: Duration,
+    pub quiet: bool,
+}
+
+impl RenderOptions {
+    /// The defaults, with the timeout from `PLUMB_RENDER_TIMEOUT` (seconds) when set.
+    pub fn new(cache: bool, quiet: bool) -> RenderOptions {
+        let timeout = std::env::var("PLUMB_RENDER_TIMEOUT")
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| *s > 0.0)
+            .map_or(Duration::from_secs(120), Duration::from_secs_f64);
+        RenderOptions {
+            cache,
+            timeout,
+            quiet,
+        }
+    }
+}
+
+/// Renders sources for a whole run: holds the cache, the located tools, and the tree written out
+/// once (removed when the renderer is dropped).
+pub struct Renderer {
+    cache: Cache,
+    timeout: Duration,
+    progress: Progress,
+    helm: OnceLock<Result<Tool, String>>,
+    kustomize: OnceLock<Result<Tool, String>>,
+    checkout: Mutex<Option<(git2::Oid, tempfile::TempDir)>>,
+    wrappers: std::sync::atomic::AtomicUsize,
+}
+
+/// Finds a tool and its version.
+type Locate = fn(&Cache) -> Result<Tool, tools::ToolError>;
+
+/// Where each job went: rendered files, or an error.
+type Outcome = Result<Vec<CachedFile>, RenderError>;
+
+impl Renderer {
+    pub fn new(options: RenderOptions) -> Renderer {
+        Renderer {
+            cache: Cache::new(options.cache),
+            timeout: options.timeout,
+            progress: Progress::new(options.quiet),
+            helm: OnceLock::new(),
+            kustomize: OnceLock::new(),
+            checkout: Mutex::new(None),
+            wrappers: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// The tools this run used and their versions, for the report's inputs.
+    pub fn tools_used(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for slot in [&self.helm, &self.kustomize] {
+            if let Some(Ok(tool)) = slot.get() {
+                out.insert(tool.name().to_string(), tool.version.clone());
+            }
+        }
+        out
+    }
+
+    fn tool(&self, kind: &JobKind) -> Result<Tool, RenderError> {
+        let (slot, locate): (_, Locate) = match kind {
+            JobKind::Helm(_) => (&self.helm, tools::helm),
+            JobKind::Kustomize(_) => (&self.kustomize, tools::kustomize),
+        };
+        slot.get_or_init(|| locate(&self.cache).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(RenderError::ToolUnavailable)
+    }
+
+    /// Renders `jobs` of environment `env`: for each job, in order, its files or its error.
+    pub fn render(
+        &self,
+        tree: &GitTree,
+        env: &str,
+        jobs: &[Job],
+    ) -> Vec<Result<Vec<SourceFile>, RunError>> {
+        if jobs.is_empty() {
+            return Vec::new();
+        }
+        let started = Instant::now();
+        // Step 1: tools and keys, from Git alone.
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(jobs.len());
+        let mut pending = Vec::new();
+        for (index, job) in jobs.iter().enumerate() {
+            match self.prepare(tree, job) {
+                Ok((tool, key)) => match self.cache.get(&key) {
+                    Some(files) => outcomes.push(Some(Ok(files))),
+                    None => {
+                        outcomes.push(None);
+                        pending.push((index, tool, key));
+                    }
+                },
+                Err(e) => outcomes.push(Some(Err(e))),
+            }
+        }
+        let cached = outcomes.iter().filter(|o| matches!(o, Some(Ok(_)))).count();
+        // Step 2: what the cache does not hold runs in the tree written out once.
+        if !pending.is_empty() {
+            self.progress.note(&format!(
+                "{env}: rendering {} source(s), {cached} from the cache",
+                pending.len()
+            ));
+            match self.checkout(tree) {
+                Ok(root) => {
+                    let total = pending.len();
+                    let finished = std::sync::atomic::AtomicUsize::new(0);
+                    let step = (total / 10).max(1);
+                    let done: Vec<(usize, Outcome)> = pending
+                        .into_par_iter()
+                        .map(|(index, tool, key)| {
+                            let outcome = self.run(&root, &jobs[index], &tool);
+                            if let Ok(files) = &outcome {
+                                self.cache.put(&key, files);
+                            }
+                            let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            if n.is_multiple_of(step) && n < total {
+                                self.progress
+                                    .note(&format!("{env}: {n} of {total} rendered"));
+                            }
+                            (index, outcome)
+                        })
+                        .collect();
+                    for (index, outcome) in done {
+                        outcomes[index] = Some(outcome);
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    for (index, _, _) in pending {
+                        outcomes[index] = Some(Err(RenderError::Checkout(message.clone())));
+                    }
+                }
+            }
+        }
+        let results: Vec<Result<Vec<SourceFile>, RunError>> = jobs
+            .iter()
+            .zip(outcomes)
+            .map(|(job, outcome)| {
+                match outcome.unwrap_or_else(|| Err(RenderError::Checkout("not run".into()))) {
+                    Ok(files) => Ok(files
+                        .into_iter()
+                        .map(|f| SourceFile {
+                            source: job.source.clone(),
+                            file: ManifestFile {
+                                path: f.path,
+                                bytes: f.text.into_bytes(),
+                            },
+                            rendered: true,
+                        })
+                        .collect()),
+                    Err(e) => Err(RunError {
+                        env: env.to_string(),
+                        kind: "render".into(),
+                        source: Some(job.source.clone()),
+                        resource: None,
+                        message: format!("environment `{env}`, source `{}`: {e}", job.source),
+                    }),
+                }
+            })
+            .collect();
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        tracing::info!(
+            env,
+            renders = jobs.len(),
+            cached,
+            failed,
+            ms = started.elapsed().as_millis() as u64,
+            "rendered"
+        );
+        results
+    }
+
+    /// The tool and cache key of a job.
+    fn prepare(&self, tree: &GitTree, job: &Job) -> Result<(Tool, cache::Key), RenderError> {
+        let tool = self.tool(&job.kind)?;
+        let mut key = KeyBuilder::new(tool.name());
+        key.part("tool", tool.name()).part("version", &tool.version);
+        match &job.kind {
+            JobKind::Helm(h) => h.key_parts(tree, &mut key)?,
+            JobKind::Kustomize(dir) => kustomize::key_parts(tree, dir, &mut key)?,
+        }
+        Ok((tool, key.finish()))
+    }
+
+    /// The temporary directory holding the tree at the ref, written on first use.
+    fn checkout(&self, tree: &GitTree) -> Result<PathBuf, RenderError> {
+        let mut slot = self
+            .checkout
+            .lock()
+            .map_err(|_| RenderError::Checkout("lock poisoned".into()))?;
+        if let Some((commit, dir)) = slot.as_ref()
+            && *commit == tree.commit
+        {
+            return Ok(dir.path().to_path_buf());
+        }
+        let started = Instant::now();
+        let dir = tempfile::Builder::new()
+            .prefix("plumb-render-")
+            .tempdir()
+            .map_err(|e| RenderError::Checkout(e.to_string()))?;
+        let files = tree.write_to(dir.path())?;
+        tracing::info!(files, ms = started.elapsed().as_millis() as u64, path = %dir.path().display(), "wrote the tree at the ref for rendering");
+        let path = dir.path().to_path_buf();
+        *slot = Some((tree.commit, dir));
+        Ok(path)
+    }
+
+    /// Runs one render in the written-out tree at `root`.
+    fn run(&self, root: &Path, job: &Job, tool: &Tool) -> Outcome {
+        let name = tool.name();
+        let (args, wrapper_dir) = match &job.kind {
+            JobKind::Helm(h) => (h.args(root), None),
+            JobKind::Kustomize(dir) => {
+                let n = self
+                    .wrappers
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let wrapper_dir = format!(".plumb-render/{n}");
+                let target = format!("../../{dir}");
+                let full = root.join(&wrapper_dir);
+                std::fs::create_dir_all(&full)
+                    .and_then(|_| {
+                        std::fs::write(
+                            full.join("kustomization.yaml"),
+                            kustomize::wrapper(target.trim_end_matches('/')),
+                        )
+                    })
+                    .map_err(|e| RenderError::Checkout(e.to_string()))?;
+                (tool.build_args(&wrapper_dir), Some(wrapper_dir))
+            }
+        };
+        // Offline: git must never prompt for credentials of a remote it was somehow led to.
+        let mut env = vec![("GIT_TERMINAL_PROMPT", "0"), ("HELM_NO_PLUGINS", "1")];
+        // helm and kubectl are Go programs that live a tenth of a second, most of it start-up
+        // garbage collection: without it a render costs about half the CPU (docs/benchmarks.md).
+        // The memory limit still collects a render that grows large. A user's own settings win.
+        if std::env::var_os("GOGC").is_none() && std::env::var_os("GOMEMLIMIT").is_none() {
+            env.extend([("GOGC", "off"), ("GOMEMLIMIT", "1GiB")]);
+        }
+        let out = process::run(&tool.path, &args, root, &env, self.timeout)
+            .map_err(|source| RenderError::Process { tool: name, source })?;
+        let root_text = format!("{}/", root.display());
+        if !out.success {
+            let stderr = String::from_utf8_lossy(&out.stderr)
+                .replace(&root_text, "")
+                .trim()
+                .to_string();
+            return Err(RenderError::Failed {
+                tool: name,
+                code: out.code.map_or("signal".into(), |c| c.to_string()),
+                stderr,
+            });
+        }
+        let stdout =
+            String::from_utf8(out.stdout).map_err(|_| RenderError::NotText { tool: name })?;
+        match (&job.kind, wrapper_dir) {
+            (JobKind::Helm(h), _) => Ok(helm::split_output(&stdout, &h.chart)),
+            (JobKind::Kustomize(dir), Some(wrapper_dir)) => {
+                let fallback = kustomize::FILE_NAMES[0];
+                let fallback = if dir.is_empty() {
+                    fallback.to_string()
+                } else {
+                    format!("{dir}/{fallback}")
+                };
+                Ok(kustomize::split_output(&stdout, &wrapper_dir, &fallback)?)
+            }
+            (JobKind::Kustomize(_), None) => Err(RenderError::Checkout("no wrapper".into())),
+        }
+    }
+}
+
+/// `relative` resolved against the repository directory `base`, without touching the file
+/// system; none when it leaves the repository.
+pub fn join_repo(base: &str, relative: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if relative.starts_with('/') {
+        return None;
+    } else {
+        base.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_paths_join_lexically() {
+        assert_eq!(join_repo("apps/x", "../../base").as_deref(), Some("base"));
+        assert_eq!(
+            join_repo("apps/x", "./a.yaml").as_deref(),
+            Some("apps/x/a.yaml")
+        );
+        assert_eq!(join_repo("", "a/b/").as_deref(), Some("a/b"));
+        assert_eq!(join_repo("apps", "../../out"), None);
+        assert_eq!(join_repo("apps", "/etc/passwd"), None);
+    }
+}
