@@ -18,6 +18,8 @@ use crate::policy::checks::{CheckResults, Side};
 use crate::policy::eval::{Judgement, Policies};
 use crate::policy::{self, Scope, Severity, builtin};
 use crate::progress::Progress;
+
+mod live;
 use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
 use crate::yaml::Document;
 use rayon::prelude::*;
@@ -48,6 +50,12 @@ pub enum AppError {
         "{file} names no `policies:` and no plumb.yaml was found to take them from\n  help: add `policies: [../policies/]` (relative to the test file), or run where plumb.yaml lives"
     )]
     TestNeedsPolicies { file: String },
+    #[error(transparent)]
+    Cluster(#[from] crate::live::cluster::ClusterError),
+    #[error(
+        "environment `{env}` has no cluster to read\n  help: set live.context in {config}, or pass --context NAME"
+    )]
+    NoContext { env: String, config: String },
     #[error(transparent)]
     Disk(#[from] desired::disk::DiskError),
     #[error(transparent)]
@@ -117,6 +125,24 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
     let renderer = Renderer::new(RenderOptions::new(!common.no_cache, common.quiet));
     let renderer = &renderer;
     match &cli.command {
+        Command::Snapshot {
+            env,
+            context,
+            git_ref,
+        } => {
+            let config = load_config(common)?;
+            let tree = open_tree(&config, git_ref.as_deref())?;
+            let desired = read_desired(&config, &tree, renderer, env, &progress)?;
+            live::snapshot_command(
+                &config,
+                env,
+                context.as_deref(),
+                &desired.documents,
+                common.output.as_deref(),
+                &normalizer,
+                &progress,
+            )
+        }
         Command::Render { env, git_ref } => render(
             common,
             &normalizer,
@@ -387,48 +413,14 @@ fn drift_command(
     let tree = open_tree(&config, git_ref)?;
     let desired = read_desired(&config, &tree, renderer, name, progress)?;
     let live_cfg = env.live.clone().unwrap_or_default();
-    let snapshot_path: Option<PathBuf> = live_file.map(Path::to_path_buf).or_else(|| {
-        if context.is_some() {
-            None
-        } else {
-            live_cfg.snapshot.as_ref().map(|s| config.dir.join(s))
-        }
-    });
     let mut errors = desired.errors;
-    let live = match snapshot_path {
-        Some(path) => {
-            progress.note(&format!(
-                "reading live state of {name} from {}",
-                path.display()
-            ));
-            let file =
-                snapshot::read(&path.display().to_string(), name, &normalizer.fingerprinter)?;
-            tracing::info!(env = name, objects = file.documents.len(), path = %path.display(), "read live state");
-            file
-        }
-        None => match context.or(live_cfg.context.as_deref()) {
-            Some(ctx) => {
-                errors.push(RunError {
-                    env: name.to_string(),
-                    kind: "unreachable".into(),
-                    source: Some(format!("context {ctx}")),
-                    resource: None,
-                    message: "this build of plumb cannot read clusters directly yet; capture live state with \
-                              `kubectl get -o json` and pass --live FILE"
-                        .into(),
-                });
-                snapshot::LiveFile::default()
-            }
-            None => {
-                return Err(AppError::NoLiveState {
-                    env: name.to_string(),
-                    config: config.path.display().to_string(),
-                });
-            }
-        },
-    };
-    let unreachable = errors.iter().any(|e| e.kind == "unreachable");
+    let source = live::LiveSource::resolve(&config, name, live_file, context)?;
+    let live_scope = live::LiveScope::of(env, &desired.documents);
+    let live = live::read(&source, name, &live_scope, normalizer, progress)?;
     errors.extend(live.errors.iter().cloned());
+    let unreachable = errors
+        .iter()
+        .any(|e| e.kind == "unreachable" && e.resource.is_none());
     let scopes = scopes_of(live.scopes.clone(), &desired.documents, &live.documents);
     let mut desired_inv =
         inventory::build(name, desired.documents, env.namespace.as_deref(), &scopes)?;
@@ -470,10 +462,7 @@ fn drift_command(
     };
     let env_input = EnvironmentInput {
         name: name.to_string(),
-        live: live_file
-            .map(|p| p.display().to_string())
-            .or(live_cfg.snapshot.clone())
-            .or(context.map(|c| format!("context {c}"))),
+        live: Some(source.describe()),
     };
     let mut report = Report::new("drift", inputs(Some(&tree), vec![env_input]));
     report.inputs.tools = renderer.tools_used();
@@ -518,8 +507,27 @@ fn parity_command(
     let equal_values = |l: &Resource, r: &Resource| policies.equal_values(l, r);
     let (mut left_checks, mut right_checks) = (CheckResults::default(), CheckResults::default());
     let (tree, left_count, right_count, differences) = if live {
-        let mut left_inv = live_environment(&config, normalizer, left, &mut errors)?;
-        let mut right_inv = live_environment(&config, normalizer, right, &mut errors)?;
+        // A cluster is read for the namespaces and kinds of the environment's desired state.
+        let desired_documents = |name: &str| -> Result<Vec<Document>, AppError> {
+            let tree = open_tree(&config, git_ref)?;
+            Ok(read_desired(&config, &tree, renderer, name, progress)?.documents)
+        };
+        let mut left_inv = live_environment(
+            &config,
+            normalizer,
+            left,
+            &desired_documents,
+            progress,
+            &mut errors,
+        )?;
+        let mut right_inv = live_environment(
+            &config,
+            normalizer,
+            right,
+            &desired_documents,
+            progress,
+            &mut errors,
+        )?;
         prepare.prepare_mapped(&mut left_inv, false, Some(&secret_rewrite));
         prepare.prepare(&mut right_inv, false);
         left_checks.add(&policies, left_inv.par_values(), Side::Live);
@@ -621,28 +629,23 @@ fn pair_mapping(config: &LoadedConfig, left: &str, right: &str) -> Mapping {
         .unwrap_or_default()
 }
 
-/// An environment's live state from its snapshot, without what the cluster makes itself (their
-/// names are generated per cluster, so they never pair).
+/// An environment's live state, without what the cluster makes itself (their names are generated
+/// per cluster, so they never pair).
 fn live_environment(
     config: &LoadedConfig,
     normalizer: &Normalizer,
     name: &str,
+    desired_documents: &dyn Fn(&str) -> Result<Vec<Document>, AppError>,
+    progress: &Progress,
     errors: &mut Vec<RunError>,
 ) -> Result<Inventory, AppError> {
     let env = environment(config, name)?;
-    let path = env
-        .live
-        .as_ref()
-        .and_then(|l| l.snapshot.as_ref())
-        .ok_or_else(|| AppError::NoLiveState {
-            env: name.to_string(),
-            config: config.path.display().to_string(),
-        })?;
-    let file = snapshot::read(
-        &config.dir.join(path).display().to_string(),
-        name,
-        &normalizer.fingerprinter,
-    )?;
+    let source = live::LiveSource::resolve(config, name, None, None)?;
+    let scope = match &source {
+        live::LiveSource::Context(_) => live::LiveScope::of(env, &desired_documents(name)?),
+        live::LiveSource::File(_) => live::LiveScope::of(env, &[]),
+    };
+    let file = live::read(&source, name, &scope, normalizer, progress)?;
     errors.extend(file.errors.iter().cloned());
     let scopes = scopes_of(file.scopes.clone(), &[], &file.documents);
     let mut inventory = inventory::build_live(name, file.documents, &scopes)?;

@@ -91,6 +91,17 @@ pub enum Command {
         #[arg(long)]
         context: Option<String>,
     },
+    /// Capture an environment's live state from its cluster into a snapshot file (`-o FILE`),
+    /// Secret values fingerprinted; `drift --live FILE` reads it back.
+    Snapshot {
+        env: String,
+        /// Read this kubeconfig context instead of live.context.
+        #[arg(long)]
+        context: Option<String>,
+        /// Git revision whose desired state sets the namespaces and kinds to read.
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+    },
     /// Compare two environments: desired against desired, or live against live with --live.
     Parity {
         left: String,

@@ -1,4 +1,5 @@
-//! Live state: what the cluster runs. Read from snapshot files and `kubectl get` Lists; reading a
-//! cluster directly over the API comes with the cluster client.
+//! Live state: what the cluster runs. Read from a cluster over the Kubernetes API (`cluster`), or
+//! from snapshot files and `kubectl get` Lists (`snapshot`).
 
+pub mod cluster;
 pub mod snapshot;

@@ -1,6 +1,8 @@
 //! Test support: real Git repositories in temporary directories, and the real plumb binary.
 #![allow(dead_code)]
 
+pub mod fake_apiserver;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
