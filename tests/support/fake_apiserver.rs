@@ -166,7 +166,17 @@ pub const RESOURCES: &[ApiResource] = &[
         true,
         RW,
         ["po"],
-        ["attach", "binding", "eviction", "exec", "log", "status"]
+        [
+            "attach",
+            "binding",
+            "ephemeralcontainers",
+            "eviction",
+            "exec",
+            "log",
+            "portforward",
+            "proxy",
+            "status"
+        ]
     ),
     resource!(
         "",
@@ -742,32 +752,45 @@ fn group_list(broken: bool) -> Value {
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
-/// Base64 of the first 8 bytes of sha256("group/version/Kind"), as servers compute it.
+/// Resources stored in another version than the one served first.
+const STORAGE_VERSIONS: &[(&str, &str, &str)] = &[("discovery.k8s.io", "EndpointSlice", "v1beta1")];
+
+/// Base64 of the first 8 bytes of sha256("group/version/Kind") of the storage version, as servers
+/// compute it.
 fn storage_version_hash(r: &ApiResource) -> String {
     use base64::Engine;
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{}/{}/{}", r.group, r.version, r.kind).as_bytes());
+    let version = STORAGE_VERSIONS
+        .iter()
+        .find(|(group, kind, _)| *group == r.group && *kind == r.kind)
+        .map_or(r.version, |(_, _, version)| *version);
+    let digest = sha2::Sha256::digest(format!("{}/{version}/{}", r.group, r.kind).as_bytes());
     base64::engine::general_purpose::STANDARD.encode(&digest[..8])
 }
 
-fn subresource_kind(r: &ApiResource, sub: &str) -> (&'static str, &'static str, &'static str) {
+/// The group, version and kind a subresource answers with (group and version empty: the parent's).
+fn subresource_kind(r: &ApiResource, sub: &str) -> (&'static str, &'static str, String) {
     match sub {
-        "scale" => ("autoscaling", "v1", "Scale"),
-        "eviction" => ("policy", "v1", "Eviction"),
-        "token" => ("authentication.k8s.io", "v1", "TokenRequest"),
-        "binding" => ("", "", "Binding"),
-        "status" | "finalize" => ("", "", r.kind),
-        _ => ("", "", ""),
+        "scale" => ("autoscaling", "v1", "Scale".into()),
+        "eviction" => ("policy", "v1", "Eviction".into()),
+        "token" => ("authentication.k8s.io", "v1", "TokenRequest".into()),
+        "binding" => ("", "", "Binding".into()),
+        "attach" => ("", "", "PodAttachOptions".into()),
+        "exec" => ("", "", "PodExecOptions".into()),
+        "portforward" => ("", "", "PodPortForwardOptions".into()),
+        "proxy" => ("", "", format!("{}ProxyOptions", r.kind)),
+        _ => ("", "", r.kind.to_string()),
     }
 }
 
 fn subresource_verbs(sub: &str) -> Value {
     match sub {
-        "status" | "scale" => json!(["get", "patch", "update"]),
+        "status" | "scale" | "ephemeralcontainers" => json!(["get", "patch", "update"]),
         "log" => json!(["get"]),
         "finalize" => json!(["update"]),
         "proxy" => json!(["create", "delete", "get", "patch", "update"]),
-        _ => json!(["create", "get"]),
+        "attach" | "exec" | "portforward" => json!(["create", "get"]),
+        _ => json!(["create"]),
     }
 }
 
@@ -843,7 +866,13 @@ fn aggregated(core: bool, broken: bool) -> Value {
             } else {
                 "Current"
             };
-            json!({"metadata": {"name": group},
+            // The core group's item has no name.
+            let metadata = if group.is_empty() {
+                json!({})
+            } else {
+                json!({"name": group})
+            };
+            json!({"metadata": metadata,
                 "versions": [{"version": version, "resources": resources, "freshness": freshness}]})
         })
         .collect();
@@ -962,4 +991,50 @@ fn list(
         &json!({"kind": format!("{}List", resource.kind), "apiVersion": api_version,
             "metadata": metadata, "items": page}),
     )
+}
+
+impl FakeApiServer {
+    /// GETs `path` from this server over a fresh connection: the Content-Type and the JSON body.
+    pub fn get(&self, path: &str, accept: &str) -> (u16, String, Value) {
+        use std::io::Read;
+        let mut stream = TcpStream::connect(self.addr).expect("connect to the fake");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("send");
+        // The server keeps the connection open; read exactly one response.
+        let mut reader = BufReader::new(&mut stream);
+        let mut status_line = String::new();
+        reader.read_line(&mut status_line).expect("status line");
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let (mut content_type, mut length) = (String::new(), 0usize);
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("header");
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "content-type" => content_type = value.trim().to_string(),
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("body");
+        (
+            status,
+            content_type,
+            serde_json::from_slice(&body).expect("JSON body"),
+        )
+    }
 }
