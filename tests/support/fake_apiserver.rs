@@ -529,6 +529,7 @@ pub fn kubeconfig(contexts: &[(&str, &str)]) -> String {
 }
 
 fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
+    let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut stream = stream;
     loop {
@@ -582,7 +583,10 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
             "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
-        if stream.write_all(head.as_bytes()).is_err() || stream.write_all(&body).is_err() {
+        // One write, and no Nagle: a head and a body written apart wait out a delayed ACK.
+        let mut response = head.into_bytes();
+        response.extend_from_slice(&body);
+        if stream.write_all(&response).is_err() {
             return;
         }
     }
@@ -973,12 +977,13 @@ fn list(
         .iter()
         .map(|o| {
             // Built-in lists omit apiVersion and kind on their items.
-            let mut item = (*o).clone();
-            if let Some(map) = item.as_object_mut() {
-                map.remove("apiVersion");
-                map.remove("kind");
-            }
-            item
+            let fields = o.as_object().into_iter().flatten();
+            Value::Object(
+                fields
+                    .filter(|(k, _)| *k != "apiVersion" && *k != "kind")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            )
         })
         .collect();
     let mut metadata = json!({"resourceVersion": "1000"});
