@@ -1,7 +1,8 @@
 //! The test suite's fake Kubernetes API server as a program, for the demo's fake clusters
 //! (`scripts/demo-cluster`) and for CI's check of the fake with real kubectl.
 //!
-//!     fake-apiserver [--port N] [--pre-aggregated] [--forbid RESOURCE]... [--page-size N] FILE...
+//!     fake-apiserver [--port N] [--pre-aggregated] [--broken-aggregated-api] [--forbid RESOURCE]...
+//!                    [--page-size N] [--delay-ms N] FILE...
 //!
 //! FILE: a `kubectl get -o json|yaml` List, a plumb snapshot, or YAML manifests — the objects to
 //! serve. Prints the server's URL on its first line, then serves until killed.
@@ -28,6 +29,12 @@ fn main() {
             "--pre-aggregated" => switches.pre_aggregated = true,
             "--broken-aggregated-api" => switches.broken_aggregated_api = true,
             "--forbid" => switches.forbidden.push(value("a resource")),
+            "--delay-ms" => {
+                let ms: u64 = value("milliseconds")
+                    .parse()
+                    .unwrap_or_else(|_| exit("bad delay"));
+                switches.delay = std::time::Duration::from_millis(ms)
+            }
             "--page-size" => {
                 switches.page_size =
                     Some(value("a size").parse().unwrap_or_else(|_| exit("bad size")))

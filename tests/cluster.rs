@@ -332,3 +332,63 @@ fn parity_live_compares_two_clusters() {
     assert_eq!(finding_lines(&over_api), finding_lines(&over_files));
     assert!(!clusters.staging.requests().is_empty() && !clusters.production.requests().is_empty());
 }
+
+#[test]
+fn a_server_too_slow_to_answer_is_a_timeout_not_a_hang() {
+    let clusters = Clusters::start(Switches {
+        delay: std::time::Duration::from_millis(1500),
+        ..Default::default()
+    });
+    let output = clusters
+        .repo
+        .plumb()
+        .env("KUBECONFIG", clusters.repo.path().join("kubeconfig"))
+        .env("PLUMB_REQUEST_TIMEOUT", "0.5")
+        .args(["drift", "production", "-f", "json", "-v"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let errors = errors(&stdout_json(&output));
+    assert!(
+        errors.iter().any(|e| e.contains("no answer within 0.5 s")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn exec_credential_plugins_run() {
+    let clusters = Clusters::start(Switches::default());
+    let marker = clusters.repo.path().join("plugin-ran");
+    let plugin = clusters.repo.path().join("credential-plugin");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\ntouch '{}'\necho '{{\"apiVersion\": \"client.authentication.k8s.io/v1\", \"kind\": \"ExecCredential\", \"status\": {{\"token\": \"t0ken\"}}}}'\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = kubeconfig(&[("production", &clusters.production.url())]).replace(
+        "    user: {}\n",
+        &format!(
+            "    user:\n      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: {}\n        interactiveMode: Never\n",
+            plugin.display()
+        ),
+    );
+    clusters.repo.write("kubeconfig", &config);
+    let output = clusters.plumb(&["drift", "production", "-f", "json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(marker.exists(), "the exec plugin was not run");
+}

@@ -16,8 +16,17 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-/// How long one request may take before it is abandoned.
+/// How long one request may take before it is abandoned, unless `PLUMB_REQUEST_TIMEOUT` (seconds)
+/// says otherwise.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn request_timeout() -> Duration {
+    std::env::var("PLUMB_REQUEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map_or(REQUEST_TIMEOUT, Duration::from_secs_f64)
+}
 /// Attempts per request for answers worth retrying (429, 5xx, timeouts): a broken aggregated API
 /// costs seconds, not minutes.
 const ATTEMPTS: u32 = 3;
@@ -140,8 +149,10 @@ async fn read_async(
         .await
         .map_err(|e| kubeconfig_error(e.to_string()))?;
     config.default_retry = false;
-    config.connect_timeout = Some(REQUEST_TIMEOUT);
-    config.read_timeout = Some(REQUEST_TIMEOUT);
+    // The timeout around each request (below) is the one that counts; kube's own read timeout
+    // would fire first with an opaque "client error".
+    config.connect_timeout = Some(request_timeout());
+    config.read_timeout = None;
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| kubeconfig_error(e.to_string()))?;
     let api = Api {
@@ -323,7 +334,7 @@ impl Failure {
     fn message(&self) -> String {
         match self {
             Failure::Status(code, message) => format!("HTTP {code}: {message}"),
-            Failure::Timeout => format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()),
+            Failure::Timeout => format!("no answer within {} s", request_timeout().as_secs_f64()),
             Failure::Transport(message) => message.clone(),
         }
     }
@@ -385,15 +396,16 @@ impl Api {
         let request = builder
             .body(Vec::new())
             .map_err(|e| Failure::Transport(e.to_string()))?;
-        let text =
-            match tokio::time::timeout(REQUEST_TIMEOUT, self.client.request_text(request)).await {
-                Err(_) => return Err(Failure::Timeout),
-                Ok(Err(kube::Error::Api(status))) => {
-                    return Err(Failure::Status(status.code, status.message.clone()));
-                }
-                Ok(Err(e)) => return Err(Failure::Transport(e.to_string())),
-                Ok(Ok(text)) => text,
-            };
+        let text = match tokio::time::timeout(request_timeout(), self.client.request_text(request))
+            .await
+        {
+            Err(_) => return Err(Failure::Timeout),
+            Ok(Err(kube::Error::Api(status))) => {
+                return Err(Failure::Status(status.code, status.message.clone()));
+            }
+            Ok(Err(e)) => return Err(Failure::Transport(error_chain(&e))),
+            Ok(Ok(text)) => text,
+        };
         serde_json::from_str(&text).map_err(|e| {
             Failure::Transport(format!("{path} answered something other than JSON: {e}"))
         })
@@ -536,6 +548,22 @@ impl Api {
             }
         }
     }
+}
+
+/// An error and its causes, `: `-separated: kube's own message ("client error (Connect)") says
+/// little without them ("Connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn percent_encode(text: &str) -> String {
