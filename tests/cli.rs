@@ -196,18 +196,7 @@ fn live_staging() -> serde_json::Value {
 fn drift_reports_changes_missing_unmanaged_and_who_changed_them() {
     let repo = shop_repo();
     repo.write("live/staging.json", &live_list(live_staging()));
-    let output = repo
-        .plumb()
-        .args(["drift", "staging", "-f", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = stdout_json(&output);
+    let report = repo.report(&["drift", "staging", "-f", "json"], 1);
     assert_eq!(
         finding_lines(&report),
         [

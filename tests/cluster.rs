@@ -47,6 +47,14 @@ impl Clusters {
         }
     }
 
+    /// `drift production -f json`: expects exit `code` and returns the report.
+    fn drift_production(&self, code: i32) -> Value {
+        let output = self.plumb(&["drift", "production", "-f", "json"]);
+        let report = stdout_json(&output);
+        assert_eq!(output.status.code(), Some(code), "{:?}", errors(&report));
+        report
+    }
+
     fn plumb(&self, args: &[&str]) -> std::process::Output {
         self.repo
             .plumb()
@@ -187,9 +195,7 @@ fn lists_are_paged_and_an_expired_continue_token_restarts_the_list_once() {
         expire_continue: true,
         ..Default::default()
     });
-    let output = clusters.plumb(&["drift", "production", "-f", "json"]);
-    let report = stdout_json(&output);
-    assert_eq!(output.status.code(), Some(1), "{:?}", errors(&report));
+    let report = clusters.drift_production(1);
     assert_eq!(finding_lines(&report), expected);
     let requests = clusters.production.requests();
     let deployments: Vec<&String> = requests
@@ -211,9 +217,7 @@ fn a_forbidden_kind_is_reported_and_never_missing() {
         forbidden: vec!["services".into()],
         ..Default::default()
     });
-    let output = clusters.plumb(&["drift", "production", "-f", "json"]);
-    let report = stdout_json(&output);
-    assert_eq!(output.status.code(), Some(3));
+    let report = clusters.drift_production(3);
     let errors = errors(&report);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
@@ -267,9 +271,7 @@ fn a_missing_namespace_is_said_not_read_as_everything_deleted() {
             "context: production\n      namespaces: [shop, shop-old]",
         );
     clusters.repo.write("plumb.yaml", &config);
-    let output = clusters.plumb(&["drift", "production", "-f", "json"]);
-    let report = stdout_json(&output);
-    assert_eq!(output.status.code(), Some(3));
+    let report = clusters.drift_production(3);
     let errors = errors(&report);
     assert!(
         errors.iter().any(|e| e.starts_with(
@@ -290,9 +292,7 @@ fn an_unreachable_cluster_is_incomplete_and_names_context_and_server() {
         "kubeconfig",
         &kubeconfig(&[("staging", &clusters.staging.url()), ("production", &url)]),
     );
-    let output = clusters.plumb(&["drift", "production", "-f", "json"]);
-    let report = stdout_json(&output);
-    assert_eq!(output.status.code(), Some(3));
+    let report = clusters.drift_production(3);
     let errors = errors(&report);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(

@@ -85,18 +85,7 @@ waivers:
 #[test]
 fn every_status_and_the_rule_that_decided_it() {
     let repo = repo(&[("team.yaml", TEAM)]);
-    let output = repo
-        .plumb()
-        .args(["parity", "staging", "production", "-f", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = stdout_json(&output);
+    let report = repo.report(&["parity", "staging", "production", "-f", "json"], 1);
     assert_eq!(
         statuses(&report),
         [

@@ -118,18 +118,7 @@ fn lines(report: &serde_json::Value) -> Vec<String> {
 #[test]
 fn security_and_baseline_judge_a_realistic_pair() {
     let repo = repo();
-    let output = repo
-        .plumb()
-        .args(["parity", "staging", "production", "-f", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = stdout_json(&output);
+    let report = repo.report(&["parity", "staging", "production", "-f", "json"], 1);
     assert_eq!(
         lines(&report),
         [
@@ -143,7 +132,7 @@ fn security_and_baseline_judge_a_realistic_pair() {
             "staging,production parity Secret/db data.password violation security-distinct-secrets",
         ]
     );
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = report.to_string();
     assert!(
         !text.contains("s3cret") && !text.contains("czNjcmV0"),
         "a secret value leaked"

@@ -60,6 +60,19 @@ impl Repo {
             .unwrap();
     }
 
+    /// Runs plumb here with `args`, expects exit `code` (showing stderr if not), and returns the
+    /// JSON report it printed (`args` ask for `-f json`).
+    pub fn report(&self, args: &[&str], code: i32) -> serde_json::Value {
+        let output = self.plumb().args(args).output().expect("plumb runs");
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "plumb {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout_json(&output)
+    }
+
     /// The plumb binary, run in this repository, with a render cache of its own inside `.git`
     /// (never the user's cache, and removed with the repository).
     pub fn plumb(&self) -> Command {
