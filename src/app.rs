@@ -57,6 +57,8 @@ pub enum AppError {
     )]
     NoContext { env: String, config: String },
     #[error(transparent)]
+    Baseline(#[from] report::baseline::BaselineError),
+    #[error(transparent)]
     Disk(#[from] desired::disk::DiskError),
     #[error(transparent)]
     Inventory(#[from] inventory::InventoryError),
@@ -995,6 +997,9 @@ fn test_files(path: &Path) -> Result<Vec<PathBuf>, AppError> {
 
 fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
     report.finish();
+    if let Some(path) = &common.baseline {
+        report::baseline::apply(&mut report, &report::baseline::Baseline::read(path)?);
+    }
     let text = match common.format {
         Format::Json => report::json::render(&report),
         _ => {
@@ -1017,7 +1022,7 @@ fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
         FailOn::Info => report::FailOn::Severity(Severity::Info),
         FailOn::Never => report::FailOn::Never,
     };
-    Ok(report.exit_code(fail_on))
+    Ok(report.exit_code(fail_on, common.fail_on_new))
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> Result<(), AppError> {

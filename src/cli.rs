@@ -35,6 +35,12 @@ pub struct Common {
     /// More detail on stderr (repeat for more).
     #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// A previous JSON report: mark findings new or recurring, list the ones that are gone.
+    #[arg(long, global = true)]
+    pub baseline: Option<PathBuf>,
+    /// Exit 1 only for findings the baseline does not have (needs --baseline).
+    #[arg(long, global = true, requires = "baseline")]
+    pub fail_on_new: bool,
     /// Render Helm charts and Kustomize overlays again instead of reading the render cache.
     #[arg(long, global = true)]
     pub no_cache: bool,

@@ -597,3 +597,135 @@ fn compare_bad_input_is_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("missing.yaml"));
 }
+
+#[test]
+fn baselines_mark_new_recurring_and_resolved_findings() {
+    let repo = support::demo_repo();
+    let baseline = repo.path().join("baseline.json");
+    let write = |args: &[&str], to: &std::path::Path| {
+        let status = repo
+            .plumb()
+            .args(args)
+            .args(["-f", "json", "-o"])
+            .arg(to)
+            .output()
+            .unwrap()
+            .status;
+        assert_eq!(status.code(), Some(1));
+    };
+    write(&["drift", "production"], &baseline);
+    let base: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    let statuses = |report: &serde_json::Value| -> Vec<String> {
+        support::sorted_findings(report, |f| {
+            format!(
+                "{} {} {}",
+                support::text(f, "baseline"),
+                support::text(&f["resource"], "name"),
+                support::text(f, "path")
+            )
+        })
+    };
+    // The same run again: everything recurs, first seen when the baseline was made.
+    let again = repo.report(
+        &[
+            "drift",
+            "production",
+            "-f",
+            "json",
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(
+        statuses(&again).iter().all(|l| l.starts_with("recurring ")),
+        "{:?}",
+        statuses(&again)
+    );
+    assert!(
+        again["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["first_seen"] == base["generated_at"])
+    );
+    assert_eq!(again["resolved"], serde_json::json!([]));
+    // Git catches up with the hotfixed image (resolved) and declares a new label (new).
+    let api = std::fs::read_to_string(repo.path().join("envs/production/api.yaml")).unwrap();
+    repo.write(
+        "envs/production/api.yaml",
+        &api.replace("shop-api:1.7.2", "shop-api:1.7.3-hotfix")
+            .replacen("  labels:\n", "  labels:\n    audited: \"yes\"\n", 1),
+    );
+    repo.commit("adopt the hotfix; label api");
+    let after = repo.report(
+        &[
+            "drift",
+            "production",
+            "-f",
+            "json",
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+        1,
+    );
+    let lines = statuses(&after);
+    assert!(
+        lines.contains(&"new api metadata.labels.audited".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().filter(|l| l.starts_with("new ")).count() == 1,
+        "{lines:?}"
+    );
+    let resolved: Vec<&str> = after["resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(resolved, ["spec.template.spec.containers[name=api].image"]);
+    // --fail-on-new gates on the new finding only: the label drift is an error, so exit 1; with
+    // only recurring findings, exit 0.
+    let new_only = |baseline: &std::path::Path| {
+        repo.plumb()
+            .args(["drift", "production", "--fail-on-new", "--baseline"])
+            .arg(baseline)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(new_only(&baseline), Some(1));
+    let newer = repo.path().join("newer.json");
+    write(
+        &[
+            "drift",
+            "production",
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+        &newer,
+    );
+    assert_eq!(new_only(&newer), Some(0));
+    // first_seen survives a baseline made from a baseline.
+    let carried = repo.report(
+        &[
+            "drift",
+            "production",
+            "-f",
+            "json",
+            "--baseline",
+            newer.to_str().unwrap(),
+        ],
+        1,
+    );
+    let unmanaged = carried["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "unmanaged")
+        .unwrap();
+    assert_eq!(unmanaged["first_seen"], base["generated_at"]);
+}

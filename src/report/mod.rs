@@ -1,6 +1,7 @@
 //! Reports: findings with their verdicts, the summary, what could not be seen, and the exit code
 //! (DESIGN §7). Renderers (`table`, `json`) only read a finished [`Report`].
 
+pub mod baseline;
 pub mod json;
 pub mod table;
 
@@ -14,7 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ResourceInfo {
     pub group: String,
     pub version: String,
@@ -44,6 +45,12 @@ pub struct Finding {
     pub source: Option<SourceLocation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<ChangedBy>,
+    /// With `--baseline`: whether the baseline had it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<baseline::BaselineStatus>,
+    /// With `--baseline`: when it was first reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +111,9 @@ pub struct Report {
     pub summary: Summary,
     pub findings: Vec<Finding>,
     pub errors: Vec<RunError>,
+    /// With `--baseline`: the baseline's findings this run no longer has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Vec<baseline::Resolved>>,
 }
 
 /// `--fail-on`: the lowest severity that fails the run.
@@ -127,6 +137,7 @@ impl Report {
             summary: Summary::default(),
             findings: Vec::new(),
             errors: Vec::new(),
+            resolved: None,
         }
     }
 
@@ -162,6 +173,8 @@ impl Report {
             message,
             source: difference.source,
             changed_by: difference.changed_by,
+            baseline: None,
+            first_seen: None,
         });
     }
 
@@ -196,17 +209,17 @@ impl Report {
 
     /// 0 clean, 1 findings at or above `fail_on`, 3 incomplete (DESIGN §7). Exit 2 never comes
     /// from a report: bad input stops before one exists.
-    pub fn exit_code(&self, fail_on: FailOn) -> u8 {
+    /// With `only_new` (`--fail-on-new`), findings the baseline already had do not count.
+    pub fn exit_code(&self, fail_on: FailOn, only_new: bool) -> u8 {
         if !self.errors.is_empty() {
             return 3;
         }
         let FailOn::Severity(threshold) = fail_on else {
             return 0;
         };
-        let failing = self
-            .findings
-            .iter()
-            .any(|f| f.status.gates() && f.severity >= threshold);
+        let failing = self.findings.iter().any(|f| {
+            f.status.gates() && f.severity >= threshold && (!only_new || baseline::is_new(f))
+        });
         u8::from(failing)
     }
 }
@@ -326,10 +339,10 @@ mod tests {
             },
         );
         r.finish();
-        assert_eq!(r.exit_code(FailOn::Severity(Severity::Error)), 0);
-        assert_eq!(r.exit_code(FailOn::Severity(Severity::Warning)), 1);
+        assert_eq!(r.exit_code(FailOn::Severity(Severity::Error), false), 0);
+        assert_eq!(r.exit_code(FailOn::Severity(Severity::Warning), false), 1);
         r.findings[0].status = Status::Expected;
-        assert_eq!(r.exit_code(FailOn::Severity(Severity::Info)), 0);
+        assert_eq!(r.exit_code(FailOn::Severity(Severity::Info), false), 0);
         r.errors.push(RunError {
             env: "s".into(),
             kind: "render".into(),
@@ -337,7 +350,7 @@ mod tests {
             resource: None,
             message: "x".into(),
         });
-        assert_eq!(r.exit_code(FailOn::Never), 3);
+        assert_eq!(r.exit_code(FailOn::Never, false), 3);
     }
 
     #[test]

@@ -82,6 +82,19 @@ pub fn render(report: &Report, style: Style) -> String {
         );
         let _ = writeln!(out, "by severity: {}", join(&counts.by_severity));
     }
+    if let Some(resolved) = &report.resolved {
+        let new = report
+            .findings
+            .iter()
+            .filter(|f| f.baseline == Some(super::baseline::BaselineStatus::New))
+            .count();
+        let _ = writeln!(
+            out,
+            "against the baseline: {new} new, {} recurring, {} resolved",
+            report.findings.len() - new,
+            resolved.len()
+        );
+    }
 
     let mut current: Option<String> = None;
     for finding in &report.findings {
@@ -134,8 +147,13 @@ fn tag(f: &Finding, style: Style) -> String {
         .as_deref()
         .map(|r| format!(" · {r}"))
         .unwrap_or_default();
+    let new = if f.baseline == Some(super::baseline::BaselineStatus::New) {
+        " · new"
+    } else {
+        ""
+    };
     let text = format!(
-        "[{} {} {}{rule}]",
+        "[{} {} {}{rule}{new}]",
         f.kind.as_str(),
         f.status.as_str(),
         f.severity.as_str()
