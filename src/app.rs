@@ -19,6 +19,7 @@ use crate::policy::eval::{Judgement, Policies};
 use crate::policy::{self, Scope, Severity, builtin};
 use crate::progress::Progress;
 
+mod audit;
 mod live;
 use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
 use crate::yaml::Document;
@@ -127,6 +128,11 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
     let renderer = Renderer::new(RenderOptions::new(!common.no_cache, common.quiet));
     let renderer = &renderer;
     match &cli.command {
+        Command::Audit { git_ref } => {
+            let report =
+                audit::audit(common, &normalizer, git_ref.as_deref(), &progress, renderer)?;
+            emit(common, report)
+        }
         Command::Snapshot {
             env,
             context,

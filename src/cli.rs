@@ -97,6 +97,13 @@ pub enum Command {
         #[arg(long)]
         context: Option<String>,
     },
+    /// The nightly job: drift for every environment with live state, parity for every configured
+    /// pair, checks everywhere — one report, one exit code.
+    Audit {
+        /// Git revision to read (default: the config's `ref`, else HEAD).
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+    },
     /// Capture an environment's live state from its cluster into a snapshot file (`-o FILE`),
     /// Secret values fingerprinted; `drift --live FILE` reads it back.
     Snapshot {

@@ -729,3 +729,78 @@ fn baselines_mark_new_recurring_and_resolved_findings() {
         .unwrap();
     assert_eq!(unmanaged["first_seen"], base["generated_at"]);
 }
+
+#[test]
+fn audit_is_every_drift_and_parity_in_one_report_and_they_meet() {
+    let repo = support::demo_repo();
+    let audit = repo.report(&["audit", "-f", "json"], 1);
+    let parts: Vec<serde_json::Value> = [
+        vec!["drift", "staging"],
+        vec!["drift", "production"],
+        vec!["parity", "staging", "production"],
+    ]
+    .iter()
+    .map(|args| {
+        let mut args = args.clone();
+        args.extend(["-f", "json"]);
+        repo.report(&args, 1)
+    })
+    .collect();
+    let ids = |report: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Every finding of the three runs, once: a check both drift and parity make (the worker's
+    // readiness probe) keeps its id and appears once per environment.
+    let expected: std::collections::BTreeSet<String> = parts.iter().flat_map(ids).collect();
+    assert_eq!(ids(&audit), expected);
+    let total: usize = parts
+        .iter()
+        .map(|r| r["findings"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(audit["findings"].as_array().unwrap().len(), total - 2);
+    assert_eq!(audit["command"], "audit");
+    assert_eq!(audit["summary"]["resources"]["staging"], 14);
+    let message = |path: &str| {
+        audit["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "drift" && f["path"] == path)
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Production's LOG_LEVEL was edited live to staging's value.
+    assert!(
+        message("data.LOG_LEVEL").contains("the cluster runs what staging declares in Git here"),
+        "{}",
+        message("data.LOG_LEVEL")
+    );
+    // An environment that cannot be read makes the audit incomplete and hides nothing else.
+    let config = std::fs::read_to_string(repo.path().join("plumb.yaml"))
+        .unwrap()
+        .replace("snapshot: snapshots/staging.json", "context: nowhere");
+    repo.write("plumb.yaml", &config);
+    repo.write("kubeconfig", "apiVersion: v1\nkind: Config\nclusters:\n  - {name: nowhere, cluster: {server: \"http://127.0.0.1:9\"}}\ncontexts:\n  - {name: nowhere, context: {cluster: nowhere, user: u}}\ncurrent-context: nowhere\nusers:\n  - {name: u, user: {}}\n");
+    let output = repo
+        .plumb()
+        .env("KUBECONFIG", repo.path().join("kubeconfig"))
+        .args(["audit", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let partial = stdout_json(&output);
+    let lines = finding_lines(&partial);
+    assert!(
+        lines.contains(&"unmanaged Deployment/debug-shell ".to_string()),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("parity ")), "{lines:?}");
+    assert_eq!(partial["errors"][0]["kind"], "unreachable");
+}
