@@ -20,6 +20,7 @@ use crate::policy::{self, Scope, Severity, builtin};
 use crate::progress::Progress;
 
 mod audit;
+mod diff;
 mod live;
 use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
 use crate::yaml::Document;
@@ -128,6 +129,15 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
     let renderer = Renderer::new(RenderOptions::new(!common.no_cache, common.quiet));
     let renderer = &renderer;
     match &cli.command {
+        Command::Diff { base, head, envs } => {
+            let request = diff::DiffRequest {
+                base,
+                head: head.as_deref(),
+                envs,
+            };
+            let report = diff::diff_command(common, &normalizer, &request, &progress, renderer)?;
+            emit(common, report)
+        }
         Command::Audit { git_ref } => {
             let report =
                 audit::audit(common, &normalizer, git_ref.as_deref(), &progress, renderer)?;

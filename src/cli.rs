@@ -97,6 +97,18 @@ pub enum Command {
         #[arg(long)]
         context: Option<String>,
     },
+    /// What a change does to each environment: both revisions rendered, objects added, removed
+    /// and changed per environment, checks on the head, parity gaps opened and closed. No cluster.
+    Diff {
+        /// The revision before the change (a branch, tag or commit).
+        #[arg(long)]
+        base: String,
+        /// The revision with the change (default: the config's `ref`, else HEAD).
+        #[arg(long)]
+        head: Option<String>,
+        /// Environments to show (default: all).
+        envs: Vec<String>,
+    },
     /// The nightly job: drift for every environment with live state, parity for every configured
     /// pair, checks everywhere — one report, one exit code.
     Audit {

@@ -804,3 +804,88 @@ fn audit_is_every_drift_and_parity_in_one_report_and_they_meet() {
     assert!(lines.iter().any(|l| l.starts_with("parity ")), "{lines:?}");
     assert_eq!(partial["errors"][0]["kind"], "unreachable");
 }
+
+#[test]
+fn diff_shows_what_a_change_does_to_each_environment() {
+    let repo = Repo::new();
+    let deployment = |image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api}}\nspec:\n  template:\n    spec:\n      containers:\n        - {{name: api, image: \"{image}\"}}\n"
+        )
+    };
+    let secret = |keys: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{{keys}}}\n")
+    };
+    let service =
+        "apiVersion: v1\nkind: Service\nmetadata: {name: api}\nspec:\n  ports: [{port: 80}]\n";
+    let settings = |level: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{LOG_LEVEL: {level}}}\n"
+        )
+    };
+    repo.write(
+        "plumb.yaml",
+        "version: 1\nenvironments:\n  staging:\n    namespace: shop-staging\n    sources: [{manifests: base}, {manifests: staging}]\n  production:\n    namespace: shop\n    sources: [{manifests: base}, {manifests: production}]\nparity:\n  - between: [staging, production]\n    namespaces: {shop-staging: shop}\n",
+    )
+    .write("base/api.yaml", &deployment("api:1.0"))
+    .write("base/secret.yaml", &secret("password: p1"))
+    .write("staging/settings.yaml", &settings("debug"))
+    .write("production/settings.yaml", &settings("debug"))
+    .write("production/service.yaml", service)
+    .write("staging/service.yaml", service);
+    let base = repo.commit("before");
+    repo.write("base/api.yaml", &deployment("api:1.1"))
+        .write(
+            "base/secret.yaml",
+            &secret("password: p1, token: t0ps3cret"),
+        )
+        .write("production/settings.yaml", &settings("info"));
+    std::fs::remove_file(repo.path().join("production/service.yaml")).unwrap();
+    repo.commit("the change");
+    let report = repo.report(&["diff", "--base", &base, "-f", "json"], 0);
+    let lines = support::sorted_findings(&report, |f| {
+        format!(
+            "{} {} {}/{} {} {}",
+            f["envs"][0].as_str().unwrap(),
+            support::text(f, "kind"),
+            support::text(&f["resource"], "kind"),
+            support::text(&f["resource"], "name"),
+            support::text(f, "path"),
+            support::text(f, "message")
+        )
+    });
+    assert_eq!(
+        lines,
+        [
+            "production change ConfigMap/settings data.LOG_LEVEL changed by this change",
+            "production change Deployment/api spec.template.spec.containers[name=api].image changed by this change",
+            "production change Secret/db data.token added by this change",
+            "production change Service/api  removed by this change",
+            "staging change Deployment/api spec.template.spec.containers[name=api].image changed by this change",
+            "staging change Secret/db data.token added by this change",
+            "staging only-in Service/api  only in staging (opened by this change)",
+            "staging parity ConfigMap/settings data.LOG_LEVEL staging and production differ (opened by this change)",
+        ]
+    );
+    let text = report.to_string();
+    assert!(
+        !text.contains("t0ps3cret") && !text.contains("dDBwczNjcmV0"),
+        "a secret leaked"
+    );
+    let token = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "data.token")
+        .unwrap();
+    assert!(token["right"].as_str().unwrap().starts_with("hmac-sha256:"));
+    // One environment only.
+    let production = repo.report(&["diff", "--base", &base, "-f", "json", "production"], 0);
+    assert!(
+        production["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["envs"][0] == "production")
+    );
+}

@@ -260,6 +260,16 @@ fn message(d: &Difference, envs: &[&str]) -> String {
         (FindingKind::Check, _) => {
             return format!("fails {}", d.note.as_deref().unwrap_or("this check"));
         }
+        (FindingKind::Change, None) if d.only_in.as_deref() == Some("head") => {
+            "added by this change".to_string()
+        }
+        (FindingKind::Change, None) => "removed by this change".to_string(),
+        (FindingKind::Change, Some(ChangeOp::Changed)) if secret => {
+            "this change changes a secret value (fingerprints shown)".into()
+        }
+        (FindingKind::Change, Some(ChangeOp::Changed)) => "changed by this change".into(),
+        (FindingKind::Change, Some(ChangeOp::Added)) => "added by this change".into(),
+        (FindingKind::Change, Some(ChangeOp::Removed)) => "removed by this change".into(),
         (FindingKind::OnlyIn, _) => format!("only in {}", d.only_in.as_deref().unwrap_or(left)),
         (FindingKind::Drift, Some(ChangeOp::Changed)) if secret => {
             "the cluster's secret value differs from Git's (fingerprints shown)".into()

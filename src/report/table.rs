@@ -231,6 +231,7 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
 fn side_labels(f: &Finding) -> (String, String) {
     match f.kind {
         FindingKind::Drift => ("git".into(), "live".into()),
+        FindingKind::Change => ("base".into(), "head".into()),
         _ => (
             f.envs.first().cloned().unwrap_or_else(|| "left".into()),
             f.envs.get(1).cloned().unwrap_or_else(|| "right".into()),
