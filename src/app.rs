@@ -21,6 +21,7 @@ use crate::progress::Progress;
 
 mod audit;
 mod diff;
+mod init;
 mod live;
 use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
 use crate::yaml::Document;
@@ -60,6 +61,14 @@ pub enum AppError {
     NoContext { env: String, config: String },
     #[error(transparent)]
     Baseline(#[from] report::baseline::BaselineError),
+    #[error(
+        "{path} exists\n  help: pass --force to replace it, or -o FILE (or -o -) to write elsewhere"
+    )]
+    ConfigExists { path: String },
+    #[error(
+        "found no environments in {root}: no overlays/<env>, envs/<env>, values-<env>.yaml, Flux or Argo CD objects\n  help: write plumb.yaml by hand (docs/config.md)"
+    )]
+    NothingToInit { root: String },
     #[error(transparent)]
     Disk(#[from] desired::disk::DiskError),
     #[error(transparent)]
@@ -137,6 +146,13 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
             };
             let report = diff::diff_command(common, &normalizer, &request, &progress, renderer)?;
             emit(common, report)
+        }
+        Command::Init { force } => {
+            let root = std::env::current_dir().map_err(|source| AppError::Read {
+                path: ".".into(),
+                source,
+            })?;
+            init::init(&root, *force, common.output.as_deref())
         }
         Command::Audit { git_ref } => {
             let report =

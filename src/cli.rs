@@ -109,6 +109,13 @@ pub enum Command {
         /// Environments to show (default: all).
         envs: Vec<String>,
     },
+    /// Write a starting plumb.yaml from the environments this repository already describes
+    /// (Kustomize overlays, values-<env>.yaml, Flux and Argo CD objects), to edit from there.
+    Init {
+        /// Replace an existing plumb.yaml.
+        #[arg(long)]
+        force: bool,
+    },
     /// The nightly job: drift for every environment with live state, parity for every configured
     /// pair, checks everywhere — one report, one exit code.
     Audit {
