@@ -27,6 +27,9 @@ fn request_timeout() -> Duration {
         .filter(|s| *s > 0.0)
         .map_or(REQUEST_TIMEOUT, Duration::from_secs_f64)
 }
+/// The context name that means "the cluster this pod runs in, as its service account".
+pub const IN_CLUSTER: &str = "in-cluster";
+
 /// Attempts per request for answers worth retrying (429, 5xx, timeouts): a broken aggregated API
 /// costs seconds, not minutes.
 const ATTEMPTS: u32 = 3;
@@ -141,13 +144,17 @@ async fn read_async(
         context: request.context.to_string(),
         message,
     };
-    let options = kube::config::KubeConfigOptions {
-        context: Some(request.context.to_string()),
-        ..Default::default()
+    let mut config = if request.context == IN_CLUSTER {
+        kube::Config::incluster().map_err(|e| kubeconfig_error(e.to_string()))?
+    } else {
+        let options = kube::config::KubeConfigOptions {
+            context: Some(request.context.to_string()),
+            ..Default::default()
+        };
+        kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| kubeconfig_error(e.to_string()))?
     };
-    let mut config = kube::Config::from_kubeconfig(&options)
-        .await
-        .map_err(|e| kubeconfig_error(e.to_string()))?;
     config.default_retry = false;
     // The timeout around each request (below) is the one that counts; kube's own read timeout
     // would fire first with an opaque "client error".
