@@ -48,6 +48,7 @@ fn no_command_and_no_format_prints_a_secret() {
         vec!["parity", "staging", "production", "--live"],
         vec!["drift", "staging"],
         vec!["drift", "production"],
+        vec!["audit"],
         vec![
             "compare",
             "--mode",
