@@ -626,18 +626,21 @@ fn baselines_mark_new_recurring_and_resolved_findings() {
             )
         })
     };
+    let against = |baseline: &std::path::Path| {
+        repo.report(
+            &[
+                "drift",
+                "production",
+                "-f",
+                "json",
+                "--baseline",
+                baseline.to_str().unwrap(),
+            ],
+            1,
+        )
+    };
     // The same run again: everything recurs, first seen when the baseline was made.
-    let again = repo.report(
-        &[
-            "drift",
-            "production",
-            "-f",
-            "json",
-            "--baseline",
-            baseline.to_str().unwrap(),
-        ],
-        1,
-    );
+    let again = against(&baseline);
     assert!(
         statuses(&again).iter().all(|l| l.starts_with("recurring ")),
         "{:?}",
@@ -659,17 +662,7 @@ fn baselines_mark_new_recurring_and_resolved_findings() {
             .replacen("  labels:\n", "  labels:\n    audited: \"yes\"\n", 1),
     );
     repo.commit("adopt the hotfix; label api");
-    let after = repo.report(
-        &[
-            "drift",
-            "production",
-            "-f",
-            "json",
-            "--baseline",
-            baseline.to_str().unwrap(),
-        ],
-        1,
-    );
+    let after = against(&baseline);
     let lines = statuses(&after);
     assert!(
         lines.contains(&"new api metadata.labels.audited".to_string()),
@@ -710,17 +703,7 @@ fn baselines_mark_new_recurring_and_resolved_findings() {
     );
     assert_eq!(new_only(&newer), Some(0));
     // first_seen survives a baseline made from a baseline.
-    let carried = repo.report(
-        &[
-            "drift",
-            "production",
-            "-f",
-            "json",
-            "--baseline",
-            newer.to_str().unwrap(),
-        ],
-        1,
-    );
+    let carried = against(&newer);
     let unmanaged = carried["findings"]
         .as_array()
         .unwrap()
