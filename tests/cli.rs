@@ -872,3 +872,47 @@ fn diff_shows_what_a_change_does_to_each_environment() {
             .all(|f| f["envs"][0] == "production")
     );
 }
+
+#[test]
+fn diff_follows_a_values_change_to_the_one_environment_it_reaches() {
+    let repo = Repo::new();
+    repo.write(
+        "plumb.yaml",
+        "version: 1\nenvironments:\n  staging:\n    namespace: shop-staging\n    sources:\n      - helm: {chart: chart, release: web, namespace: shop-staging, values: [chart/values.yaml, values/staging.yaml]}\n  production:\n    namespace: shop\n    sources:\n      - helm: {chart: chart, release: web, namespace: shop, values: [chart/values.yaml, values/production.yaml]}\n",
+    )
+    .write("chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    .write("chart/values.yaml", "replicas: 1\nlogLevel: info\n")
+    .write(
+        "chart/templates/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      containers:\n        - name: web\n          image: web:1\n          env: [{name: LOG_LEVEL, value: {{ .Values.logLevel | quote }}}]\n",
+    )
+    .write("values/staging.yaml", "logLevel: debug\n")
+    .write("values/production.yaml", "replicas: 3\n");
+    let base = repo.commit("before");
+    repo.write("values/production.yaml", "replicas: 5\n");
+    repo.commit("scale production");
+    let output = repo
+        .plumb()
+        .env("PLUMB_HELM", support::tool("helm4"))
+        .args(["diff", "--base", &base, "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = stdout_json(&output);
+    let lines = support::sorted_findings(&report, |f| {
+        format!(
+            "{} {} {}: {} -> {}",
+            f["envs"][0].as_str().unwrap(),
+            support::text(f, "kind"),
+            support::text(f, "path"),
+            f["left"],
+            f["right"]
+        )
+    });
+    assert_eq!(lines, ["production change spec.replicas: 3 -> 5"]);
+}
