@@ -1,0 +1,143 @@
+//! `plumb policy lint` and `plumb policy test`.
+
+use super::*;
+
+/// `plumb policy lint`: exit 0 clean, 1 with lint findings, 2 when a file does not parse.
+pub(super) fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
+    let (entries, base): (Vec<String>, PathBuf) = if files.is_empty() {
+        let config = load_config(common)?;
+        (config.config.policies.clone(), config.dir.clone())
+    } else {
+        (
+            files.iter().map(|f| f.display().to_string()).collect(),
+            PathBuf::new(),
+        )
+    };
+    let parsed = read_policy_files(&entries, &base)?;
+    let mut out = String::new();
+    for file in &parsed {
+        out.push_str(&format!(
+            "{}: {} rules, {} waivers, {} checks\n",
+            file.name,
+            file.rules.len(),
+            file.waivers.len(),
+            file.checks.len()
+        ));
+    }
+    let findings = policy::lint::lint(&parsed, crate::timestamp::today());
+    for finding in &findings {
+        out.push_str(&format!("{finding}\n"));
+    }
+    out.push_str(&if findings.is_empty() {
+        format!("{} policy file(s) checked: no problems\n", parsed.len())
+    } else {
+        format!(
+            "{} policy file(s) checked: {} problem(s)\n",
+            parsed.len(),
+            findings.len()
+        )
+    });
+    write_output(common.output.as_deref(), &out)?;
+    Ok(u8::from(!findings.is_empty()))
+}
+
+/// `plumb policy test PATH`: runs every case of every test file; exit 0 when all pass, 1 when one
+/// fails, 2 when a test or policy file is bad input.
+pub(super) fn policy_test(
+    common: &Common,
+    normalizer: &Normalizer,
+    path: &Path,
+) -> Result<u8, AppError> {
+    let files = test_files(path)?;
+    if files.is_empty() {
+        return Err(AppError::NoTestFiles {
+            path: path.display().to_string(),
+        });
+    }
+    let mut out = String::new();
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        let name = file.display().to_string();
+        let text = std::fs::read_to_string(&file).map_err(|source| AppError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        let tests = policy::testing::parse(&text, &name)?;
+        let today = tests.today.unwrap_or_else(crate::timestamp::today);
+        let policies = match &tests.policies {
+            Some(entries) => {
+                load_policies_on(entries, file.parent().unwrap_or(Path::new("")), today)?
+            }
+            None => {
+                let config = load_config(common).map_err(|e| match e {
+                    AppError::Config(config::ConfigError::NotFound { .. }) => {
+                        AppError::TestNeedsPolicies { file: name.clone() }
+                    }
+                    other => other,
+                })?;
+                load_policies_on(&config.config.policies, &config.dir, today)?
+            }
+        };
+        out.push_str(&format!(
+            "{name}
+"
+        ));
+        for case in &tests.cases {
+            let problems = policy::testing::run_case(&policies, normalizer, case)
+                .unwrap_or_else(|error| vec![format!("could not be judged: {error}")]);
+            if problems.is_empty() {
+                passed += 1;
+                out.push_str(&format!(
+                    "  ok      {}
+",
+                    case.name
+                ));
+            } else {
+                failed += 1;
+                out.push_str(&format!(
+                    "  FAILED  {} (line {})
+",
+                    case.name, case.line
+                ));
+                for problem in problems {
+                    out.push_str(&format!(
+                        "          {problem}
+"
+                    ));
+                }
+            }
+        }
+    }
+    out.push_str(&format!(
+        "{} case(s): {passed} passed, {failed} failed
+",
+        passed + failed
+    ));
+    write_output(common.output.as_deref(), &out)?;
+    Ok(u8::from(failed > 0))
+}
+
+/// A test file, or the `*.yaml`/`*.yml` files under a directory, in path order.
+pub(super) fn test_files(path: &Path) -> Result<Vec<PathBuf>, AppError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let listing = std::fs::read_dir(&dir).map_err(|source| AppError::Read {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        for entry in listing.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                pending.push(p);
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
