@@ -519,3 +519,24 @@ fn a_chart_values_file_or_overlay_missing_at_the_revision_is_bad_input() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_remote_chart_is_a_render_error_of_its_source() {
+    let repo = fixture_repo();
+    let config = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &config.replace(
+            "      - manifests: platform\n",
+            "      - manifests: platform\n      - helm: {chart: \"oci://registry.example.com/charts/web\"}\n",
+        ),
+    );
+    let output = run(&repo, &tool("helm4"), &["render", "broken", "-o", "-"]);
+    assert_eq!(output.status.code(), Some(3));
+    let err = stderr(&output);
+    assert!(
+        err.contains("oci://registry.example.com/charts/web") && err.contains("remote"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("platform-settings"));
+}
