@@ -519,3 +519,87 @@ fn a_chart_values_file_or_overlay_missing_at_the_revision_is_bad_input() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_remote_chart_is_a_render_error_of_its_source() {
+    let repo = fixture_repo();
+    let config = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &config.replace(
+            "      - manifests: platform\n",
+            "      - manifests: platform\n      - helm: {chart: \"oci://registry.example.com/charts/web\"}\n",
+        ),
+    );
+    let output = run(&repo, &tool("helm4"), &["render", "broken", "-o", "-"]);
+    assert_eq!(output.status.code(), Some(3));
+    let err = stderr(&output);
+    assert!(
+        err.contains("oci://registry.example.com/charts/web") && err.contains("remote"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("platform-settings"));
+}
+
+/// Two environments, one small overlay each: no Helm involved.
+fn overlay_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write(
+        "plumb.yaml",
+        "version: 1\nenvironments:\n  a:\n    sources: [{kustomize: o/a}]\n  b:\n    sources: [{kustomize: o/b}]\n",
+    )
+    .write("base/kustomization.yaml", "resources: [cm.yaml]\n")
+    .write("base/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, labels: {app: x}}\ndata: {x: '1'}\n")
+    .write("o/a/kustomization.yaml", "resources: [../../base]\n")
+    .write("o/b/kustomization.yaml", "resources: [../../base]\ncommonLabels: {env: b}\n");
+    repo.commit("overlays");
+    repo
+}
+
+#[test]
+fn kustomize_is_found_on_path_else_kubectl_kustomize_and_its_version_reported() {
+    let repo = overlay_repo();
+    let parity = |cmd: &mut assert_cmd::Command| {
+        let output = cmd
+            .env_remove("PLUMB_KUSTOMIZE")
+            .args(["parity", "a", "b", "-f", "json", "--fail-on", "never"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        stdout_json(&output)
+    };
+    // Only kubectl on PATH: `kubectl kustomize`.
+    let only_kubectl = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(tool("kubectl"), only_kubectl.path().join("kubectl")).unwrap();
+    let report = parity(repo.plumb().env("PATH", only_kubectl.path()));
+    assert_eq!(
+        report["inputs"]["tools"],
+        serde_json::json!({"kubectl kustomize": "kubectl v1.35.2 (kustomize v5.7.1)"})
+    );
+    assert_eq!(
+        finding_lines(&report),
+        ["parity ConfigMap/cm metadata.labels.env"]
+    );
+
+    // A `kustomize` binary on PATH comes first, run as `kustomize build DIR`.
+    let with_kustomize = tempfile::tempdir().unwrap();
+    write_script(
+        with_kustomize.path(),
+        "kustomize",
+        &format!(
+            "if [ \"$1\" = version ]; then echo v5.7.1; exit 0; fi\n[ \"$1\" = build ] || exit 9\nshift\nexec {} kustomize \"$@\"\n",
+            tool("kubectl").display()
+        ),
+    );
+    std::os::unix::fs::symlink(tool("kubectl"), with_kustomize.path().join("kubectl")).unwrap();
+    let path = format!("{}:/bin:/usr/bin", with_kustomize.path().display());
+    let report = parity(repo.plumb().env("PATH", path));
+    assert_eq!(
+        report["inputs"]["tools"],
+        serde_json::json!({"kustomize": "v5.7.1"})
+    );
+    assert_eq!(
+        finding_lines(&report),
+        ["parity ConfigMap/cm metadata.labels.env"]
+    );
+}

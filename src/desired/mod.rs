@@ -92,6 +92,7 @@ pub fn environment_files(
     // Each source's files keep the source's place in the list, renders included.
     let mut slots: Vec<Vec<SourceFile>> = Vec::with_capacity(env.sources.len());
     let mut jobs: Vec<(usize, Job)> = Vec::new();
+    let mut remote = Vec::new();
     for (index, source) in env.sources.iter().enumerate() {
         let mut files = Vec::new();
         let plain = |found: Vec<ManifestFile>| {
@@ -139,6 +140,20 @@ pub fn environment_files(
                     }
                 }
             }
+            Source::Helm(helm) if helm.chart.contains("://") => {
+                // `oci://…`, `https://…`: nothing in Git to render, and plumb does not fetch.
+                remote.push(RunError {
+                    env: name.to_string(),
+                    kind: "render".into(),
+                    source: Some(source.describe()),
+                    resource: None,
+                    message: format!(
+                        "environment `{name}`, source `{}`: helm: the chart `{}` is remote and plumb renders offline, from Git alone\n  help: vendor the chart into the repository (helm pull --untar) and point `chart:` at its directory",
+                        source.describe(),
+                        helm.chart
+                    ),
+                });
+            }
             Source::Helm(helm) => {
                 let job = helm_job(tree, config_dir, name, env, source, helm)?;
                 jobs.push((
@@ -152,7 +167,7 @@ pub fn environment_files(
         }
         slots.push(files);
     }
-    let mut errors = Vec::new();
+    let mut errors = remote;
     let only_jobs: Vec<Job> = jobs.iter().map(|(_, j)| j.clone()).collect();
     for ((index, _), result) in jobs.iter().zip(renderer.render(tree, name, &only_jobs)) {
         match result {

@@ -145,9 +145,15 @@ pub struct KeyBuilder {
 }
 
 impl KeyBuilder {
+    /// A key for a render of `kind`. plumb's own version is part of every key: how plumb reads a
+    /// tool's output (origins, file names) may change between versions, and an entry holds the
+    /// output as read.
     pub fn new(kind: &str) -> KeyBuilder {
         let mut builder = KeyBuilder::default();
-        builder.part("plumb-render", &format!("{ENTRY_VERSION}:{kind}"));
+        builder.part(
+            "plumb-render",
+            &format!("{ENTRY_VERSION}:{}:{kind}", env!("CARGO_PKG_VERSION")),
+        );
         builder
     }
 
