@@ -1039,7 +1039,10 @@ fn write_parts(path: Option<&Path>, parts: &[String]) -> Result<(), AppError> {
                 if n == 1 {
                     return p.to_path_buf();
                 }
-                let stem = p.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+                let stem = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default();
                 let file = match p.extension() {
                     Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
                     None => format!("{stem}-{n}"),

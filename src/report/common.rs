@@ -84,9 +84,11 @@ pub fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Both values are strings and at least one spans lines: shown as a line diff.
-pub fn multi_line<'a>(f: &'a Finding) -> Option<(&'a str, &'a str)> {
+pub fn multi_line(f: &Finding) -> Option<(&str, &str)> {
     match (f.left.as_ref(), f.right.as_ref()) {
-        (Some(Value::String(l)), Some(Value::String(r))) if l.contains('\n') || r.contains('\n') => {
+        (Some(Value::String(l)), Some(Value::String(r)))
+            if l.contains('\n') || r.contains('\n') =>
+        {
             Some((l, r))
         }
         _ => None,

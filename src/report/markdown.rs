@@ -8,9 +8,7 @@
 //! code spans (or a `diff` block when they span lines) so that no value can break the layout or
 //! inject HTML, and every other piece of text is escaped.
 
-use super::common::{
-    kind_label, line_diff, multi_line, name_label, scope_label, scopes, truncate,
-};
+use super::common::{kind_label, line_diff, multi_line, name_label, scope_label, scopes, truncate};
 use super::{FailOn, Finding, Report};
 use crate::policy::Status;
 use std::fmt::Write;
@@ -50,13 +48,20 @@ pub fn render_with_limit(report: &Report, fail_on: FailOn, limit: usize) -> Vec<
         let mut last_resource: Option<&str> = None;
         for (index, item) in section.items.iter().enumerate() {
             let header_needed = last_resource != Some(item.resource.as_str());
-            let piece_len = if header_needed { item.resource.len() } else { 0 } + item.text.len();
-            let open_len = if opened { 0 } else { section.open(index > 0).len() };
+            let piece_len = if header_needed {
+                item.resource.len()
+            } else {
+                0
+            } + item.text.len();
+            let open_len = if opened {
+                0
+            } else {
+                section.open(index > 0).len()
+            };
             let fits = current.len() + open_len + piece_len + CLOSE.len() <= budget;
             // A part that holds only its head takes the next finding whatever its size (findings
             // are bounded well under the limit), or packing would never end.
-            if !fits && current.len() > base_len
-            {
+            if !fits && current.len() > base_len {
                 if opened {
                     current.push_str(CLOSE);
                 }
@@ -101,7 +106,10 @@ pub fn render_with_limit(report: &Report, fail_on: FailOn, limit: usize) -> Vec<
     }
     parts
         .into_iter()
-        .map(|p| p.replace(NOTICE_MARK, "").replace(TOTAL, &total.to_string()))
+        .map(|p| {
+            p.replace(NOTICE_MARK, "")
+                .replace(TOTAL, &total.to_string())
+        })
         .collect()
 }
 
@@ -116,17 +124,30 @@ fn notice(contents: &[Vec<String>], total: usize) -> String {
         text.push_str(" and the first findings");
     }
     let _ = write!(text, "; the findings go on in parts 2–{total}:");
-    let mut shown = 0;
     for (n, list) in contents.iter().enumerate().skip(1) {
-        if shown == 20 {
+        if n > 20 {
             let _ = write!(text, "\n> - … and parts {}–{total}", n + 1);
             break;
         }
-        let _ = write!(text, "\n> - part {}: {}", n + 1, truncate(&list.join(", "), 300));
-        shown += 1;
+        let _ = write!(
+            text,
+            "\n> - part {}: {}",
+            n + 1,
+            truncate(&list.join(", "), 300)
+        );
+    }
+    // The note must fit the room kept for it, in bytes.
+    let room = NOTICE_RESERVE - 100;
+    if text.len() > room {
+        let mut cut = room;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
     }
     text.push_str("\n\n");
-    truncate(&text, NOTICE_RESERVE - 100)
+    text
 }
 
 fn title(report: &Report) -> String {
@@ -183,10 +204,7 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
     } else if report.findings.is_empty() {
         out.push_str("✅ No findings.\n\n");
     } else {
-        let _ = writeln!(
-            out,
-            "✅ Nothing fails the run (`--fail-on {threshold}`).\n"
-        );
+        let _ = writeln!(out, "✅ Nothing fails the run (`--fail-on {threshold}`).\n");
     }
     out.push_str(NOTICE_MARK);
 
@@ -230,7 +248,11 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
         out.push_str("#### ⚠️ Not seen\n\n");
         for (n, e) in report.errors.iter().enumerate() {
             if n == 50 {
-                let _ = writeln!(out, "- … and {} more (see the JSON report)", report.errors.len() - n);
+                let _ = writeln!(
+                    out,
+                    "- … and {} more (see the JSON report)",
+                    report.errors.len() - n
+                );
                 break;
             }
             let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
@@ -407,7 +429,11 @@ fn value_line(f: &Finding) -> String {
     let (l, r) = super::common::side_labels(f);
     let value = |v| {
         let text = inline_value(v, VALUE_MAX);
-        if text.is_empty() { "*(empty)*".to_string() } else { code(&text) }
+        if text.is_empty() {
+            "*(empty)*".to_string()
+        } else {
+            code(&text)
+        }
     };
     match f.change {
         Some(ChangeOp::Added) => format!("only {} {}", md(&r), value(f.right.as_ref())),
@@ -489,4 +515,113 @@ fn html(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{Difference, FindingKind, ResourceRef};
+    use crate::diff::{ChangeOp, Path};
+    use crate::model::ResourceId;
+    use crate::policy::{Severity, Verdict};
+    use crate::report::Inputs;
+
+    fn report(findings: &[(&str, String, String)]) -> Report {
+        let mut r = Report::new("parity", Inputs::default());
+        for (name, left, right) in findings {
+            r.add(
+                Difference {
+                    kind: FindingKind::Parity,
+                    resource: ResourceRef {
+                        id: ResourceId {
+                            group: String::new(),
+                            kind: "ConfigMap".into(),
+                            namespace: Some("shop".into()),
+                            name: name.to_string(),
+                        },
+                        version: "v1".into(),
+                        labels: Default::default(),
+                    },
+                    path: Path::parse("data.x").unwrap(),
+                    op: Some(ChangeOp::Changed),
+                    left: Some(left.clone().into()),
+                    right: Some(right.clone().into()),
+                    source: None,
+                    changed_by: None,
+                    only_in: None,
+                    note: None,
+                    object: None,
+                },
+                &["staging", "production"],
+                Verdict {
+                    status: Status::Unreviewed,
+                    severity: Severity::Warning,
+                    rule: None,
+                    note: None,
+                },
+            );
+        }
+        r.finish();
+        r
+    }
+
+    #[test]
+    fn code_spans_hold_any_backticks() {
+        assert_eq!(code("a"), "`a`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("a\nb"), "`a b`");
+    }
+
+    #[test]
+    fn text_cannot_start_markup() {
+        assert_eq!(md("<b>|*x*"), "&lt;b&gt;\\|\\*x\\*");
+        assert_eq!(html("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+    }
+
+    #[test]
+    fn one_huge_value_is_cut_to_fit_a_part() {
+        let big = |c: &str| (0..5_000).map(|i| format!("{c}{i}\n")).collect::<String>();
+        let r = report(&[("a", big("l"), big("r")), ("b", "1".into(), "2".into())]);
+        let parts = render_with_limit(&r, FailOn::Never, 8 * 1024);
+        for part in &parts {
+            assert!(part.len() <= 8 * 1024, "{}", part.len());
+        }
+        let all = parts.concat();
+        assert!(all.contains("more line(s), see the JSON report"), "{all}");
+        assert!(all.contains("`shop/b`"), "the next finding is still shown");
+    }
+
+    #[test]
+    fn many_small_findings_split_with_the_summary_first() {
+        let findings: Vec<(String, String, String)> = (0..200)
+            .map(|i| {
+                (
+                    format!("cfg-{i:03}"),
+                    format!("left-{i}"),
+                    format!("right-{i}"),
+                )
+            })
+            .collect();
+        let borrowed: Vec<(&str, String, String)> = findings
+            .iter()
+            .map(|(n, l, r)| (n.as_str(), l.clone(), r.clone()))
+            .collect();
+        let parts = render_with_limit(&report(&borrowed), FailOn::Never, 8 * 1024);
+        let total = parts.len();
+        assert!(total >= 3, "{total}");
+        assert!(parts[0].contains(&format!("split into {total} parts")));
+        assert!(parts[0].contains("| **staging ↔ production** |"));
+        for (i, part) in parts.iter().enumerate() {
+            assert!(part.len() <= 8 * 1024);
+            assert!(!part.contains('\u{0}'), "no placeholder is left");
+            if i > 0 {
+                assert!(part.contains(&format!("part {} of {total}", i + 1)));
+                assert!(part.contains("(continued)"));
+            }
+        }
+        for i in 0..200 {
+            assert_eq!(parts.concat().matches(&format!("`left-{i}`")).count(), 1);
+        }
+    }
 }

@@ -56,7 +56,11 @@ pub fn render(report: &Report, run: Run, previous: Option<&str>) -> String {
         "Objects compared per environment (desired state, or live state for parity --live).",
     );
     for (env, n) in &report.summary.resources {
-        let _ = writeln!(out, "plumb_resources{{{command},{}}} {n}", label("env", env));
+        let _ = writeln!(
+            out,
+            "plumb_resources{{{command},{}}} {n}",
+            label("env", env)
+        );
     }
     if !report.summary.live_resources.is_empty() {
         header(
@@ -158,7 +162,10 @@ mod tests {
             finished_unix: 1000.0,
         };
         let first = render(&report, run, None);
-        assert!(first.contains("plumb_last_complete_run_timestamp_seconds{command=\"drift\"} 1000.000"), "{first}");
+        assert!(
+            first.contains("plumb_last_complete_run_timestamp_seconds{command=\"drift\"} 1000.000"),
+            "{first}"
+        );
         report.errors.push(crate::model::RunError {
             env: "p".into(),
             kind: "render".into(),
@@ -172,8 +179,15 @@ mod tests {
             finished_unix: 2000.0,
         };
         let second = render(&report, later, Some(&first));
-        assert!(second.contains("plumb_run_complete{command=\"drift\"} 0"), "{second}");
-        assert!(second.contains("plumb_last_complete_run_timestamp_seconds{command=\"drift\"} 1000.000"), "{second}");
+        assert!(
+            second.contains("plumb_run_complete{command=\"drift\"} 0"),
+            "{second}"
+        );
+        assert!(
+            second
+                .contains("plumb_last_complete_run_timestamp_seconds{command=\"drift\"} 1000.000"),
+            "{second}"
+        );
         assert!(!render(&report, later, None).contains(LAST_COMPLETE));
     }
 }
