@@ -126,7 +126,10 @@ fn no_command_and_no_format_prints_a_secret() {
             .assert()
             .code(1);
         let comment = std::fs::read_to_string(&comment).unwrap();
-        assert!(comment.contains("hmac-sha256:"), "{comment}");
+        if args[0] == "parity" {
+            // The Secret's differences are there, as fingerprints.
+            assert!(comment.contains("hmac-sha256:"), "{comment}");
+        }
         assert_clean(&format!("{args:?} comment.md"), &comment);
         let metrics = std::fs::read_to_string(&metrics).unwrap();
         assert!(metrics.contains("plumb_findings{"), "{metrics}");
