@@ -721,6 +721,7 @@ fn metrics_parse_back_and_count_what_the_report_counts() {
     for (labels, value) in &findings {
         assert_eq!(labels["env"], "production");
         assert_eq!(labels["command"], "drift");
+        assert_eq!(labels["envs"], "production");
         let expected = report["findings"]
             .as_array()
             .unwrap()

@@ -168,10 +168,17 @@ fn finding_line(f: &Finding) -> String {
         f.severity.as_str(),
         f.kind.as_str()
     );
-    if !f.path.is_empty() {
-        let _ = write!(line, " {}: {}", f.path, change_line(f, VALUE_MAX));
+    if f.path.is_empty() {
+        let _ = write!(line, " {}", f.message);
+    } else {
+        let _ = write!(
+            line,
+            " {}: {} — {}",
+            f.path,
+            change_line(f, VALUE_MAX),
+            f.message
+        );
     }
-    let _ = write!(line, " — {}", f.message);
     if let Some(source) = &f.source
         && source.line > 0
     {

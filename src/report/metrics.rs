@@ -1,6 +1,6 @@
 //! `--metrics FILE`: Prometheus text exposition for node_exporter's textfile collector, so drift
-//! and parity can alert in Grafana. Every series carries `command`, so the files of several plumb
-//! jobs in one collector directory never collide. The file is rewritten by every run; an incomplete
+//! and parity can alert in Grafana. Every series carries `command` and `envs` (the run's
+//! environments), so the files of several plumb jobs in one collector directory never collide. The file is rewritten by every run; an incomplete
 //! run carries `plumb_last_complete_run_timestamp_seconds` forward from the file it replaces, so the
 //! time of the last complete run survives failed runs.
 
@@ -20,7 +20,19 @@ const LAST_COMPLETE: &str = "plumb_last_complete_run_timestamp_seconds";
 
 /// The exposition. `previous` is the text of the file this one replaces, if any.
 pub fn render(report: &Report, run: Run, previous: Option<&str>) -> String {
-    let command = label("command", &report.command);
+    // Which run wrote a series: two runs of one command over other environments (drift staging,
+    // drift production) write different series.
+    let envs: Vec<&str> = report
+        .inputs
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    let command = format!(
+        "{},{}",
+        label("command", &report.command),
+        label("envs", &envs.join(","))
+    );
     let mut out = String::new();
 
     let mut findings: BTreeMap<(String, &str, &str, &str), usize> = BTreeMap::new();
@@ -163,7 +175,9 @@ mod tests {
         };
         let first = render(&report, run, None);
         assert!(
-            first.contains("plumb_last_complete_run_timestamp_seconds{command=\"drift\"} 1000.000"),
+            first.contains(
+                "plumb_last_complete_run_timestamp_seconds{command=\"drift\",envs=\"\"} 1000.000"
+            ),
             "{first}"
         );
         report.errors.push(crate::model::RunError {
@@ -180,12 +194,13 @@ mod tests {
         };
         let second = render(&report, later, Some(&first));
         assert!(
-            second.contains("plumb_run_complete{command=\"drift\"} 0"),
+            second.contains("plumb_run_complete{command=\"drift\",envs=\"\"} 0"),
             "{second}"
         );
         assert!(
-            second
-                .contains("plumb_last_complete_run_timestamp_seconds{command=\"drift\"} 1000.000"),
+            second.contains(
+                "plumb_last_complete_run_timestamp_seconds{command=\"drift\",envs=\"\"} 1000.000"
+            ),
             "{second}"
         );
         assert!(!render(&report, later, None).contains(LAST_COMPLETE));
