@@ -296,10 +296,24 @@ struct Item {
 fn sections(report: &Report, limit: usize) -> Vec<Section> {
     let mut out = Vec::new();
     for scope in scopes(report) {
-        let findings: Vec<&Finding> = report.findings.iter().filter(|f| f.envs == scope).collect();
+        let mut findings: Vec<&Finding> =
+            report.findings.iter().filter(|f| f.envs == scope).collect();
         if findings.is_empty() {
             continue;
         }
+        // Within a resource, what needs attention first: violations, unreviewed, waived, expected
+        // (the sort is stable, so fields keep their order within a status).
+        findings.sort_by(|a, b| {
+            let key = |f: &Finding| {
+                (
+                    f.resource.namespace.clone(),
+                    f.resource.kind.clone(),
+                    f.resource.name.clone(),
+                    f.status,
+                )
+            };
+            key(a).cmp(&key(b))
+        });
         let mut by_status: std::collections::BTreeMap<Status, usize> = Default::default();
         for f in &findings {
             *by_status.entry(f.status).or_default() += 1;
