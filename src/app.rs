@@ -999,7 +999,7 @@ fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
     };
     let text = match common.format {
         Format::Json => report::json::render(&report),
-        Format::Sarif => report::sarif::render(&report),
+        Format::Sarif => report::sarif::render(&report, sarif_fallback(common, &report).as_deref()),
         Format::Junit => report::junit::render(&report, fail_on),
         Format::Markdown => {
             let parts = report::markdown::render(&report, fail_on);
@@ -1026,6 +1026,19 @@ fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
         write_metrics(path, &report)?;
     }
     Ok(report.exit_code(fail_on))
+}
+
+/// The plumb.yaml of this run relative to its repository, where SARIF places findings that have
+/// no file in Git (code scanning needs a file for every result); none for `compare`.
+fn sarif_fallback(common: &Common, report: &Report) -> Option<String> {
+    let repo = Path::new(report.inputs.repo.as_ref()?)
+        .canonicalize()
+        .ok()?;
+    let cwd = std::env::current_dir().ok()?;
+    let config = config::locate(common.config.as_deref(), &cwd).ok()?;
+    let config = config.canonicalize().ok()?;
+    let relative = config.strip_prefix(&repo).ok()?;
+    Some(relative.to_string_lossy().replace('\\', "/"))
 }
 
 /// Markdown parts: `-o comment.md` writes `comment.md`, `comment-2.md`, …, and removes

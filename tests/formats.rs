@@ -454,6 +454,23 @@ fn sarif_validates_and_points_at_the_lines_that_declare_resources() {
                 finding["status"] == "waived"
             );
         }
+        // Code scanning rejects an upload with a result that has no file: every result has one,
+        // the unmanaged object (not in Git) the plumb.yaml that defines its environment.
+        for result in results {
+            let uri =
+                result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str();
+            assert!(uri.is_some_and(|u| !u.is_empty()), "{result}");
+            if result["properties"]["kind"] == "unmanaged" {
+                assert_eq!(uri, Some("plumb.yaml"), "{result}");
+            }
+        }
+        if args[0] == "drift" {
+            assert!(
+                results
+                    .iter()
+                    .any(|r| r["properties"]["kind"] == "unmanaged")
+            );
+        }
         let mut located = 0;
         for result in results {
             let physical = &result["locations"][0]["physicalLocation"];

@@ -7,6 +7,10 @@
 //! should be, and a code-scanning alert for it would be noise; the run's properties count them.
 //! Levels come from severities (error, warning, info → note). A finding without a rule gets the
 //! synthetic rule `plumb/<kind>` (`plumb/drift`, `plumb/parity`, …).
+//!
+//! Code scanning rejects a whole upload if one result lacks a physical location, so a finding with
+//! no Git source (an unmanaged object, live parity) points at `fallback` — the repository-relative
+//! plumb.yaml that defines its environments — and, without one (`compare`), is left out.
 
 use super::common::{change_line, resource_label, scope_label};
 use super::{Finding, Report};
@@ -17,12 +21,19 @@ use std::collections::BTreeMap;
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const VALUE_MAX: usize = 200;
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, fallback: Option<&str>) -> String {
+    let located = |f: &&Finding| f.source.is_some() || fallback.is_some();
     let results_of: Vec<&Finding> = report
         .findings
         .iter()
         .filter(|f| f.status != Status::Expected)
+        .filter(located)
         .collect();
+    let unlocated = report
+        .findings
+        .iter()
+        .filter(|f| f.status != Status::Expected && !located(f))
+        .count();
 
     // Rules in order of first use, so a result's ruleIndex is stable for one report.
     let mut rules: Vec<(String, Value)> = Vec::new();
@@ -39,7 +50,7 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|f| {
             let id = rule_id(f);
-            result(f, &id, index_of.get(&id).copied().unwrap_or(0))
+            result(f, &id, index_of.get(&id).copied().unwrap_or(0), fallback)
         })
         .collect();
 
@@ -81,6 +92,7 @@ pub fn render(report: &Report) -> String {
         "properties": {
             "complete": report.summary.complete,
             "expectedOmitted": report.findings.iter().filter(|f| f.status == Status::Expected).count(),
+            "withoutLocationOmitted": unlocated,
         },
     });
     if let Some(commit) = &report.inputs.commit {
@@ -150,7 +162,7 @@ fn rule(f: &Finding, id: &str, report: &Report) -> Value {
     })
 }
 
-fn result(f: &Finding, id: &str, index: usize) -> Value {
+fn result(f: &Finding, id: &str, index: usize, fallback: Option<&str>) -> Value {
     let mut text = format!("{} [{}]", resource_label(f), scope_label(&f.envs));
     if !f.path.is_empty() {
         text.push_str(&format!(" {} — {}", f.path, change_line(f, VALUE_MAX)));
@@ -178,6 +190,8 @@ fn result(f: &Finding, id: &str, index: usize) -> Value {
             physical["region"] = json!({"startLine": source.line});
         }
         location["physicalLocation"] = physical;
+    } else if let Some(config) = fallback {
+        location["physicalLocation"] = json!({"artifactLocation": {"uri": uri(config)}});
     }
 
     let mut result = json!({
