@@ -10,6 +10,8 @@
 
 use super::common::{kind_label, line_diff, multi_line, name_label, scope_label, scopes, truncate};
 use super::{FailOn, Finding, Report};
+use crate::compare::FindingKind;
+use crate::diff::ChangeOp;
 use crate::policy::Status;
 use std::fmt::Write;
 
@@ -228,7 +230,27 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
         for f in &findings {
             *kinds.entry(f.kind.as_str()).or_default() += 1;
         }
-        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        // `plumb diff`'s changes also say what they do to objects and fields.
+        let mut ops: std::collections::BTreeMap<&str, usize> = Default::default();
+        for f in findings.iter().filter(|f| f.kind == FindingKind::Change) {
+            let op = match f.change {
+                Some(ChangeOp::Added) => "added",
+                Some(ChangeOp::Removed) => "removed",
+                _ => "changed",
+            };
+            *ops.entry(op).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds
+            .iter()
+            .map(|(k, n)| {
+                if *k == "change" && !ops.is_empty() {
+                    let ops: Vec<String> = ops.iter().map(|(o, n)| format!("{n} {o}")).collect();
+                    format!("{n} {k} ({})", ops.join(", "))
+                } else {
+                    format!("{n} {k}")
+                }
+            })
+            .collect();
         let _ = writeln!(
             out,
             "| **{}** | {} | {} | {} | {} | {} | {} | {} |",
@@ -637,5 +659,17 @@ mod tests {
         for i in 0..200 {
             assert_eq!(parts.concat().matches(&format!("`left-{i}`")).count(), 1);
         }
+    }
+
+    #[test]
+    fn changes_count_what_they_do() {
+        let mut r = report(&[("a", "1".into(), "2".into()), ("b", "1".into(), "2".into())]);
+        for f in &mut r.findings {
+            f.kind = FindingKind::Change;
+        }
+        r.findings[0].change = Some(ChangeOp::Added);
+        r.finish();
+        let text = render(&r, FailOn::Never).concat();
+        assert!(text.contains("| 2 change (1 added, 1 changed) |"), "{text}");
     }
 }
