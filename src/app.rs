@@ -114,10 +114,6 @@ pub enum AppError {
         path: String,
         source: std::io::Error,
     },
-    #[error(
-        "--format {format} is not available in this build of plumb yet\n  help: use --format table or --format json"
-    )]
-    FormatNotYet { format: String },
 }
 
 /// Logs go to stderr: warnings by default, `-v` info, `-vv` debug. They name files, counts and
@@ -138,14 +134,14 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
+/// When the run started, for `plumb_run_duration_seconds` (set once, at the top of [`run`]).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 /// Runs a command; the exit code comes from its report (0, 1 or 3).
 pub fn run(cli: Cli) -> Result<u8, AppError> {
     let common = &cli.common;
     init_logging(common.verbose, common.quiet);
-    if let Format::Markdown | Format::Sarif | Format::Junit = common.format {
-        let format = format!("{:?}", common.format).to_lowercase();
-        return Err(AppError::FormatNotYet { format });
-    }
+    let _ = STARTED.set(std::time::Instant::now());
     let normalizer = Normalizer::new(Fingerprinter::from_env());
     let progress = Progress::new(common.quiet);
     let renderer = Renderer::new(RenderOptions::new(!common.no_cache, common.quiet));
@@ -398,9 +394,22 @@ fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
     if let Some(path) = &common.baseline {
         report::baseline::apply(&mut report, &report::baseline::Baseline::read(path)?);
     }
+    let fail_on = match common.fail_on {
+        FailOn::Error => report::FailOn::Severity(Severity::Error),
+        FailOn::Warning => report::FailOn::Severity(Severity::Warning),
+        FailOn::Info => report::FailOn::Severity(Severity::Info),
+        FailOn::Never => report::FailOn::Never,
+    };
     let text = match common.format {
         Format::Json => report::json::render(&report),
-        _ => {
+        Format::Sarif => report::sarif::render(&report, sarif_fallback(common, &report).as_deref()),
+        Format::Junit => report::junit::render(&report, fail_on),
+        Format::Markdown => {
+            let parts = report::markdown::render(&report, fail_on);
+            write_parts(common.output.as_deref(), &parts)?;
+            String::new()
+        }
+        Format::Table => {
             let color = match common.color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
@@ -413,14 +422,111 @@ fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
             report::table::render(&report, Style { color })
         }
     };
-    write_output(common.output.as_deref(), &text)?;
-    let fail_on = match common.fail_on {
-        FailOn::Error => report::FailOn::Severity(Severity::Error),
-        FailOn::Warning => report::FailOn::Severity(Severity::Warning),
-        FailOn::Info => report::FailOn::Severity(Severity::Info),
-        FailOn::Never => report::FailOn::Never,
-    };
+    if common.format != Format::Markdown {
+        write_output(common.output.as_deref(), &text)?;
+    }
+    if let Some(path) = &common.metrics {
+        write_metrics(path, &report)?;
+    }
     Ok(report.exit_code(fail_on, common.fail_on_new))
+}
+
+/// The plumb.yaml of this run relative to its repository, where SARIF places findings that have
+/// no file in Git (code scanning needs a file for every result); none for `compare`.
+fn sarif_fallback(common: &Common, report: &Report) -> Option<String> {
+    let repo = Path::new(report.inputs.repo.as_ref()?)
+        .canonicalize()
+        .ok()?;
+    let cwd = std::env::current_dir().ok()?;
+    let config = config::locate(common.config.as_deref(), &cwd).ok()?;
+    let config = config.canonicalize().ok()?;
+    let relative = config.strip_prefix(&repo).ok()?;
+    Some(relative.to_string_lossy().replace('\\', "/"))
+}
+
+/// Markdown parts: `-o comment.md` writes `comment.md`, `comment-2.md`, …, and removes
+/// `comment-N.md` files beyond them left by an earlier, longer run (a CI job posting every part
+/// would otherwise post stale ones). On stdout the parts follow one another, each after a
+/// `<!-- plumb: part N of M -->` line when there are several.
+fn write_parts(path: Option<&Path>, parts: &[String]) -> Result<(), AppError> {
+    match path {
+        Some(p) if p != Path::new("-") => {
+            let name = |n: usize| -> PathBuf {
+                if n == 1 {
+                    return p.to_path_buf();
+                }
+                let stem = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default();
+                let file = match p.extension() {
+                    Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+                    None => format!("{stem}-{n}"),
+                };
+                p.with_file_name(file)
+            };
+            for (i, part) in parts.iter().enumerate() {
+                write_output(Some(&name(i + 1)), part)?;
+            }
+            let mut stale = parts.len() + 1;
+            while name(stale).is_file() {
+                let file = name(stale);
+                std::fs::remove_file(&file).map_err(|source| AppError::Write {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+                stale += 1;
+            }
+            Ok(())
+        }
+        _ => {
+            let text = if parts.len() == 1 {
+                parts.concat()
+            } else {
+                parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| format!("<!-- plumb: part {} of {} -->\n{p}", i + 1, parts.len()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            write_output(None, &text)
+        }
+    }
+}
+
+/// `--metrics FILE`: written beside a temporary name and renamed over FILE, so the textfile
+/// collector never reads half a file.
+fn write_metrics(path: &Path, report: &Report) -> Result<(), AppError> {
+    let duration_seconds = STARTED
+        .get()
+        .map(|s| s.elapsed().as_secs_f64())
+        .unwrap_or(0.0);
+    let finished_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let previous = std::fs::read_to_string(path).ok();
+    let text = report::metrics::render(
+        report,
+        report::metrics::Run {
+            duration_seconds,
+            finished_unix,
+        },
+        previous.as_deref(),
+    );
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = PathBuf::from(temporary);
+    let failed = |source| AppError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::write(&temporary, text).map_err(failed)?;
+    std::fs::rename(&temporary, path).map_err(|source| {
+        let _ = std::fs::remove_file(&temporary);
+        failed(source)
+    })
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> Result<(), AppError> {

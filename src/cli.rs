@@ -23,6 +23,10 @@ pub struct Common {
     /// Write the report to FILE (default: stdout). For `render`: a directory, or `-`.
     #[arg(short = 'o', long, global = true)]
     pub output: Option<PathBuf>,
+    /// Also write Prometheus metrics (text exposition, for node_exporter's textfile collector)
+    /// to FILE, replacing it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
     /// Lowest severity that makes the exit code 1.
     #[arg(long, global = true, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,

@@ -65,7 +65,7 @@ fn no_command_and_no_format_prints_a_secret() {
         ],
     ];
     for args in runs {
-        for format in ["table", "json"] {
+        for format in ["table", "json", "markdown", "sarif", "junit"] {
             for color in ["never", "always"] {
                 let output = repo
                     .plumb()
@@ -111,6 +111,31 @@ fn no_command_and_no_format_prints_a_secret() {
         .assert()
         .code(1);
     assert_clean("report file", &std::fs::read_to_string(report).unwrap());
+    // Markdown parts and the metrics file, written beside the report.
+    for args in [
+        vec!["drift", "production"],
+        vec!["parity", "staging", "production"],
+    ] {
+        let comment = repo.path().join("comment.md");
+        let metrics = repo.path().join("plumb.prom");
+        repo.plumb()
+            .args(&args)
+            .args(["-f", "markdown", "-o"])
+            .arg(&comment)
+            .arg("--metrics")
+            .arg(&metrics)
+            .assert()
+            .code(1);
+        let comment = std::fs::read_to_string(&comment).unwrap();
+        if args[0] == "parity" {
+            // The Secret's differences are there, as fingerprints.
+            assert!(comment.contains("hmac-sha256:"), "{comment}");
+        }
+        assert_clean(&format!("{args:?} comment.md"), &comment);
+        let metrics = std::fs::read_to_string(&metrics).unwrap();
+        assert!(metrics.contains("plumb_findings{"), "{metrics}");
+        assert_clean(&format!("{args:?} metrics"), &metrics);
+    }
 }
 
 #[test]

@@ -1,8 +1,14 @@
 //! Reports: findings with their verdicts, the summary, what could not be seen, and the exit code
-//! (DESIGN §7). Renderers (`table`, `json`) only read a finished [`Report`].
+//! (DESIGN §7). Renderers (`table`, `json`, `markdown`, `sarif`, `junit`, `metrics`) only read a
+//! finished [`Report`].
 
 pub mod baseline;
+mod common;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod metrics;
+pub mod sarif;
 pub mod table;
 
 use crate::compare::{ChangedBy, Difference, FindingKind};

@@ -1,0 +1,675 @@
+//! The pull-request comment: a summary table first, then one collapsible `<details>` section per
+//! environment (or pair) with the findings, resource by resource. GitHub refuses a comment over
+//! 65,536 characters, so a larger report is split into numbered parts, the summary always in the
+//! first, which also says what was split. Every part is measured in bytes, which are never fewer
+//! than characters, so each fits either way.
+//!
+//! Values come from the report, where Secret values are already fingerprints; they are shown in
+//! code spans (or a `diff` block when they span lines) so that no value can break the layout or
+//! inject HTML, and every other piece of text is escaped.
+
+use super::common::{kind_label, line_diff, multi_line, name_label, scope_label, scopes, truncate};
+use super::{FailOn, Finding, Report};
+use crate::compare::FindingKind;
+use crate::diff::ChangeOp;
+use crate::policy::Status;
+use std::fmt::Write;
+
+/// GitHub's limit for one comment (GitLab's is larger).
+pub const LIMIT: usize = 65_536;
+/// Characters of a value shown inline; the JSON report has it whole.
+const VALUE_MAX: usize = 200;
+/// Room kept in the first part for the note that says what was split.
+const NOTICE_RESERVE: usize = 2_000;
+/// Stands for the number of parts until it is known; NUL never occurs in escaped text.
+const TOTAL: &str = "\u{0}TOTAL\u{0}";
+const CLOSE: &str = "</details>\n\n";
+
+/// The comment in parts, each at most [`LIMIT`] bytes; one part when it fits.
+pub fn render(report: &Report, fail_on: FailOn) -> Vec<String> {
+    render_with_limit(report, fail_on, LIMIT)
+}
+
+/// As [`render`], with another limit (tests use small ones). Limits under 8 KiB are raised to it,
+/// so the summary and one finding always fit.
+pub fn render_with_limit(report: &Report, fail_on: FailOn, limit: usize) -> Vec<String> {
+    let limit = limit.max(8 * 1024);
+    let title = title(report);
+    let head = head(report, fail_on, &title);
+    let sections = sections(report, limit);
+
+    // Parts hold whole findings; a section cut between parts is closed and opened again.
+    let mut parts: Vec<String> = Vec::new();
+    // Which sections each part holds, for the note in the first part.
+    let mut contents: Vec<Vec<String>> = vec![Vec::new()];
+    let mut current = head.clone();
+    let mut budget = limit - NOTICE_RESERVE;
+    let mut base_len = current.len();
+    for section in &sections {
+        let mut opened = false;
+        let mut last_resource: Option<&str> = None;
+        for (index, item) in section.items.iter().enumerate() {
+            let header_needed = last_resource != Some(item.resource.as_str());
+            let piece_len = if header_needed {
+                item.resource.len()
+            } else {
+                0
+            } + item.text.len();
+            let open_len = if opened {
+                0
+            } else {
+                section.open(index > 0).len()
+            };
+            let fits = current.len() + open_len + piece_len + CLOSE.len() <= budget;
+            // A part that holds only its head takes the next finding whatever its size (findings
+            // are bounded well under the limit), or packing would never end.
+            if !fits && current.len() > base_len {
+                if opened {
+                    current.push_str(CLOSE);
+                }
+                parts.push(std::mem::take(&mut current));
+                contents.push(Vec::new());
+                current = continued_head(&title, parts.len() + 1);
+                base_len = current.len();
+                budget = limit;
+                opened = false;
+                last_resource = None;
+            }
+            if !opened {
+                current.push_str(&section.open(index > 0));
+                let label = if index > 0 {
+                    format!("{} (continued)", section.label)
+                } else {
+                    section.label.clone()
+                };
+                if let Some(list) = contents.last_mut() {
+                    list.push(label);
+                }
+                opened = true;
+            }
+            if last_resource != Some(item.resource.as_str()) {
+                current.push_str(&item.resource);
+                last_resource = Some(item.resource.as_str());
+            }
+            current.push_str(&item.text);
+        }
+        if opened {
+            current.push_str(CLOSE);
+        }
+    }
+    parts.push(current);
+
+    let total = parts.len();
+    if total > 1 {
+        let notice = notice(&contents, total);
+        if let Some(first) = parts.first_mut() {
+            *first = first.replacen(NOTICE_MARK, &notice, 1);
+        }
+    }
+    parts
+        .into_iter()
+        .map(|p| {
+            p.replace(NOTICE_MARK, "")
+                .replace(TOTAL, &total.to_string())
+        })
+        .collect()
+}
+
+/// Where the note about splitting goes in the first part (after the status line).
+const NOTICE_MARK: &str = "\u{0}NOTICE\u{0}";
+
+fn notice(contents: &[Vec<String>], total: usize) -> String {
+    let mut text = format!(
+        "> [!NOTE]\n> This report is split into {total} parts, each under {LIMIT} characters (the most one comment can hold). This first part has the summary"
+    );
+    if contents.first().is_some_and(|c| !c.is_empty()) {
+        text.push_str(" and the first findings");
+    }
+    let _ = write!(text, "; the findings go on in parts 2–{total}:");
+    for (n, list) in contents.iter().enumerate().skip(1) {
+        if n > 20 {
+            let _ = write!(text, "\n> - … and parts {}–{total}", n + 1);
+            break;
+        }
+        let _ = write!(
+            text,
+            "\n> - part {}: {}",
+            n + 1,
+            truncate(&list.join(", "), 300)
+        );
+    }
+    // The note must fit the room kept for it, in bytes.
+    let room = NOTICE_RESERVE - 100;
+    if text.len() > room {
+        let mut cut = room;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text.push_str("\n\n");
+    text
+}
+
+fn title(report: &Report) -> String {
+    let names: Vec<String> = report
+        .inputs
+        .environments
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let envs = if report.command == "parity" {
+        names.join(" ↔ ")
+    } else {
+        names.join(", ")
+    };
+    if envs.is_empty() {
+        format!("plumb {}", report.command)
+    } else {
+        format!("plumb {} · {envs}", report.command)
+    }
+}
+
+fn continued_head(title: &str, part: usize) -> String {
+    format!(
+        "### {} — part {part} of {TOTAL}\n\nContinued from part {}; the summary is in part 1.\n\n",
+        md(title),
+        part - 1
+    )
+}
+
+fn fails(f: &Finding, fail_on: FailOn) -> bool {
+    match fail_on {
+        FailOn::Severity(threshold) => f.status.gates() && f.severity >= threshold,
+        FailOn::Never => false,
+    }
+}
+
+fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
+    let mut out = format!("### {}\n\n", md(title));
+    let failing = report.findings.iter().filter(|f| fails(f, fail_on)).count();
+    let threshold = match fail_on {
+        FailOn::Severity(s) => s.as_str(),
+        FailOn::Never => "never",
+    };
+    if !report.errors.is_empty() {
+        out.push_str(
+            "⚠️ **Incomplete**: plumb could not see everything (listed below), so this is not a clean result.\n\n",
+        );
+    }
+    if failing > 0 {
+        let _ = writeln!(
+            out,
+            "❌ **{failing} finding(s) fail the run** (`--fail-on {threshold}`).\n"
+        );
+    } else if report.findings.is_empty() {
+        out.push_str("✅ No findings.\n\n");
+    } else {
+        let _ = writeln!(out, "✅ Nothing fails the run (`--fail-on {threshold}`).\n");
+    }
+    out.push_str(NOTICE_MARK);
+
+    out.push_str("| | resources | findings | ❌ violation | ❔ unreviewed | 🔕 waived | ✔️ expected | by kind |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---|\n");
+    for scope in scopes(report) {
+        let findings: Vec<&Finding> = report.findings.iter().filter(|f| f.envs == scope).collect();
+        let count = |s: Status| findings.iter().filter(|f| f.status == s).count();
+        let resources: Vec<String> = scope
+            .iter()
+            .map(|e| {
+                report
+                    .summary
+                    .resources
+                    .get(e)
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "–".into())
+            })
+            .collect();
+        let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+        for f in &findings {
+            *kinds.entry(f.kind.as_str()).or_default() += 1;
+        }
+        // `plumb diff`'s changes also say what they do to objects and fields.
+        let mut ops: std::collections::BTreeMap<&str, usize> = Default::default();
+        for f in findings.iter().filter(|f| f.kind == FindingKind::Change) {
+            let op = match f.change {
+                Some(ChangeOp::Added) => "added",
+                Some(ChangeOp::Removed) => "removed",
+                _ => "changed",
+            };
+            *ops.entry(op).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds
+            .iter()
+            .map(|(k, n)| {
+                if *k == "change" && !ops.is_empty() {
+                    let ops: Vec<String> = ops.iter().map(|(o, n)| format!("{n} {o}")).collect();
+                    format!("{n} {k} ({})", ops.join(", "))
+                } else {
+                    format!("{n} {k}")
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| **{}** | {} | {} | {} | {} | {} | {} | {} |",
+            md(&scope_label(&scope)),
+            resources.join(" / "),
+            findings.len(),
+            count(Status::Violation),
+            count(Status::Unreviewed),
+            count(Status::Waived),
+            count(Status::Expected),
+            kinds.join(", ")
+        );
+    }
+    out.push('\n');
+
+    if !report.errors.is_empty() {
+        out.push_str("#### ⚠️ Not seen\n\n");
+        for (n, e) in report.errors.iter().enumerate() {
+            if n == 50 {
+                let _ = writeln!(
+                    out,
+                    "- … and {} more (see the JSON report)",
+                    report.errors.len() - n
+                );
+                break;
+            }
+            let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
+            let _ = writeln!(
+                out,
+                "- **{}** [{}] {}: {}",
+                md(&e.env),
+                md(&e.kind),
+                md(what),
+                md(&truncate(&e.message, 500))
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+struct Section {
+    label: String,
+    summary: String,
+    items: Vec<Item>,
+}
+
+impl Section {
+    fn open(&self, continued: bool) -> String {
+        let more = if continued { " (continued)" } else { "" };
+        format!(
+            "<details><summary><b>{}</b>{more} — {}</summary>\n\n",
+            html(&self.label),
+            html(&self.summary)
+        )
+    }
+}
+
+/// One finding's text, and the heading of its resource (written once per run of findings on it).
+struct Item {
+    resource: String,
+    text: String,
+}
+
+fn sections(report: &Report, limit: usize) -> Vec<Section> {
+    let mut out = Vec::new();
+    for scope in scopes(report) {
+        let mut findings: Vec<&Finding> =
+            report.findings.iter().filter(|f| f.envs == scope).collect();
+        if findings.is_empty() {
+            continue;
+        }
+        // Within a resource, what needs attention first: violations, unreviewed, waived, expected
+        // (the sort is stable, so fields keep their order within a status).
+        findings.sort_by(|a, b| {
+            let key = |f: &Finding| {
+                (
+                    f.resource.namespace.clone(),
+                    f.resource.kind.clone(),
+                    f.resource.name.clone(),
+                    f.status,
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        let mut by_status: std::collections::BTreeMap<Status, usize> = Default::default();
+        for f in &findings {
+            *by_status.entry(f.status).or_default() += 1;
+        }
+        let summary = format!(
+            "{} finding(s): {}",
+            findings.len(),
+            by_status
+                .iter()
+                .map(|(s, n)| format!("{n} {}", s.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let items = findings
+            .iter()
+            .map(|f| Item {
+                resource: resource_heading(f),
+                text: finding_text(f, limit / 4),
+            })
+            .collect();
+        out.push(Section {
+            label: scope_label(&scope),
+            summary,
+            items,
+        });
+    }
+    out
+}
+
+fn resource_heading(f: &Finding) -> String {
+    let source = f
+        .source
+        .as_ref()
+        .map(|s| {
+            if s.line > 0 {
+                format!(" · {}", code(&format!("{}:{}", s.file, s.line)))
+            } else {
+                format!(" · {}", code(&s.file))
+            }
+        })
+        .unwrap_or_default();
+    format!(
+        "**{}** {}{source}\n\n",
+        md(&kind_label(f)),
+        code(&name_label(f))
+    )
+}
+
+fn status_mark(s: Status) -> &'static str {
+    match s {
+        Status::Violation => "❌",
+        Status::Unreviewed => "❔",
+        Status::Waived => "🔕",
+        Status::Expected => "✔️",
+    }
+}
+
+/// One list item; `diff_budget` bounds a multi-line value's diff so one finding always fits a part.
+fn finding_text(f: &Finding, diff_budget: usize) -> String {
+    let mut out = format!(
+        "- {} **{}** · {} · {}",
+        status_mark(f.status),
+        f.status.as_str(),
+        f.severity.as_str(),
+        f.kind.as_str()
+    );
+    if let Some(rule) = &f.rule {
+        let _ = write!(out, " · rule {}", code(rule));
+    }
+    if !f.path.is_empty() {
+        let _ = write!(out, " · {}", code(&truncate(&f.path, VALUE_MAX)));
+        if let Some((left, right)) = multi_line(f) {
+            let (l, r) = super::common::side_labels(f);
+            let _ = write!(out, " ({} → {})", md(&l), md(&r));
+            out.push_str("  \n  ");
+            out.push_str(&md(&truncate(&f.message, 2_000)));
+            out.push('\n');
+            let lines: Vec<String> = line_diff(left, right)
+                .into_iter()
+                .map(|l| visible_controls(&l))
+                .collect();
+            let fence = "`".repeat(longest_backtick_run(&lines.join("\n")).max(2) + 1);
+            let _ = writeln!(out, "\n  {fence}diff");
+            let mut used = 0;
+            for (n, line) in lines.iter().enumerate() {
+                used += line.len() + 3;
+                if used > diff_budget {
+                    let _ = writeln!(
+                        out,
+                        "  … {} more line(s), see the JSON report",
+                        lines.len() - n
+                    );
+                    break;
+                }
+                let _ = writeln!(out, "  {line}");
+            }
+            let _ = writeln!(out, "  {fence}\n");
+            return out;
+        }
+        out.push_str(": ");
+        out.push_str(&value_line(f));
+    }
+    out.push_str("  \n  ");
+    out.push_str(&md(&truncate(&f.message, 2_000)));
+    if let Some(by) = &f.changed_by {
+        let when = by
+            .time
+            .as_deref()
+            .map(|t| format!(" at {t}"))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            " · changed by {} ({}){}",
+            code(&by.manager),
+            md(&by.operation),
+            md(&when)
+        );
+    }
+    out.push_str("\n\n");
+    out
+}
+
+/// `staging` `2` → `production` `5`, values in code spans.
+fn value_line(f: &Finding) -> String {
+    use super::common::inline_value;
+    use crate::diff::ChangeOp;
+    let (l, r) = super::common::side_labels(f);
+    let value = |v| {
+        let text = inline_value(v, VALUE_MAX);
+        if text.is_empty() {
+            "*(empty)*".to_string()
+        } else {
+            code(&text)
+        }
+    };
+    match f.change {
+        Some(ChangeOp::Added) => format!("only {} {}", md(&r), value(f.right.as_ref())),
+        Some(ChangeOp::Removed) => format!("only {} {}", md(&l), value(f.left.as_ref())),
+        Some(ChangeOp::Equal) => format!("the same in both: {}", value(f.right.as_ref())),
+        _ => format!(
+            "{} {} → {} {}",
+            md(&l),
+            value(f.left.as_ref()),
+            md(&r),
+            value(f.right.as_ref())
+        ),
+    }
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for c in s.chars() {
+        if c == '`' {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    best
+}
+
+/// A code span that holds `text` exactly: its fence is longer than any run of backticks inside,
+/// and a space pads a value that starts or ends with a backtick. Line breaks become spaces (the
+/// callers pass one-line values).
+pub fn code(text: &str) -> String {
+    let text = visible_controls(&text.replace(['\n', '\r'], " "));
+    let fence = "`".repeat(longest_backtick_run(&text) + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') || text.starts_with(' ') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// Control characters (other than tab) shown as `\u{…}`: they have no place in a comment.
+fn visible_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text for Markdown: HTML-significant characters as entities, Markdown punctuation escaped, one
+/// line — so a name or message can neither break a table nor start markup.
+pub fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in visible_controls(&text.replace(['\n', '\r'], " ")).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside an HTML element (`<summary>`), where Markdown is not read: entities only.
+fn html(text: &str) -> String {
+    visible_controls(&text.replace(['\n', '\r'], " "))
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{Difference, FindingKind, ResourceRef};
+    use crate::diff::{ChangeOp, Path};
+    use crate::model::ResourceId;
+    use crate::policy::{Severity, Verdict};
+    use crate::report::Inputs;
+
+    fn report(findings: &[(&str, String, String)]) -> Report {
+        let mut r = Report::new("parity", Inputs::default());
+        for (name, left, right) in findings {
+            r.add(
+                Difference {
+                    kind: FindingKind::Parity,
+                    resource: ResourceRef {
+                        id: ResourceId {
+                            group: String::new(),
+                            kind: "ConfigMap".into(),
+                            namespace: Some("shop".into()),
+                            name: name.to_string(),
+                        },
+                        version: "v1".into(),
+                        labels: Default::default(),
+                    },
+                    path: Path::parse("data.x").unwrap(),
+                    op: Some(ChangeOp::Changed),
+                    left: Some(left.clone().into()),
+                    right: Some(right.clone().into()),
+                    source: None,
+                    changed_by: None,
+                    only_in: None,
+                    note: None,
+                    object: None,
+                },
+                &["staging", "production"],
+                Verdict {
+                    status: Status::Unreviewed,
+                    severity: Severity::Warning,
+                    rule: None,
+                    note: None,
+                },
+            );
+        }
+        r.finish();
+        r
+    }
+
+    #[test]
+    fn code_spans_hold_any_backticks() {
+        assert_eq!(code("a"), "`a`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("a\nb"), "`a b`");
+    }
+
+    #[test]
+    fn text_cannot_start_markup() {
+        assert_eq!(md("<b>|*x*"), "&lt;b&gt;\\|\\*x\\*");
+        assert_eq!(html("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+    }
+
+    #[test]
+    fn one_huge_value_is_cut_to_fit_a_part() {
+        let big = |c: &str| (0..5_000).map(|i| format!("{c}{i}\n")).collect::<String>();
+        let r = report(&[("a", big("l"), big("r")), ("b", "1".into(), "2".into())]);
+        let parts = render_with_limit(&r, FailOn::Never, 8 * 1024);
+        for part in &parts {
+            assert!(part.len() <= 8 * 1024, "{}", part.len());
+        }
+        let all = parts.concat();
+        assert!(all.contains("more line(s), see the JSON report"), "{all}");
+        assert!(all.contains("`shop/b`"), "the next finding is still shown");
+    }
+
+    #[test]
+    fn many_small_findings_split_with_the_summary_first() {
+        let findings: Vec<(String, String, String)> = (0..200)
+            .map(|i| {
+                (
+                    format!("cfg-{i:03}"),
+                    format!("left-{i}"),
+                    format!("right-{i}"),
+                )
+            })
+            .collect();
+        let borrowed: Vec<(&str, String, String)> = findings
+            .iter()
+            .map(|(n, l, r)| (n.as_str(), l.clone(), r.clone()))
+            .collect();
+        let parts = render_with_limit(&report(&borrowed), FailOn::Never, 8 * 1024);
+        let total = parts.len();
+        assert!(total >= 3, "{total}");
+        assert!(parts[0].contains(&format!("split into {total} parts")));
+        assert!(parts[0].contains("| **staging ↔ production** |"));
+        for (i, part) in parts.iter().enumerate() {
+            assert!(part.len() <= 8 * 1024);
+            assert!(!part.contains('\u{0}'), "no placeholder is left");
+            if i > 0 {
+                assert!(part.contains(&format!("part {} of {total}", i + 1)));
+                assert!(part.contains("(continued)"));
+            }
+        }
+        for i in 0..200 {
+            assert_eq!(parts.concat().matches(&format!("`left-{i}`")).count(), 1);
+        }
+    }
+
+    #[test]
+    fn changes_count_what_they_do() {
+        let mut r = report(&[("a", "1".into(), "2".into()), ("b", "1".into(), "2".into())]);
+        for f in &mut r.findings {
+            f.kind = FindingKind::Change;
+        }
+        r.findings[0].change = Some(ChangeOp::Added);
+        r.finish();
+        let text = render(&r, FailOn::Never).concat();
+        assert!(text.contains("| 2 change (1 added, 1 changed) |"), "{text}");
+    }
+}
