@@ -800,3 +800,47 @@ fn metrics_parse_back_and_count_what_the_report_counts() {
             .contains(".tmp"))
     );
 }
+
+#[test]
+fn sarif_with_a_baseline_says_which_results_are_new() {
+    let repo = demo_repo();
+    let baseline = repo.path().join("baseline.json");
+    let written = repo
+        .plumb()
+        .args(["drift", "production", "-f", "json", "-o"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(written.status.code(), Some(1));
+    let text = run(
+        &repo,
+        &[
+            "drift",
+            "production",
+            "-f",
+            "sarif",
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+        1,
+    );
+    let file = repo.path().join("out.sarif");
+    std::fs::write(&file, &text).unwrap();
+    let verdict = check(&[
+        "sarif",
+        file.to_str().unwrap(),
+        data("sarif-schema-2.1.0.json").to_str().unwrap(),
+    ]);
+    assert_eq!(verdict["errors"], serde_json::json!([]), "{text}");
+    let log: Value = serde_json::from_str(&text).unwrap();
+    let states: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["baselineState"].as_str().unwrap())
+        .collect();
+    assert!(
+        !states.is_empty() && states.iter().all(|s| *s == "unchanged"),
+        "{states:?}"
+    );
+}

@@ -210,6 +210,14 @@ fn result(f: &Finding, id: &str, index: usize, fallback: Option<&str>) -> Value 
             "path": f.path,
         },
     });
+    // With --baseline, code scanning can tell new results from ones it has seen.
+    match f.baseline {
+        Some(super::baseline::BaselineStatus::New) => result["baselineState"] = json!("new"),
+        Some(super::baseline::BaselineStatus::Recurring) => {
+            result["baselineState"] = json!("unchanged")
+        }
+        None => {}
+    }
     if f.status == Status::Waived {
         result["suppressions"] = json!([{
             "kind": "external",
