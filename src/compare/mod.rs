@@ -180,3 +180,44 @@ pub fn made_by_cluster(resource: &Resource, live: &Inventory) -> bool {
         _ => false,
     }
 }
+
+/// Test builders shared by the modules that judge and render differences.
+#[cfg(test)]
+pub mod test_support {
+    use super::{Difference, FindingKind, ResourceRef};
+    use crate::diff::{ChangeOp, Path};
+    use crate::model::ResourceId;
+    use serde_json::Value;
+
+    /// A changed field of `group`/`kind` `name` in namespace `shop`.
+    pub fn field_difference(
+        kind: FindingKind,
+        (group, resource_kind, name): (&str, &str, &str),
+        path: &str,
+        left: Option<Value>,
+        right: Option<Value>,
+    ) -> Difference {
+        Difference {
+            kind,
+            resource: ResourceRef {
+                id: ResourceId {
+                    group: group.into(),
+                    kind: resource_kind.into(),
+                    namespace: Some("shop".into()),
+                    name: name.into(),
+                },
+                version: "v1".into(),
+                labels: Default::default(),
+            },
+            path: Path::parse(path).expect("a test path parses"),
+            op: Some(ChangeOp::Changed),
+            left,
+            right,
+            source: None,
+            changed_by: None,
+            only_in: None,
+            note: None,
+            object: None,
+        }
+    }
+}

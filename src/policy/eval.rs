@@ -352,34 +352,21 @@ fn applies(compiled: &CompiledRule, difference: &Difference, scope: Scope) -> bo
 mod tests {
     use super::*;
     use crate::diff::{ChangeOp, Path};
-    use crate::model::ResourceId;
+
     use crate::policy::rules::parse;
 
     const DAY: i64 = 20_000; // 2024-10-04
 
     fn difference(kind: FindingKind, resource_kind: &str, name: &str, path: &str) -> Difference {
-        Difference {
+        let mut d = crate::compare::test_support::field_difference(
             kind,
-            resource: ResourceRef {
-                id: ResourceId {
-                    group: "apps".into(),
-                    kind: resource_kind.into(),
-                    namespace: Some("shop".into()),
-                    name: name.into(),
-                },
-                version: "v1".into(),
-                labels: [("tier".to_string(), "web".to_string())].into(),
-            },
-            path: Path::parse(path).unwrap(),
-            op: Some(ChangeOp::Changed),
-            left: None,
-            right: None,
-            source: None,
-            changed_by: None,
-            only_in: None,
-            note: None,
-            object: None,
-        }
+            ("apps", resource_kind, name),
+            path,
+            None,
+            None,
+        );
+        d.resource.labels = [("tier".to_string(), "web".to_string())].into();
+        d
     }
 
     fn policies(text: &str) -> Policies {

@@ -556,9 +556,9 @@ fn html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::{Difference, FindingKind, ResourceRef};
-    use crate::diff::{ChangeOp, Path};
-    use crate::model::ResourceId;
+    use crate::compare::FindingKind;
+    use crate::diff::ChangeOp;
+
     use crate::policy::{Severity, Verdict};
     use crate::report::Inputs;
 
@@ -566,28 +566,13 @@ mod tests {
         let mut r = Report::new("parity", Inputs::default());
         for (name, left, right) in findings {
             r.add(
-                Difference {
-                    kind: FindingKind::Parity,
-                    resource: ResourceRef {
-                        id: ResourceId {
-                            group: String::new(),
-                            kind: "ConfigMap".into(),
-                            namespace: Some("shop".into()),
-                            name: name.to_string(),
-                        },
-                        version: "v1".into(),
-                        labels: Default::default(),
-                    },
-                    path: Path::parse("data.x").unwrap(),
-                    op: Some(ChangeOp::Changed),
-                    left: Some(left.clone().into()),
-                    right: Some(right.clone().into()),
-                    source: None,
-                    changed_by: None,
-                    only_in: None,
-                    note: None,
-                    object: None,
-                },
+                crate::compare::test_support::field_difference(
+                    FindingKind::Parity,
+                    ("", "ConfigMap", name),
+                    "data.x",
+                    Some(left.clone().into()),
+                    Some(right.clone().into()),
+                ),
                 &["staging", "production"],
                 Verdict {
                     status: Status::Unreviewed,

@@ -312,33 +312,15 @@ fn message(d: &Difference, envs: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::ResourceRef;
-    use crate::diff::Path;
-    use crate::model::ResourceId;
 
     fn diff_of(kind: FindingKind) -> Difference {
-        Difference {
+        crate::compare::test_support::field_difference(
             kind,
-            resource: ResourceRef {
-                id: ResourceId {
-                    group: "apps".into(),
-                    kind: "Deployment".into(),
-                    namespace: Some("a".into()),
-                    name: "x".into(),
-                },
-                version: "v1".into(),
-                labels: Default::default(),
-            },
-            path: Path::parse("spec.replicas").unwrap(),
-            op: Some(ChangeOp::Changed),
-            left: Some(1.into()),
-            right: Some(2.into()),
-            source: None,
-            changed_by: None,
-            only_in: None,
-            note: None,
-            object: None,
-        }
+            ("apps", "Deployment", "x"),
+            "spec.replicas",
+            Some(1.into()),
+            Some(2.into()),
+        )
     }
 
     #[test]

@@ -267,9 +267,7 @@ fn write_line_diff(out: &mut String, left: &str, right: &str, style: Style) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::{Difference, ResourceRef};
-    use crate::diff::Path;
-    use crate::model::ResourceId;
+
     use crate::policy::{Severity, Status, Verdict};
     use crate::report::Inputs;
 
@@ -277,28 +275,13 @@ mod tests {
         let mut r = Report::new("parity", Inputs::default());
         r.summary.resources.insert("staging".into(), 1);
         r.add(
-            Difference {
-                kind: FindingKind::Parity,
-                resource: ResourceRef {
-                    id: ResourceId {
-                        group: String::new(),
-                        kind: "ConfigMap".into(),
-                        namespace: Some("shop".into()),
-                        name: "cfg".into(),
-                    },
-                    version: "v1".into(),
-                    labels: Default::default(),
-                },
-                path: Path::parse("data.LEVEL").unwrap(),
-                op: Some(ChangeOp::Changed),
-                left: Some(left),
-                right: Some(right),
-                source: None,
-                changed_by: None,
-                only_in: None,
-                note: None,
-                object: None,
-            },
+            crate::compare::test_support::field_difference(
+                FindingKind::Parity,
+                ("", "ConfigMap", "cfg"),
+                "data.LEVEL",
+                Some(left),
+                Some(right),
+            ),
             &["staging", "production"],
             Verdict {
                 status: Status::Unreviewed,
