@@ -195,12 +195,7 @@ async fn read_async(
     state.live.errors.extend(discovery.errors);
     let failed_groups = discovery.failed_groups;
     state.resources = discovery.resources;
-    for resource in &state.resources {
-        state
-            .live
-            .scopes
-            .declare(&resource.group, &resource.kind, !resource.namespaced);
-    }
+    state.live.scopes = scopes_of(&state.resources);
     let (lists, unserved) = plan(&state.resources, request);
     for (group, kind) in unserved {
         let group_kind = crate::model::group_kind(&group, &kind);
@@ -641,7 +636,7 @@ fn legacy_resources(list: &Value) -> Vec<ServedResource> {
 }
 
 /// Declares the scope of every served kind, for inventories built from what was read.
-pub fn scopes_of(resources: &[ServedResource]) -> Scopes {
+fn scopes_of(resources: &[ServedResource]) -> Scopes {
     let mut scopes = Scopes::default();
     for r in resources {
         scopes.declare(&r.group, &r.kind, !r.namespaced);

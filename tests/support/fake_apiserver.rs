@@ -496,11 +496,6 @@ impl FakeApiServer {
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().expect("state").log.clone()
     }
-
-    /// Changes the switches of a running server.
-    pub fn set_switches(&self, switches: Switches) {
-        self.state.lock().expect("state").switches = switches;
-    }
 }
 
 impl Drop for FakeApiServer {
