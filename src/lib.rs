@@ -17,6 +17,7 @@ pub mod desired;
 pub mod diagnostic;
 pub mod diff;
 pub mod inventory;
+pub mod limits;
 pub mod live;
 pub mod model;
 pub mod normalize;

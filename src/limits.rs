@@ -1,0 +1,48 @@
+//! Every bound plumb puts on its input, in one place, each with the reason for its value.
+//!
+//! Any input may be hostile: a manifest in a pull request, a chart's output, a snapshot file, a
+//! policy. Each limit sits far above what real input reaches and far below what would crash or
+//! stall plumb; exceeding one is an error that says which limit and where, never a crash, a hang
+//! or a silently shortened result. docs/security.md lists them with the threat model.
+
+use std::time::Duration;
+
+/// Nesting depth of any value (mappings and lists), checked while parsing, before anything
+/// recurses over it. serde_json stops at 128 by default and every cluster response is read with
+/// it, so YAML gets the same bound: the deepest real input (CRD schemas) stays far below it, and
+/// every recursive stage (normalize, diff, CEL, output) is safe at it on the smallest stack plumb
+/// runs on.
+pub const MAX_DEPTH: usize = 128;
+
+/// Bytes of one plumb.yaml, policy file or policy-test file: these are written by hand.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Bytes of one manifest file (from Git, a directory, or a tool's output): the Kubernetes API
+/// stores at most about 1.5 MiB per object, so this holds thousands of real objects.
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
+/// Bytes of one live-state file (a snapshot or a `kubectl get` List): a whole cluster.
+pub const MAX_LIVE_FILE_BYTES: u64 = 2 << 30;
+
+/// Nodes one YAML stream may produce once aliases are expanded (a "billion laughs" document
+/// expands a few hundred bytes into billions of nodes).
+pub const MAX_YAML_NODES: usize = 50_000_000;
+
+/// Alias uses in one YAML stream.
+pub const MAX_YAML_ALIASES: usize = 100_000;
+
+/// Bytes a render tool may print on stdout before it is stopped.
+pub const MAX_TOOL_OUTPUT_BYTES: usize = 512 << 20;
+
+/// Bytes of a render tool's stderr kept for its error message (the rest is dropped).
+pub const MAX_TOOL_STDERR_BYTES: usize = 64 << 10;
+
+/// Files one source may bring (a directory of manifests, a render's output).
+pub const MAX_FILES_PER_SOURCE: usize = 100_000;
+
+/// Estimated cost of one CEL program, as Kubernetes' CEL cost model counts it (the limit
+/// Kubernetes puts on one validation rule's estimate).
+pub const MAX_CEL_COST: u64 = 10_000_000;
+
+/// Wall-clock time one CEL evaluation may take before it is abandoned.
+pub const MAX_CEL_EVALUATION_TIME: Duration = Duration::from_secs(1);
