@@ -547,7 +547,7 @@ fn main() {
         |(mut l, mut r)| {
             for inv in [&mut l, &mut r] {
                 for resource in inv.resources.values_mut() {
-                    normalizer.normalize_object(&resource.id.kind, &mut resource.object, None);
+                    normalizer.normalize_object(&resource.id.kind, &mut resource.object);
                 }
             }
             (l, r)

@@ -13,7 +13,7 @@ use crate::desired::{self, git::GitTree};
 use crate::inventory;
 use crate::live::snapshot;
 use crate::model::{Inventory, Resource, RunError, Scopes};
-use crate::normalize::{Fingerprinter, Normalizer, TextRewrite};
+use crate::normalize::{Fingerprinter, Normalizer};
 use crate::policy::checks::{CheckResults, Side};
 use crate::policy::eval::{Judgement, Policies};
 use crate::policy::{self, Scope, Severity, builtin};
@@ -363,17 +363,8 @@ struct Preparation<'a> {
 
 impl Preparation<'_> {
     fn prepare(&self, inventory: &mut Inventory, live: bool) {
-        self.prepare_mapped(inventory, live, None);
-    }
-
-    fn prepare_mapped(
-        &self,
-        inventory: &mut Inventory,
-        live: bool,
-        secret_rewrite: Option<&TextRewrite<'_>>,
-    ) {
         inventory.resources.par_iter_mut().for_each(|(_, r)| {
-            self.normalizer.normalize_with(r, live, secret_rewrite);
+            self.normalizer.normalize(r, live);
             self.policies.remove_noise(r, self.scope);
         });
     }

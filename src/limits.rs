@@ -40,6 +40,11 @@ pub const MAX_TOOL_STDERR_BYTES: usize = 64 << 10;
 /// Files one source may bring (a directory of manifests, a render's output).
 pub const MAX_FILES_PER_SOURCE: usize = 100_000;
 
+/// Entries of two lists without keys (both sides together) that are aligned as sequences, like
+/// lines in a text diff. Aligning lists that share nothing costs up to (left + right)² steps; past
+/// this bound entries are matched by position, one step each.
+pub const MAX_ALIGNED_ENTRIES: usize = 4_096;
+
 /// Estimated cost of one CEL program, as Kubernetes' CEL cost model counts it (the limit
 /// Kubernetes puts on one validation rule's estimate).
 pub const MAX_CEL_COST: u64 = 10_000_000;

@@ -176,18 +176,21 @@ fn fingerprints_say_equal_or_different_without_values() {
         .iter()
         .filter(|f| f["resource"]["kind"] == "Secret")
         .collect();
-    // Usernames differ; the host is equal up to the equivalents; the password is shared, which the
-    // demo's policy requires to differ.
+    // Usernames differ; so do the hosts, as written (a pair's equivalents never reach Secret
+    // values: they are compared as fingerprints alone); the password is shared, which the demo's
+    // policy requires to differ.
     let by_path = |path: &str| *secret_findings.iter().find(|f| f["path"] == path).unwrap();
-    assert_eq!(secret_findings.len(), 2, "{secret_findings:?}");
+    assert_eq!(secret_findings.len(), 3, "{secret_findings:?}");
     let username = by_path("data.username");
     assert_eq!(username["change"], "changed");
     assert_ne!(username["left"], username["right"]);
+    let host = by_path("data.host");
+    assert_eq!(host["change"], "changed");
     let password = by_path("data.password");
     assert_eq!(password["change"], "equal");
     assert_eq!(password["status"], "violation");
     assert_eq!(password["left"], password["right"]);
-    for finding in [username, password] {
+    for finding in [username, host, password] {
         for side in ["left", "right"] {
             assert!(finding[side].as_str().unwrap().starts_with("hmac-sha256:"));
         }

@@ -1,6 +1,7 @@
 //! `plumb parity LEFT RIGHT`: two environments, desired against desired (or live against live).
 
 use super::*;
+use crate::compare::equivalents::Equivalents;
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn parity_command(
@@ -16,8 +17,6 @@ pub(super) fn parity_command(
     let config = load_config(common)?;
     let (left_env, right_env) = (environment(&config, left)?, environment(&config, right)?);
     let mapping = pair_mapping(&config, left, right);
-    // Equivalents reach secret values too: they are replaced in the decoded text before hashing.
-    let secret_rewrite = |text: &str| mapping.replace_equivalents(text);
     let sides = Sides { left, right };
     let mut errors = Vec::new();
     let policies = load_policies(&config.config.policies, &config.dir)?;
@@ -50,7 +49,7 @@ pub(super) fn parity_command(
             progress,
             &mut errors,
         )?;
-        prepare.prepare_mapped(&mut left_inv, false, Some(&secret_rewrite));
+        prepare.prepare(&mut left_inv, false);
         prepare.prepare(&mut right_inv, false);
         left_checks.add(&policies, left_inv.par_values(), Side::Live);
         right_checks.add(&policies, right_inv.par_values(), Side::Live);
@@ -71,7 +70,7 @@ pub(super) fn parity_command(
             left_env.namespace.as_deref(),
             &scopes,
         )?;
-        prepare.prepare_mapped(&mut left_inv, false, Some(&secret_rewrite));
+        prepare.prepare(&mut left_inv, false);
         left_checks.add(&policies, left_inv.par_values(), Side::Desired);
         let mut run = ParityRun::new(&left_inv, &mapping, sides)?.with_pair_check(&equal_values);
         progress.note(&format!(
@@ -132,11 +131,13 @@ pub(super) fn pair_mapping(config: &LoadedConfig, left: &str, right: &str) -> Ma
         .pair(left, right)
         .map(|pair| Mapping {
             namespaces: pair.namespaces,
-            equivalents: pair
-                .equivalents
-                .into_iter()
-                .filter_map(|e| Some((e.first()?.clone(), e.get(1)?.clone())))
-                .collect(),
+            equivalents: Equivalents::new(
+                &pair
+                    .equivalents
+                    .into_iter()
+                    .filter_map(|e| Some((e.first()?.clone(), e.get(1)?.clone())))
+                    .collect::<Vec<_>>(),
+            ),
         })
         .unwrap_or_default()
 }

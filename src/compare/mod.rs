@@ -2,6 +2,7 @@
 //! (desired vs live) and parity (environment vs environment). Pure code, no I/O.
 
 pub mod drift;
+pub mod equivalents;
 pub mod managed;
 pub mod pairing;
 pub mod parity;

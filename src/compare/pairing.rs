@@ -1,9 +1,12 @@
 //! Cross-environment identity: how a staging object finds its production counterpart (DESIGN §3).
 //!
 //! The left identity is mapped before matching: namespaces through the namespace map, names
-//! through the equivalents (substring replacements), and Kustomize's generated hash suffix on
-//! ConfigMap and Secret names set aside — here and in every reference to those names.
+//! through the equivalents (by whole tokens, see [`super::equivalents`]), and Kustomize's generated
+//! hash suffix on ConfigMap and Secret names set aside — here and in every reference to those
+//! names. Other string values meet the equivalents only where they differ from their counterpart,
+//! in [`super::equivalents::align`].
 
+use super::equivalents::Equivalents;
 use crate::model::ResourceId;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -26,7 +29,7 @@ fn carries_generated_name(id: &ResourceId) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Mapping {
     pub namespaces: BTreeMap<String, String>,
-    pub equivalents: Vec<(String, String)>,
+    pub equivalents: Equivalents,
 }
 
 impl Mapping {
@@ -42,23 +45,13 @@ impl Mapping {
             .unwrap_or_else(|| namespace.to_string())
     }
 
-    pub fn replace_equivalents(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (from, to) in &self.equivalents {
-            if out.contains(from.as_str()) {
-                out = out.replace(from.as_str(), to);
-            }
-        }
-        out
-    }
-
     /// The left identity as the right environment would name it.
     pub fn map_id(&self, id: &ResourceId) -> ResourceId {
         let namespace = id.namespace.as_deref().map(|ns| self.namespace(ns));
         let name = if id.group.is_empty() && id.kind == "Namespace" {
             self.namespace(&id.name)
         } else {
-            self.replace_equivalents(&id.name)
+            self.equivalents.map_all(&id.name)
         };
         ResourceId {
             group: id.group.clone(),
@@ -121,8 +114,7 @@ pub fn generated_names<'a>(
 }
 
 /// Rewrites an object's values for comparison: references to generated names lose their hash; with
-/// a mapping (the left side), namespace-valued fields are mapped and equivalents replaced in every
-/// string.
+/// a mapping (the left side), namespace-valued fields are mapped.
 pub fn rewrite_values(value: &mut Value, generated: &GeneratedNames, mapping: Option<&Mapping>) {
     match value {
         Value::Array(items) => items
@@ -159,7 +151,7 @@ pub fn rewrite_values(value: &mut Value, generated: &GeneratedNames, mapping: Op
 /// Would [`rewrite_values`] change anything? A read-only scan, so that objects with nothing to map
 /// (most of them) are compared without being copied.
 pub fn needs_rewrite(value: &Value, generated: &GeneratedNames, mapping: Option<&Mapping>) -> bool {
-    if generated.is_empty() && mapping.is_none_or(Mapping::is_identity) {
+    if generated.is_empty() && mapping.is_none_or(|m| m.namespaces.is_empty()) {
         return false;
     }
     match value {
@@ -190,14 +182,6 @@ fn rewritten(
             && let Some(ns) = mapping.namespaces.get(base)
         {
             current = Some(ns.clone());
-        }
-        let base = current.as_deref().unwrap_or(text);
-        if mapping
-            .equivalents
-            .iter()
-            .any(|(from, _)| base.contains(from.as_str()))
-        {
-            current = Some(mapping.replace_equivalents(base));
         }
     }
     current
@@ -243,7 +227,7 @@ mod tests {
     fn identities_and_values_are_mapped() {
         let m = Mapping {
             namespaces: [("shop-staging".to_string(), "shop".to_string())].into(),
-            equivalents: vec![("staging.example.com".into(), "example.com".into())],
+            equivalents: Equivalents::new(&[("staging.example.com".into(), "example.com".into())]),
         };
         assert_eq!(
             m.map_id(&id("Namespace", None, "shop-staging")).name,
@@ -262,7 +246,7 @@ mod tests {
         assert_eq!(
             v,
             json!({"subjects": [{"namespace": "shop", "name": "shop-staging"}],
-            "host": "api.example.com", "ref": "cfg"})
+            "host": "api.staging.example.com", "ref": "cfg"})
         );
     }
 
@@ -270,15 +254,15 @@ mod tests {
     fn objects_with_nothing_to_map_are_not_rewritten() {
         let m = Mapping {
             namespaces: [("a".to_string(), "b".to_string())].into(),
-            equivalents: vec![("x.io".into(), "y.io".into())],
+            equivalents: Equivalents::new(&[("x.io".into(), "y.io".into())]),
         };
-        let plain = json!({"spec": {"args": ["--port=80"], "namespace": "c", "env": [{"name": "a", "value": "a"}]}});
+        let plain = json!({"spec": {"args": ["--host=api.x.io"], "namespace": "c", "env": [{"name": "a", "value": "a"}]}});
         assert!(!needs_rewrite(
             &plain,
             &GeneratedNames::Known(HashMap::new()),
             Some(&m)
         ));
-        let mapped = json!({"spec": {"args": ["--host=api.x.io"]}});
+        let mapped = json!({"spec": {"namespace": "a"}});
         assert!(needs_rewrite(
             &mapped,
             &GeneratedNames::Known(HashMap::new()),
@@ -286,7 +270,7 @@ mod tests {
         ));
         let mut v = mapped.clone();
         rewrite_values(&mut v, &GeneratedNames::Known(HashMap::new()), Some(&m));
-        assert_eq!(v, json!({"spec": {"args": ["--host=api.y.io"]}}));
+        assert_eq!(v, json!({"spec": {"namespace": "b"}}));
         // A side read in batches knows only the other side's bases.
         let bases = GeneratedNames::Bases(["cfg".to_string()].into());
         let mut r = json!({"ref": "cfg-g4m2bt8h6c", "other": "app-g4m2bt8h6c"});

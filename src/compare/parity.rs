@@ -1,6 +1,7 @@
 //! Parity: one environment against another (DESIGN §5). Symmetric; every differing leaf is a
 //! change, every unpaired object an `only-in` finding.
 
+use super::equivalents;
 use super::pairing::{
     GeneratedNames, Mapping, generated_names, match_id, needs_rewrite, rewrite_values,
 };
@@ -192,13 +193,18 @@ fn compare_pair(
     right_generated: &GeneratedNames,
     out: &mut Vec<Difference>,
 ) {
-    let l = rewritten_copy(&left.object, left_generated, Some(mapping));
+    let mut l = rewritten_copy(&left.object, left_generated, Some(mapping));
     let r = rewritten_copy(&right.object, right_generated, None);
+    if !mapping.equivalents.is_empty() && l != r {
+        let secret = left.id.group.is_empty() && left.id.kind == "Secret";
+        equivalents::align(l.to_mut(), &r, &mapping.equivalents, secret);
+    }
     // One copy of the left object, shared by the pair's differences, for policy conditions.
     let object = std::sync::OnceLock::new();
     for change in diff(&l, &r) {
         // Show the left value as its environment wrote it, not as mapped for comparison — except
-        // multi-line text, shown as a line diff, where unmapped tokens would show as false changes.
+        // multi-line text, shown as a line diff, whose lines that map equal show as the right
+        // writes them (unchanged context), the others as written.
         let left_value = change.left.as_ref().map(|mapped| match mapped {
             Value::String(s) if s.contains('\n') => mapped.clone(),
             _ => change
@@ -252,7 +258,10 @@ mod tests {
     fn maps_namespaces_hashes_and_equivalents() {
         let mapping = Mapping {
             namespaces: [("stg".to_string(), "prod".to_string())].into(),
-            equivalents: vec![("stg.example.com".into(), "example.com".into())],
+            equivalents: equivalents::Equivalents::new(&[(
+                "stg.example.com".into(),
+                "example.com".into(),
+            )]),
         };
         let left = inv(vec![
             res(
@@ -327,7 +336,7 @@ mod tests {
     fn batches_give_the_same_findings_as_one_pass() {
         let mapping = Mapping {
             namespaces: [("stg".to_string(), "prod".to_string())].into(),
-            equivalents: vec![],
+            equivalents: Default::default(),
         };
         let left = inv(vec![
             res(

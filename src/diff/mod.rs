@@ -2,6 +2,7 @@
 
 pub mod keys;
 pub mod path;
+pub mod sequence;
 pub mod tree;
 
 pub use path::{Path, PathError, Segment};

@@ -6,6 +6,7 @@
 
 use super::keys::{entry_key, list_key};
 use super::path::{Path, Segment};
+use super::sequence;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -42,7 +43,10 @@ pub fn diff(left: &Value, right: &Value) -> Vec<Change> {
         return changes;
     }
     let mut path = Path::default();
-    diff_value(&mut path, None, left, right, &mut changes);
+    match (left, right) {
+        (Value::Object(l), Value::Object(r)) => diff_maps(&mut path, l, r, &mut changes, true),
+        _ => diff_value(&mut path, None, left, right, &mut changes),
+    }
     changes
 }
 
@@ -54,7 +58,7 @@ fn diff_value(
     out: &mut Vec<Change>,
 ) {
     match (left, right) {
-        (Value::Object(l), Value::Object(r)) => diff_maps(path, l, r, out),
+        (Value::Object(l), Value::Object(r)) => diff_maps(path, l, r, out, false),
         (Value::Array(l), Value::Array(r)) => diff_lists(path, field, l, r, out),
         _ if left == right => {}
         _ => out.push(Change {
@@ -66,12 +70,18 @@ fn diff_value(
     }
 }
 
+/// Two mappings. At the top of an object (`object: true`), `metadata` exists on both sides even
+/// where nothing but the identity was in it (the identity is taken out for matching), so a side
+/// without labels lacks `metadata.labels` — the shallowest path it really lacks — not `metadata`.
 fn diff_maps(
     path: &mut Path,
     left: &Map<String, Value>,
     right: &Map<String, Value>,
     out: &mut Vec<Change>,
+    object: bool,
 ) {
+    let empty = Value::Object(Map::new());
+    let always_there = |key: &str, value: &Value| object && key == "metadata" && value.is_object();
     for (key, l) in left {
         let r = right.get(key);
         if r == Some(l) {
@@ -80,6 +90,7 @@ fn diff_maps(
         path.push(Segment::Key(key.clone()));
         match r {
             Some(r) => diff_value(path, Some(key), l, r, out),
+            None if always_there(key, l) => diff_value(path, Some(key), l, &empty, out),
             None => out.push(removed(path, l)),
         }
         path.pop();
@@ -87,7 +98,11 @@ fn diff_maps(
     for (key, r) in right {
         if !left.contains_key(key) {
             path.push(Segment::Key(key.clone()));
-            out.push(added(path, r));
+            if always_there(key, r) {
+                diff_value(path, Some(key), &empty, r, out);
+            } else {
+                out.push(added(path, r));
+            }
             path.pop();
         }
     }
@@ -101,22 +116,7 @@ fn diff_lists(
     out: &mut Vec<Change>,
 ) {
     let Some(fields) = list_key(field, left, right) else {
-        for (i, l) in left.iter().enumerate() {
-            if right.get(i) == Some(l) {
-                continue;
-            }
-            path.push(Segment::Index(i));
-            match right.get(i) {
-                Some(r) => diff_value(path, None, l, r, out),
-                None => out.push(removed(path, l)),
-            }
-            path.pop();
-        }
-        for (i, r) in right.iter().enumerate().skip(left.len()) {
-            path.push(Segment::Index(i));
-            out.push(added(path, r));
-            path.pop();
-        }
+        diff_sequences(path, left, right, out);
         return;
     };
     // `list_key` guarantees every entry has a unique key on both sides.
@@ -143,6 +143,58 @@ fn diff_lists(
             out.push(added(path, r));
             path.pop();
         }
+    }
+}
+
+/// A list without keys, aligned as a sequence: an entry only the left has is `removed` at its
+/// left index, one only the right has `added` at its right index, and entries replaced in place
+/// are compared pairwise at the left index: one inserted argument is one `added` change.
+fn diff_sequences(path: &mut Path, left: &[Value], right: &[Value], out: &mut Vec<Change>) {
+    let Some(ops) = sequence::align(left, right) else {
+        diff_positions(path, left, right, out);
+        return;
+    };
+    for op in ops {
+        let (_, old, new) = op.as_tag_tuple();
+        let paired = old.len().min(new.len());
+        for k in 0..paired {
+            let (i, j) = (old.start + k, new.start + k);
+            if left[i] != right[j] {
+                path.push(Segment::Index(i));
+                diff_value(path, None, &left[i], &right[j], out);
+                path.pop();
+            }
+        }
+        for (i, l) in left.iter().enumerate().take(old.end).skip(old.start + paired) {
+            path.push(Segment::Index(i));
+            out.push(removed(path, l));
+            path.pop();
+        }
+        for (j, r) in right.iter().enumerate().take(new.end).skip(new.start + paired) {
+            path.push(Segment::Index(j));
+            out.push(added(path, r));
+            path.pop();
+        }
+    }
+}
+
+/// Lists too long to align, compared entry by entry at the same position.
+fn diff_positions(path: &mut Path, left: &[Value], right: &[Value], out: &mut Vec<Change>) {
+    for (i, l) in left.iter().enumerate() {
+        if right.get(i) == Some(l) {
+            continue;
+        }
+        path.push(Segment::Index(i));
+        match right.get(i) {
+            Some(r) => diff_value(path, None, l, r, out),
+            None => out.push(removed(path, l)),
+        }
+        path.pop();
+    }
+    for (i, r) in right.iter().enumerate().skip(left.len()) {
+        path.push(Segment::Index(i));
+        out.push(added(path, r));
+        path.pop();
     }
 }
 
@@ -204,6 +256,34 @@ mod tests {
             paths(&diff(&l, &r)),
             ["Removed a", "Removed args[1]", "Changed m.k", "Added b"]
         );
+    }
+
+    #[test]
+    fn lists_without_keys_are_aligned_as_sequences() {
+        let l = json!({"args": ["--a", "--b", "--c"], "command": ["sh", "-c", "x"]});
+        let r = json!({"args": ["--a", "--new", "--b", "--c"], "command": ["sh", "x"]});
+        assert_eq!(
+            paths(&diff(&l, &r)),
+            ["Added args[1]", "Removed command[1]"]
+        );
+        let l = json!({"args": ["--a", "--b"]});
+        let r = json!({"args": ["--a", "--B"]});
+        assert_eq!(paths(&diff(&l, &r)), ["Changed args[1]"]);
+    }
+
+    #[test]
+    fn a_missing_subtree_is_one_change_at_the_shallowest_path_the_other_side_lacks() {
+        // The identity is taken out of `metadata` before diffing: the right side still has one.
+        let l = json!({"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"x": 1}});
+        let r = json!({"spec": {"x": 1}});
+        let changes = diff(&l, &r);
+        assert_eq!(paths(&changes), ["Removed metadata.labels"]);
+        assert_eq!(changes[0].left, Some(json!({"a": "1", "b": "2"})));
+        assert_eq!(paths(&diff(&r, &l)), ["Added metadata.labels"]);
+        // Below the top, a mapping one side lacks is that mapping.
+        let l = json!({"spec": {"template": {"metadata": {"labels": {"a": "1"}}}}});
+        let r = json!({"spec": {}});
+        assert_eq!(paths(&diff(&l, &r)), ["Removed spec.template"]);
     }
 
     #[test]

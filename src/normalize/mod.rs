@@ -11,7 +11,7 @@ pub mod quantity;
 pub mod secrets;
 
 use crate::model::{LiveHistory, ManagedFields, Resource};
-pub use secrets::{Fingerprinter, TextRewrite};
+pub use secrets::Fingerprinter;
 use serde_json::Value;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -30,34 +30,19 @@ impl Normalizer {
     /// Normalizes a resource in place. With `keep_history` (live objects), the last-applied
     /// configuration and managedFields are kept aside for drift to read.
     pub fn normalize(&self, resource: &mut Resource, keep_history: bool) {
-        self.normalize_with(resource, keep_history, None);
-    }
-
-    /// [`Self::normalize`], rewriting secret text before it is fingerprinted.
-    pub fn normalize_with(
-        &self,
-        resource: &mut Resource,
-        keep_history: bool,
-        secret_rewrite: Option<&TextRewrite<'_>>,
-    ) {
         if keep_history {
             let history = self.take_history(&resource.object);
             if history.last_applied.is_some() || !history.managed_fields.is_empty() {
                 resource.history = Some(Box::new(history));
             }
         }
-        self.normalize_object(&resource.id.kind, &mut resource.object, secret_rewrite);
+        self.normalize_object(&resource.id.kind, &mut resource.object);
     }
 
     /// The normalization steps on one object.
-    pub fn normalize_object(
-        &self,
-        kind: &str,
-        object: &mut Value,
-        secret_rewrite: Option<&TextRewrite<'_>>,
-    ) {
+    pub fn normalize_object(&self, kind: &str, object: &mut Value) {
         if secrets::is_secret(object) {
-            self.fingerprinter.redact_secret(object, secret_rewrite);
+            self.fingerprinter.redact_secret(object);
         }
         canonical::strip_identity(object);
         canonical::canonical_numbers(object);
@@ -71,7 +56,7 @@ impl Normalizer {
     /// become fingerprints, nothing else changes.
     pub fn redact(&self, object: &mut Value) {
         if secrets::is_secret(object) {
-            self.fingerprinter.redact_secret(object, None);
+            self.fingerprinter.redact_secret(object);
         }
     }
 
@@ -88,7 +73,7 @@ impl Normalizer {
                         .or_insert_with(|| object["apiVersion"].clone());
                     map.entry("kind").or_insert_with(|| object["kind"].clone());
                 }
-                self.normalize_object(&kind, &mut applied, None);
+                self.normalize_object(&kind, &mut applied);
                 applied
             });
         let managed_fields = object["metadata"]["managedFields"]

@@ -13,8 +13,6 @@ use sha2::{Digest, Sha256};
 
 pub const FINGERPRINT_PREFIX: &str = "hmac-sha256:";
 
-/// A rewrite of secret text applied before it is fingerprinted.
-pub type TextRewrite<'a> = dyn Fn(&str) -> String + Sync + 'a;
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Turns secret values into fingerprints with one key.
@@ -69,30 +67,16 @@ impl Fingerprinter {
     /// of one value agree. A value that is not valid base64 is fingerprinted as its raw text, in a
     /// separate domain so it never collides with a decoded value.
     pub fn fingerprint_data(&self, value: &Value) -> Value {
-        self.fingerprint_data_with(value, None)
-    }
-
-    /// [`Self::fingerprint_data`], with the decoded text rewritten first when it is UTF-8 (parity
-    /// applies a pair's equivalents to secret values this way, before anything is hashed).
-    pub fn fingerprint_data_with(&self, value: &Value, rewrite: Option<&TextRewrite<'_>>) -> Value {
         let fingerprint = match value {
             Value::Null => self.fingerprint_bytes(b""),
             Value::String(s) if is_fingerprint(s) => s.clone(),
             Value::String(s) => match base64::engine::general_purpose::STANDARD.decode(s.trim()) {
-                Ok(bytes) => self.fingerprint_text(bytes, rewrite),
+                Ok(bytes) => self.fingerprint_bytes(&bytes),
                 Err(_) => self.fingerprint_raw(s.as_bytes()),
             },
             other => self.fingerprint_raw(other.to_string().as_bytes()),
         };
         Value::String(fingerprint)
-    }
-
-    fn fingerprint_text(&self, bytes: Vec<u8>, rewrite: Option<&TextRewrite<'_>>) -> String {
-        match (rewrite, String::from_utf8(bytes)) {
-            (Some(rewrite), Ok(text)) => self.fingerprint_bytes(rewrite(&text).as_bytes()),
-            (_, Ok(text)) => self.fingerprint_bytes(text.as_bytes()),
-            (_, Err(e)) => self.fingerprint_bytes(e.as_bytes()),
-        }
     }
 
     fn fingerprint_raw(&self, bytes: &[u8]) -> String {
@@ -104,7 +88,9 @@ impl Fingerprinter {
     /// Replaces every value of a core `Secret` with its fingerprint: `stringData` folds into
     /// `data` (its entries win, as the API server does), and a last-applied annotation — which
     /// holds raw values — is replaced by a fingerprint of itself.
-    pub fn redact_secret(&self, object: &mut Value, rewrite: Option<&TextRewrite<'_>>) {
+    /// Values are never rewritten before hashing (a pair's equivalents never reach them): two
+    /// environments share a secret only when the bytes are the same.
+    pub fn redact_secret(&self, object: &mut Value) {
         let Some(map) = object.as_object_mut() else {
             return;
         };
@@ -112,7 +98,7 @@ impl Fingerprinter {
             Some(Value::Object(data)) => data
                 .into_iter()
                 .map(|(k, v)| {
-                    let fp = self.fingerprint_data_with(&v, rewrite);
+                    let fp = self.fingerprint_data(&v);
                     (k, fp)
                 })
                 .collect(),
@@ -122,7 +108,7 @@ impl Fingerprinter {
             for (k, v) in string_data {
                 let fp = match &v {
                     Value::String(s) if is_fingerprint(s) => s.clone(),
-                    Value::String(s) => self.fingerprint_text(s.as_bytes().to_vec(), rewrite),
+                    Value::String(s) => self.fingerprint_bytes(s.as_bytes()),
                     Value::Null => self.fingerprint_bytes(b""),
                     other => self.fingerprint_bytes(other.to_string().as_bytes()),
                 };
@@ -164,8 +150,8 @@ mod tests {
         let mut a = json!({"apiVersion": "v1", "kind": "Secret", "stringData": {"foo": "bar"}, "data": {"baz": "cXV4"}});
         let mut b =
             json!({"apiVersion": "v1", "kind": "Secret", "data": {"foo": "YmFy", "baz": "cXV4"}});
-        fp.redact_secret(&mut a, None);
-        fp.redact_secret(&mut b, None);
+        fp.redact_secret(&mut a);
+        fp.redact_secret(&mut b);
         assert_eq!(a, b);
         assert!(is_fingerprint(a["data"]["foo"].as_str().unwrap()));
         assert!(!a.to_string().contains("bar\""));
@@ -182,18 +168,6 @@ mod tests {
         assert_ne!(
             fp.fingerprint_data(&json!("%%%")),
             Value::String(fp.fingerprint_bytes(b"%%%"))
-        );
-    }
-
-    #[test]
-    fn rewrites_apply_before_hashing() {
-        let fp = Fingerprinter::with_key(b"k");
-        let rewrite = |s: &str| s.replace("staging.", "");
-        let mapped =
-            fp.fingerprint_data_with(&json!("ZGIuc3RhZ2luZy5leGFtcGxlLmNvbQ=="), Some(&rewrite));
-        assert_eq!(
-            mapped,
-            Value::String(fp.fingerprint_bytes(b"db.example.com"))
         );
     }
 
@@ -220,7 +194,7 @@ mod tests {
         let fp = Fingerprinter::with_key(b"k");
         let mut s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"annotations": {
             LAST_APPLIED: "{\"stringData\":{\"p\":\"hunter2\"}}"}}});
-        fp.redact_secret(&mut s, None);
+        fp.redact_secret(&mut s);
         assert!(!s.to_string().contains("hunter2"));
     }
 }
