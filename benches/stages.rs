@@ -624,11 +624,11 @@ fn main() {
                     environments: vec![
                         EnvironmentInput {
                             name: "left".into(),
-                            live: None,
+                            ..Default::default()
                         },
                         EnvironmentInput {
                             name: "right".into(),
-                            live: None,
+                            ..Default::default()
                         },
                     ],
                     ..Default::default()

@@ -1,45 +1,31 @@
-//! The commands: each reads its inputs at the edges (Git, files), runs the pure core (normalize,
-//! compare, classify) and hands a [`Report`] to a renderer. `main` only maps the result to an exit
-//! code.
+//! The commands. `run` resolves the run's context once (settings, fingerprint key, renderer),
+//! loads what the command needs into an estate, and hands the views' [`Report`] to a renderer;
+//! `main` only maps the result to an exit code. Each command is a view over the loaded estate and
+//! never calls another (docs/architecture.md).
 
-use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, Mode, PolicyCommand};
-use crate::compare::Difference;
-use crate::compare::drift::{DriftScope, drift};
-use crate::compare::pairing::Mapping;
-use crate::compare::parity::{ParityRun, Sides};
-use crate::config::{self, LoadedConfig};
-use crate::desired::render::{RenderOptions, Renderer};
-use crate::desired::{self, git::GitTree};
+use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, PolicyCommand};
+use crate::config;
+use crate::desired;
 use crate::inventory;
 use crate::live::snapshot;
-use crate::model::{Inventory, Resource, RunError, Scopes};
-use crate::normalize::{Fingerprinter, Normalizer};
-use crate::policy::checks::{CheckResults, Side};
-use crate::policy::eval::{Judgement, Policies};
-use crate::policy::{self, Scope, Severity, builtin};
-use crate::progress::Progress;
+use crate::policy::{self, Severity};
+use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
 
 mod audit;
 mod compare;
+mod context;
 mod diff;
-mod drift;
+mod estate;
 mod init;
 mod live;
-mod parity;
 mod policies;
 mod policy_commands;
 mod render;
+mod views;
 
-use crate::report::{self, EnvironmentInput, Inputs, Report, table::Style};
-use crate::yaml::Document;
-use compare::compare_command;
-use drift::drift_command;
-use parity::parity_command;
-use policies::{add_all, add_checks, load_policies, load_policies_on, read_policy_files};
-use policy_commands::{policy_lint, policy_test};
-use rayon::prelude::*;
-use render::render;
-use std::collections::BTreeSet;
+pub use context::Context;
+use context::{Project, environment};
+use estate::{Estate, Want};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -104,6 +90,20 @@ pub enum AppError {
         "environment `{env}` has no live state\n  help: set live.snapshot (or live.context) in {config}, or pass --live FILE"
     )]
     NoLiveState { env: String, config: String },
+    #[error(
+        "{config}: environment(s) {envs} are compared with nothing: no live state, no `upstream`, no `parity` pair — an audit would pass without looking at them\n  help: give each an `upstream: ENV` (a promotion edge), a `parity` entry (`between: [{first}, OTHER]`), or `live:` state to check for drift"
+    )]
+    ComparedWithNothing {
+        config: String,
+        envs: String,
+        first: String,
+    },
+    #[error(
+        "`plumb parity {env} {env}` compares an environment with itself\n  help: name two different environments"
+    )]
+    SameEnvironment { env: String },
+    #[error("internal: environment `{env}` was not loaded for this view")]
+    NotLoaded { env: String },
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,
@@ -142,19 +142,17 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
     let common = &cli.common;
     init_logging(common.verbose, common.quiet);
     let _ = STARTED.set(std::time::Instant::now());
-    let normalizer = Normalizer::new(Fingerprinter::from_env());
-    let progress = Progress::new(common.quiet);
-    let renderer = Renderer::new(RenderOptions::new(!common.no_cache, common.quiet));
-    let renderer = &renderer;
+    let context = Context::new(common);
+    let context = &context;
     match &cli.command {
         Command::Diff { base, head, envs } => {
+            let project = Project::load(context)?;
             let request = diff::DiffRequest {
                 base,
                 head: head.as_deref(),
                 envs,
             };
-            let report = diff::diff_command(common, &normalizer, &request, &progress, renderer)?;
-            emit(common, report)
+            emit(common, diff::diff(context, &project, &request)?)
         }
         Command::Init { force } => {
             let root = std::env::current_dir().map_err(|source| AppError::Read {
@@ -164,52 +162,55 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
             init::init(&root, *force, common.output.as_deref())
         }
         Command::Audit { git_ref } => {
-            let report =
-                audit::audit(common, &normalizer, git_ref.as_deref(), &progress, renderer)?;
-            emit(common, report)
+            let project = Project::load(context)?;
+            emit(common, audit::audit(context, &project, git_ref.as_deref())?)
         }
         Command::Snapshot {
             env,
-            context,
+            context: cluster_context,
             git_ref,
         } => {
-            let config = load_config(common)?;
-            let tree = open_tree(&config, git_ref.as_deref())?;
-            let desired = read_desired(&config, &tree, renderer, env, &progress)?;
-            live::snapshot_command(
-                &config,
+            let project = Project::load(context)?;
+            live::snapshot(
+                context,
+                &project.config,
                 env,
-                context.as_deref(),
-                &desired.documents,
-                common.output.as_deref(),
-                &normalizer,
-                &progress,
+                cluster_context.as_deref(),
+                git_ref.as_deref(),
             )
         }
-        Command::Render { env, git_ref } => render(
-            common,
-            &normalizer,
-            env,
-            git_ref.as_deref(),
-            &progress,
-            renderer,
-        ),
+        Command::Render { env, git_ref } => {
+            let project = Project::load(context)?;
+            render::render(context, &project.config, env, git_ref.as_deref())
+        }
         Command::Drift {
             env,
             git_ref,
             live,
-            context,
+            context: cluster_context,
         } => {
-            let report = drift_command(
-                common,
-                &normalizer,
+            let project = Project::load(context)?;
+            let source = live::LiveSource::resolve(
+                &project.config,
                 env,
-                git_ref.as_deref(),
                 live.as_deref(),
-                context.as_deref(),
-                &progress,
-                renderer,
+                cluster_context.as_deref(),
             )?;
+            let want = Want {
+                env: env.clone(),
+                live: Some(source),
+            };
+            let estate = Estate::load(
+                context,
+                &project.config,
+                git_ref.as_deref(),
+                vec![want],
+                false,
+            )?;
+            let mut report =
+                Report::new("drift", inputs(context, &estate, &project, &[env.as_str()]));
+            report.merge(views::drift(&project, &estate, env)?);
+            report.merge(views::checks(&project, &estate, env, views::Sides::Both)?);
             emit(common, report)
         }
         Command::Parity {
@@ -218,24 +219,46 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
             live,
             git_ref,
         } => {
-            let report = parity_command(
-                common,
-                &normalizer,
-                left,
-                right,
-                *live,
-                git_ref.as_deref(),
-                &progress,
-                renderer,
-            )?;
+            if left == right {
+                return Err(AppError::SameEnvironment { env: left.clone() });
+            }
+            let project = Project::load(context)?;
+            let pair = project.config.pair(left, right);
+            let wanted = [left, right]
+                .into_iter()
+                .map(|env| -> Result<Want, AppError> {
+                    Ok(Want {
+                        env: env.clone(),
+                        live: if *live {
+                            Some(live::LiveSource::resolve(&project.config, env, None, None)?)
+                        } else {
+                            None
+                        },
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let estate = Estate::load(context, &project.config, git_ref.as_deref(), wanted, false)?;
+            let mut report = Report::new(
+                "parity",
+                inputs(context, &estate, &project, &[left.as_str(), right.as_str()]),
+            );
+            report.merge(views::parity(&project, &estate, &pair, *live)?);
+            let sides = if *live {
+                views::Sides::Live
+            } else {
+                views::Sides::Desired
+            };
+            for env in [left, right] {
+                report.merge(views::checks(&project, &estate, env, sides)?);
+            }
             emit(common, report)
         }
         Command::Policy {
             action: PolicyCommand::Lint { files },
-        } => policy_lint(common, files),
+        } => policy_commands::policy_lint(context, files),
         Command::Policy {
             action: PolicyCommand::Test { path },
-        } => policy_test(common, &normalizer, path),
+        } => policy_commands::policy_test(context, path),
         Command::Compare {
             left,
             right,
@@ -244,140 +267,42 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
             field_manager,
             namespace,
         } => {
-            let report = compare_command(
-                &normalizer,
+            let request = compare::CompareRequest {
                 left,
                 right,
-                policy,
-                *mode,
-                field_manager,
-                namespace.as_deref(),
-            )?;
-            emit(common, report)
+                policy_files: policy,
+                mode: *mode,
+                field_managers: field_manager,
+                namespace: namespace.as_deref(),
+            };
+            emit(common, compare::compare(context, &request)?)
         }
     }
 }
 
-fn load_config(common: &Common) -> Result<LoadedConfig, AppError> {
-    let cwd = std::env::current_dir().map_err(|source| AppError::Read {
-        path: ".".into(),
-        source,
-    })?;
-    let path = config::locate(common.config.as_deref(), &cwd)?;
-    tracing::info!(config = %path.display(), "loading configuration");
-    Ok(config::load(&path)?)
-}
-
-fn environment<'a>(
-    config: &'a LoadedConfig,
-    name: &str,
-) -> Result<&'a config::Environment, AppError> {
-    config
-        .environment(name)
-        .ok_or_else(|| AppError::UnknownEnvironment {
-            name: name.to_string(),
-            config: config.path.display().to_string(),
-            known: config
-                .config
-                .environments
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-}
-
-fn open_tree(config: &LoadedConfig, git_ref: Option<&str>) -> Result<GitTree, AppError> {
-    let rev = git_ref
-        .or(config.config.git_ref.as_deref())
-        .unwrap_or("HEAD");
-    Ok(GitTree::open(&config.dir, rev)?)
-}
-
-fn inputs(tree: Option<&GitTree>, envs: Vec<EnvironmentInput>) -> Inputs {
-    Inputs {
-        repo: tree.map(|t| t.workdir.display().to_string()),
-        git_ref: tree.map(|t| t.rev.clone()),
-        commit: tree.map(|t| t.commit.to_string()),
-        environments: envs,
-        tools: Default::default(),
-    }
-}
-
-/// One environment's desired documents, read from Git.
-struct Desired {
-    documents: Vec<Document>,
-    errors: Vec<RunError>,
-}
-
-fn read_desired(
-    config: &LoadedConfig,
-    tree: &GitTree,
-    renderer: &Renderer,
-    name: &str,
-    progress: &Progress,
-) -> Result<Desired, AppError> {
-    let env = environment(config, name)?;
-    progress.note(&format!(
-        "reading {name} from Git at {} ({})",
-        tree.rev,
-        &tree.commit.to_string()[..12]
-    ));
-    let state = desired::read_environment(tree, renderer, &config.dir, name, env)?;
-    tracing::info!(
-        env = name,
-        documents = state.documents.len(),
-        errors = state.errors.len(),
-        "read desired state"
-    );
-    if state.documents.is_empty() && state.errors.is_empty() {
-        return Err(AppError::EmptyEnvironment {
-            env: name.to_string(),
-            config: config.path.display().to_string(),
-        });
-    }
-    Ok(Desired {
-        documents: state.documents,
-        errors: state.errors,
-    })
-}
-
-fn scopes_of<'a>(
-    base: Scopes,
-    documents: impl IntoIterator<Item = &'a Document> + Clone,
-    live: &[Document],
-) -> Scopes {
-    let mut scopes = base;
-    scopes.learn_from_crds(documents.into_iter().map(|d| &d.value));
-    scopes.learn_from_live(live.iter().map(|d| &d.value));
-    scopes
-}
-
-/// How a command prepares objects for comparison: normalization, then the noise its policies
-/// remove.
-struct Preparation<'a> {
-    normalizer: &'a Normalizer,
-    policies: &'a Policies,
-    scope: Scope,
-}
-
-impl Preparation<'_> {
-    fn prepare(&self, inventory: &mut Inventory, live: bool) {
-        inventory.resources.par_iter_mut().for_each(|(_, r)| {
-            self.normalizer.normalize(r, live);
-            self.policies.remove_noise(r, self.scope);
-        });
-    }
-}
-
-fn environment_inputs(names: &[&str]) -> Vec<EnvironmentInput> {
-    names
+/// The inputs of a report over `envs` of an estate, in promotion order, with the tools used.
+fn inputs(context: &Context<'_>, estate: &Estate, project: &Project, envs: &[&str]) -> Inputs {
+    let order = project.config.promotion_order();
+    let mut environments: Vec<EnvironmentInput> = envs
         .iter()
         .map(|name| EnvironmentInput {
             name: name.to_string(),
-            live: None,
+            live: estate
+                .env(name)
+                .ok()
+                .and_then(|e| e.live.as_ref())
+                .map(|l| l.source.clone()),
+            ..Default::default()
         })
-        .collect()
+        .collect();
+    environments.sort_by_key(|e| order.iter().position(|n| *n == e.name));
+    Inputs {
+        repo: Some(estate.revision.workdir.display().to_string()),
+        git_ref: Some(estate.revision.rev.clone()),
+        commit: Some(estate.revision.commit.to_string()),
+        environments,
+        tools: context.renderer.tools_used(),
+    }
 }
 
 fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {

@@ -4,6 +4,7 @@
 //! ignored — a typo in `namespaces:` must not quietly turn off namespace mapping.
 
 use crate::diagnostic::{LocatedError, find_line_with};
+use indexmap::IndexMap;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,8 @@ pub struct Config {
     /// Default revision for desired state.
     #[serde(rename = "ref", default)]
     pub git_ref: Option<String>,
-    pub environments: BTreeMap<String, Environment>,
+    /// In file order: "file order" decides promotion order within a stage.
+    pub environments: IndexMap<String, Environment>,
     #[serde(default)]
     pub parity: Vec<ParityPair>,
     #[serde(default)]
@@ -43,6 +45,9 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
+    /// The environment whose changes reach this one next: a promotion edge `upstream -> this`.
+    #[serde(default)]
+    pub upstream: Option<String>,
     /// Namespace for namespaced objects that name none.
     #[serde(default)]
     pub namespace: Option<String>,
@@ -109,6 +114,38 @@ pub struct ParityPair {
     pub namespaces: BTreeMap<String, String>,
     #[serde(default)]
     pub equivalents: Vec<Vec<String>>,
+    /// Policy files for this pair only, judged before the global list (rules and waivers).
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// On a promotion edge: how long downstream may lag behind upstream (`14d`, `36h`, `90m`).
+    #[serde(default)]
+    pub max_lag: Option<String>,
+}
+
+/// Two environments compared with each other: a promotion edge (upstream on the left) or a peer
+/// pair declared under `parity`, with its maps turned to run left to right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    pub left: String,
+    pub right: String,
+    /// `upstream: left` on the right environment.
+    pub edge: bool,
+    /// Identity map, left namespace -> right namespace.
+    pub namespaces: BTreeMap<String, String>,
+    /// Tokens that mean the same thing, left text first.
+    pub equivalents: Vec<(String, String)>,
+    /// Policy files for this pair only (paths relative to the config file).
+    pub policies: Vec<String>,
+    /// How long the right may lag behind the left, in minutes.
+    pub max_lag_minutes: Option<u64>,
+}
+
+impl Pair {
+    /// `staging→production` for an edge, `prod-eu↔prod-us` for peers: how reports name the pair.
+    pub fn label(&self) -> String {
+        let arrow = if self.edge { "→" } else { "↔" };
+        format!("{}{arrow}{}", self.left, self.right)
+    }
 }
 
 /// A loaded configuration and where it was found.
@@ -125,30 +162,210 @@ impl LoadedConfig {
         self.config.environments.get(name)
     }
 
-    /// The parity settings for a pair, in either order (mapping is always left to right, so a
-    /// reversed pair has its namespace map and equivalents inverted).
-    pub fn pair(&self, left: &str, right: &str) -> Option<ParityPair> {
-        self.config.parity.iter().find_map(|pair| {
-            if pair.between == [left, right] {
-                Some(pair.clone())
-            } else if pair.between == [right, left] {
-                Some(ParityPair {
-                    between: vec![left.to_string(), right.to_string()],
-                    namespaces: pair
-                        .namespaces
-                        .iter()
-                        .map(|(a, b)| (b.clone(), a.clone()))
-                        .collect(),
-                    equivalents: pair
-                        .equivalents
-                        .iter()
-                        .map(|e| e.iter().rev().cloned().collect())
-                        .collect(),
-                })
-            } else {
-                None
+    /// Every pair the estate compares: each promotion edge (upstream on the left, refined by a
+    /// `parity` entry naming the same two environments in either order), then each `parity`
+    /// entry with no edge between its two, in file order. Where both environments of a pair set a
+    /// single `namespace` and the entry gives no map, the map is `{left: right}`.
+    pub fn pairs(&self) -> Vec<Pair> {
+        let environments = &self.config.environments;
+        let entry_for = |a: &str, b: &str| {
+            self.config.parity.iter().find(|p| {
+                p.between.len() == 2
+                    && ((p.between[0] == a && p.between[1] == b)
+                        || (p.between[0] == b && p.between[1] == a))
+            })
+        };
+        let mut pairs = Vec::new();
+        for name in self.promotion_order() {
+            let Some(upstream) = environments[&name].upstream.clone() else {
+                continue;
+            };
+            pairs.push(self.pair_of(&upstream, &name, true, entry_for(&upstream, &name)));
+        }
+        for entry in &self.config.parity {
+            let [left, right] = entry.between.as_slice() else {
+                continue;
+            };
+            let is_edge = |down: &str, up: &str| {
+                environments.get(down).and_then(|e| e.upstream.as_deref()) == Some(up)
+            };
+            if is_edge(right, left) || is_edge(left, right) {
+                continue;
             }
-        })
+            if pairs
+                .iter()
+                .any(|p: &Pair| p.left == *left && p.right == *right)
+            {
+                continue;
+            }
+            pairs.push(self.pair_of(left, right, false, Some(entry)));
+        }
+        pairs
+    }
+
+    /// The pair `left`-`right` as configured, in this order (a reversed entry has its maps
+    /// inverted); a pair of two environments nothing relates is compared with no maps but the
+    /// inferred namespace map.
+    pub fn pair(&self, left: &str, right: &str) -> Pair {
+        if let Some(pair) = self
+            .pairs()
+            .into_iter()
+            .find(|p| p.left == left && p.right == right)
+        {
+            return pair;
+        }
+        if let Some(pair) = self
+            .pairs()
+            .into_iter()
+            .find(|p| p.left == right && p.right == left)
+        {
+            return pair.reversed();
+        }
+        self.pair_of(left, right, false, None)
+    }
+
+    fn pair_of(&self, left: &str, right: &str, edge: bool, entry: Option<&ParityPair>) -> Pair {
+        let forward = entry.is_none_or(|e| e.between.first().map(String::as_str) == Some(left));
+        let mut namespaces: BTreeMap<String, String> = entry
+            .map(|e| {
+                e.namespaces
+                    .iter()
+                    .map(|(a, b)| {
+                        if forward {
+                            (a.clone(), b.clone())
+                        } else {
+                            (b.clone(), a.clone())
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if namespaces.is_empty() {
+            let namespace = |name: &str| {
+                self.config
+                    .environments
+                    .get(name)
+                    .and_then(|e| e.namespace.clone())
+            };
+            if let (Some(l), Some(r)) = (namespace(left), namespace(right))
+                && l != r
+            {
+                namespaces.insert(l, r);
+            }
+        }
+        let equivalents = entry
+            .map(|e| {
+                e.equivalents
+                    .iter()
+                    .filter_map(|pair| {
+                        let (a, b) = (pair.first()?.clone(), pair.get(1)?.clone());
+                        Some(if forward { (a, b) } else { (b, a) })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Pair {
+            left: left.to_string(),
+            right: right.to_string(),
+            edge,
+            namespaces,
+            equivalents,
+            policies: entry.map(|e| e.policies.clone()).unwrap_or_default(),
+            max_lag_minutes: entry
+                .and_then(|e| e.max_lag.as_deref())
+                .and_then(parse_duration_minutes),
+        }
+    }
+
+    /// Environments in promotion order: roots (environments with downstreams and no upstream),
+    /// then their downstreams stage by stage, file order within a stage; then the rest, in file
+    /// order.
+    pub fn promotion_order(&self) -> Vec<String> {
+        let file_order = self.file_order();
+        let environments = &self.config.environments;
+        let has_downstreams = |name: &str| {
+            environments
+                .values()
+                .any(|e| e.upstream.as_deref() == Some(name))
+        };
+        let mut stage: Vec<String> = file_order
+            .iter()
+            .filter(|n| environments[*n].upstream.is_none() && has_downstreams(n))
+            .cloned()
+            .collect();
+        let mut order: Vec<String> = Vec::new();
+        // Each stage holds environments not yet placed, so this ends within one stage per
+        // environment (validation refuses cycles).
+        while !stage.is_empty() {
+            order.extend(stage.iter().cloned());
+            stage = file_order
+                .iter()
+                .filter(|d| {
+                    !order.contains(d)
+                        && environments[*d]
+                            .upstream
+                            .as_ref()
+                            .is_some_and(|up| stage.contains(up))
+                })
+                .cloned()
+                .collect();
+        }
+        for name in file_order {
+            if !order.contains(&name) {
+                order.push(name);
+            }
+        }
+        order
+    }
+
+    /// Environment names in the order the file writes them.
+    fn file_order(&self) -> Vec<String> {
+        self.config.environments.keys().cloned().collect()
+    }
+
+    /// Environments that no pair, no edge and no live state cover: `plumb audit` refuses a config
+    /// with any (an audit never passes by comparing nothing).
+    pub fn compared_with_nothing(&self) -> Vec<String> {
+        let pairs = self.pairs();
+        self.file_order()
+            .into_iter()
+            .filter(|name| {
+                let env = &self.config.environments[name];
+                let live = env
+                    .live
+                    .as_ref()
+                    .is_some_and(|l| l.context.is_some() || l.snapshot.is_some());
+                !live && !pairs.iter().any(|p| p.left == *name || p.right == *name)
+            })
+            .collect()
+    }
+}
+
+impl Pair {
+    /// The same two environments the other way round, maps inverted.
+    pub fn reversed(self) -> Pair {
+        Pair {
+            left: self.right,
+            right: self.left,
+            edge: false,
+            namespaces: self.namespaces.into_iter().map(|(a, b)| (b, a)).collect(),
+            equivalents: self.equivalents.into_iter().map(|(a, b)| (b, a)).collect(),
+            policies: self.policies,
+            max_lag_minutes: None,
+        }
+    }
+}
+
+/// `14d`, `36h`, `90m` in minutes; none when it is not of that form.
+pub fn parse_duration_minutes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: u64 = number.parse().ok()?;
+    match unit {
+        "d" => n.checked_mul(24 * 60),
+        "h" => n.checked_mul(60),
+        "m" => Some(n),
+        _ => None,
     }
 }
 
@@ -244,7 +461,40 @@ fn validate(config: &Config, text: &str, file: &str) -> Result<(), ConfigError> 
             "add at least one environment under `environments:`",
         ));
     }
+    let defined = || {
+        format!(
+            "defined environments: {}",
+            config
+                .environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     for (name, env) in &config.environments {
+        if let Some(upstream) = &env.upstream {
+            if upstream == name {
+                return Err(invalid_at(
+                    text,
+                    file,
+                    "upstream:",
+                    upstream,
+                    format!("environment `{name}` names itself as its upstream"),
+                    "`upstream:` names the environment whose changes reach this one next",
+                ));
+            }
+            if !config.environments.contains_key(upstream) {
+                return Err(invalid_at(
+                    text,
+                    file,
+                    "upstream:",
+                    upstream,
+                    format!("environment `{name}` names unknown upstream `{upstream}`"),
+                    &defined(),
+                ));
+            }
+        }
         if env.sources.is_empty() {
             return Err(invalid(
                 text,
@@ -267,7 +517,39 @@ fn validate(config: &Config, text: &str, file: &str) -> Result<(), ConfigError> 
             ));
         }
     }
+    if let Some(cycle) = promotion_cycle(config) {
+        return Err(invalid_at(
+            text,
+            file,
+            "upstream:",
+            &cycle[1],
+            format!("`upstream` forms a cycle: {}", cycle.join(" → ")),
+            "promotion edges form a tree: each environment has at most one upstream, and following them must end at an environment with none",
+        ));
+    }
     for pair in &config.parity {
+        if pair.between.len() == 2 && pair.between[0] == pair.between[1] {
+            return Err(invalid_at(
+                text,
+                file,
+                "between",
+                &pair.between[0],
+                format!("parity compares `{}` with itself", pair.between[0]),
+                "name two different environments: `between: [staging, production]`",
+            ));
+        }
+        if let Some(max_lag) = &pair.max_lag
+            && parse_duration_minutes(max_lag).is_none()
+        {
+            return Err(invalid_at(
+                text,
+                file,
+                "max_lag",
+                max_lag,
+                format!("`{max_lag}` is not a duration"),
+                "write a whole number of days, hours or minutes: `14d`, `36h`, `90m`",
+            ));
+        }
         if pair.between.len() != 2 {
             return Err(invalid(
                 text,
@@ -285,15 +567,7 @@ fn validate(config: &Config, text: &str, file: &str) -> Result<(), ConfigError> 
                     "between",
                     env,
                     format!("parity names unknown environment `{env}`"),
-                    &format!(
-                        "defined environments: {}",
-                        config
-                            .environments
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    &defined(),
                 ));
             }
         }
@@ -310,6 +584,32 @@ fn validate(config: &Config, text: &str, file: &str) -> Result<(), ConfigError> 
         }
     }
     Ok(())
+}
+
+/// The first cycle of `upstream` edges, as the names along it (first name repeated at the end).
+fn promotion_cycle(config: &Config) -> Option<Vec<String>> {
+    for start in config.environments.keys() {
+        let mut path = vec![start.clone()];
+        let mut current = start;
+        // A walk longer than the number of environments has repeated one.
+        while let Some(up) = config
+            .environments
+            .get(current)
+            .and_then(|e| e.upstream.as_ref())
+        {
+            if let Some(i) = path.iter().position(|n| n == up) {
+                let mut cycle = path[i..].to_vec();
+                cycle.push(up.clone());
+                return Some(cycle);
+            }
+            path.push(up.clone());
+            current = up;
+            if path.len() > config.environments.len() + 1 {
+                break;
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -347,16 +647,96 @@ mod tests {
         assert!(err.starts_with("plumb.yaml:17:"), "{err}");
     }
 
-    #[test]
-    fn reversed_pair_inverts_the_mapping() {
-        let c = parse(GOOD, "plumb.yaml").unwrap();
-        let loaded = LoadedConfig {
-            config: c,
+    fn loaded(text: &str) -> LoadedConfig {
+        LoadedConfig {
+            config: parse(text, "plumb.yaml").unwrap(),
             path: "plumb.yaml".into(),
             dir: ".".into(),
-        };
-        let pair = loaded.pair("production", "staging").unwrap();
+        }
+    }
+
+    #[test]
+    fn reversed_pair_inverts_the_mapping() {
+        let loaded = loaded(GOOD);
+        let pair = loaded.pair("production", "staging");
         assert_eq!(pair.namespaces["p"], "s");
-        assert_eq!(pair.equivalents[0], ["b", "a"]);
+        assert_eq!(pair.equivalents[0], ("b".to_string(), "a".to_string()));
+    }
+
+    const ESTATE: &str = "version: 1
+environments:
+  prod-us: {upstream: staging-us, namespace: shop, sources: [{manifests: a}]}
+  dev: {namespace: shop-dev, sources: [{manifests: a}]}
+  qa: {upstream: dev, namespace: shop-qa, sources: [{manifests: a}]}
+  staging-eu: {upstream: qa, sources: [{manifests: a}]}
+  staging-us: {upstream: qa, namespace: shop-staging, sources: [{manifests: a}]}
+  prod-eu: {upstream: staging-eu, namespace: shop, sources: [{manifests: a}]}
+  sandbox: {sources: [{manifests: a}]}
+parity:
+  - between: [prod-us, prod-eu]
+  - between: [staging-us, qa]
+    namespaces: {shop-staging: shop-qa-mapped}
+    max_lag: 14d
+";
+
+    #[test]
+    fn promotion_order_is_by_stage_then_file_order() {
+        let config = loaded(ESTATE);
+        assert_eq!(
+            config.promotion_order(),
+            [
+                "dev",
+                "qa",
+                "staging-eu",
+                "staging-us",
+                "prod-us",
+                "prod-eu",
+                "sandbox"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_edge_is_a_pair_with_upstream_on_the_left_and_parity_entries_refine_or_add() {
+        let config = loaded(ESTATE);
+        let pairs: Vec<String> = config.pairs().iter().map(Pair::label).collect();
+        assert_eq!(
+            pairs,
+            [
+                "dev→qa",
+                "qa→staging-eu",
+                "qa→staging-us",
+                "staging-us→prod-us",
+                "staging-eu→prod-eu",
+                "prod-us↔prod-eu"
+            ]
+        );
+        let all = config.pairs();
+        // Inferred from single namespaces.
+        assert_eq!(all[0].namespaces["shop-dev"], "shop-qa");
+        // staging-eu has no namespace: nothing to infer.
+        assert!(all[1].namespaces.is_empty());
+        // The entry written [staging-us, qa] refines the edge qa -> staging-us, turned around.
+        assert_eq!(all[2].namespaces["shop-qa-mapped"], "shop-staging");
+        assert_eq!(all[2].max_lag_minutes, Some(14 * 24 * 60));
+        // Peers in the same namespace: no map needed.
+        assert!(all[5].namespaces.is_empty());
+        assert!(!all[5].edge && all[0].edge);
+        assert_eq!(config.compared_with_nothing(), ["sandbox"]);
+    }
+
+    #[test]
+    fn upstream_cycles_and_unknown_upstreams_are_errors_with_lines() {
+        let cycle = "version: 1\nenvironments:\n  a: {upstream: b, sources: [{manifests: x}]}\n  b: {upstream: a, sources: [{manifests: x}]}\n";
+        let err = parse(cycle, "plumb.yaml").unwrap_err().to_string();
+        assert!(err.contains("cycle: a → b → a"), "{err}");
+        assert!(err.starts_with("plumb.yaml:3:"), "{err}");
+        let unknown = "version: 1\nenvironments:\n  a: {sources: [{manifests: x}]}\n  b: {upstream: c, sources: [{manifests: x}]}\n";
+        let err = parse(unknown, "plumb.yaml").unwrap_err().to_string();
+        assert!(err.contains("unknown upstream `c`"), "{err}");
+        assert!(err.starts_with("plumb.yaml:4:"), "{err}");
+        let lag = ESTATE.replace("max_lag: 14d", "max_lag: two weeks");
+        let err = parse(&lag, "plumb.yaml").unwrap_err().to_string();
+        assert!(err.contains("not a duration"), "{err}");
     }
 }

@@ -1,6 +1,6 @@
 //! plumb: GitOps drift detection and environment parity for Kubernetes.
 //!
-//! Data flows one way (DESIGN §1): `desired/` and `live/` read inputs into per-environment
+//! Data flows one way (docs/architecture.md): `desired/` and `live/` read inputs into per-environment
 //! [`model::Inventory`]s; `normalize/` takes out noise and fingerprints secrets; `compare/` pairs
 //! objects and `diff/` finds field changes; `policy/` decides what each change means; `report/`
 //! renders the result. Only the edges do I/O.
@@ -21,6 +21,7 @@ pub mod limits;
 pub mod live;
 pub mod model;
 pub mod normalize;
+pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod report;

@@ -208,6 +208,17 @@ impl Scopes {
         }
     }
 
+    /// Adds what `other` knows (a snapshot's kinds, another environment's): one estate, one
+    /// answer for each kind.
+    pub fn merge(&mut self, other: &Scopes) {
+        for (group, kind) in &other.cluster {
+            self.declare(group, kind, true);
+        }
+        for (group, kind) in &other.namespaced {
+            self.declare(group, kind, false);
+        }
+    }
+
     /// Learns scopes from CustomResourceDefinitions among `objects`.
     pub fn learn_from_crds<'a>(&mut self, objects: impl IntoIterator<Item = &'a Value>) {
         for object in objects {

@@ -490,7 +490,7 @@ fn an_unknown_environment() {
     fails_with(
         &repo,
         &["drift", "prod"],
-        &["unknown environment `prod`", "production, staging"],
+        &["unknown environment `prod`", "staging, production"],
     );
 }
 

@@ -66,11 +66,9 @@ fn init_finds_the_demo_and_render_fixture_environments() {
     let demo = repo_of(&support::fixtures().join("demo"));
     let (config, code) = init_then_audit(&demo);
     assert!(
-        config.contains("  production:\n    sources:\n      - manifests: \"envs/production\""),
-        "{config}"
-    );
-    assert!(
-        config.contains("between: [staging, production]"),
+        config.contains(
+            "  production:\n    upstream: staging\n    sources:\n      - manifests: \"envs/production\""
+        ),
         "{config}"
     );
     assert_eq!(

@@ -1,105 +1,102 @@
-//! `plumb audit`: the nightly job. Drift for every environment that has live state, parity for every
-//! configured pair, checks everywhere — one report, one exit code. Environments are audited in
-//! parallel; one that cannot be read makes the run incomplete without hiding the others.
+//! `plumb audit`: the nightly job. Every environment is loaded once; then drift for every
+//! environment that has live state, parity for every edge and pair, and the checks of every
+//! environment run as views over that one estate, in parallel — one report, one exit code. An
+//! environment that cannot be read makes the run incomplete without hiding the others; a config
+//! that leaves an environment compared with nothing is refused, so an audit never passes on
+//! nothing.
 //!
 //! In the merged report drift and parity meet: a drifted field says when the cluster runs what the
 //! other environment declares, or when Git agrees between the two and only the cluster differs.
 
-use super::{AppError, drift_command, load_config, parity_command};
-use crate::cli::Common;
+use super::estate::{Estate, Want};
+use super::live::LiveSource;
+use super::views::{self, Sides};
+use super::{AppError, Context, Project, inputs};
 use crate::compare::FindingKind;
-use crate::config::LoadedConfig;
-use crate::desired::render::Renderer;
+use crate::config::Pair;
 use crate::diff::ChangeOp;
-use crate::normalize::Normalizer;
-use crate::progress::Progress;
 use crate::report::{Finding, Report};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-enum Task {
-    Drift(String),
-    Parity(String, String),
+/// One view of the audit.
+enum Unit<'a> {
+    Drift(&'a str),
+    Parity(&'a Pair),
+    Checks(&'a str),
 }
 
 pub fn audit(
-    common: &Common,
-    normalizer: &Normalizer,
+    context: &Context<'_>,
+    project: &Project,
     git_ref: Option<&str>,
-    progress: &Progress,
-    renderer: &Renderer,
 ) -> Result<Report, AppError> {
-    let config = load_config(common)?;
-    let mut tasks: Vec<Task> = config
-        .config
-        .environments
+    let config = &project.config;
+    let nothing = config.compared_with_nothing();
+    if let Some(first) = nothing.first() {
+        return Err(AppError::ComparedWithNothing {
+            config: config.path.display().to_string(),
+            envs: nothing
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            first: first.clone(),
+        });
+    }
+    let order = config.promotion_order();
+    let mut wanted = Vec::new();
+    for name in &order {
+        let env = project.environment(name)?;
+        let has_live = env
+            .live
+            .as_ref()
+            .is_some_and(|l| l.snapshot.is_some() || l.context.is_some());
+        wanted.push(Want {
+            env: name.clone(),
+            live: if has_live {
+                Some(LiveSource::resolve(config, name, None, None)?)
+            } else {
+                None
+            },
+        });
+    }
+    let drifted: Vec<String> = wanted
         .iter()
-        .filter(|(_, env)| {
-            env.live
-                .as_ref()
-                .is_some_and(|l| l.snapshot.is_some() || l.context.is_some())
-        })
-        .map(|(name, _)| Task::Drift(name.clone()))
+        .filter(|w| w.live.is_some())
+        .map(|w| w.env.clone())
         .collect();
-    for pair in &config.config.parity {
-        if let [left, right] = pair.between.as_slice() {
-            tasks.push(Task::Parity(left.clone(), right.clone()));
-        }
-    }
-    progress.note(&format!("auditing: {} drift and parity runs", tasks.len()));
-    let reports: Vec<Result<Report, AppError>> = tasks
+    let estate = Estate::load(context, config, git_ref, wanted, false)?;
+    let pairs = config.pairs();
+    let mut units: Vec<Unit> = drifted.iter().map(|e| Unit::Drift(e)).collect();
+    units.extend(pairs.iter().map(Unit::Parity));
+    units.extend(order.iter().map(|e| Unit::Checks(e)));
+    context.progress.note(&format!(
+        "auditing {} environments: {} drift, {} parity, {} checks",
+        order.len(),
+        drifted.len(),
+        pairs.len(),
+        order.len()
+    ));
+    let parts: Vec<Result<Report, AppError>> = units
         .par_iter()
-        .map(|task| match task {
-            Task::Drift(env) => drift_command(
-                common, normalizer, env, git_ref, None, None, progress, renderer,
-            ),
-            Task::Parity(left, right) => parity_command(
-                common, normalizer, left, right, false, git_ref, progress, renderer,
-            ),
+        .map(|unit| match unit {
+            Unit::Drift(env) => views::drift(project, &estate, env),
+            Unit::Parity(pair) => views::parity(project, &estate, pair, false),
+            Unit::Checks(env) => views::checks(project, &estate, env, Sides::Both),
         })
         .collect();
-    let mut merged = Report::new("audit", Default::default());
-    for report in reports {
-        merge(&mut merged, report?);
+    let names: Vec<&str> = order.iter().map(String::as_str).collect();
+    let mut report = Report::new("audit", inputs(context, &estate, project, &names));
+    for part in parts {
+        report.merge(part?);
     }
-    cross_reference(&mut merged.findings, &config);
-    Ok(merged)
+    cross_reference(&mut report.findings, &pairs);
+    Ok(report)
 }
 
-/// Adds `report` to `merged`. A check finding both runs made (same id) is kept once: the first,
-/// which is drift's, since drift also checks the live objects.
-fn merge(merged: &mut Report, report: Report) {
-    let inputs = &mut merged.inputs;
-    inputs.repo = inputs.repo.take().or(report.inputs.repo);
-    inputs.git_ref = inputs.git_ref.take().or(report.inputs.git_ref);
-    inputs.commit = inputs.commit.take().or(report.inputs.commit);
-    inputs.tools.extend(report.inputs.tools);
-    for env in report.inputs.environments {
-        match inputs.environments.iter_mut().find(|e| e.name == env.name) {
-            Some(known) => known.live = known.live.take().or(env.live),
-            None => inputs.environments.push(env),
-        }
-    }
-    let summary = &mut merged.summary;
-    summary.resources.extend(report.summary.resources);
-    summary.live_resources.extend(report.summary.live_resources);
-    summary.ignored += report.summary.ignored;
-    let seen: HashSet<String> = merged.findings.iter().map(|f| f.id.clone()).collect();
-    merged.findings.extend(
-        report
-            .findings
-            .into_iter()
-            .filter(|f| !seen.contains(&f.id)),
-    );
-    for error in report.errors {
-        if !merged.errors.contains(&error) {
-            merged.errors.push(error);
-        }
-    }
-}
-
-/// Where a drift finding and the pair's parity meet, the drift finding says so.
-fn cross_reference(findings: &mut [Finding], config: &LoadedConfig) {
+/// Where a drift finding and a pair's parity meet, the drift finding says so.
+fn cross_reference(findings: &mut [Finding], pairs: &[Pair]) {
     // Parity field findings by (left env, right env, kind, name, path).
     let mut parity: BTreeMap<(String, String, String, String, String), usize> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
@@ -124,10 +121,8 @@ fn cross_reference(findings: &mut [Finding], config: &LoadedConfig) {
             continue;
         }
         let [env] = f.envs.as_slice() else { continue };
-        for pair in &config.config.parity {
-            let [left, right] = pair.between.as_slice() else {
-                continue;
-            };
+        for pair in pairs {
+            let (left, right) = (&pair.left, &pair.right);
             let other = if env == left {
                 right
             } else if env == right {

@@ -1,53 +1,85 @@
-//! `plumb compare LEFT RIGHT`: two files or directories, no config (also kubectl's external differ).
+//! `plumb compare LEFT RIGHT`: two files or directories, no config (also kubectl's external
+//! differ). No estate: the two sides are read from disk, then go through the same stages
+//! (pipeline.rs) as every other command.
 
-use super::*;
+use super::policies::load_policies;
+use super::views::add_judged;
+use super::{AppError, Context};
+use crate::cli::Mode;
+use crate::compare::pairing::Mapping;
+use crate::compare::parity::Sides;
+use crate::desired;
+use crate::inventory;
+use crate::model::Scopes;
+use crate::pipeline::{self, DriftScope};
+use crate::policy::Scope;
+use crate::report::{EnvironmentInput, Inputs, Report};
+use std::path::{Path, PathBuf};
 
-pub(super) fn compare_command(
-    normalizer: &Normalizer,
-    left: &Path,
-    right: &Path,
-    policy_files: &[PathBuf],
-    mode: Mode,
-    field_managers: &[String],
-    namespace: Option<&str>,
+/// What `plumb compare` was asked.
+pub struct CompareRequest<'a> {
+    pub left: &'a Path,
+    pub right: &'a Path,
+    pub policy_files: &'a [PathBuf],
+    pub mode: Mode,
+    pub field_managers: &'a [String],
+    pub namespace: Option<&'a str>,
+}
+
+pub(super) fn compare(
+    context: &Context<'_>,
+    request: &CompareRequest<'_>,
 ) -> Result<Report, AppError> {
-    let (left_name, right_name) = (left.display().to_string(), right.display().to_string());
-    let mut left_docs = desired::disk::read(left)?;
-    let right_docs = desired::disk::read(right)?;
-    let scopes = match mode {
-        Mode::Drift => scopes_of(Scopes::default(), &left_docs, &right_docs),
-        Mode::Parity => scopes_of(Scopes::default(), left_docs.iter().chain(&right_docs), &[]),
-    };
+    let (left_name, right_name) = (
+        request.left.display().to_string(),
+        request.right.display().to_string(),
+    );
+    let mut left_docs = desired::disk::read(request.left)?;
+    let right_docs = desired::disk::read(request.right)?;
+    let mut scopes = Scopes::default();
+    match request.mode {
+        Mode::Drift => {
+            scopes.learn_from_crds(left_docs.iter().map(|d| &d.value));
+            scopes.learn_from_live(right_docs.iter().map(|d| &d.value));
+        }
+        Mode::Parity => {
+            scopes.learn_from_crds(left_docs.iter().chain(&right_docs).map(|d| &d.value));
+        }
+    }
     // Policy files named on the command line are relative to where plumb runs.
-    let entries: Vec<String> = policy_files
+    let entries: Vec<String> = request
+        .policy_files
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let policies = load_policies(&entries, Path::new(""))?;
+    let policies = load_policies(&entries, Path::new(""), context.today)?;
+    let names = [left_name.as_str(), right_name.as_str()];
     let mut report = Report::new(
         "compare",
-        inputs(None, environment_inputs(&[&left_name, &right_name])),
+        Inputs {
+            environments: names
+                .iter()
+                .map(|name| EnvironmentInput {
+                    name: name.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        },
     );
-    match mode {
+    let normalizer = &context.normalizer;
+    match request.mode {
         Mode::Drift => {
-            if namespace.is_none() {
+            if request.namespace.is_none() {
                 inventory::adopt_live_namespaces(&mut left_docs, &right_docs, &scopes);
             }
-            let mut desired = inventory::build(&left_name, left_docs, namespace, &scopes)?;
+            let mut desired = inventory::build(&left_name, left_docs, request.namespace, &scopes)?;
             let mut live = inventory::build_live(&right_name, right_docs, &scopes)?;
-            let prepare = Preparation {
-                normalizer,
-                policies: &policies,
-                scope: Scope::Drift,
-            };
-            prepare.prepare(&mut desired, false);
-            prepare.prepare(&mut live, true);
-            let mut checks = CheckResults::default();
-            checks.add(&policies, desired.par_values(), Side::Desired);
-            checks.add(&policies, live.par_values(), Side::Live);
+            pipeline::prepare(&mut desired, normalizer, &policies, Scope::Drift, false);
+            pipeline::prepare(&mut live, normalizer, &policies, Scope::Drift, true);
             let scope = DriftScope {
                 namespaces: desired.namespaces(),
-                field_managers: field_managers.to_vec(),
+                field_managers: request.field_managers.to_vec(),
                 ..Default::default()
             };
             report
@@ -58,47 +90,52 @@ pub(super) fn compare_command(
                 .summary
                 .live_resources
                 .insert(left_name.clone(), live.len());
-            add_all(
+            let differences = pipeline::drift(&desired, &live, &scope);
+            add_judged(
                 &mut report,
-                drift(&desired, &live, &scope),
+                pipeline::judge(differences, &policies),
                 &[&left_name],
-                &policies,
             );
-            add_checks(&mut report, checks, &left_name, &policies);
+            add_judged(
+                &mut report,
+                pipeline::check(Some(&desired), Some(&live), &policies),
+                &[&left_name],
+            );
         }
         Mode::Parity => {
-            let mut l = inventory::build(&left_name, left_docs, namespace, &scopes)?;
-            let mut r = inventory::build(&right_name, right_docs, namespace, &scopes)?;
-            let prepare = Preparation {
-                normalizer,
-                policies: &policies,
-                scope: Scope::Parity,
-            };
-            prepare.prepare(&mut l, false);
-            prepare.prepare(&mut r, false);
-            let (mut left_checks, mut right_checks) =
-                (CheckResults::default(), CheckResults::default());
-            left_checks.add(&policies, l.par_values(), Side::Desired);
-            right_checks.add(&policies, r.par_values(), Side::Desired);
+            let mut left = inventory::build(&left_name, left_docs, request.namespace, &scopes)?;
+            let mut right = inventory::build(&right_name, right_docs, request.namespace, &scopes)?;
+            pipeline::prepare(&mut left, normalizer, &policies, Scope::Parity, false);
+            pipeline::prepare(&mut right, normalizer, &policies, Scope::Parity, false);
             let sides = Sides {
                 left: &left_name,
                 right: &right_name,
             };
-            let mapping = Mapping::default();
-            let equal_values = |a: &Resource, b: &Resource| policies.equal_values(a, b);
-            let mut run = ParityRun::new(&l, &mapping, sides)?.with_pair_check(&equal_values);
-            let mut differences = run.add_right(r.resources.values())?;
-            differences.extend(run.finish());
-            report.summary.resources.insert(left_name.clone(), l.len());
-            report.summary.resources.insert(right_name.clone(), r.len());
-            add_all(
+            let differences =
+                pipeline::parity(&left, &right, &Mapping::default(), sides, &policies)?;
+            report
+                .summary
+                .resources
+                .insert(left_name.clone(), left.len());
+            report
+                .summary
+                .resources
+                .insert(right_name.clone(), right.len());
+            add_judged(
                 &mut report,
-                differences,
+                pipeline::judge(differences, &policies),
                 &[&left_name, &right_name],
-                &policies,
             );
-            add_checks(&mut report, left_checks, &left_name, &policies);
-            add_checks(&mut report, right_checks, &right_name, &policies);
+            add_judged(
+                &mut report,
+                pipeline::check(Some(&left), None, &policies),
+                &[&left_name],
+            );
+            add_judged(
+                &mut report,
+                pipeline::check(Some(&right), None, &policies),
+                &[&right_name],
+            );
         }
     }
     Ok(report)

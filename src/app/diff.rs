@@ -1,25 +1,18 @@
 //! `plumb diff --base REV [--head REV] [ENV...]`: what a change does to each environment, without a
-//! cluster — both revisions rendered, each environment's objects compared base against head
-//! (a `change` finding per changed field, added or removed object), the checks run on the head, and
-//! the parity gaps the change opens (listed as findings) or closes (listed under `resolved`).
+//! cluster. Both revisions are loaded once each; each environment's objects are compared base
+//! against head (a `change` finding per changed field, added or removed object), the checks run on
+//! the head, and each pair's parity at both revisions gives the gaps the change opens (listed as
+//! findings) or closes (listed under `resolved`).
 
-use super::{
-    AppError, Preparation, add_checks, environment, environment_inputs, inputs, load_config,
-    load_policies, open_tree, parity_command, read_desired, scopes_of,
-};
-use crate::cli::Common;
+use super::estate::{Estate, Side, Want};
+use super::views::{self, Sides};
+use super::{AppError, Context, Project, inputs};
 use crate::compare::FindingKind;
 use crate::compare::pairing::Mapping;
-use crate::compare::parity::{ParityRun, Sides};
-use crate::config::LoadedConfig;
-use crate::desired::git::GitTree;
-use crate::desired::render::Renderer;
-use crate::inventory;
-use crate::model::{Inventory, Scopes};
-use crate::normalize::Normalizer;
-use crate::policy::checks::{CheckResults, Side};
+use crate::compare::parity::Sides as PairSides;
+use crate::pipeline;
+use crate::policy::eval::Policies;
 use crate::policy::{Scope, Severity, Status, Verdict};
-use crate::progress::Progress;
 use crate::report::Report;
 use crate::report::baseline::Resolved;
 use std::collections::HashSet;
@@ -31,78 +24,59 @@ pub struct DiffRequest<'a> {
     pub envs: &'a [String],
 }
 
-pub fn diff_command(
-    common: &Common,
-    normalizer: &Normalizer,
+pub fn diff(
+    context: &Context<'_>,
+    project: &Project,
     request: &DiffRequest<'_>,
-    progress: &Progress,
-    renderer: &Renderer,
 ) -> Result<Report, AppError> {
-    let config = load_config(common)?;
-    let policies = load_policies(&config.config.policies, &config.dir)?;
-    let base = open_tree(&config, Some(request.base))?;
-    let head = open_tree(&config, request.head)?;
+    let config = &project.config;
     let names: Vec<String> = if request.envs.is_empty() {
-        config.config.environments.keys().cloned().collect()
+        config.promotion_order()
     } else {
+        for name in request.envs {
+            project.environment(name)?;
+        }
         request.envs.to_vec()
     };
+    let wanted = || names.iter().map(|n| Want::desired(n)).collect::<Vec<_>>();
+    // An environment a revision does not have yet (or any more) has no objects there.
+    let base = Estate::load(context, config, Some(request.base), wanted(), true)?;
+    let head = Estate::load(context, config, request.head, wanted(), true)?;
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut report = Report::new("diff", inputs(Some(&head), environment_inputs(&name_refs)));
-    let prepare = Preparation {
-        normalizer,
-        policies: &policies,
-        scope: Scope::Parity,
-    };
+    let mut report = Report::new("diff", inputs(context, &head, project, &name_refs));
     let unchanged = Verdict {
         status: Status::Expected,
         severity: Severity::Info,
         rule: None,
         note: None,
     };
+    let no_rules = Policies::none();
     for name in &names {
-        let mut before = desired_inventory(&config, &base, renderer, name, progress, &mut report)?;
-        let mut after = desired_inventory(&config, &head, renderer, name, progress, &mut report)?;
-        prepare.prepare(&mut before, false);
-        prepare.prepare(&mut after, false);
-        let mapping = Mapping::default();
-        let sides = Sides {
+        let before = base.prepared(name, Side::Desired, Scope::Parity, &project.policies)?;
+        let after = head.prepared(name, Side::Desired, Scope::Parity, &project.policies)?;
+        let sides = PairSides {
             left: "base",
             right: "head",
         };
-        let mut run = ParityRun::new(&before, &mapping, sides)?;
-        let mut changes = run.add_right(after.resources.values())?;
-        changes.extend(run.finish());
+        let changes = pipeline::parity(&before, &after, &Mapping::default(), sides, &no_rules)?;
         for mut change in changes {
             change.kind = FindingKind::Change;
             report.add(change, &[name], unchanged.clone());
         }
-        let mut checks = CheckResults::default();
-        checks.add(&policies, after.par_values(), Side::Desired);
-        add_checks(&mut report, checks, name, &policies);
+        report.merge(views::checks(project, &head, name, Sides::Desired)?);
         report.summary.resources.insert(name.clone(), after.len());
+        for error in &head.env(name)?.errors {
+            if !report.errors.contains(error) {
+                report.errors.push(error.clone());
+            }
+        }
     }
-    for pair in &config.config.parity {
-        let [left, right] = pair.between.as_slice() else {
-            continue;
-        };
-        if !names.contains(left) || !names.contains(right) {
+    for pair in config.pairs() {
+        if !names.contains(&pair.left) || !names.contains(&pair.right) {
             continue;
         }
-        let gaps = |rev: &str| {
-            parity_command(
-                common,
-                normalizer,
-                left,
-                right,
-                false,
-                Some(rev),
-                progress,
-                renderer,
-            )
-        };
-        let before = gaps(&base.commit.to_string())?;
-        let after = gaps(&head.commit.to_string())?;
+        let before = views::parity(project, &base, &pair, false)?;
+        let after = views::parity(project, &head, &pair, false)?;
         let before_ids: HashSet<&str> = before.findings.iter().map(|f| f.id.as_str()).collect();
         let after_ids: HashSet<&str> = after.findings.iter().map(|f| f.id.as_str()).collect();
         let closed: Vec<Resolved> = before
@@ -119,12 +93,17 @@ pub fn diff_command(
                 first_seen: None,
             })
             .collect();
-        for mut gap in after.findings {
-            if gap.kind != FindingKind::Check && !before_ids.contains(gap.id.as_str()) {
+        let opened: Vec<_> = after
+            .findings
+            .iter()
+            .filter(|gap| !before_ids.contains(gap.id.as_str()))
+            .cloned()
+            .map(|mut gap| {
                 gap.message = format!("{} (opened by this change)", gap.message);
-                report.findings.push(gap);
-            }
-        }
+                gap
+            })
+            .collect();
+        report.findings.extend(opened);
         report.resolved.get_or_insert_with(Vec::new).extend(closed);
         for error in after.errors {
             if !report.errors.contains(&error) {
@@ -133,34 +112,4 @@ pub fn diff_command(
         }
     }
     Ok(report)
-}
-
-/// An environment's desired objects at one revision (render errors go to the report).
-fn desired_inventory(
-    config: &LoadedConfig,
-    tree: &GitTree,
-    renderer: &Renderer,
-    name: &str,
-    progress: &Progress,
-    report: &mut Report,
-) -> Result<Inventory, AppError> {
-    let env = environment(config, name)?;
-    let desired = match read_desired(config, tree, renderer, name, progress) {
-        Ok(desired) => desired,
-        // An environment the revision does not have yet (or any more) has no objects.
-        Err(AppError::EmptyEnvironment { .. }) => return Ok(Inventory::default()),
-        Err(e) => return Err(e),
-    };
-    for error in desired.errors {
-        if !report.errors.contains(&error) {
-            report.errors.push(error);
-        }
-    }
-    let scopes = scopes_of(Scopes::default(), &desired.documents, &[]);
-    Ok(inventory::build(
-        name,
-        desired.documents,
-        env.namespace.as_deref(),
-        &scopes,
-    )?)
 }

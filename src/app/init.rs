@@ -295,15 +295,105 @@ fn kustomize_namespace(root: &Path, sources: &[Found]) -> Option<String> {
     found
 }
 
+/// Where a name places an environment in promotion: its stage (0 dev, 1 test, 2 staging, 3
+/// production) and the region that keeps its own branch (`staging-eu` → (2, "eu")).
+fn stage_of(name: &str) -> Option<(u8, String)> {
+    let lower = name.to_ascii_lowercase();
+    let lower = lower
+        .strip_prefix("pre-")
+        .or_else(|| lower.strip_prefix("pre_"))
+        .map(|rest| format!("preprod{}", rest.strip_prefix("prod").unwrap_or(rest)))
+        .unwrap_or(lower);
+    let stage = |word: &str| match word {
+        "dev" | "develop" | "development" => Some(0),
+        "test" | "testing" | "qa" | "int" | "integration" | "load" | "perf" => Some(1),
+        "stage" | "staging" | "stg" | "uat" | "preprod" => Some(2),
+        "prod" | "production" | "prd" | "live" => Some(3),
+        _ => None,
+    };
+    let parts: Vec<&str> = lower.split(['-', '_']).filter(|p| !p.is_empty()).collect();
+    let (first, last) = (parts.first()?, parts.last()?);
+    if let Some(s) = stage(first) {
+        return Some((s, parts[1..].join("-")));
+    }
+    stage(last).map(|s| (s, parts[..parts.len() - 1].join("-")))
+}
+
+/// The promotion edges the names suggest: each environment's upstream is the environment of the
+/// nearest earlier stage in its own region, else one without a region, else any.
+fn guess_upstreams(names: &[String]) -> BTreeMap<String, String> {
+    let staged: Vec<(&String, u8, String)> = names
+        .iter()
+        .filter_map(|n| stage_of(n).map(|(s, r)| (n, s, r)))
+        .collect();
+    let mut upstream = BTreeMap::new();
+    for (name, stage, region) in &staged {
+        let earlier = |keep: &dyn Fn(&str) -> bool| {
+            staged
+                .iter()
+                .filter(|(_, s, r)| s < stage && keep(r))
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+                .map(|(n, _, _)| (*n).clone())
+        };
+        let found = earlier(&|r| r == region.as_str())
+            .or_else(|| earlier(&|r| r.is_empty()))
+            .or_else(|| earlier(&|_| true));
+        if let Some(up) = found {
+            upstream.insert((*name).clone(), up);
+        }
+    }
+    upstream
+}
+
 fn render_config(envs: &BTreeMap<String, Vec<Found>>, root: &Path) -> String {
+    let names: Vec<String> = envs.keys().cloned().collect();
+    let upstream = guess_upstreams(&names);
+    // Environments no edge reaches: peers of the latest-stage environment, else of each other.
+    let in_edges = |n: &String| upstream.contains_key(n) || upstream.values().any(|u| u == n);
+    let last_stage = names
+        .iter()
+        .filter(|n| in_edges(n))
+        .filter_map(|n| stage_of(n).map(|(s, _)| (s, n)))
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(a.1)))
+        .map(|(_, n)| n.clone());
+    let loose: Vec<&String> = names.iter().filter(|n| !in_edges(n)).collect();
+    let mut peers: Vec<(String, String)> = Vec::new();
+    match &last_stage {
+        Some(anchor) => peers.extend(loose.iter().map(|n| (anchor.clone(), (*n).clone()))),
+        None => peers.extend(loose.windows(2).map(|w| (w[0].clone(), w[1].clone()))),
+    }
+    let order = promotion_order(&names, &upstream);
     let mut out = String::from(
         "# Written by `plumb init` from what this repository says about its environments.\n\
          # Check each environment's sources, set its namespace and live state (live.context or\n\
-         # live.snapshot), and the parity pairs' namespace maps. docs/config.md has every key.\n\
-         version: 1\nenvironments:\n",
+         # live.snapshot), and the parity pairs' namespace maps. docs/config.md has every key.\n",
     );
-    for (env, sources) in envs {
+    if !upstream.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Promotion order guessed from the environment names (dev, test/qa, staging/uat,\n\
+             # prod; a region suffix keeps its own branch): {}. Check each `upstream:`.",
+            upstream
+                .iter()
+                .map(|(down, up)| format!("{up} → {down}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for (anchor, peer) in &peers {
+        let _ = writeln!(
+            out,
+            "# `{peer}` is no stage plumb knows by name: compared with `{anchor}` as a peer. Give it\n\
+             # an `upstream:` if changes reach it from another environment."
+        );
+    }
+    out.push_str("version: 1\nenvironments:\n");
+    for env in &order {
+        let sources = &envs[env];
         let _ = writeln!(out, "  {}:", yaml_key(env));
+        if let Some(up) = upstream.get(env) {
+            let _ = writeln!(out, "    upstream: {}", yaml_key(up));
+        }
         let _ = writeln!(out, "    sources:");
         let mut sources = sources.clone();
         sources.sort();
@@ -326,47 +416,76 @@ fn render_config(envs: &BTreeMap<String, Vec<Found>>, root: &Path) -> String {
             }
         }
     }
-    let names: Vec<&String> = envs.keys().collect();
-    let pick = |candidates: &[&str]| {
-        candidates
-            .iter()
-            .find(|c| envs.contains_key(**c))
-            .map(|c| c.to_string())
-    };
-    let pair = match (pick(&["staging", "stage"]), pick(&["production", "prod"])) {
-        (Some(a), Some(b)) => Some((a, b)),
-        _ if names.len() == 2 => Some((names[0].clone(), names[1].clone())),
-        _ => None,
-    };
-    if let Some((left, right)) = pair {
-        let _ = writeln!(
-            out,
-            "parity:\n  - between: [{}, {}]",
-            yaml_key(&left),
-            yaml_key(&right)
-        );
+    // Each edge and peer pair, with the namespace map the overlays' namespaces give (edges only
+    // when there is one to write: an edge is a pair without an entry).
+    let mut entries = String::new();
+    let edges = order
+        .iter()
+        .filter_map(|down| Some((upstream.get(down)?.clone(), down.clone())));
+    for (edge, (left, right)) in edges
+        .map(|p| (true, p))
+        .chain(peers.into_iter().map(|p| (false, p)))
+    {
         let namespaces = (
             kustomize_namespace(root, &envs[&left]),
             kustomize_namespace(root, &envs[&right]),
         );
-        match namespaces {
-            (Some(a), Some(b)) if a != b => {
-                let _ = writeln!(
-                    out,
-                    "    namespaces: {{{}: {}}}",
-                    yaml_key(&a),
-                    yaml_key(&b)
-                );
+        let map = match namespaces {
+            (Some(a), Some(b)) if a != b => Some(format!("{{{}: {}}}", yaml_key(&a), yaml_key(&b))),
+            _ => None,
+        };
+        if edge && map.is_none() {
+            continue;
+        }
+        let _ = writeln!(
+            entries,
+            "  - between: [{}, {}]",
+            yaml_key(&left),
+            yaml_key(&right)
+        );
+        match map {
+            Some(map) => {
+                let _ = writeln!(entries, "    namespaces: {map}");
             }
-            _ => {
+            None => {
                 let _ = writeln!(
-                    out,
+                    entries,
                     "    # namespaces: {{{left}-namespace: {right}-namespace}}"
                 );
             }
         }
     }
+    if !entries.is_empty() {
+        out.push_str("parity:\n");
+        out.push_str(&entries);
+    }
     out
+}
+
+/// `names` in promotion order under `upstream`: stage by stage from the roots, names in order
+/// within a stage, then the rest.
+fn promotion_order(names: &[String], upstream: &BTreeMap<String, String>) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    let mut stage: Vec<String> = names
+        .iter()
+        .filter(|n| !upstream.contains_key(*n) && upstream.values().any(|u| u == *n))
+        .cloned()
+        .collect();
+    while !stage.is_empty() {
+        order.extend(stage.iter().cloned());
+        stage = names
+            .iter()
+            .filter(|n| !order.contains(n) && upstream.get(*n).is_some_and(|u| stage.contains(u)))
+            .cloned()
+            .collect();
+    }
+    let rest: Vec<String> = names
+        .iter()
+        .filter(|n| !order.contains(n))
+        .cloned()
+        .collect();
+    order.extend(rest);
+    order
 }
 
 fn yaml_key(text: &str) -> String {
@@ -382,4 +501,59 @@ fn yaml_key(text: &str) -> String {
 
 fn quote(text: &str) -> String {
     Value::String(text.to_string()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn stages_and_regions_come_from_the_usual_names() {
+        assert_eq!(stage_of("dev"), Some((0, String::new())));
+        assert_eq!(stage_of("QA"), Some((1, String::new())));
+        assert_eq!(stage_of("staging-eu"), Some((2, "eu".into())));
+        assert_eq!(stage_of("eu-prod"), Some((3, "eu".into())));
+        assert_eq!(stage_of("pre-prod"), Some((2, String::new())));
+        assert_eq!(stage_of("production"), Some((3, String::new())));
+        assert_eq!(stage_of("sandbox"), None);
+    }
+
+    #[test]
+    fn regions_keep_their_own_branch() {
+        let envs = names(&[
+            "dev",
+            "prod-eu",
+            "prod-us",
+            "qa",
+            "staging-eu",
+            "staging-us",
+        ]);
+        let up = guess_upstreams(&envs);
+        let edges: Vec<String> = up.iter().map(|(d, u)| format!("{u}->{d}")).collect();
+        assert_eq!(
+            edges,
+            [
+                "staging-eu->prod-eu",
+                "staging-us->prod-us",
+                "dev->qa",
+                "qa->staging-eu",
+                "qa->staging-us"
+            ]
+        );
+        assert_eq!(
+            promotion_order(&envs, &up),
+            [
+                "dev",
+                "qa",
+                "staging-eu",
+                "staging-us",
+                "prod-eu",
+                "prod-us"
+            ]
+        );
+    }
 }

@@ -1,12 +1,12 @@
 //! Where a command's live state comes from — a cluster (`live.context`, `--context`), a snapshot
 //! file or `kubectl get` List (`live.snapshot`, `--live`) — and `plumb snapshot`, which writes one.
 
-use super::{AppError, environment, write_output};
+use super::estate::{open_tree, read_desired};
+use super::{AppError, Context, environment, write_output};
 use crate::config::{Environment, LoadedConfig};
 use crate::live::cluster::{self, ClusterState, ReadRequest};
 use crate::live::snapshot::{self, LiveFile};
 use crate::model::{RunError, Scopes, split_api_version};
-use crate::normalize::Normalizer;
 use crate::progress::Progress;
 use crate::yaml::Document;
 use serde_json::{Value, json};
@@ -99,9 +99,9 @@ pub fn read(
     source: &LiveSource,
     name: &str,
     scope: &LiveScope,
-    normalizer: &Normalizer,
-    progress: &Progress,
+    context: &Context<'_>,
 ) -> Result<LiveFile, AppError> {
+    let (normalizer, progress) = (&context.normalizer, &context.progress);
     match source {
         LiveSource::File(path) => {
             progress.note(&format!(
@@ -142,33 +142,35 @@ fn read_cluster(
 }
 
 /// `plumb snapshot ENV -o FILE`: the environment's live state as a PlumbSnapshot (DESIGN §10),
-/// Secret values fingerprinted before anything is written. Exit 0, or 3 when something could not
-/// be read (the snapshot says what in `errors`).
-pub fn snapshot_command(
+/// Secret values fingerprinted before anything is written. The environment's desired state (read
+/// as the estate reads it) sets the namespaces and kinds to list. Exit 0, or 3 when something
+/// could not be read (the snapshot says what in `errors`).
+pub fn snapshot(
+    context: &Context<'_>,
     config: &LoadedConfig,
     name: &str,
-    context: Option<&str>,
-    documents: &[Document],
-    output: Option<&Path>,
-    normalizer: &Normalizer,
-    progress: &Progress,
+    cluster_context: Option<&str>,
+    git_ref: Option<&str>,
 ) -> Result<u8, AppError> {
     let env = environment(config, name)?;
-    let context = context
+    let cluster_context = cluster_context
         .map(str::to_string)
         .or_else(|| env.live.as_ref().and_then(|l| l.context.clone()))
         .ok_or_else(|| AppError::NoContext {
             env: name.to_string(),
             config: config.path.display().to_string(),
         })?;
-    let scope = LiveScope::of(env, documents);
-    let state = read_cluster(&context, name, &scope, progress)?;
+    let tree = open_tree(config, git_ref)?;
+    let (documents, _) = read_desired(context, config, &tree, name, false)?;
+    let scope = LiveScope::of(env, &documents);
+    let state = read_cluster(&cluster_context, name, &scope, &context.progress)?;
     if std::env::var_os("PLUMB_FINGERPRINT_KEY").is_none() {
         tracing::warn!(
             "PLUMB_FINGERPRINT_KEY is not set: this snapshot's Secret fingerprints use a key of this run only, \
              so later runs cannot compare its Secrets; set the same key when taking and reading snapshots"
         );
     }
+    let normalizer = &context.normalizer;
     let objects: Vec<Value> = state
         .live
         .documents
@@ -185,7 +187,7 @@ pub fn snapshot_command(
         "kind": "PlumbSnapshot",
         "taken_at": crate::timestamp::now_rfc3339(),
         "fingerprint_key_id": normalizer.fingerprinter.key_id(),
-        "cluster": {"context": context, "server": state.server, "version": state.version},
+        "cluster": {"context": cluster_context, "server": state.server, "version": state.version},
         "namespaces": scope.namespaces,
         "resources": state.resources,
         "errors": errors,
@@ -195,7 +197,7 @@ pub fn snapshot_command(
         path: "snapshot".into(),
         source: std::io::Error::other(e),
     })?;
-    write_output(output, &(text + "\n"))?;
+    write_output(context.common.output.as_deref(), &(text + "\n"))?;
     Ok(if state.live.errors.is_empty() { 0 } else { 3 })
 }
 

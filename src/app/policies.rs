@@ -1,65 +1,31 @@
 //! The policies of a run: loaded from files and shipped policies, and applied to its differences and checks.
 
-use super::*;
+use super::AppError;
+use crate::policy::eval::Policies;
+use crate::policy::{self, builtin};
+use std::path::Path;
 
-pub(super) fn add_all(
-    report: &mut Report,
-    differences: Vec<Difference>,
-    envs: &[&str],
-    policies: &Policies,
-) {
-    tracing::info!(envs = ?envs, differences = differences.len(), "compared");
-    let mut failed_conditions = Vec::new();
-    for d in differences {
-        match policies.judge(&d, &mut failed_conditions) {
-            Judgement::Ignored => report.summary.ignored += 1,
-            Judgement::Finding(verdict) => report.add(d, envs, verdict),
-        }
-    }
-    record_policy_errors(report, &envs.join(","), failed_conditions);
-}
-
-/// The findings of the checks that failed on one environment's objects.
-pub(super) fn add_checks(
-    report: &mut Report,
-    checks: CheckResults,
-    env: &str,
-    policies: &Policies,
-) {
-    let mut failed_to_evaluate = Vec::new();
-    for (difference, verdict) in checks.judge(policies, &mut failed_to_evaluate) {
-        report.add(difference, &[env], verdict);
-    }
-    record_policy_errors(report, env, failed_to_evaluate);
-}
-
-/// Conditions and checks that could not be evaluated: the run is incomplete.
-pub(super) fn record_policy_errors(report: &mut Report, env: &str, messages: Vec<String>) {
-    report
-        .errors
-        .extend(messages.into_iter().map(|message| RunError {
-            env: env.to_string(),
-            kind: "policy".into(),
-            source: None,
-            resource: None,
-            message,
-        }));
-}
-
-/// The policies of a run: the named policy files in order, then `builtin:noise`.
-pub(super) fn load_policies(entries: &[String], base: &Path) -> Result<Policies, AppError> {
-    load_policies_on(entries, base, crate::timestamp::today())
-}
-
-/// [`load_policies`], with waivers judged on `today` (days since 1970-01-01).
-pub(super) fn load_policies_on(
+/// The policies of a run: the named policy files in order, then `builtin:noise`, with waivers
+/// judged on `today` (days since 1970-01-01).
+pub(super) fn load_policies(
     entries: &[String],
     base: &Path,
     today: i64,
 ) -> Result<Policies, AppError> {
     let mut files = read_policy_files(entries, base)?;
-    files.push(builtin::load(builtin::NOISE).expect("builtin:noise is shipped")?);
+    files.push(noise()?);
     Ok(Policies::new(files, today))
+}
+
+/// `builtin:noise`, which every run loads last.
+pub(super) fn noise() -> Result<policy::rules::PolicyFile, AppError> {
+    let shipped = builtin::load(builtin::NOISE);
+    // The catalogue is embedded in the binary; a shipped file that is missing or does not parse is
+    // a build defect, and tests/shipped_policies.rs loads every one.
+    Ok(shipped.ok_or_else(|| AppError::UnknownBuiltin {
+        name: builtin::NOISE.to_string(),
+        known: builtin::names().collect::<Vec<_>>().join(", "),
+    })??)
 }
 
 /// Parses policy files in order: files, directories (their `*.yaml`/`*.yml`, by name), and shipped

@@ -1,9 +1,15 @@
 //! `plumb policy lint` and `plumb policy test`.
 
-use super::*;
+use super::context::load_config;
+use super::policies::{load_policies, read_policy_files};
+use super::{AppError, Context, write_output};
+use crate::config;
+use crate::policy;
+use std::path::{Path, PathBuf};
 
 /// `plumb policy lint`: exit 0 clean, 1 with lint findings, 2 when a file does not parse.
-pub(super) fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
+pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<u8, AppError> {
+    let common = context.common;
     let (entries, base): (Vec<String>, PathBuf) = if files.is_empty() {
         let config = load_config(common)?;
         (config.config.policies.clone(), config.dir.clone())
@@ -24,7 +30,7 @@ pub(super) fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppE
             file.checks.len()
         ));
     }
-    let findings = policy::lint::lint(&parsed, crate::timestamp::today());
+    let findings = policy::lint::lint(&parsed, context.today);
     for finding in &findings {
         out.push_str(&format!("{finding}\n"));
     }
@@ -43,11 +49,8 @@ pub(super) fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppE
 
 /// `plumb policy test PATH`: runs every case of every test file; exit 0 when all pass, 1 when one
 /// fails, 2 when a test or policy file is bad input.
-pub(super) fn policy_test(
-    common: &Common,
-    normalizer: &Normalizer,
-    path: &Path,
-) -> Result<u8, AppError> {
+pub(super) fn policy_test(context: &Context<'_>, path: &Path) -> Result<u8, AppError> {
+    let common = context.common;
     let files = test_files(path)?;
     if files.is_empty() {
         return Err(AppError::NoTestFiles {
@@ -63,11 +66,9 @@ pub(super) fn policy_test(
             source,
         })?;
         let tests = policy::testing::parse(&text, &name)?;
-        let today = tests.today.unwrap_or_else(crate::timestamp::today);
+        let today = tests.today.unwrap_or(context.today);
         let policies = match &tests.policies {
-            Some(entries) => {
-                load_policies_on(entries, file.parent().unwrap_or(Path::new("")), today)?
-            }
+            Some(entries) => load_policies(entries, file.parent().unwrap_or(Path::new("")), today)?,
             None => {
                 let config = load_config(common).map_err(|e| match e {
                     AppError::Config(config::ConfigError::NotFound { .. }) => {
@@ -75,7 +76,7 @@ pub(super) fn policy_test(
                     }
                     other => other,
                 })?;
-                load_policies_on(&config.config.policies, &config.dir, today)?
+                load_policies(&config.config.policies, &config.dir, today)?
             }
         };
         out.push_str(&format!(
@@ -83,7 +84,7 @@ pub(super) fn policy_test(
 "
         ));
         for case in &tests.cases {
-            let problems = policy::testing::run_case(&policies, normalizer, case)
+            let problems = policy::testing::run_case(&policies, &context.normalizer, case)
                 .unwrap_or_else(|error| vec![format!("could not be judged: {error}")]);
             if problems.is_empty() {
                 passed += 1;

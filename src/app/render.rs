@@ -1,25 +1,29 @@
-//! `plumb render ENV`: an environment's desired objects as YAML, secrets as fingerprints.
+//! `plumb render ENV`: an environment's desired objects as YAML, secrets as fingerprints — the
+//! first two stages of the estate (read and rendered, inventory built), then redaction only.
 
-use super::*;
+use super::estate::{open_tree, read_desired};
+use super::{AppError, Context, environment, write_output};
+use crate::config::LoadedConfig;
+use crate::inventory;
+use crate::model::Scopes;
+use std::path::Path;
 
 pub(super) fn render(
-    common: &Common,
-    normalizer: &Normalizer,
+    context: &Context<'_>,
+    config: &LoadedConfig,
     env: &str,
     git_ref: Option<&str>,
-    progress: &Progress,
-    renderer: &Renderer,
 ) -> Result<u8, AppError> {
-    let config = load_config(common)?;
-    let tree = open_tree(&config, git_ref)?;
-    let desired = read_desired(&config, &tree, renderer, env, progress)?;
-    let scopes = scopes_of(Scopes::default(), &desired.documents, &[]);
-    let namespace = environment(&config, env)?.namespace.clone();
-    let mut inventory = inventory::build(env, desired.documents, namespace.as_deref(), &scopes)?;
+    let tree = open_tree(config, git_ref)?;
+    let (documents, errors) = read_desired(context, config, &tree, env, false)?;
+    let mut scopes = Scopes::default();
+    scopes.learn_from_crds(documents.iter().map(|d| &d.value));
+    let namespace = environment(config, env)?.namespace.clone();
+    let mut inventory = inventory::build(env, documents, namespace.as_deref(), &scopes)?;
     for resource in inventory.resources.values_mut() {
-        normalizer.redact(&mut resource.object);
+        context.normalizer.redact(&mut resource.object);
     }
-    for e in &desired.errors {
+    for e in &errors {
         eprintln!(
             "plumb: incomplete: {} {}: {}",
             e.env,
@@ -27,7 +31,7 @@ pub(super) fn render(
             e.message
         );
     }
-    match common.output.as_deref() {
+    match context.common.output.as_deref() {
         Some(dir) if dir != Path::new("-") => {
             for resource in inventory.resources.values() {
                 let folder = resource
@@ -59,5 +63,5 @@ pub(super) fn render(
             write_output(None, &out)?;
         }
     }
-    Ok(if desired.errors.is_empty() { 0 } else { 3 })
+    Ok(if errors.is_empty() { 0 } else { 3 })
 }

@@ -165,12 +165,22 @@ fn diff_sequences(path: &mut Path, left: &[Value], right: &[Value], out: &mut Ve
                 path.pop();
             }
         }
-        for (i, l) in left.iter().enumerate().take(old.end).skip(old.start + paired) {
+        for (i, l) in left
+            .iter()
+            .enumerate()
+            .take(old.end)
+            .skip(old.start + paired)
+        {
             path.push(Segment::Index(i));
             out.push(removed(path, l));
             path.pop();
         }
-        for (j, r) in right.iter().enumerate().take(new.end).skip(new.start + paired) {
+        for (j, r) in right
+            .iter()
+            .enumerate()
+            .take(new.end)
+            .skip(new.start + paired)
+        {
             path.push(Segment::Index(j));
             out.push(added(path, r));
             path.pop();

@@ -3,18 +3,17 @@
 //! the outcome expected of each check. Cases run through the same normalization, comparison and
 //! judgement as a real run; only the I/O is left out.
 
-use super::checks::{CheckResults, Side};
-use super::eval::{Judgement, Policies};
+use super::eval::Policies;
 use super::rules::PolicyError;
 use super::{Scope, Status};
-use crate::compare::drift::{DriftScope, drift};
 use crate::compare::pairing::Mapping;
-use crate::compare::parity::{ParityRun, Sides};
+use crate::compare::parity::Sides;
 use crate::diagnostic::LocatedError;
 use crate::diff::Path;
 use crate::inventory;
-use crate::model::{Inventory, Resource, Scopes};
+use crate::model::{Inventory, Scopes};
 use crate::normalize::Normalizer;
+use crate::pipeline::{self, DriftScope};
 use crate::yaml::Document;
 use serde::Deserialize;
 use serde_json::Value;
@@ -309,19 +308,6 @@ fn inventory_of(env: &str, object: Option<&Value>) -> Result<Inventory, String> 
     inventory::build(env, documents, Some("default"), &Scopes::default()).map_err(|e| e.to_string())
 }
 
-fn prepare(
-    policies: &Policies,
-    normalizer: &Normalizer,
-    inventory: &mut Inventory,
-    live: bool,
-    scope: Scope,
-) {
-    for resource in inventory.resources.values_mut() {
-        normalizer.normalize(resource, live);
-        policies.remove_noise(resource, scope);
-    }
-}
-
 fn judge_pair(
     policies: &Policies,
     normalizer: &Normalizer,
@@ -333,53 +319,47 @@ fn judge_pair(
     let mut r = inventory_of("right", right)?;
     let differences = match scope {
         CaseScope::Parity => {
-            prepare(policies, normalizer, &mut l, false, Scope::Parity);
-            prepare(policies, normalizer, &mut r, false, Scope::Parity);
+            pipeline::prepare(&mut l, normalizer, policies, Scope::Parity, false);
+            pipeline::prepare(&mut r, normalizer, policies, Scope::Parity, false);
             // The two objects of a case are a pair, whatever namespaces they are in.
             let namespace = |inv: &Inventory| inv.resources.keys().next()?.namespace.clone();
             let mut mapping = Mapping::default();
             if let (Some(a), Some(b)) = (namespace(&l), namespace(&r)) {
                 mapping.namespaces.insert(a, b);
             }
-            let equal_values = |a: &Resource, b: &Resource| policies.equal_values(a, b);
             let sides = Sides {
                 left: "left",
                 right: "right",
             };
-            let mut run = ParityRun::new(&l, &mapping, sides)
-                .map_err(|e| e.to_string())?
-                .with_pair_check(&equal_values);
-            let mut differences = run
-                .add_right(r.resources.values())
-                .map_err(|e| e.to_string())?;
-            differences.extend(run.finish());
-            differences
+            pipeline::parity(&l, &r, &mapping, sides, policies).map_err(|e| e.to_string())?
         }
         CaseScope::Drift => {
-            prepare(policies, normalizer, &mut l, false, Scope::Drift);
-            prepare(policies, normalizer, &mut r, true, Scope::Drift);
+            pipeline::prepare(&mut l, normalizer, policies, Scope::Drift, false);
+            pipeline::prepare(&mut r, normalizer, policies, Scope::Drift, true);
             let mut namespaces = l.namespaces();
             namespaces.extend(r.namespaces());
             let scope = DriftScope {
                 namespaces,
                 ..Default::default()
             };
-            drift(&l, &r, &scope)
+            pipeline::drift(&l, &r, &scope)
         }
     };
-    let mut errors = Vec::new();
+    let judged = pipeline::judge(differences, policies);
+    if let Some(error) = judged.errors.first() {
+        return Err(error.clone());
+    }
     let mut out = Outcomes::new();
-    for difference in differences {
-        let outcome = match policies.judge(&difference, &mut errors) {
-            Judgement::Ignored => (Outcome::Ignored, None),
-            Judgement::Finding(verdict) => (Outcome::of(verdict.status), verdict.rule),
-        };
-        out.insert(difference.path.to_string(), outcome);
+    for difference in judged.ignored {
+        out.insert(difference.path.to_string(), (Outcome::Ignored, None));
     }
-    match errors.first() {
-        Some(error) => Err(error.clone()),
-        None => Ok(out),
+    for (difference, verdict) in judged.findings {
+        out.insert(
+            difference.path.to_string(),
+            (Outcome::of(verdict.status), verdict.rule),
+        );
     }
+    Ok(out)
 }
 
 fn judge_checks(
@@ -388,21 +368,17 @@ fn judge_checks(
     object: &Value,
 ) -> Result<Outcomes, String> {
     let mut inventory = inventory_of("object", Some(object))?;
-    prepare(policies, normalizer, &mut inventory, false, Scope::Parity);
-    let mut results = CheckResults::default();
-    let resources: Vec<&Resource> = inventory.resources.values().collect();
-    results.add(policies, resources, Side::Desired);
-    let mut errors = Vec::new();
-    let out = results
-        .judge(policies, &mut errors)
+    pipeline::prepare(&mut inventory, normalizer, policies, Scope::Parity, false);
+    let judged = pipeline::check(Some(&inventory), None, policies);
+    if let Some(error) = judged.errors.first() {
+        return Err(error.clone());
+    }
+    Ok(judged
+        .findings
         .into_iter()
         .filter_map(|(_, verdict)| {
             let check = verdict.rule?;
             Some((check.clone(), (Outcome::of(verdict.status), Some(check))))
         })
-        .collect();
-    match errors.first() {
-        Some(error) => Err(error.clone()),
-        None => Ok(out),
-    }
+        .collect())
 }

@@ -78,12 +78,18 @@ pub struct Inputs {
     pub tools: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct EnvironmentInput {
     pub name: String,
     /// Where live state came from (a snapshot path), when the command read it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<String>,
+    /// Whether the run compared this environment's live state with Git.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub drift: bool,
+    /// The pairs the run compared this environment in (`staging→production`, `prod-eu↔prod-us`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pairs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -182,6 +188,44 @@ impl Report {
             baseline: None,
             first_seen: None,
         });
+    }
+
+    /// Adds another report's findings, errors, environments and counts to this one: how a command
+    /// combines its views. A finding both have (same id: a check two views found) is kept once,
+    /// the first.
+    pub fn merge(&mut self, other: Report) {
+        let inputs = &mut self.inputs;
+        inputs.repo = inputs.repo.take().or(other.inputs.repo);
+        inputs.git_ref = inputs.git_ref.take().or(other.inputs.git_ref);
+        inputs.commit = inputs.commit.take().or(other.inputs.commit);
+        inputs.tools.extend(other.inputs.tools);
+        for env in other.inputs.environments {
+            match inputs.environments.iter_mut().find(|e| e.name == env.name) {
+                Some(known) => {
+                    known.live = known.live.take().or(env.live);
+                    known.drift |= env.drift;
+                    for pair in env.pairs {
+                        if !known.pairs.contains(&pair) {
+                            known.pairs.push(pair);
+                        }
+                    }
+                }
+                None => inputs.environments.push(env),
+            }
+        }
+        let summary = &mut self.summary;
+        summary.resources.extend(other.summary.resources);
+        summary.live_resources.extend(other.summary.live_resources);
+        summary.ignored += other.summary.ignored;
+        let seen: std::collections::HashSet<String> =
+            self.findings.iter().map(|f| f.id.clone()).collect();
+        self.findings
+            .extend(other.findings.into_iter().filter(|f| !seen.contains(&f.id)));
+        for error in other.errors {
+            if !self.errors.contains(&error) {
+                self.errors.push(error);
+            }
+        }
     }
 
     /// Sorts findings and fills in the summary; call once, after the last finding.

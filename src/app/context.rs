@@ -1,0 +1,127 @@
+//! What a run resolves once, before any command looks at an environment: the settings, the
+//! fingerprint key, the renderer and progress ([`Context`]); the configuration and every policy
+//! set it names ([`Project`]). Commands receive these; none reads a flag, an environment
+//! variable, plumb.yaml or a policy file itself (docs/architecture.md).
+
+use super::AppError;
+use super::policies::{noise, read_policy_files};
+use crate::cli::Common;
+use crate::config::{self, LoadedConfig, Pair};
+use crate::desired::render::{RenderOptions, Renderer};
+use crate::normalize::{Fingerprinter, Normalizer};
+use crate::policy::eval::Policies;
+use crate::policy::rules::PolicyFile;
+use crate::progress::Progress;
+use std::collections::BTreeMap;
+
+/// The settings of one run and the parts every command shares.
+pub struct Context<'a> {
+    pub common: &'a Common,
+    pub normalizer: Normalizer,
+    pub renderer: Renderer,
+    pub progress: Progress,
+    /// Days since 1970-01-01: the day waivers are judged on.
+    pub today: i64,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(common: &'a Common) -> Context<'a> {
+        Context {
+            common,
+            normalizer: Normalizer::new(Fingerprinter::from_env()),
+            renderer: Renderer::new(RenderOptions::new(!common.no_cache, common.quiet)),
+            progress: Progress::new(common.quiet),
+            today: crate::timestamp::today(),
+        }
+    }
+}
+
+/// A configuration and its policies: the global set, and one per pair that names policy files
+/// of its own (those files first, for that pair only; their checks and defaults are not read).
+pub struct Project {
+    pub config: LoadedConfig,
+    pub policies: Policies,
+    pair_policies: BTreeMap<(String, String), Policies>,
+}
+
+impl Project {
+    /// Loads plumb.yaml and every policy file it names; a bad file stops the run before any work.
+    pub fn load(context: &Context<'_>) -> Result<Project, AppError> {
+        let config = load_config(context.common)?;
+        let global = read_policy_files(&config.config.policies, &config.dir)?;
+        let mut pair_policies = BTreeMap::new();
+        for pair in config.pairs() {
+            if pair.policies.is_empty() {
+                continue;
+            }
+            let mut files: Vec<PolicyFile> = read_policy_files(&pair.policies, &config.dir)?
+                .into_iter()
+                .map(|file| PolicyFile {
+                    checks: Vec::new(),
+                    parity_default: None,
+                    drift_default: None,
+                    ..file
+                })
+                .collect();
+            files.extend(global.iter().cloned());
+            files.push(noise()?);
+            pair_policies.insert(
+                (pair.left.clone(), pair.right.clone()),
+                Policies::new(files, context.today),
+            );
+        }
+        let mut files = global;
+        files.push(noise()?);
+        Ok(Project {
+            policies: Policies::new(files, context.today),
+            pair_policies,
+            config,
+        })
+    }
+
+    /// The policies that judge `pair`: its own set where it names files, else the global one.
+    pub fn policies_for(&self, pair: &Pair) -> &Policies {
+        self.pair_policies
+            .get(&(pair.left.clone(), pair.right.clone()))
+            .or_else(|| {
+                self.pair_policies
+                    .get(&(pair.right.clone(), pair.left.clone()))
+            })
+            .unwrap_or(&self.policies)
+    }
+
+    /// An environment the config defines, or an error listing the ones it does.
+    pub fn environment(&self, name: &str) -> Result<&config::Environment, AppError> {
+        environment(&self.config, name)
+    }
+}
+
+/// Finds and parses plumb.yaml.
+pub fn load_config(common: &Common) -> Result<LoadedConfig, AppError> {
+    let cwd = std::env::current_dir().map_err(|source| AppError::Read {
+        path: ".".into(),
+        source,
+    })?;
+    let path = config::locate(common.config.as_deref(), &cwd)?;
+    tracing::info!(config = %path.display(), "loading configuration");
+    Ok(config::load(&path)?)
+}
+
+pub fn environment<'a>(
+    config: &'a LoadedConfig,
+    name: &str,
+) -> Result<&'a config::Environment, AppError> {
+    config
+        .environment(name)
+        .ok_or_else(|| AppError::UnknownEnvironment {
+            name: name.to_string(),
+            config: config.path.display().to_string(),
+            known: config
+                .config
+                .environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}

@@ -1,0 +1,219 @@
+//! The views over a loaded estate: drift of one environment, parity of one pair, the checks of
+//! one environment. Each returns a partial [`Report`]; commands merge the views they run into
+//! theirs. A view reads what the estate loaded and never loads anything itself.
+
+use super::estate::{Estate, Side};
+use super::{AppError, Project};
+use crate::compare::equivalents::Equivalents;
+use crate::compare::made_by_cluster;
+use crate::compare::pairing::Mapping;
+use crate::compare::parity::Sides as PairSides;
+use crate::config::Pair;
+use crate::model::{Inventory, RunError};
+use crate::pipeline::{self, DriftScope, Judged};
+use crate::policy::Scope;
+use crate::report::{EnvironmentInput, Report};
+use std::collections::BTreeSet;
+
+/// Drift of `env`: its desired state against its live state.
+pub fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, AppError> {
+    let loaded = estate.env(env)?;
+    let live = loaded.live.as_ref().ok_or_else(|| AppError::NoLiveState {
+        env: env.to_string(),
+        config: project.config.path.display().to_string(),
+    })?;
+    let policies = &project.policies;
+    let desired = estate.prepared(env, Side::Desired, Scope::Drift, policies)?;
+    let live_inventory = estate.prepared(env, Side::Live, Scope::Drift, policies)?;
+    let configured = project.environment(env)?.live.clone().unwrap_or_default();
+    let namespaces: BTreeSet<String> = if !configured.namespaces.is_empty() {
+        configured.namespaces.iter().cloned().collect()
+    } else if let Some(ns) = &live.namespaces {
+        ns.iter().cloned().collect()
+    } else {
+        desired.namespaces()
+    };
+    let mut errors: Vec<RunError> = loaded.errors.clone();
+    errors.extend(live.errors.iter().cloned());
+    let mut scope = DriftScope {
+        namespaces,
+        field_managers: configured.field_managers.clone(),
+        ..Default::default()
+    };
+    for e in &errors {
+        if let Some(kind) = &e.resource {
+            let (group, kind) = kind.rsplit_once('/').unwrap_or(("", kind));
+            scope
+                .unseen_kinds
+                .insert((group.to_string(), kind.to_string()));
+        }
+    }
+    let differences = if live.unreachable() {
+        Vec::new()
+    } else {
+        pipeline::drift(&desired, &live_inventory, &scope)
+    };
+    let mut report = partial("drift");
+    report.inputs.environments.push(EnvironmentInput {
+        name: env.to_string(),
+        live: Some(live.source.clone()),
+        drift: true,
+        ..Default::default()
+    });
+    report
+        .summary
+        .resources
+        .insert(env.to_string(), desired.len());
+    report
+        .summary
+        .live_resources
+        .insert(env.to_string(), live_inventory.len());
+    add_judged(&mut report, pipeline::judge(differences, policies), &[env]);
+    report.errors.extend(errors);
+    Ok(report)
+}
+
+/// Parity of `pair`: desired against desired, or live against live (what the clusters make
+/// themselves left out: their names are generated per cluster, so they never pair).
+pub fn parity(
+    project: &Project,
+    estate: &Estate,
+    pair: &Pair,
+    live: bool,
+) -> Result<Report, AppError> {
+    let policies = project.policies_for(pair);
+    let side = if live { Side::Live } else { Side::Desired };
+    let (left, right) = (pair.left.as_str(), pair.right.as_str());
+    let mut left_inventory = estate.prepared(left, side, Scope::Parity, policies)?;
+    let mut right_inventory = estate.prepared(right, side, Scope::Parity, policies)?;
+    if live {
+        left_inventory = std::sync::Arc::new(without_cluster_made(&left_inventory));
+        right_inventory = std::sync::Arc::new(without_cluster_made(&right_inventory));
+    }
+    let mapping = Mapping {
+        namespaces: pair.namespaces.clone(),
+        equivalents: Equivalents::new(&pair.equivalents),
+    };
+    let differences = pipeline::parity(
+        &left_inventory,
+        &right_inventory,
+        &mapping,
+        PairSides { left, right },
+        policies,
+    )?;
+    let mut report = partial("parity");
+    for env in [left, right] {
+        report.inputs.environments.push(EnvironmentInput {
+            name: env.to_string(),
+            pairs: vec![pair.label()],
+            ..Default::default()
+        });
+    }
+    report
+        .summary
+        .resources
+        .insert(left.to_string(), left_inventory.len());
+    report
+        .summary
+        .resources
+        .insert(right.to_string(), right_inventory.len());
+    add_judged(
+        &mut report,
+        pipeline::judge(differences, policies),
+        &[left, right],
+    );
+    for env in [left, right] {
+        let loaded = estate.env(env)?;
+        report.errors.extend(loaded.errors.iter().cloned());
+        if live && let Some(state) = &loaded.live {
+            report.errors.extend(state.errors.iter().cloned());
+        }
+    }
+    Ok(report)
+}
+
+/// Which of an environment's states its checks run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sides {
+    Desired,
+    Live,
+    /// Desired, and live where it was loaded.
+    Both,
+}
+
+/// The checks of `env`: one finding per check, resource and environment, desired and live
+/// failing together being one finding. Objects are those drift compares where live state was
+/// loaded, else those parity compares, so a check adds no preparation of its own.
+pub fn checks(
+    project: &Project,
+    estate: &Estate,
+    env: &str,
+    sides: Sides,
+) -> Result<Report, AppError> {
+    let policies = &project.policies;
+    let loaded = estate.env(env)?;
+    let has_live = loaded.live.is_some();
+    let scope = if has_live {
+        Scope::Drift
+    } else {
+        Scope::Parity
+    };
+    let desired = match sides {
+        Sides::Desired | Sides::Both => {
+            Some(estate.prepared(env, Side::Desired, scope, policies)?)
+        }
+        Sides::Live => None,
+    };
+    let live = match sides {
+        Sides::Live | Sides::Both if has_live => {
+            Some(estate.prepared(env, Side::Live, scope, policies)?)
+        }
+        _ => None,
+    };
+    let mut report = partial("checks");
+    add_judged(
+        &mut report,
+        pipeline::check(desired.as_deref(), live.as_deref(), policies),
+        &[env],
+    );
+    Ok(report)
+}
+
+/// A report a view fills, for its command to merge.
+fn partial(command: &str) -> Report {
+    Report::new(command, Default::default())
+}
+
+/// Adds judged findings to `report`; conditions and checks that failed to evaluate make it
+/// incomplete.
+pub fn add_judged(report: &mut Report, judged: Judged, envs: &[&str]) {
+    tracing::info!(envs = ?envs, findings = judged.findings.len(), ignored = judged.ignored.len(), "judged");
+    report.summary.ignored += judged.ignored.len();
+    for (difference, verdict) in judged.findings {
+        report.add(difference, envs, verdict);
+    }
+    record_policy_errors(report, &envs.join(","), judged.errors);
+}
+
+/// Conditions and checks that could not be evaluated: the run is incomplete.
+pub fn record_policy_errors(report: &mut Report, env: &str, messages: Vec<String>) {
+    report
+        .errors
+        .extend(messages.into_iter().map(|message| RunError {
+            env: env.to_string(),
+            kind: "policy".into(),
+            source: None,
+            resource: None,
+            message,
+        }));
+}
+
+fn without_cluster_made(inventory: &Inventory) -> Inventory {
+    Inventory::from_resources(
+        inventory
+            .resources
+            .values()
+            .filter(|r| !made_by_cluster(r, inventory))
+            .cloned(),
+    )
+}

@@ -1,0 +1,99 @@
+//! The stages every comparison goes through, each written once (docs/architecture.md): prepare
+//! (normalize, then take out the noise the policies name), compare (drift or parity), judge (each
+//! difference against the policies). The commands run them over a loaded estate (app/estate.rs);
+//! `plumb compare` over two directories; `plumb policy test` (policy/testing.rs) over a case's
+//! two objects. Pure: no I/O, no clock, no environment.
+
+use crate::compare::Difference;
+use crate::compare::pairing::Mapping;
+use crate::compare::parity::{ParityError, ParityRun, Sides};
+use crate::model::{Inventory, Resource};
+use crate::normalize::Normalizer;
+use crate::policy::Scope;
+use crate::policy::Verdict;
+use crate::policy::checks::{CheckResults, Side};
+use crate::policy::eval::{Judgement, Policies};
+use rayon::prelude::*;
+
+pub use crate::compare::drift::{DriftScope, drift};
+
+/// Normalizes every object (live objects keep their history aside for drift to read).
+pub fn normalize(inventory: &mut Inventory, normalizer: &Normalizer, live: bool) {
+    inventory
+        .resources
+        .par_iter_mut()
+        .for_each(|(_, r)| normalizer.normalize(r, live));
+}
+
+/// Takes out the fields the policies' noise rules remove for `scope`.
+pub fn remove_noise(inventory: &mut Inventory, policies: &Policies, scope: Scope) {
+    inventory
+        .resources
+        .par_iter_mut()
+        .for_each(|(_, r)| policies.remove_noise(r, scope));
+}
+
+/// Both preparation stages, for inventories used once.
+pub fn prepare(
+    inventory: &mut Inventory,
+    normalizer: &Normalizer,
+    policies: &Policies,
+    scope: Scope,
+    live: bool,
+) {
+    normalize(inventory, normalizer, live);
+    remove_noise(inventory, policies, scope);
+}
+
+/// Parity of two prepared inventories: every differing field, every unpaired object, and the
+/// fields a `require-different` rule finds equal.
+pub fn parity(
+    left: &Inventory,
+    right: &Inventory,
+    mapping: &Mapping,
+    sides: Sides<'_>,
+    policies: &Policies,
+) -> Result<Vec<Difference>, ParityError> {
+    let equal_values = |l: &Resource, r: &Resource| policies.equal_values(l, r);
+    let mut run = ParityRun::new(left, mapping, sides)?.with_pair_check(&equal_values);
+    let mut differences = run.add_right(right.resources.values())?;
+    differences.extend(run.finish());
+    Ok(differences)
+}
+
+/// What the policies made of a set of differences or check results.
+#[derive(Default)]
+pub struct Judged {
+    pub findings: Vec<(Difference, Verdict)>,
+    /// Differences an `ignore` rule covered: reports count them, policy tests name them.
+    pub ignored: Vec<Difference>,
+    /// Conditions or checks that could not be evaluated (the run is incomplete).
+    pub errors: Vec<String>,
+}
+
+/// Judges each difference: the first matching rule decides.
+pub fn judge(differences: Vec<Difference>, policies: &Policies) -> Judged {
+    let mut judged = Judged::default();
+    for difference in differences {
+        match policies.judge(&difference, &mut judged.errors) {
+            Judgement::Ignored => judged.ignored.push(difference),
+            Judgement::Finding(verdict) => judged.findings.push((difference, verdict)),
+        }
+    }
+    judged
+}
+
+/// Runs every check on one environment's objects — desired, and live where given — and judges
+/// what failed: one finding per check, resource and environment.
+pub fn check(desired: Option<&Inventory>, live: Option<&Inventory>, policies: &Policies) -> Judged {
+    let mut results = CheckResults::default();
+    if let Some(desired) = desired {
+        results.add(policies, desired.par_values(), Side::Desired);
+    }
+    if let Some(live) = live {
+        results.add(policies, live.par_values(), Side::Live);
+    }
+    let mut judged = Judged::default();
+    judged.findings = results.judge(policies, &mut judged.errors);
+    judged
+}
