@@ -109,11 +109,17 @@ pub enum AppError {
         path: String,
         source: std::io::Error,
     },
+    #[error("refusing to write {path}: {reason}")]
+    Refused { path: String, reason: String },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "cannot write the report to stdout: {cause}\n  help: the report is lost; write it to a file with -o FILE, or read all of it (a pipe closed early, as by `| head`, loses the rest)"
+    )]
+    Stdout { cause: std::io::Error },
 }
 
 /// Logs go to stderr: warnings by default, `-v` info, `-vv` debug. They name files, counts and
@@ -179,9 +185,19 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
                 git_ref.as_deref(),
             )
         }
-        Command::Render { env, git_ref } => {
+        Command::Render {
+            env,
+            git_ref,
+            out_dir,
+        } => {
             let project = Project::load(context)?;
-            render::render(context, &project.config, env, git_ref.as_deref())
+            render::render(
+                context,
+                &project.config,
+                env,
+                git_ref.as_deref(),
+                out_dir.as_deref(),
+            )
         }
         Command::Drift {
             env,
@@ -445,6 +461,19 @@ fn write_metrics(path: &Path, report: &Report) -> Result<(), AppError> {
     })
 }
 
+/// Set by `main` when stdout was closed as plumb started (`plumb … >&-`): Rust's runtime then puts
+/// `/dev/null` in its place, where a report would vanish without an error.
+static STDOUT_CLOSED_AT_START: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Records that stdout was closed when the process started (see [`STDOUT_CLOSED_AT_START`]).
+pub fn note_stdout_closed_at_start() {
+    STDOUT_CLOSED_AT_START.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Writes a report to FILE, or to stdout. A report that cannot be written whole is an error
+/// (exit 2), a closed pipe (`| head`) included: the users gate on the exit code, and a report
+/// nobody received must never look like a clean run.
 fn write_output(path: Option<&Path>, text: &str) -> Result<(), AppError> {
     match path {
         Some(p) if p != Path::new("-") => {
@@ -454,18 +483,32 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), AppError> {
             })
         }
         _ => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-            {
-                // A closed pipe (`plumb ... | head`) is not an error worth a message.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.map_err(|source| AppError::Write {
-                    path: "stdout".into(),
-                    source,
-                }),
+            if STDOUT_CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(AppError::Stdout {
+                    cause: std::io::Error::other("it was closed when plumb started"),
+                });
             }
+            write_stdout(text).map_err(|cause| AppError::Stdout { cause })
         }
     }
+}
+
+/// Writes to stdout through a duplicate of its descriptor: Rust's own stdout reports success when
+/// the descriptor cannot be written (EBADF: opened read-only, or not open), and the report would
+/// be lost without a word.
+#[cfg(unix)]
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::os::fd::AsFd;
+    let stdout = std::io::stdout();
+    let _lock = stdout.lock();
+    let mut file = std::fs::File::from(stdout.as_fd().try_clone_to_owned()?);
+    file.write_all(text.as_bytes())?;
+    file.flush()
+}
+
+#[cfg(not(unix))]
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
 }

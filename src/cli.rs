@@ -82,12 +82,18 @@ pub enum Mode {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print an environment's rendered desired state as YAML (secrets as fingerprints).
+    /// Print an environment's rendered desired state as YAML (secrets as fingerprints), or write
+    /// it into a directory, one file per object.
     Render {
         env: String,
         /// Git revision to read (default: the config's `ref`, else HEAD).
         #[arg(long = "ref")]
         git_ref: Option<String>,
+        /// Write one file per object into DIR (created if missing):
+        /// `<namespace>/<kind>[.<group>]-<name>.yaml`, `_cluster/` for cluster-scoped objects.
+        /// Nothing is written outside DIR. (`-o DIR` does the same.)
+        #[arg(long, value_name = "DIR", conflicts_with = "output")]
+        out_dir: Option<PathBuf>,
     },
     /// Compare an environment's desired state (Git) with its live state.
     Drift {

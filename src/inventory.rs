@@ -2,6 +2,8 @@
 //! cluster scope, and the rule that one identity names one object.
 
 use crate::model::{Inventory, Resource, ResourceId, Scopes, SourceLocation, split_api_version};
+use crate::names::NameRule;
+use crate::report::common::{truncate, visible_controls};
 use crate::yaml::Document;
 use serde_json::Value;
 use std::collections::btree_map::Entry;
@@ -15,6 +17,24 @@ pub enum InventoryError {
         file: String,
         line: u64,
         message: String,
+    },
+    #[error(
+        "{file}:{line}: {kind} `{name}`: {field} `{value}` is not a name Kubernetes accepts: {reason}\n  help: {subject} must be {rule}; Kubernetes would refuse this object"
+    )]
+    InvalidName {
+        file: String,
+        line: u64,
+        kind: String,
+        /// The object's name and the refused value, as they can be shown: control characters
+        /// visible, cut when long.
+        name: String,
+        value: String,
+        /// `metadata.name` or `metadata.namespace`.
+        field: &'static str,
+        /// What the rule names: `a ConfigMap name`, `a namespace`.
+        subject: String,
+        reason: &'static str,
+        rule: NameRule,
     },
     #[error(
         "{id} is declared twice in {env}: at {first} and at {second}\n  help: one identity names one object; remove one of them or give it another name or namespace"
@@ -34,24 +54,47 @@ pub fn build_live(
     documents: Vec<Document>,
     scopes: &Scopes,
 ) -> Result<Inventory, InventoryError> {
-    let mut inventory = build(env, documents, None, scopes)?;
+    // Live objects exist: their names are never refused, whatever Kubernetes' rule says today.
+    let mut inventory = collect(env, documents, None, scopes, Names::AsTheyAre)?;
     for resource in inventory.resources.values_mut() {
         resource.source = None;
     }
     Ok(inventory)
 }
 
-/// Builds an inventory. Namespaced objects without a namespace take `default_namespace` (else
-/// `default`), and it is written into the object; cluster-scoped objects lose any namespace.
+/// Builds the inventory of desired objects. Namespaced objects without a namespace take
+/// `default_namespace` (else `default`), and it is written into the object; cluster-scoped objects
+/// lose any namespace. A name or namespace Kubernetes would refuse for its kind is bad input:
+/// the API server would reject the object, and names become file paths (`render --out-dir`).
 pub fn build(
     env: &str,
     documents: Vec<Document>,
     default_namespace: Option<&str>,
     scopes: &Scopes,
 ) -> Result<Inventory, InventoryError> {
+    collect(env, documents, default_namespace, scopes, Names::Kubernetes)
+}
+
+/// Whether an inventory's names are checked against Kubernetes' rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Names {
+    Kubernetes,
+    AsTheyAre,
+}
+
+fn collect(
+    env: &str,
+    documents: Vec<Document>,
+    default_namespace: Option<&str>,
+    scopes: &Scopes,
+    names: Names,
+) -> Result<Inventory, InventoryError> {
     let mut inventory = Inventory::default();
     for document in documents {
         let resource = resource_of(document, default_namespace, scopes)?;
+        if names == Names::Kubernetes {
+            check_names(&resource)?;
+        }
         match inventory.resources.entry(resource.id.clone()) {
             Entry::Occupied(existing) => {
                 return Err(InventoryError::Duplicate {
@@ -67,6 +110,48 @@ pub fn build(
         }
     }
     Ok(inventory)
+}
+
+/// The object's name by its kind's rule, its namespace as a Namespace's name.
+fn check_names(resource: &Resource) -> Result<(), InventoryError> {
+    let id = &resource.id;
+    let name_rule = NameRule::of(&id.group, &id.kind);
+    let checks = std::iter::once((
+        "metadata.name",
+        id.name.as_str(),
+        name_rule,
+        format!("a {} name", id.group_kind()),
+    ))
+    .chain(id.namespace.as_deref().map(|ns| {
+        (
+            "metadata.namespace",
+            ns,
+            NameRule::of("", "Namespace"),
+            "a namespace".to_string(),
+        )
+    }));
+    let shown = |text: &str| visible_controls(&truncate(text, 100));
+    for (field, value, rule, subject) in checks {
+        if let Some(reason) = rule.violation(value) {
+            let (file, line) = resource
+                .source
+                .as_ref()
+                .map(|s| (s.file.clone(), s.line))
+                .unwrap_or_default();
+            return Err(InventoryError::InvalidName {
+                file,
+                line,
+                kind: id.group_kind(),
+                name: shown(&id.name),
+                value: shown(value),
+                field,
+                subject,
+                reason,
+                rule,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn location(source: &Option<SourceLocation>) -> String {

@@ -20,6 +20,7 @@ pub mod inventory;
 pub mod limits;
 pub mod live;
 pub mod model;
+pub mod names;
 pub mod normalize;
 pub mod pipeline;
 pub mod policy;

@@ -6,6 +6,22 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Runs before `main` (and before Rust's runtime puts `/dev/null` on a closed standard
+/// descriptor): notes whether stdout was closed (`plumb … >&-`), so a report written there is an
+/// error instead of vanishing with exit 0. Only the ELF constructor list runs early enough.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static NOTE_CLOSED_STDOUT: extern "C" fn() = note_closed_stdout;
+
+#[cfg(target_os = "linux")]
+extern "C" fn note_closed_stdout() {
+    // SAFETY: F_GETFD only reads the flags of descriptor 1; it fails (EBADF) when it is closed.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+        plumb::app::note_stdout_closed_at_start();
+    }
+}
+
 fn main() -> ExitCode {
     // Long paths in CI logs must stay on one line to be found and clicked.
     let _ = miette::set_hook(Box::new(|_| {

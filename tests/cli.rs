@@ -321,8 +321,11 @@ fn render_prints_desired_state_with_namespaces_and_writes_a_tree() {
         .arg(&out)
         .assert()
         .success();
-    assert!(out.join("shop/deployment-api.yaml").is_file());
-    assert!(out.join("shop/networkpolicy-default-deny.yaml").is_file());
+    assert!(out.join("shop/deployment.apps-api.yaml").is_file());
+    assert!(
+        out.join("shop/networkpolicy.networking.k8s.io-default-deny.yaml")
+            .is_file()
+    );
 }
 
 #[test]

@@ -160,13 +160,13 @@ fn render_writes_one_file_per_object_without_tool_annotations() {
         files,
         [
             "shop/configmap-prod-api-config-7247bmgbt2.yaml",
-            "shop/deployment-prod-api.yaml",
-            "shop/deployment-shop-web.yaml",
+            "shop/deployment.apps-prod-api.yaml",
+            "shop/deployment.apps-shop-web.yaml",
             "shop/secret-prod-api-token-dtc9fhgfm5.yaml",
             "shop/service-prod-api-metrics.yaml",
             "shop/service-prod-api.yaml",
             "shop/service-shop-web.yaml",
-            "shop/statefulset-shop-cache.yaml",
+            "shop/statefulset.apps-shop-cache.yaml",
         ]
     );
     let all: String = support::walk(&out)
@@ -178,12 +178,12 @@ fn render_writes_one_file_per_object_without_tool_annotations() {
     assert!(!all.contains("s3cr3t-render-token") && !all.contains("czNjcjN0LXJlbmRlci10b2tlbg"));
     assert!(all.contains("API_TOKEN: hmac-sha256:"), "{all}");
     assert!(!all.contains("test-connection"), "test hooks are skipped");
-    let cache = std::fs::read_to_string(out.join("shop/statefulset-shop-cache.yaml")).unwrap();
+    let cache = std::fs::read_to_string(out.join("shop/statefulset.apps-shop-cache.yaml")).unwrap();
     assert!(
         cache.contains("memory: 256Mi"),
         "parent values reach the subchart: {cache}"
     );
-    let api = std::fs::read_to_string(out.join("shop/deployment-prod-api.yaml")).unwrap();
+    let api = std::fs::read_to_string(out.join("shop/deployment.apps-prod-api.yaml")).unwrap();
     assert!(
         api.contains("prometheus.io/scrape"),
         "the component's patch applies: {api}"
@@ -451,7 +451,8 @@ fn ref_renders_an_older_commit_whatever_the_working_tree_holds() {
         let output = run(&repo, &tool("helm4"), &args);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let deployment =
-            std::fs::read_to_string(out.join("shop-staging/deployment-shop-web.yaml")).unwrap();
+            std::fs::read_to_string(out.join("shop-staging/deployment.apps-shop-web.yaml"))
+                .unwrap();
         (
             deployment,
             out.join("shop-staging/service-shop-web.yaml").is_file(),

@@ -21,6 +21,9 @@ pub struct DriftScope {
     pub unseen_kinds: HashSet<(String, String)>,
     /// Managers that apply from Git (server-side apply).
     pub field_managers: Vec<String>,
+    /// The live Secret values cannot be compared (fingerprinted under another key): Secrets
+    /// still pair and their other fields compare, but nothing under `data` or `stringData` does.
+    pub skip_secret_values: bool,
 }
 
 pub fn drift(desired: &Inventory, live: &Inventory, scope: &DriftScope) -> Vec<Difference> {
@@ -83,7 +86,11 @@ fn compare_object(
             )
         })
     };
+    let skip_values = scope.skip_secret_values && is_secret(desired);
     for change in diff(&desired.object, &live.object) {
+        if skip_values && is_secret_value(&change.path) {
+            continue;
+        }
         match change.op {
             ChangeOp::Changed | ChangeOp::Removed => push(out, change, None),
             ChangeOp::Equal => {}
@@ -121,6 +128,15 @@ fn compare_object(
             }
         }
     }
+}
+
+fn is_secret(resource: &Resource) -> bool {
+    resource.id.group.is_empty() && resource.id.kind == "Secret"
+}
+
+/// `data` and `stringData` of a Secret, or anything below them.
+fn is_secret_value(path: &Path) -> bool {
+    matches!(path.0.first(), Some(Segment::Key(key)) if key == "data" || key == "stringData")
 }
 
 /// What a live object's history says Git applied.
@@ -285,5 +301,31 @@ mod tests {
         let mut s = scope();
         s.unseen_kinds.insert((String::new(), "ConfigMap".into()));
         assert!(drift(&desired, &Inventory::default(), &s).is_empty());
+    }
+
+    #[test]
+    fn secret_values_that_cannot_be_compared_are_skipped_and_the_rest_compares() {
+        let desired = inv(vec![res(
+            "Secret",
+            "db",
+            json!({"type": "Opaque", "data": {"A": "hmac-sha256:111111111111", "B": "hmac-sha256:222222222222"}}),
+        )]);
+        let live = inv(vec![res(
+            "Secret",
+            "db",
+            json!({"type": "kubernetes.io/basic-auth", "data": {"A": "hmac-sha256:333333333333"}}),
+        )]);
+        let paths = |s: &DriftScope| -> Vec<String> {
+            drift(&desired, &live, s)
+                .iter()
+                .map(|d| d.path.to_string())
+                .collect()
+        };
+        assert_eq!(paths(&scope()), ["type", "data.A", "data.B"]);
+        let blind = DriftScope {
+            skip_secret_values: true,
+            ..scope()
+        };
+        assert_eq!(paths(&blind), ["type"]);
     }
 }

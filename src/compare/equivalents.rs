@@ -262,16 +262,12 @@ fn align_lists(left: &mut [Value], right: &[Value], field: Option<&str>, eq: &Eq
         }
         return;
     };
-    for op in ops {
-        let DiffOp::Replace {
-            old_index,
-            old_len,
-            new_index,
-            new_len,
-        } = op
-        else {
+    for run in ops {
+        if run.equal || run.left.is_empty() || run.right.is_empty() {
             continue;
-        };
+        }
+        let (old_index, old_len) = (run.left.start, run.left.len());
+        let (new_index, new_len) = (run.right.start, run.right.len());
         // Within a replaced run, each left entry pairs with the next right entry it can stand
         // for, in order: an equivalent string, or the next mapping or list.
         let mut next = new_index;

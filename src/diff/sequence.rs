@@ -7,19 +7,58 @@ use serde_json::Value;
 use similar::{Algorithm, DiffOp};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::ops::Range;
 
-/// How `left` turns into `right`: runs of equal, deleted, inserted and replaced entries, in order.
-/// `None` when the lists are too long to align (compare them by position).
-pub fn align(left: &[Value], right: &[Value]) -> Option<Vec<DiffOp>> {
+/// A run of entries in an alignment: equal on both sides, or a stretch where they differ (entries
+/// only the left has, only the right has, or both — replaced in place).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub left: Range<usize>,
+    pub right: Range<usize>,
+    pub equal: bool,
+}
+
+/// How `left` turns into `right`: runs of equal and differing entries, in order. `None` when the
+/// lists are too long to align (compare them by position).
+///
+/// Parity is symmetric, so the alignment must be too: among edit scripts of equal cost the
+/// algorithm picks by the order of its inputs, so the two lists are always aligned in one
+/// canonical order (by their entries' hashes) and the runs mirrored when that order is reversed.
+pub fn align(left: &[Value], right: &[Value]) -> Option<Vec<Run>> {
     if left.len() + right.len() > MAX_ALIGNED_ENTRIES {
         return None;
     }
-    let (left_ids, right_ids) = intern(left, right);
-    Some(similar::capture_diff_slices(
-        Algorithm::Myers,
-        &left_ids,
-        &right_ids,
-    ))
+    let hashes = |values: &[Value]| -> Vec<u64> { values.iter().map(value_hash).collect() };
+    let swapped = hashes(left) > hashes(right);
+    let (first, second) = if swapped { (right, left) } else { (left, right) };
+    let (first_ids, second_ids) = intern(first, second);
+    let runs = similar::capture_diff_slices(Algorithm::Myers, &first_ids, &second_ids)
+        .into_iter()
+        .map(|op| {
+            let (_, old, new) = op.as_tag_tuple();
+            let equal = matches!(op, DiffOp::Equal { .. });
+            if swapped {
+                Run {
+                    left: new,
+                    right: old,
+                    equal,
+                }
+            } else {
+                Run {
+                    left: old,
+                    right: new,
+                    equal,
+                }
+            }
+        })
+        .collect();
+    Some(runs)
+}
+
+fn value_hash(value: &Value) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    hash_value(value, &mut hasher);
+    hasher.finish()
 }
 
 /// One small number per distinct value (values are not hashable, numbers are): equal values get
@@ -39,9 +78,7 @@ struct Interner<'a> {
 
 impl<'a> Interner<'a> {
     fn id(&mut self, value: &'a Value) -> u32 {
-        let mut hasher = DefaultHasher::new();
-        hash_value(value, &mut hasher);
-        let bucket = self.buckets.entry(hasher.finish()).or_default();
+        let bucket = self.buckets.entry(value_hash(value)).or_default();
         if let Some((_, id)) = bucket.iter().find(|(known, _)| *known == value) {
             return *id;
         }
@@ -87,9 +124,14 @@ mod tests {
         align(&l, &r)
             .unwrap()
             .iter()
-            .map(|op| {
-                let (tag, old, new) = op.as_tag_tuple();
-                format!("{tag:?} {old:?} {new:?}")
+            .map(|run| {
+                let tag = match (run.equal, run.left.is_empty(), run.right.is_empty()) {
+                    (true, _, _) => "Equal",
+                    (false, false, true) => "Delete",
+                    (false, true, false) => "Insert",
+                    _ => "Replace",
+                };
+                format!("{tag} {:?} {:?}", run.left, run.right)
             })
             .collect()
     }
@@ -107,6 +149,26 @@ mod tests {
         let l: Value = serde_json::from_str(r#"[{"a":1,"b":2},{"c":3}]"#).unwrap();
         let r: Value = serde_json::from_str(r#"[{"b":2,"a":1},{"c":4}]"#).unwrap();
         assert_eq!(ops(l, r), ["Equal 0..1 0..1", "Replace 1..2 1..2"]);
+    }
+
+    #[test]
+    fn the_alignment_is_the_same_whichever_side_is_left() {
+        let a = json!([{"n": "c"}, {"n": "c"}]);
+        let b = json!([{"n": "a"}, {"n": "c"}]);
+        let mirror = |runs: Vec<String>| -> Vec<String> {
+            runs.iter()
+                .map(|r| {
+                    let parts: Vec<&str> = r.split(' ').collect();
+                    let tag = match parts[0] {
+                        "Delete" => "Insert",
+                        "Insert" => "Delete",
+                        other => other,
+                    };
+                    format!("{tag} {} {}", parts[2], parts[1])
+                })
+                .collect()
+        };
+        assert_eq!(ops(a.clone(), b.clone()), mirror(ops(b, a)));
     }
 
     #[test]

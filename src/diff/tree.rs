@@ -154,8 +154,11 @@ fn diff_sequences(path: &mut Path, left: &[Value], right: &[Value], out: &mut Ve
         diff_positions(path, left, right, out);
         return;
     };
-    for op in ops {
-        let (_, old, new) = op.as_tag_tuple();
+    for run in ops {
+        if run.equal {
+            continue;
+        }
+        let (old, new) = (run.left, run.right);
         let paired = old.len().min(new.len());
         for k in 0..paired {
             let (i, j) = (old.start + k, new.start + k);

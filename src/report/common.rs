@@ -3,6 +3,36 @@
 
 use super::{Finding, Report};
 use serde_json::Value;
+use std::fmt::Write;
+
+/// Text made safe for a terminal or a comment: control characters other than tab (an escape
+/// sequence can clear the screen or rewrite what was printed, `\r` can hide a line behind another)
+/// and Unicode's bidirectional controls (which make text read differently from what it holds)
+/// are written as `\u{…}`. Every format shows them this way.
+pub(crate) fn visible_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_hidden_control(c) {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// [`visible_controls`] for text of several lines (a message, a tool's output): line breaks stay.
+pub(crate) fn visible_controls_keeping_lines(text: &str) -> String {
+    text.split('\n')
+        .map(visible_controls)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn is_hidden_control(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
 
 /// The environments a finding belongs to as one label: `production`, or `staging ↔ production`
 /// for a pair.
@@ -62,13 +92,13 @@ pub fn side_labels(f: &Finding) -> (String, String) {
 }
 
 /// A value on one line: a plain string as it is, anything else (and a string with control
-/// characters) as JSON. Long values are cut to `max` characters with a note of what was cut; the
+/// characters) as JSON, with [`visible_controls`]. Long values are cut to `max` characters with a note of what was cut; the
 /// JSON report always has them whole. Secret values are fingerprints already.
 pub fn inline_value(value: Option<&Value>, max: usize) -> String {
     let text = match value {
         None => return "(absent)".into(),
-        Some(Value::String(s)) if !s.chars().any(char::is_control) => s.clone(),
-        Some(v) => v.to_string(),
+        Some(Value::String(s)) if !s.chars().any(char::is_control) => visible_controls(s),
+        Some(v) => visible_controls(&v.to_string()),
     };
     truncate(&text, max)
 }

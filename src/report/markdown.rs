@@ -8,7 +8,9 @@
 //! code spans (or a `diff` block when they span lines) so that no value can break the layout or
 //! inject HTML, and every other piece of text is escaped.
 
-use super::common::{kind_label, line_diff, multi_line, name_label, scope_label, scopes, truncate};
+use super::common::{
+    kind_label, line_diff, multi_line, name_label, scope_label, scopes, truncate, visible_controls,
+};
 use super::{FailOn, Finding, Report};
 use crate::compare::FindingKind;
 use crate::diff::ChangeOp;
@@ -510,19 +512,6 @@ pub fn code(text: &str) -> String {
         ""
     };
     format!("{fence}{pad}{text}{pad}{fence}")
-}
-
-/// Control characters (other than tab) shown as `\u{…}`: they have no place in a comment.
-fn visible_controls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && c != '\t' {
-            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Text for Markdown: HTML-significant characters as entities, Markdown punctuation escaped, one

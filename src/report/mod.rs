@@ -3,7 +3,7 @@
 //! finished [`Report`].
 
 pub mod baseline;
-mod common;
+pub(crate) mod common;
 pub mod json;
 pub mod junit;
 pub mod markdown;

@@ -1,6 +1,12 @@
 //! The terminal report: a summary table, then each resource's changes, dyff-style — one line per
-//! field, multi-line values as a line diff.
+//! field, multi-line values as a line diff. Everything read from input (names, paths, values,
+//! messages, a tool's output) has its control characters made visible before it reaches the
+//! terminal: a value may hold an escape sequence that clears the screen or a `\r` that hides what
+//! precedes it, and the only escapes the table writes are its own colours.
 
+use super::common::{
+    inline_value, kind_label, name_label, visible_controls, visible_controls_keeping_lines,
+};
 use super::{Finding, Report};
 use crate::compare::FindingKind;
 use crate::diff::ChangeOp;
@@ -55,7 +61,7 @@ pub fn render(report: &Report, style: Style) -> String {
         table.set_header(vec!["environment", "resources in Git", "resources live"]);
     }
     for (env, count) in &report.summary.resources {
-        let mut row = vec![Cell::new(env), Cell::new(count)];
+        let mut row = vec![Cell::new(visible_controls(env)), Cell::new(count)];
         if let Some(live_count) = live.get(env) {
             row.push(Cell::new(live_count));
         }
@@ -116,29 +122,31 @@ pub fn render(report: &Report, style: Style) -> String {
         );
         for e in &report.errors {
             let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
-            let _ = writeln!(out, "  {} [{}] {}: {}", e.env, e.kind, what, e.message);
+            let _ = writeln!(
+                out,
+                "  {} [{}] {}: {}",
+                visible_controls(&e.env),
+                visible_controls(&e.kind),
+                visible_controls(what),
+                visible_controls_keeping_lines(&e.message)
+            );
         }
     }
     out
 }
 
 fn resource_header(f: &Finding) -> String {
-    let r = &f.resource;
-    let kind = if r.group.is_empty() {
-        r.kind.clone()
-    } else {
-        format!("{}/{}", r.group, r.kind)
-    };
-    let name = match &r.namespace {
-        Some(ns) => format!("{ns}/{}", r.name),
-        None => r.name.clone(),
-    };
     let source = f
         .source
         .as_ref()
         .map(|s| format!("  ({}:{})", s.file, s.line))
         .unwrap_or_default();
-    format!("{kind} {name} [{}]{source}", f.envs.join(" ↔ "))
+    visible_controls(&format!(
+        "{} {} [{}]{source}",
+        kind_label(f),
+        name_label(f),
+        f.envs.join(" ↔ ")
+    ))
 }
 
 fn tag(f: &Finding, style: Style) -> String {
@@ -152,12 +160,12 @@ fn tag(f: &Finding, style: Style) -> String {
     } else {
         ""
     };
-    let text = format!(
+    let text = visible_controls(&format!(
         "[{} {} {}{rule}{new}]",
         f.kind.as_str(),
         f.status.as_str(),
         f.severity.as_str()
-    );
+    ));
     match f.severity {
         crate::policy::Severity::Error => style.red(&text),
         crate::policy::Severity::Warning => style.yellow(&text),
@@ -167,15 +175,17 @@ fn tag(f: &Finding, style: Style) -> String {
 
 fn write_finding(out: &mut String, f: &Finding, style: Style) {
     let tag = tag(f, style);
+    let message = visible_controls_keeping_lines(&f.message);
     if f.path.is_empty() {
-        let _ = writeln!(out, "  {} {tag}", f.message);
+        let _ = writeln!(out, "  {message} {tag}");
         return;
     }
+    let path = visible_controls(&f.path);
     let (mark, line) = match f.change {
-        Some(ChangeOp::Added) => ("+", format!("{}: {}", f.path, inline(f.right.as_ref()))),
-        Some(ChangeOp::Removed) => ("-", format!("{}: {}", f.path, inline(f.left.as_ref()))),
-        Some(ChangeOp::Equal) => ("=", format!("{}: {}", f.path, inline(f.right.as_ref()))),
-        _ => ("±", f.path.clone()),
+        Some(ChangeOp::Added) => ("+", format!("{path}: {}", inline(f.right.as_ref()))),
+        Some(ChangeOp::Removed) => ("-", format!("{path}: {}", inline(f.left.as_ref()))),
+        Some(ChangeOp::Equal) => ("=", format!("{path}: {}", inline(f.right.as_ref()))),
+        _ => ("±", path),
     };
     let _ = writeln!(out, "  {mark} {line} {tag}");
     if f.change == Some(ChangeOp::Changed) {
@@ -209,7 +219,7 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
             }
         }
     }
-    let _ = writeln!(out, "      {}", style.dim(&f.message));
+    let _ = writeln!(out, "      {}", style.dim(&message));
     if let Some(by) = &f.changed_by {
         let when = by
             .time
@@ -219,10 +229,10 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
         let _ = writeln!(
             out,
             "      {}",
-            style.dim(&format!(
+            style.dim(&visible_controls(&format!(
                 "changed by {} ({}){when}",
                 by.manager, by.operation
-            ))
+            )))
         );
     }
 }
@@ -239,12 +249,9 @@ fn side_labels(f: &Finding) -> (String, String) {
     }
 }
 
+/// A value on one line, whole (the table never cuts values).
 fn inline(value: Option<&Value>) -> String {
-    match value {
-        None => "(absent)".into(),
-        Some(Value::String(s)) if !s.contains('\n') => s.clone(),
-        Some(v) => v.to_string(),
-    }
+    inline_value(value, usize::MAX)
 }
 
 fn write_line_diff(out: &mut String, left: &str, right: &str, style: Style) {
@@ -252,7 +259,7 @@ fn write_line_diff(out: &mut String, left: &str, right: &str, style: Style) {
     for group in diff.grouped_ops(1) {
         for op in group {
             for change in diff.iter_changes(&op) {
-                let text = change.value().trim_end_matches('\n');
+                let text = visible_controls(change.value().trim_end_matches('\n'));
                 let line = match change.tag() {
                     similar::ChangeTag::Delete => style.red(&format!("- {text}")),
                     similar::ChangeTag::Insert => style.green(&format!("+ {text}")),
