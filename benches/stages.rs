@@ -23,9 +23,9 @@ use plumb::compare::pairing::Mapping;
 use plumb::compare::parity::{Sides, parity};
 use plumb::model::{Inventory, Resource, Scopes};
 use plumb::normalize::{Fingerprinter, Normalizer};
-use plumb::policy::Scope;
 use plumb::policy::checks::{CheckResults, Side};
 use plumb::policy::eval::{Judgement, Policies};
+use plumb::policy::{Place, Scope};
 use plumb::policy::{builtin, rules};
 use plumb::report::{EnvironmentInput, Inputs, Report};
 use plumb::yaml::{Document, parse_documents};
@@ -40,6 +40,20 @@ use std::time::{Duration, Instant};
 /// Counts live heap bytes; tracks the peak only while asked to (a `fetch_max` on every
 /// allocation would cost as much as the allocation).
 struct Counting;
+
+/// Where the bench's findings are: the pair `left`, `right`, and each side alone.
+const PAIR: Place<'static> = Place {
+    envs: &["left", "right"],
+    edge: false,
+};
+const LEFT: Place<'static> = Place {
+    envs: &["left"],
+    edge: false,
+};
+const RIGHT: Place<'static> = Place {
+    envs: &["right"],
+    edge: false,
+};
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
@@ -635,7 +649,7 @@ fn main() {
                 },
             );
             for d in found {
-                if let Judgement::Finding(verdict) = policies.judge(&d, &mut Vec::new()) {
+                if let Judgement::Finding(verdict) = policies.judge(&d, &PAIR, &mut Vec::new()) {
                     report.add(d, &["left", "right"], verdict);
                 }
             }
@@ -673,7 +687,7 @@ fn main() {
         |()| {
             resource_pairs
                 .iter()
-                .map(|(l, r)| full.equal_values(l, r).len())
+                .map(|(l, r)| full.equal_values(l, r, &PAIR).len())
                 .sum::<usize>()
         },
     );
@@ -685,7 +699,7 @@ fn main() {
             let mut errors = Vec::new();
             differences
                 .iter()
-                .filter(|d| matches!(full.judge(d, &mut errors), Judgement::Finding(_)))
+                .filter(|d| matches!(full.judge(d, &PAIR, &mut errors), Judgement::Finding(_)))
                 .count()
         },
     );
@@ -706,9 +720,9 @@ fn main() {
         |()| {
             one_thread.install(|| {
                 let mut results = CheckResults::default();
-                results.add(&full, left_inv.par_values(), Side::Desired);
-                results.add(&full, right_inv.par_values(), Side::Desired);
-                results.judge(&full, &mut Vec::new()).len()
+                results.add(&full, left_inv.par_values(), Side::Desired, &LEFT);
+                results.add(&full, right_inv.par_values(), Side::Desired, &RIGHT);
+                results.judge(&full, &RIGHT, &mut Vec::new()).len()
             })
         },
     );
@@ -747,7 +761,7 @@ fn main() {
     let (_, report_peak) = peak_of(move || {
         let mut report = Report::new("parity", Inputs::default());
         for d in found {
-            if let Judgement::Finding(verdict) = policies.judge(&d, &mut Vec::new()) {
+            if let Judgement::Finding(verdict) = policies.judge(&d, &PAIR, &mut Vec::new()) {
                 report.add(d, &["left", "right"], verdict);
             }
         }

@@ -9,10 +9,9 @@ use crate::compare::pairing::Mapping;
 use crate::compare::parity::{ParityError, ParityRun, Sides};
 use crate::model::{Inventory, Resource};
 use crate::normalize::Normalizer;
-use crate::policy::Scope;
-use crate::policy::Verdict;
 use crate::policy::checks::{CheckResults, Side};
 use crate::policy::eval::{Judgement, Policies};
+use crate::policy::{Place, Scope, Verdict};
 use rayon::prelude::*;
 
 pub use crate::compare::drift::{DriftScope, drift};
@@ -46,15 +45,16 @@ pub fn prepare(
 }
 
 /// Parity of two prepared inventories: every differing field, every unpaired object, and the
-/// fields a `require-different` rule finds equal.
+/// fields a `require-different` rule (of this place) finds equal.
 pub fn parity(
     left: &Inventory,
     right: &Inventory,
     mapping: &Mapping,
     sides: Sides<'_>,
     policies: &Policies,
+    place: &Place<'_>,
 ) -> Result<Vec<Difference>, ParityError> {
-    let equal_values = |l: &Resource, r: &Resource| policies.equal_values(l, r);
+    let equal_values = |l: &Resource, r: &Resource| policies.equal_values(l, r, place);
     let mut run = ParityRun::new(left, mapping, sides)?.with_pair_check(&equal_values);
     let mut differences = run.add_right(right.resources.values())?;
     differences.extend(run.finish());
@@ -71,11 +71,11 @@ pub struct Judged {
     pub errors: Vec<String>,
 }
 
-/// Judges each difference: the first matching rule decides.
-pub fn judge(differences: Vec<Difference>, policies: &Policies) -> Judged {
+/// Judges each difference found at `place`: the first matching rule decides.
+pub fn judge(differences: Vec<Difference>, policies: &Policies, place: &Place<'_>) -> Judged {
     let mut judged = Judged::default();
     for difference in differences {
-        match policies.judge(&difference, &mut judged.errors) {
+        match policies.judge(&difference, place, &mut judged.errors) {
             Judgement::Ignored => judged.ignored.push(difference),
             Judgement::Finding(verdict) => judged.findings.push((difference, verdict)),
         }
@@ -85,15 +85,20 @@ pub fn judge(differences: Vec<Difference>, policies: &Policies) -> Judged {
 
 /// Runs every check on one environment's objects — desired, and live where given — and judges
 /// what failed: one finding per check, resource and environment.
-pub fn check(desired: Option<&Inventory>, live: Option<&Inventory>, policies: &Policies) -> Judged {
+pub fn check(
+    desired: Option<&Inventory>,
+    live: Option<&Inventory>,
+    policies: &Policies,
+    place: &Place<'_>,
+) -> Judged {
     let mut results = CheckResults::default();
     if let Some(desired) = desired {
-        results.add(policies, desired.par_values(), Side::Desired);
+        results.add(policies, desired.par_values(), Side::Desired, place);
     }
     if let Some(live) = live {
-        results.add(policies, live.par_values(), Side::Live);
+        results.add(policies, live.par_values(), Side::Live, place);
     }
     let mut judged = Judged::default();
-    judged.findings = results.judge(policies, &mut judged.errors);
+    judged.findings = results.judge(policies, place, &mut judged.errors);
     judged
 }

@@ -12,7 +12,7 @@ use crate::desired;
 use crate::inventory;
 use crate::model::Scopes;
 use crate::pipeline::{self, DriftScope};
-use crate::policy::Scope;
+use crate::policy::{Place, Scope};
 use crate::report::{EnvironmentInput, Inputs, Report};
 use std::path::{Path, PathBuf};
 
@@ -90,17 +90,16 @@ pub(super) fn compare(
                 .summary
                 .live_resources
                 .insert(left_name.clone(), live.len());
+            let envs = [left_name.as_str()];
+            let place = Place::of(&envs);
             let differences = pipeline::drift(&desired, &live, &scope);
             add_judged(
                 &mut report,
-                pipeline::judge(differences, &policies),
-                &[&left_name],
+                pipeline::judge(differences, &policies, &place),
+                &envs,
             );
-            add_judged(
-                &mut report,
-                pipeline::check(Some(&desired), Some(&live), &policies),
-                &[&left_name],
-            );
+            let checked = pipeline::check(Some(&desired), Some(&live), &policies, &place);
+            add_judged(&mut report, checked, &envs);
         }
         Mode::Parity => {
             let mut left = inventory::build(&left_name, left_docs, request.namespace, &scopes)?;
@@ -111,8 +110,10 @@ pub(super) fn compare(
                 left: &left_name,
                 right: &right_name,
             };
+            let envs = [left_name.as_str(), right_name.as_str()];
+            let place = Place::of(&envs);
             let differences =
-                pipeline::parity(&left, &right, &Mapping::default(), sides, &policies)?;
+                pipeline::parity(&left, &right, &Mapping::default(), sides, &policies, &place)?;
             report
                 .summary
                 .resources
@@ -123,19 +124,14 @@ pub(super) fn compare(
                 .insert(right_name.clone(), right.len());
             add_judged(
                 &mut report,
-                pipeline::judge(differences, &policies),
-                &[&left_name, &right_name],
+                pipeline::judge(differences, &policies, &place),
+                &envs,
             );
-            add_judged(
-                &mut report,
-                pipeline::check(Some(&left), None, &policies),
-                &[&left_name],
-            );
-            add_judged(
-                &mut report,
-                pipeline::check(Some(&right), None, &policies),
-                &[&right_name],
-            );
+            for (inventory, env) in [(&left, &left_name), (&right, &right_name)] {
+                let envs = [env.as_str()];
+                let checked = pipeline::check(Some(inventory), None, &policies, &Place::of(&envs));
+                add_judged(&mut report, checked, &envs);
+            }
         }
     }
     Ok(report)

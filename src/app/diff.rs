@@ -12,7 +12,7 @@ use crate::compare::pairing::Mapping;
 use crate::compare::parity::Sides as PairSides;
 use crate::pipeline;
 use crate::policy::eval::Policies;
-use crate::policy::{Scope, Severity, Status, Verdict};
+use crate::policy::{Place, Scope, Severity, Status, Verdict};
 use crate::report::Report;
 use crate::report::baseline::Resolved;
 use std::collections::HashSet;
@@ -58,7 +58,16 @@ pub fn diff(
             left: "base",
             right: "head",
         };
-        let changes = pipeline::parity(&before, &after, &Mapping::default(), sides, &no_rules)?;
+        let envs = [name.as_str()];
+        let place = Place::of(&envs);
+        let changes = pipeline::parity(
+            &before,
+            &after,
+            &Mapping::default(),
+            sides,
+            &no_rules,
+            &place,
+        )?;
         for mut change in changes {
             change.kind = FindingKind::Change;
             report.add(change, &[name], unchanged.clone());

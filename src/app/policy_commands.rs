@@ -10,16 +10,40 @@ use std::path::{Path, PathBuf};
 /// `plumb policy lint`: exit 0 clean, 1 with lint findings, 2 when a file does not parse.
 pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<u8, AppError> {
     let common = context.common;
-    let (entries, base): (Vec<String>, PathBuf) = if files.is_empty() {
-        let config = load_config(common)?;
-        (config.config.policies.clone(), config.dir.clone())
-    } else {
-        (
+    // From the config: its policy files, then each pair's own, linted against its environments
+    // and pairs.
+    let config = files.is_empty().then(|| load_config(common)).transpose()?;
+    let (entries, base): (Vec<String>, PathBuf) = match &config {
+        Some(config) => {
+            let mut entries = config.config.policies.clone();
+            for pair in config.pairs() {
+                for entry in pair.policies {
+                    if !entries.contains(&entry) {
+                        entries.push(entry);
+                    }
+                }
+            }
+            (entries, config.dir.clone())
+        }
+        None => (
             files.iter().map(|f| f.display().to_string()).collect(),
             PathBuf::new(),
-        )
+        ),
     };
     let parsed = read_policy_files(&entries, &base)?;
+    let environments: Vec<String> = config
+        .iter()
+        .flat_map(|c| c.config.environments.keys().cloned())
+        .collect();
+    let pairs: Vec<(String, String)> = config
+        .iter()
+        .flat_map(|c| c.pairs())
+        .map(|p| (p.left, p.right))
+        .collect();
+    let estate = policy::lint::Estate {
+        environments: &environments,
+        pairs: &pairs,
+    };
     let mut out = String::new();
     for file in &parsed {
         out.push_str(&format!(
@@ -30,7 +54,7 @@ pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<u8
             file.checks.len()
         ));
     }
-    let findings = policy::lint::lint(&parsed, context.today);
+    let findings = policy::lint::lint(&parsed, context.today, config.as_ref().map(|_| &estate));
     for finding in &findings {
         out.push_str(&format!("{finding}\n"));
     }

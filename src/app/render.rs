@@ -38,7 +38,11 @@ pub(super) fn render(
         );
     }
     // `-o DIR` is the older spelling of `--out-dir DIR` (`-o -` is stdout).
-    let dir = out_dir.or(context.common.output.as_deref().filter(|p| *p != Path::new("-")));
+    let dir = out_dir.or(context
+        .common
+        .output
+        .as_deref()
+        .filter(|p| *p != Path::new("-")));
     match dir {
         Some(dir) => write_tree(dir, inventory.resources.values())?,
         None => {

@@ -11,7 +11,7 @@ use crate::compare::parity::Sides as PairSides;
 use crate::config::Pair;
 use crate::model::{Inventory, RunError};
 use crate::pipeline::{self, DriftScope, Judged};
-use crate::policy::Scope;
+use crate::policy::{Place, Scope};
 use crate::report::{EnvironmentInput, Report};
 use std::collections::BTreeSet;
 
@@ -74,7 +74,13 @@ pub fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, Ap
         .summary
         .live_resources
         .insert(env.to_string(), live_inventory.len());
-    add_judged(&mut report, pipeline::judge(differences, policies), &[env]);
+    let envs = [env];
+    let place = Place::of(&envs);
+    add_judged(
+        &mut report,
+        pipeline::judge(differences, policies, &place),
+        &envs,
+    );
     report.errors.extend(errors);
     Ok(report)
 }
@@ -100,12 +106,18 @@ pub fn parity(
         namespaces: pair.namespaces.clone(),
         equivalents: Equivalents::new(&pair.equivalents),
     };
+    let envs = [left, right];
+    let place = Place {
+        envs: &envs,
+        edge: pair.edge,
+    };
     let differences = pipeline::parity(
         &left_inventory,
         &right_inventory,
         &mapping,
         PairSides { left, right },
         policies,
+        &place,
     )?;
     let mut report = partial("parity");
     for env in [left, right] {
@@ -125,7 +137,7 @@ pub fn parity(
         .insert(right.to_string(), right_inventory.len());
     add_judged(
         &mut report,
-        pipeline::judge(differences, policies),
+        pipeline::judge(differences, policies, &place),
         &[left, right],
     );
     for env in [left, right] {
@@ -177,10 +189,12 @@ pub fn checks(
         _ => None,
     };
     let mut report = partial("checks");
+    let envs = [env];
+    let place = Place::of(&envs);
     add_judged(
         &mut report,
-        pipeline::check(desired.as_deref(), live.as_deref(), policies),
-        &[env],
+        pipeline::check(desired.as_deref(), live.as_deref(), policies, &place),
+        &envs,
     );
     Ok(report)
 }

@@ -30,7 +30,11 @@ pub fn align(left: &[Value], right: &[Value]) -> Option<Vec<Run>> {
     }
     let hashes = |values: &[Value]| -> Vec<u64> { values.iter().map(value_hash).collect() };
     let swapped = hashes(left) > hashes(right);
-    let (first, second) = if swapped { (right, left) } else { (left, right) };
+    let (first, second) = if swapped {
+        (right, left)
+    } else {
+        (left, right)
+    };
     let (first_ids, second_ids) = intern(first, second);
     let runs = similar::capture_diff_slices(Algorithm::Myers, &first_ids, &second_ids)
         .into_iter()

@@ -148,7 +148,7 @@ fn diff_lists(
 
 /// A list without keys, aligned as a sequence: an entry only the left has is `removed` at its
 /// left index, one only the right has `added` at its right index, and entries replaced in place
-/// are compared pairwise at the left index: one inserted argument is one `added` change.
+/// are compared field by field: one inserted argument is one `added` change.
 fn diff_sequences(path: &mut Path, left: &[Value], right: &[Value], out: &mut Vec<Change>) {
     let Some(ops) = sequence::align(left, right) else {
         diff_positions(path, left, right, out);
@@ -159,7 +159,14 @@ fn diff_sequences(path: &mut Path, left: &[Value], right: &[Value], out: &mut Ve
             continue;
         }
         let (old, new) = (run.left, run.right);
-        let paired = old.len().min(new.len());
+        // Entries replaced in place are compared field by field; a path holds one index, so only
+        // where both sides hold them at the same index. A replaced run that an earlier insertion
+        // shifted is what it is: entries removed at their left index, added at their right one.
+        let paired = if old.start == new.start {
+            old.len().min(new.len())
+        } else {
+            0
+        };
         for k in 0..paired {
             let (i, j) = (old.start + k, new.start + k);
             if left[i] != right[j] {

@@ -45,7 +45,7 @@ mod tests {
                 .unwrap()
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(!file.rules.is_empty(), "{name}");
-            let findings = crate::policy::lint::lint(std::slice::from_ref(&file), 0);
+            let findings = crate::policy::lint::lint(std::slice::from_ref(&file), 0, None);
             assert!(findings.is_empty(), "{name}: {findings:?}");
         }
         assert!(load("builtin:nope").is_none());

@@ -3,7 +3,7 @@
 //! check, resource and environment: desired and live failing together are one finding that says so.
 
 use super::eval::Policies;
-use super::{Severity, Status, Verdict};
+use super::{Place, Severity, Status, Verdict};
 use crate::compare::{Difference, FindingKind, ResourceRef};
 use crate::diff::Path;
 use crate::model::{Resource, ResourceId, SourceLocation};
@@ -44,6 +44,7 @@ impl CheckResults {
         policies: &Policies,
         resources: impl IntoParallelIterator<Item = &'a Resource>,
         side: Side,
+        place: &Place<'_>,
     ) {
         if policies.checks.is_empty() {
             return;
@@ -51,7 +52,7 @@ impl CheckResults {
         let failed: Vec<(&Resource, Vec<Failure>)> = resources
             .into_par_iter()
             .filter_map(|resource| {
-                let failures = failures(policies, resource);
+                let failures = failures(policies, resource, place);
                 (!failures.is_empty()).then_some((resource, failures))
             })
             .collect();
@@ -85,23 +86,24 @@ impl CheckResults {
     pub fn judge(
         self,
         policies: &Policies,
+        place: &Place<'_>,
         errors: &mut Vec<String>,
     ) -> Vec<(Difference, Verdict)> {
         let mut out = Vec::new();
         for ((index, _), outcome) in self.outcomes {
             let check = &policies.checks[index].check;
             let severity = check.severity.unwrap_or(Severity::Error);
-            let place = match (outcome.failed_desired, outcome.failed_live) {
+            let seen_in = match (outcome.failed_desired, outcome.failed_live) {
                 (true, true) => Some("in the desired and the live state"),
                 (true, false) => Some("in the desired state"),
                 (false, true) => Some("in the live state"),
                 (false, false) => None,
             };
-            let verdict = match (place, &outcome.error) {
+            let verdict = match (seen_in, &outcome.error) {
                 (Some(_), _) => policies.waive(
                     &check.id,
-                    Some(check.description.as_ref().unwrap_or(&check.assert.text)),
-                    &outcome.resource,
+                    Some(&place.fill(check.description.as_ref().unwrap_or(&check.assert.text))),
+                    (&outcome.resource, FindingKind::Check, place),
                     severity,
                 ),
                 (None, error) => {
@@ -133,7 +135,7 @@ impl CheckResults {
                     source: outcome.source,
                     changed_by: None,
                     only_in: None,
-                    note: Some(place.unwrap_or("cannot be evaluated").to_string()),
+                    note: Some(seen_in.unwrap_or("cannot be evaluated").to_string()),
                     object: None,
                 },
                 verdict,
@@ -144,11 +146,11 @@ impl CheckResults {
 }
 
 /// The checks that fail, or cannot be evaluated, on `resource`.
-fn failures(policies: &Policies, resource: &Resource) -> Vec<Failure> {
+fn failures(policies: &Policies, resource: &Resource, place: &Place<'_>) -> Vec<Failure> {
     let target = ResourceRef::of(resource);
     let mut out = Vec::new();
     for (index, compiled) in policies.checks.iter().enumerate() {
-        if !compiled.matcher.matches(&target) {
+        if !compiled.matcher.matches(&target, FindingKind::Check, place) {
             continue;
         }
         // Only what the assertion reads is copied, then the identity normalization took out.
@@ -193,11 +195,11 @@ waivers:
     fn run(desired: &[Resource], live: &[Resource]) -> (Vec<String>, Vec<String>) {
         let policies = Policies::new(vec![parse(CHECKS, "c.yaml").unwrap()], 0);
         let mut results = CheckResults::default();
-        results.add(&policies, desired, Side::Desired);
-        results.add(&policies, live, Side::Live);
+        results.add(&policies, desired, Side::Desired, &Place::of(&["env"]));
+        results.add(&policies, live, Side::Live, &Place::of(&["env"]));
         let mut errors = Vec::new();
         let mut lines: Vec<String> = results
-            .judge(&policies, &mut errors)
+            .judge(&policies, &Place::of(&["env"]), &mut errors)
             .into_iter()
             .map(|(d, v)| {
                 format!(

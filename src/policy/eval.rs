@@ -6,7 +6,7 @@ use super::builtin;
 use super::pattern::PathPattern;
 use super::rules::{Action, Check, PolicyFile, Rule, RuleScope, Waiver};
 use super::selector::Selector;
-use super::{Defaults, Scope, Severity, Status, Verdict, scope_of};
+use super::{Defaults, Place, Scope, Severity, Status, Verdict, scope_of};
 use crate::compare::{Difference, FindingKind, ResourceRef};
 use crate::diff::{Change, ChangeOp};
 use crate::model::Resource;
@@ -79,7 +79,14 @@ impl Policies {
                 drift_set = true;
             }
             for rule in file.rules {
-                if is_noise && rule.action == Action::Ignore && rule.condition.is_none() {
+                let matcher = Selector::new(&rule.matcher);
+                // A noise field is removed before comparison only where its rule selects the same
+                // objects in every view; a rule scoped to environments or pairs judges instead.
+                if is_noise
+                    && rule.action == Action::Ignore
+                    && rule.condition.is_none()
+                    && matcher.is_everywhere()
+                {
                     for (path, pattern) in rule.paths.iter().enumerate() {
                         let named_by = rules
                             .iter()
@@ -96,10 +103,7 @@ impl Policies {
                         });
                     }
                 }
-                rules.push(CompiledRule {
-                    matcher: Selector::new(&rule.matcher),
-                    rule,
-                });
+                rules.push(CompiledRule { matcher, rule });
             }
             checks.extend(file.checks.into_iter().map(|check| CompiledCheck {
                 matcher: Selector::new(&check.matcher),
@@ -146,12 +150,15 @@ impl Policies {
         }
         // Most noise rules match every object: the object's labels are read only when asked for.
         let target = std::cell::OnceCell::new();
+        // A rule scoped to environments or pairs may apply in some view of this object: it keeps
+        // the field for judging.
         let applies_here = |rule: &CompiledRule| {
             scope_allows(rule.rule.scope, scope)
                 && (rule.matcher.is_universal()
+                    || !rule.matcher.is_everywhere()
                     || rule
                         .matcher
-                        .matches(target.get_or_init(|| ResourceRef::of(resource))))
+                        .matches_object(target.get_or_init(|| ResourceRef::of(resource))))
         };
         let removable: Vec<&PathPattern> = self
             .noise
@@ -176,7 +183,12 @@ impl Policies {
 
     /// What `difference` comes to. A condition that fails to evaluate leaves it unreviewed, with
     /// the error in its message and in `errors` (the run is then incomplete).
-    pub fn judge(&self, difference: &Difference, errors: &mut Vec<String>) -> Judgement {
+    pub fn judge(
+        &self,
+        difference: &Difference,
+        place: &Place<'_>,
+        errors: &mut Vec<String>,
+    ) -> Judgement {
         let scope = scope_of(difference.kind);
         let default = || Verdict {
             status: Status::Unreviewed,
@@ -188,7 +200,11 @@ impl Policies {
             note: None,
         };
         let mut decided = None;
-        for compiled in self.rules.iter().filter(|r| applies(r, difference, scope)) {
+        for compiled in self
+            .rules
+            .iter()
+            .filter(|r| applies(r, difference, scope, place))
+        {
             let rule = &compiled.rule;
             if let Some(condition) = &rule.condition {
                 let null = Value::Null;
@@ -224,6 +240,7 @@ impl Policies {
             return Judgement::Finding(default());
         };
         let rule_id = Some(rule.id.clone());
+        let description = rule.description.as_ref().map(|d| place.fill(d));
         match rule.action {
             Action::Ignore => Judgement::Ignored,
             // Equal values under `require-different` are the violation; a difference is what it asks for.
@@ -231,8 +248,8 @@ impl Policies {
                 let severity = rule.severity.unwrap_or(Severity::Error);
                 Judgement::Finding(self.waive(
                     &rule.id,
-                    rule.description.as_ref(),
-                    &difference.resource,
+                    description.as_ref(),
+                    (&difference.resource, difference.kind, place),
                     severity,
                 ))
             }
@@ -240,14 +257,14 @@ impl Policies {
                 status: Status::Expected,
                 severity: Severity::Info,
                 rule: rule_id,
-                note: rule.description.clone(),
+                note: description,
             }),
             Action::Deny => {
                 let severity = rule.severity.unwrap_or(Severity::Error);
                 Judgement::Finding(self.waive(
                     &rule.id,
-                    rule.description.as_ref(),
-                    &difference.resource,
+                    description.as_ref(),
+                    (&difference.resource, difference.kind, place),
                     severity,
                 ))
             }
@@ -256,7 +273,12 @@ impl Policies {
 
     /// Fields that `require-different` rules name and that hold the same value on both sides of a
     /// parity pair (`left` and `right` normalized, secrets as fingerprints).
-    pub fn equal_values(&self, left: &Resource, right: &Resource) -> Vec<Difference> {
+    pub fn equal_values(
+        &self,
+        left: &Resource,
+        right: &Resource,
+        place: &Place<'_>,
+    ) -> Vec<Difference> {
         let mut out = Vec::new();
         if self.equal_rules.is_empty() {
             return out;
@@ -264,7 +286,7 @@ impl Policies {
         let resource = ResourceRef::of(right);
         let object = std::sync::OnceLock::new();
         for CompiledRule { rule, matcher } in self.equal_rules.iter().map(|&i| &self.rules[i]) {
-            if !matcher.matches(&resource) {
+            if !matcher.matches(&resource, FindingKind::Parity, place) {
                 continue;
             }
             for pattern in &rule.paths {
@@ -294,12 +316,13 @@ impl Policies {
         out
     }
 
-    /// A violation of rule or check `id`, unless a waiver holds it on `resource`.
+    /// A violation of rule or check `id`, unless a waiver holds it on the finding's resource, kind
+    /// and place.
     pub(super) fn waive(
         &self,
         id: &str,
         description: Option<&String>,
-        resource: &ResourceRef,
+        (resource, kind, place): (&ResourceRef, FindingKind, &Place<'_>),
         severity: Severity,
     ) -> Verdict {
         let violation = |note: Option<String>| Verdict {
@@ -311,7 +334,7 @@ impl Policies {
         let waiver = self
             .waivers
             .iter()
-            .find(|w| w.waiver.rule == id && w.matcher.matches(resource));
+            .find(|w| w.waiver.rule == id && w.matcher.matches(resource, kind, place));
         match waiver {
             None => violation(description.cloned()),
             Some(CompiledWaiver { waiver, .. }) if waiver.expires_day >= self.today => Verdict {
@@ -339,13 +362,22 @@ fn scope_allows(rule: RuleScope, scope: Scope) -> bool {
     }
 }
 
-fn applies(compiled: &CompiledRule, difference: &Difference, scope: Scope) -> bool {
+fn applies(
+    compiled: &CompiledRule,
+    difference: &Difference,
+    scope: Scope,
+    place: &Place<'_>,
+) -> bool {
     let rule = &compiled.rule;
     let scope_ok = scope_allows(rule.scope, scope);
     // A rule without paths covers the whole object; a rule with paths covers the fields it names.
     let path_ok = rule.paths.is_empty()
         || (!difference.path.is_root() && rule.paths.iter().any(|p| p.matches(&difference.path)));
-    scope_ok && path_ok && compiled.matcher.matches(&difference.resource)
+    scope_ok
+        && path_ok
+        && compiled
+            .matcher
+            .matches(&difference.resource, difference.kind, place)
 }
 
 #[cfg(test)]
@@ -373,11 +405,93 @@ mod tests {
         Policies::new(vec![parse(text, "p.yaml").unwrap()], DAY)
     }
 
+    /// Drift findings in `production`, parity findings of the pair staging, production.
     fn verdict(p: &Policies, d: &Difference) -> (Status, Severity, Option<String>) {
-        match p.judge(d, &mut Vec::new()) {
+        let envs: &[&str] = match scope_of(d.kind) {
+            Scope::Drift => &["production"],
+            Scope::Parity => &["staging", "production"],
+        };
+        verdict_at(p, d, &Place::of(envs))
+    }
+
+    fn verdict_at(
+        p: &Policies,
+        d: &Difference,
+        place: &Place<'_>,
+    ) -> (Status, Severity, Option<String>) {
+        match p.judge(d, place, &mut Vec::new()) {
             Judgement::Finding(v) => (v.status, v.severity, v.rule),
             Judgement::Ignored => panic!("ignored"),
         }
+    }
+
+    #[test]
+    fn rules_and_waivers_select_by_environment_pair_edge_and_finding_kind() {
+        let p = policies(
+            r#"version: 1
+rules:
+  - id: prod-images
+    match: {envs: ["prod-*"], findings: [drift]}
+    paths: [spec.replicas]
+    action: deny
+    severity: warning
+  - id: promotion-replicas
+    match: {pairs: [["staging-*", "prod-*"]], edges: true}
+    paths: [spec.replicas]
+    action: allow
+    description: "{downstream} is sized apart from {upstream}"
+  - id: peers-replicas
+    match: {edges: false}
+    paths: [spec.replicas]
+    action: deny
+waivers:
+  - rule: peers-replicas
+    match: {envs: ["prod-eu", "prod-us"]}
+    owner: sre
+    reason: capacity differs per region
+    expires: 2999-01-01
+"#,
+        );
+        let drift = difference(FindingKind::Drift, "Deployment", "api", "spec.replicas");
+        let parity = difference(FindingKind::Parity, "Deployment", "api", "spec.replicas");
+        let at = |envs: &'static [&'static str], edge| Place { envs, edge };
+        // Drift in a prod environment: the env-scoped rule; elsewhere, nothing decides.
+        assert_eq!(
+            verdict_at(&p, &drift, &at(&["prod-eu"], false))
+                .2
+                .as_deref(),
+            Some("prod-images")
+        );
+        assert_eq!(
+            verdict_at(&p, &drift, &at(&["dev"], false)).0,
+            Status::Unreviewed
+        );
+        // A promotion edge into prod: the pair-scoped rule, its message naming the pair.
+        let edge = at(&["staging-eu", "prod-eu"], true);
+        assert_eq!(
+            verdict_at(&p, &parity, &edge).2.as_deref(),
+            Some("promotion-replicas")
+        );
+        let mut errors = Vec::new();
+        let Judgement::Finding(v) = p.judge(&parity, &edge, &mut errors) else {
+            panic!("ignored")
+        };
+        assert_eq!(
+            v.note.as_deref(),
+            Some("prod-eu is sized apart from staging-eu")
+        );
+        // The same two environments in the other order are no such pair, and no edge.
+        let reversed = at(&["prod-eu", "staging-eu"], false);
+        assert_eq!(
+            verdict_at(&p, &parity, &reversed).2.as_deref(),
+            Some("peers-replicas")
+        );
+        // Peers: the env-scoped rule names `drift` only, so two prod environments' parity finding
+        // reaches the peers rule: denied, and waived where both environments are the waiver's.
+        let peers = at(&["prod-eu", "prod-us"], false);
+        assert_eq!(verdict_at(&p, &parity, &peers).0, Status::Waived);
+        let other_peers = at(&["qa-a", "qa-b"], false);
+        assert_eq!(verdict_at(&p, &parity, &other_peers).0, Status::Violation);
     }
 
     const RULES: &str = r#"version: 1
@@ -431,7 +545,14 @@ defaults: {parity: info}
             "api",
             "metadata.annotations.x",
         );
-        assert_eq!(p.judge(&annotation, &mut Vec::new()), Judgement::Ignored);
+        assert_eq!(
+            p.judge(
+                &annotation,
+                &Place::of(&["staging", "production"]),
+                &mut Vec::new()
+            ),
+            Judgement::Ignored
+        );
         let other = difference(FindingKind::Parity, "Deployment", "api", "spec.paused");
         assert_eq!(
             verdict(&p, &other),
@@ -462,7 +583,11 @@ defaults: {parity: info}
             "the waiver holds through its expiry day"
         );
         let later = Policies::new(vec![parse(RULES, "p.yaml").unwrap()], DAY + 1);
-        let Judgement::Finding(v) = later.judge(&only_in, &mut Vec::new()) else {
+        let Judgement::Finding(v) = later.judge(
+            &only_in,
+            &Place::of(&["staging", "production"]),
+            &mut Vec::new(),
+        ) else {
             panic!()
         };
         assert_eq!(v.status, Status::Violation);
@@ -509,7 +634,9 @@ defaults: {parity: info}
         let mut paused = difference(FindingKind::Parity, "Deployment", "api", "spec.paused");
         paused.object = Some(std::sync::Arc::new(serde_json::json!({"spec": {}})));
         let mut errors = Vec::new();
-        let Judgement::Finding(v) = p.judge(&paused, &mut errors) else {
+        let Judgement::Finding(v) =
+            p.judge(&paused, &Place::of(&["staging", "production"]), &mut errors)
+        else {
             panic!()
         };
         assert_eq!(v.status, Status::Unreviewed);
@@ -541,7 +668,7 @@ defaults: {parity: info}
             "db",
             json!({"data": {"password": "hmac-sha256:aaaaaaaaaaaa", "user": "hmac-sha256:cccccccccccc"}}),
         );
-        let equal = p.equal_values(&left, &right);
+        let equal = p.equal_values(&left, &right, &Place::of(&["staging", "production"]));
         assert_eq!(equal.len(), 1);
         assert_eq!(equal[0].path.to_string(), "data.password");
         assert_eq!(
@@ -558,6 +685,9 @@ defaults: {parity: info}
         assert_eq!(verdict(&p, &changed).0, Status::Expected);
         // Not a Secret: the rule does not look at it.
         let config = resource("ConfigMap", "a", "db", json!({"data": {"password": "x"}}));
-        assert!(p.equal_values(&config, &config).is_empty());
+        assert!(
+            p.equal_values(&config, &config, &Place::of(&["staging", "production"]))
+                .is_empty()
+        );
     }
 }

@@ -23,10 +23,46 @@ impl std::fmt::Display for LintFinding {
     }
 }
 
-/// Lints policy files in the order a run would read them. `today` is days since 1970-01-01.
-pub fn lint(files: &[PolicyFile], today: i64) -> Vec<LintFinding> {
+/// The environments and pairs of a config, for finding selections that match none of them.
+pub struct Estate<'a> {
+    pub environments: &'a [String],
+    /// Ordered (left, right) pairs the config compares: edges and peer pairs.
+    pub pairs: &'a [(String, String)],
+}
+
+/// Lints policy files in the order a run would read them. `today` is days since 1970-01-01; with
+/// `estate` (the files a config names), selections by environment or pair that match none of its
+/// environments or pairs are reported too.
+pub fn lint(files: &[PolicyFile], today: i64, estate: Option<&Estate<'_>>) -> Vec<LintFinding> {
     let rules: Vec<&Rule> = files.iter().flat_map(|f| &f.rules).collect();
     let mut out = Vec::new();
+    if let Some(estate) = estate {
+        let selections = files.iter().flat_map(|f| {
+            let rules = f
+                .rules
+                .iter()
+                .map(|r| ("rule", &r.id, &r.matcher, &r.origin));
+            let checks = f
+                .checks
+                .iter()
+                .map(|c| ("check", &c.id, &c.matcher, &c.origin));
+            let waivers = f
+                .waivers
+                .iter()
+                .map(|w| ("waiver for", &w.rule, &w.matcher, &w.origin));
+            rules.chain(checks).chain(waivers)
+        });
+        for (what, id, matcher, origin) in selections {
+            if let Some(problem) = selects_nothing(matcher, estate) {
+                out.push(LintFinding {
+                    file: origin.file.clone(),
+                    line: origin.line,
+                    column: origin.column,
+                    message: format!("{what} `{id}` can never apply: {problem}"),
+                });
+            }
+        }
+    }
     for (i, later) in rules.iter().enumerate() {
         if let Some(earlier) = rules[..i].iter().find(|earlier| shadows(earlier, later)) {
             out.push(LintFinding {
@@ -68,6 +104,43 @@ pub fn lint(files: &[PolicyFile], today: i64) -> Vec<LintFinding> {
     out
 }
 
+/// What makes `matcher` select nothing in `estate`, if anything does.
+fn selects_nothing(matcher: &Match, estate: &Estate<'_>) -> Option<String> {
+    let glob = |g: &str| globset::Glob::new(g).ok().map(|g| g.compile_matcher());
+    for pattern in &matcher.envs {
+        let glob = glob(pattern)?;
+        if !estate.environments.iter().any(|e| glob.is_match(e)) {
+            return Some(format!(
+                "`envs` names `{pattern}`, which matches none of the environments ({})",
+                estate.environments.join(", ")
+            ));
+        }
+    }
+    for pair in &matcher.pairs {
+        let (Some(left), Some(right)) = (glob(pair.first()?), glob(pair.get(1)?)) else {
+            continue;
+        };
+        if !estate
+            .pairs
+            .iter()
+            .any(|(l, r)| left.is_match(l) && right.is_match(r))
+        {
+            return Some(format!(
+                "`pairs` names [{}, {}], which matches none of the pairs plumb.yaml compares ({})",
+                pair[0],
+                pair[1],
+                estate
+                    .pairs
+                    .iter()
+                    .map(|(l, r)| format!("{l}, {r}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+    }
+    None
+}
+
 /// Does `earlier` match every difference `later` would (so `later` is unreachable)?
 fn shadows(earlier: &Rule, later: &Rule) -> bool {
     let scope = earlier.scope == RuleScope::All || earlier.scope == later.scope;
@@ -98,10 +171,20 @@ fn covers(wide: &Match, narrow: &Match) -> bool {
         .labels
         .iter()
         .all(|(k, v)| narrow.labels.get(k).is_some_and(|nv| v == "*" || nv == v));
+    let pairs = wide.pairs.is_empty()
+        || (!narrow.pairs.is_empty() && narrow.pairs.iter().all(|p| wide.pairs.contains(p)));
+    let edges = wide.edges.is_none() || wide.edges == narrow.edges;
+    let findings = wide.findings.is_empty()
+        || (!narrow.findings.is_empty()
+            && narrow.findings.iter().all(|f| wide.findings.contains(f)));
     kinds
         && globs(&wide.namespaces, &narrow.namespaces)
         && globs(&wide.names, &narrow.names)
+        && globs(&wide.envs, &narrow.envs)
         && labels
+        && pairs
+        && edges
+        && findings
 }
 
 #[cfg(test)]
@@ -139,11 +222,14 @@ waivers:
     expires: 2999-01-01
 "#;
         let file = parse(text, "p.yaml").unwrap();
-        let findings: Vec<String> =
-            lint(&[file], crate::timestamp::parse_date("2024-01-01").unwrap())
-                .iter()
-                .map(|f| f.to_string())
-                .collect();
+        let findings: Vec<String> = lint(
+            &[file],
+            crate::timestamp::parse_date("2024-01-01").unwrap(),
+            None,
+        )
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
         assert_eq!(findings.len(), 3, "{findings:#?}");
         assert!(
             findings[0].starts_with("p.yaml:6:")
@@ -151,5 +237,41 @@ waivers:
         );
         assert!(findings[1].contains("expired on 2020-01-01"));
         assert!(findings[2].contains("names `no-such-rule`, which no policy file defines"));
+    }
+
+    #[test]
+    fn selections_by_environment_or_pair_that_match_nothing_are_reported() {
+        let text = r#"version: 1
+rules:
+  - id: prod-only
+    match: {envs: ["prod-*"]}
+    action: allow
+  - id: typo
+    match: {envs: ["produciton"]}
+    action: allow
+  - id: backwards
+    match: {pairs: [["prod", "staging"]]}
+    action: allow
+checks:
+  - id: staging-check
+    match: {envs: [staging]}
+    assert: "true"
+"#;
+        let file = parse(text, "p.yaml").unwrap();
+        let environments = ["staging".to_string(), "prod-eu".to_string()];
+        let pairs = [("staging".to_string(), "prod-eu".to_string())];
+        let estate = Estate {
+            environments: &environments,
+            pairs: &pairs,
+        };
+        let messages: Vec<String> = lint(&[file], 0, Some(&estate))
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("rule `typo` can never apply: `envs` names `produciton`"));
+        assert!(
+            messages[1].contains("rule `backwards` can never apply: `pairs` names [prod, staging]")
+        );
     }
 }

@@ -59,6 +59,47 @@ impl Status {
     }
 }
 
+/// Where a difference or a check result was found: its environment (drift, checks, changes) or
+/// its pair's left and right environments, and whether that pair is a promotion edge. Rules,
+/// waivers and checks select by it (`match.envs`, `pairs`, `edges`), and messages name it
+/// (`{left}`, `{right}`, `{upstream}`, `{downstream}`, `{env}`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Place<'a> {
+    pub envs: &'a [&'a str],
+    pub edge: bool,
+}
+
+impl<'a> Place<'a> {
+    /// Environments that are no promotion edge: one environment, or a peer pair.
+    pub fn of(envs: &'a [&'a str]) -> Place<'a> {
+        Place { envs, edge: false }
+    }
+
+    /// `text` with the place's names filled in. On a pair that is no promotion edge,
+    /// `{upstream}` and `{downstream}` name its left and right.
+    pub fn fill(&self, text: &str) -> String {
+        if !text.contains('{') {
+            return text.to_string();
+        }
+        let mut out = text.to_string();
+        match self.envs {
+            [env] => out = out.replace("{env}", env),
+            [left, right] => {
+                for (placeholder, name) in [
+                    ("{left}", left),
+                    ("{right}", right),
+                    ("{upstream}", left),
+                    ("{downstream}", right),
+                ] {
+                    out = out.replace(placeholder, name);
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
 /// Which policy scope a finding kind belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

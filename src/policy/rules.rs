@@ -55,7 +55,32 @@ pub struct Match {
     /// Labels the object must carry, with these values (`*` for any value).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Globs over environment names: a drift finding, a change or a check matches when its
+    /// environment does; a parity finding when both of its environments do.
+    #[serde(default)]
+    pub envs: Vec<String>,
+    /// Ordered pairs of globs `[left, right]`: parity findings of such a pair, nothing else.
+    #[serde(default)]
+    pub pairs: Vec<Vec<String>>,
+    /// Pairs that are (`true`) or are not (`false`) promotion edges; matches pairs only.
+    #[serde(default)]
+    pub edges: Option<bool>,
+    /// Finding kinds: drift, missing, unmanaged, parity, only-in, check, change, promotion.
+    #[serde(default)]
+    pub findings: Vec<String>,
 }
+
+/// The finding kinds `match.findings` may name.
+pub const FINDING_KINDS: &[&str] = &[
+    "drift",
+    "missing",
+    "unmanaged",
+    "parity",
+    "only-in",
+    "check",
+    "change",
+    "promotion",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -333,8 +358,31 @@ fn validate_match(matcher: &Match) -> Result<(), String> {
             return Err(format!("`{kind}` is not a kind"));
         }
     }
-    for glob in matcher.namespaces.iter().chain(&matcher.names) {
+    for pair in &matcher.pairs {
+        if pair.len() != 2 {
+            return Err(format!(
+                "`pairs` entries are two globs, [left, right]; found {} ({})",
+                pair.len(),
+                pair.join(", ")
+            ));
+        }
+    }
+    let globs = matcher
+        .namespaces
+        .iter()
+        .chain(&matcher.names)
+        .chain(&matcher.envs)
+        .chain(matcher.pairs.iter().flatten());
+    for glob in globs {
         globset::Glob::new(glob).map_err(|e| format!("`{glob}` is not a valid glob: {e}"))?;
+    }
+    for kind in &matcher.findings {
+        if !FINDING_KINDS.contains(&kind.as_str()) {
+            return Err(format!(
+                "`{kind}` is not a finding kind (one of {})",
+                FINDING_KINDS.join(", ")
+            ));
+        }
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! Which objects a rule, waiver, check or noise field applies to: a policy file's `match`, with its
 //! globs compiled once.
 
+use super::Place;
 use super::rules::Match;
-use crate::compare::ResourceRef;
+use crate::compare::{FindingKind, ResourceRef};
 use globset::{Glob, GlobMatcher};
 
 /// A compiled `match`. Empty lists match everything.
@@ -11,6 +12,10 @@ pub struct Selector {
     namespaces: Vec<GlobMatcher>,
     names: Vec<GlobMatcher>,
     labels: Vec<(String, String)>,
+    envs: Vec<GlobMatcher>,
+    pairs: Vec<(GlobMatcher, GlobMatcher)>,
+    edges: Option<bool>,
+    findings: Vec<String>,
 }
 
 impl Selector {
@@ -32,18 +37,70 @@ impl Selector {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            envs: globs(&m.envs),
+            pairs: m
+                .pairs
+                .iter()
+                .filter_map(|pair| {
+                    let glob = |i: usize| Some(Glob::new(pair.get(i)?).ok()?.compile_matcher());
+                    Some((glob(0)?, glob(1)?))
+                })
+                .collect(),
+            edges: m.edges,
+            findings: m.findings.clone(),
         }
     }
 
-    /// Matches every object (an empty `match`).
+    /// Matches every object everywhere (an empty `match`).
     pub fn is_universal(&self) -> bool {
         self.kinds.is_empty()
             && self.namespaces.is_empty()
             && self.names.is_empty()
             && self.labels.is_empty()
+            && self.is_everywhere()
     }
 
-    pub fn matches(&self, resource: &ResourceRef) -> bool {
+    /// Selects by no environment, pair, edge or finding kind: what it matches is the same in
+    /// every view (so the noise it removes can be removed before comparison).
+    pub fn is_everywhere(&self) -> bool {
+        self.envs.is_empty()
+            && self.pairs.is_empty()
+            && self.edges.is_none()
+            && self.findings.is_empty()
+    }
+
+    /// Whether a finding of `kind` about `resource`, found at `place`, is selected.
+    pub fn matches(&self, resource: &ResourceRef, kind: FindingKind, place: &Place<'_>) -> bool {
+        self.matches_place(kind, place) && self.matches_object(resource)
+    }
+
+    fn matches_place(&self, kind: FindingKind, place: &Place<'_>) -> bool {
+        let envs_ok = self.envs.is_empty()
+            || (!place.envs.is_empty()
+                && place
+                    .envs
+                    .iter()
+                    .all(|env| self.envs.iter().any(|g| g.is_match(env))));
+        let pair = match place.envs {
+            [left, right] => Some((*left, *right)),
+            _ => None,
+        };
+        let pairs_ok = self.pairs.is_empty()
+            || pair.is_some_and(|(l, r)| {
+                self.pairs
+                    .iter()
+                    .any(|(a, b)| a.is_match(l) && b.is_match(r))
+            });
+        let edges_ok = self
+            .edges
+            .is_none_or(|edge| pair.is_some() && place.edge == edge);
+        let findings_ok =
+            self.findings.is_empty() || self.findings.iter().any(|f| f == kind.as_str());
+        envs_ok && pairs_ok && edges_ok && findings_ok
+    }
+
+    /// Whether `resource` is one of the objects selected (kinds, namespaces, names, labels).
+    pub fn matches_object(&self, resource: &ResourceRef) -> bool {
         let id = &resource.id;
         let kind_ok = self.kinds.is_empty()
             || self.kinds.iter().any(|k| match k.rsplit_once('/') {

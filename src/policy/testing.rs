@@ -5,7 +5,7 @@
 
 use super::eval::Policies;
 use super::rules::PolicyError;
-use super::{Scope, Status};
+use super::{Place, Scope, Status};
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::Sides;
 use crate::diagnostic::LocatedError;
@@ -46,6 +46,13 @@ struct RawCase {
     right: Option<Value>,
     #[serde(default)]
     object: Option<Value>,
+    /// The environments the case plays in, for rules scoped by `match.envs` or `pairs`: one for
+    /// an object or a drift case, two (left, right) for a parity case.
+    #[serde(default)]
+    envs: Option<Vec<String>>,
+    /// Whether the pair is a promotion edge, for rules scoped by `match.edges`.
+    #[serde(default)]
+    edge: bool,
     expect: BTreeMap<String, Spanned<Outcome>>,
 }
 
@@ -106,6 +113,10 @@ pub struct Case {
     pub name: String,
     pub line: u64,
     pub input: CaseInput,
+    /// Environment names (default `left` and `right` for a parity case, `left` for a drift case,
+    /// `object` for a check case).
+    pub envs: Vec<String>,
+    pub edge: bool,
     /// Expected outcomes by path (pair cases, `""` for the whole object) or check id (object cases).
     pub expect: Vec<Expectation>,
 }
@@ -204,10 +215,42 @@ pub fn parse(text: &str, name: &str) -> Result<TestFile, PolicyError> {
                 line,
             });
         }
+        let envs = case.envs.unwrap_or_else(|| {
+            let names: &[&str] = match &input {
+                CaseInput::Pair {
+                    scope: CaseScope::Parity,
+                    ..
+                } => &["left", "right"],
+                CaseInput::Pair { .. } => &["left"],
+                CaseInput::Object(_) => &["object"],
+            };
+            names.iter().map(|n| n.to_string()).collect()
+        });
+        let wanted = match &input {
+            CaseInput::Pair {
+                scope: CaseScope::Parity,
+                ..
+            } => 2,
+            _ => 1,
+        };
+        if envs.len() != wanted {
+            return Err(at(
+                line,
+                column,
+                format!(
+                    "case `{}` names {} environment(s) in `envs`; it plays in {wanted}",
+                    case.name.value,
+                    envs.len()
+                ),
+                "a parity case names two environments (left, right); a drift or object case one",
+            ));
+        }
         cases.push(Case {
             name: case.name.value,
             line,
             input,
+            envs,
+            edge: case.edge,
             expect,
         });
     }
@@ -225,11 +268,20 @@ pub fn run_case(
     normalizer: &Normalizer,
     case: &Case,
 ) -> Result<Vec<String>, String> {
+    let envs: Vec<&str> = case.envs.iter().map(String::as_str).collect();
+    let place = Place {
+        envs: &envs,
+        edge: case.edge,
+    };
     let actual = match &case.input {
-        CaseInput::Pair { scope, left, right } => {
-            judge_pair(policies, normalizer, *scope, left.as_ref(), right.as_ref())?
-        }
-        CaseInput::Object(object) => judge_checks(policies, normalizer, object)?,
+        CaseInput::Pair { scope, left, right } => judge_pair(
+            policies,
+            normalizer,
+            *scope,
+            (left.as_ref(), right.as_ref()),
+            &place,
+        )?,
+        CaseInput::Object(object) => judge_checks(policies, normalizer, object, &place)?,
     };
     let mut problems = Vec::new();
     for expectation in &case.expect {
@@ -312,8 +364,8 @@ fn judge_pair(
     policies: &Policies,
     normalizer: &Normalizer,
     scope: CaseScope,
-    left: Option<&Value>,
-    right: Option<&Value>,
+    (left, right): (Option<&Value>, Option<&Value>),
+    place: &Place<'_>,
 ) -> Result<Outcomes, String> {
     let mut l = inventory_of("left", left)?;
     let mut r = inventory_of("right", right)?;
@@ -327,11 +379,12 @@ fn judge_pair(
             if let (Some(a), Some(b)) = (namespace(&l), namespace(&r)) {
                 mapping.namespaces.insert(a, b);
             }
-            let sides = Sides {
-                left: "left",
-                right: "right",
+            let (left, right) = match place.envs {
+                [left, right] => (*left, *right),
+                _ => ("left", "right"),
             };
-            pipeline::parity(&l, &r, &mapping, sides, policies).map_err(|e| e.to_string())?
+            let sides = Sides { left, right };
+            pipeline::parity(&l, &r, &mapping, sides, policies, place).map_err(|e| e.to_string())?
         }
         CaseScope::Drift => {
             pipeline::prepare(&mut l, normalizer, policies, Scope::Drift, false);
@@ -345,7 +398,7 @@ fn judge_pair(
             pipeline::drift(&l, &r, &scope)
         }
     };
-    let judged = pipeline::judge(differences, policies);
+    let judged = pipeline::judge(differences, policies, place);
     if let Some(error) = judged.errors.first() {
         return Err(error.clone());
     }
@@ -366,10 +419,11 @@ fn judge_checks(
     policies: &Policies,
     normalizer: &Normalizer,
     object: &Value,
+    place: &Place<'_>,
 ) -> Result<Outcomes, String> {
     let mut inventory = inventory_of("object", Some(object))?;
     pipeline::prepare(&mut inventory, normalizer, policies, Scope::Parity, false);
-    let judged = pipeline::check(Some(&inventory), None, policies);
+    let judged = pipeline::check(Some(&inventory), None, policies, place);
     if let Some(error) = judged.errors.first() {
         return Err(error.clone());
     }
