@@ -24,5 +24,6 @@ pub mod normalize;
 pub mod policy;
 pub mod progress;
 pub mod report;
+pub mod scrub;
 pub mod timestamp;
 pub mod yaml;
