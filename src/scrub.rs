@@ -23,11 +23,22 @@ pub const REDACTED: &str = "[redacted]";
 #[derive(Debug, Clone, Default)]
 pub struct Scrubber {
     secrets: Vec<String>,
+    /// Also redact every word that looks generated (letters and digits, 16 characters or more).
+    strict: bool,
 }
 
 impl Scrubber {
     pub fn new() -> Scrubber {
         Scrubber::default()
+    }
+
+    /// A scrubber for text from a program whose whole business is credentials (an exec credential
+    /// plugin): whatever is not known, any word that could be a token goes too.
+    pub fn strict() -> Scrubber {
+        Scrubber {
+            secrets: Vec::new(),
+            strict: true,
+        }
     }
 
     /// Adds a secret (surrounding whitespace ignored, and each of its lines, for a file's
@@ -93,6 +104,20 @@ impl Scrubber {
                 .replace_all(&out, |c: &Captures| replacement(c))
                 .into_owned();
         }
+        if self.strict {
+            out = generated_word()
+                .replace_all(&out, |c: &Captures| {
+                    let word = &c[0];
+                    let letters = word.bytes().any(|b| b.is_ascii_alphabetic());
+                    let digits = word.bytes().any(|b| b.is_ascii_digit());
+                    if letters && digits && word != REDACTED {
+                        REDACTED.to_string()
+                    } else {
+                        word.to_string()
+                    }
+                })
+                .into_owned();
+        }
         out
     }
 
@@ -113,6 +138,15 @@ impl Scrubber {
 }
 
 type Replacement = fn(&Captures) -> String;
+
+/// A word of 16 or more token characters, for [`Scrubber::strict`].
+fn generated_word() -> &'static Regex {
+    static WORD: OnceLock<Regex> = OnceLock::new();
+    WORD.get_or_init(|| {
+        Regex::new(r"[A-Za-z0-9+/_.~=-]{16,}")
+            .unwrap_or_else(|e| panic!("the generated-word pattern is a valid regex: {e}"))
+    })
+}
 
 /// The credential shapes and the tool messages that echo their input, each with what replaces
 /// it. Compiled once.
@@ -249,6 +283,16 @@ mod tests {
         ] {
             assert_eq!(s.scrub(plain), plain);
         }
+    }
+
+    #[test]
+    fn a_strict_scrubber_also_takes_words_that_look_generated() {
+        let text = "token expired; refresh token sk-live-MARKER9f8e7d rejected by idp.example.com";
+        assert_eq!(Scrubber::new().scrub(text), text);
+        assert_eq!(
+            Scrubber::strict().scrub(text),
+            "token expired; refresh token [redacted] rejected by idp.example.com"
+        );
     }
 
     #[test]
