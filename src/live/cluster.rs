@@ -632,7 +632,10 @@ fn kubeconfig_message(error: &kube::config::KubeconfigError) -> String {
     let key = files.iter().find_map(|file| {
         let text = std::fs::read_to_string(file).ok()?;
         let entry = text.lines().nth(line.checked_sub(1)?)?;
-        let (key, _) = entry.trim_start().trim_start_matches("- ").split_once(':')?;
+        let (key, _) = entry
+            .trim_start()
+            .trim_start_matches("- ")
+            .split_once(':')?;
         let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
         (!key.is_empty()
             && key
