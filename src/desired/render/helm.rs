@@ -68,6 +68,7 @@ impl HelmJob {
     pub fn key_parts(&self, tree: &GitTree, key: &mut KeyBuilder) -> Result<(), HelmError> {
         key.part("release", &self.release)
             .part("namespace", self.namespace.as_deref().unwrap_or(""));
+        tree.check_submodules(&self.chart)?;
         let chart_id = tree.object_id(&self.chart)?;
         key.part("chart", &self.chart)
             .part("chart-id", &format!("{chart_id:?}"));

@@ -147,6 +147,7 @@ fn follow(
     if !visited.insert(dir.to_string()) {
         return Ok(());
     }
+    tree.check_submodules(dir)?;
     if let Some((_, id)) = tree.object_id(dir)? {
         inputs.insert(dir.to_string(), id.to_string());
     }
