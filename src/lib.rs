@@ -26,5 +26,6 @@ pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod report;
+pub mod scrub;
 pub mod timestamp;
 pub mod yaml;

@@ -51,3 +51,12 @@ pub const MAX_CEL_COST: u64 = 10_000_000;
 
 /// Wall-clock time one CEL evaluation may take before it is abandoned.
 pub const MAX_CEL_EVALUATION_TIME: Duration = Duration::from_secs(1);
+
+/// Bytes of a tool's stderr (a render tool, a credential plugin) shown in a report's error
+/// message: enough for the error a tool ends with; the whole kept stderr (scrubbed, like the
+/// excerpt) is in the `-vv` debug log.
+pub const MAX_TOOL_STDERR_EXCERPT_BYTES: usize = 4 << 10;
+
+/// Characters below which a value is not treated as a secret to scrub out of a tool's text: a
+/// `set:` value of `1` or `true` would otherwise erase every `1` and `true` of the message.
+pub const MIN_SCRUBBED_SECRET_CHARS: usize = 4;

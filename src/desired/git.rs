@@ -1,5 +1,13 @@
 //! Reading desired state from a Git revision, never from the working tree: `--ref v1.2.3` audits
 //! exactly what that tag holds, whatever is checked out.
+//!
+//! A submodule (a gitlink: a commit id where a directory would be) is followed when its commit is
+//! in reach — in the submodule's own repository under `.git/modules/<name>` (what `git submodule
+//! update` leaves), or in a repository checked out at its path — by adding that object store to
+//! the repository's: its files are then read like any others, for `manifests:` directories and for
+//! the tree written out for helm and kustomize. A submodule whose commit is not there is never
+//! skipped silently: reading through it is [`GitError::SubmoduleUnavailable`], which the source
+//! that needed it reports as a `render` error (docs/rendering.md).
 
 use super::ManifestFile;
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
@@ -21,6 +29,10 @@ pub enum GitError {
     },
     #[error("{path} is outside the repository at {repo}")]
     OutsideRepository { path: String, repo: String },
+    #[error(
+        "`{path}` is a Git submodule whose commit {commit} is not in this clone\n  help: run `git submodule update --init` before plumb (in CI: check out with submodules)"
+    )]
+    SubmoduleUnavailable { path: String, commit: String },
     #[error("reading Git: {0}")]
     Git(#[from] git2::Error),
     #[error("writing the tree at {rev} to {path}: {source}")]
@@ -88,15 +100,7 @@ impl GitTree {
 
     /// What is at `path` in the commit: a file, a directory, or nothing.
     pub fn kind_of(&self, path: &str) -> Result<Option<ObjectType>, GitError> {
-        let tree = self.repo.find_commit(self.commit)?.tree()?;
-        if path.is_empty() {
-            return Ok(Some(ObjectType::Tree));
-        }
-        match tree.get_path(Path::new(path)) {
-            Ok(entry) => Ok(entry.kind()),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.object_id(path)?.map(|(kind, _)| kind))
     }
 
     /// Every file under `dir` (recursively) whose path `keep` accepts, in path order.
@@ -105,31 +109,24 @@ impl GitTree {
         dir: &str,
         keep: impl Fn(&str) -> bool,
     ) -> Result<Vec<ManifestFile>, GitError> {
-        let commit_tree = self.repo.find_commit(self.commit)?.tree()?;
-        let tree = if dir.is_empty() {
-            commit_tree
-        } else {
-            commit_tree
-                .get_path(Path::new(dir))?
-                .to_object(&self.repo)?
-                .peel_to_tree()?
-        };
-        let mut ids = Vec::new();
-        tree.walk(TreeWalkMode::PreOrder, |root, entry| {
-            if entry.kind() == Some(ObjectType::Blob)
-                && let Ok(name) = entry.name()
-            {
-                let path = if dir.is_empty() {
-                    format!("{root}{name}")
-                } else {
-                    format!("{dir}/{root}{name}")
-                };
-                if keep(&path) {
-                    ids.push((path, entry.id()));
-                }
+        let tree = match self.object_id(dir)? {
+            Some((ObjectType::Tree, id)) => self.repo.find_tree(id)?,
+            _ => {
+                return Err(git2::Error::new(
+                    git2::ErrorCode::NotFound,
+                    git2::ErrorClass::Tree,
+                    format!("no directory `{dir}` in the commit"),
+                )
+                .into());
             }
-            TreeWalkResult::Ok
-        })?;
+        };
+        let mut blobs = Vec::new();
+        self.blobs_below(&tree, dir, &mut blobs, None)?;
+        let mut ids: Vec<(String, Oid)> = blobs
+            .into_iter()
+            .filter(|(path, _, _)| keep(path))
+            .map(|(path, id, _)| (path, id))
+            .collect();
         ids.sort();
         ids.into_iter()
             .map(|(path, id)| {
@@ -143,11 +140,17 @@ impl GitTree {
 
     /// One file's contents.
     pub fn read(&self, path: &str) -> Result<ManifestFile, GitError> {
-        let tree = self.repo.find_commit(self.commit)?.tree()?;
-        let blob = tree
-            .get_path(Path::new(path))?
-            .to_object(&self.repo)?
-            .peel_to_blob()?;
+        let blob = match self.object_id(path)? {
+            Some((ObjectType::Blob, id)) => self.repo.find_blob(id)?,
+            _ => {
+                return Err(git2::Error::new(
+                    git2::ErrorCode::NotFound,
+                    git2::ErrorClass::Tree,
+                    format!("no file `{path}` in the commit"),
+                )
+                .into());
+            }
+        };
         Ok(ManifestFile {
             path: path.to_string(),
             bytes: blob.content().to_vec(),
@@ -158,32 +161,159 @@ impl GitTree {
 impl GitTree {
     /// The object id of what is at `path` in the commit (a blob's or a tree's), or none. Render
     /// cache keys are made of these: a tree id changes whenever anything below it does.
+    /// A submodule is its commit's tree.
     pub fn object_id(&self, path: &str) -> Result<Option<(ObjectType, Oid)>, GitError> {
-        let tree = self.repo.find_commit(self.commit)?.tree()?;
-        if path.is_empty() {
-            return Ok(Some((ObjectType::Tree, tree.id())));
+        let mut tree = self.repo.find_commit(self.commit)?.tree()?;
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let mut walked = String::new();
+        for (index, part) in parts.iter().enumerate() {
+            let Some((entry_kind, entry_id)) = tree.get_name(part).map(|e| (e.kind(), e.id()))
+            else {
+                return Ok(None);
+            };
+            if !walked.is_empty() {
+                walked.push('/');
+            }
+            walked.push_str(part);
+            let (kind, id) = match entry_kind {
+                Some(ObjectType::Commit) => {
+                    let sub = self.submodule_tree(&walked, entry_id)?;
+                    (ObjectType::Tree, sub.id())
+                }
+                Some(kind) => (kind, entry_id),
+                None => return Ok(None),
+            };
+            if index + 1 == parts.len() {
+                return Ok(Some((kind, id)));
+            }
+            if kind != ObjectType::Tree {
+                return Ok(None);
+            }
+            tree = self.repo.find_tree(id)?;
         }
-        match tree.get_path(Path::new(path)) {
-            Ok(entry) => Ok(entry.kind().map(|kind| (kind, entry.id()))),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
+        Ok(Some((ObjectType::Tree, tree.id())))
+    }
+
+    /// The tree of the submodule at `path` (its commit `commit`), reaching for the submodule's
+    /// own object store when the repository's does not hold it.
+    fn submodule_tree(&self, path: &str, commit: Oid) -> Result<git2::Tree<'_>, GitError> {
+        if let Ok(found) = self.repo.find_commit(commit) {
+            return Ok(found.tree()?);
         }
+        let odb = self.repo.odb()?;
+        for objects in self.submodule_stores(path) {
+            if objects.is_dir() {
+                tracing::debug!(path, store = %objects.display(), "reading a submodule's objects");
+                odb.add_disk_alternate(&objects.display().to_string())?;
+            }
+        }
+        match self.repo.find_commit(commit) {
+            Ok(found) => Ok(found.tree()?),
+            Err(_) => Err(GitError::SubmoduleUnavailable {
+                path: path.to_string(),
+                commit: commit.to_string(),
+            }),
+        }
+    }
+
+    /// Where the objects of the submodule at `path` may be: `.git/modules/<name>` (its name from
+    /// `.gitmodules` at the commit, else its path) and a repository checked out at its path.
+    fn submodule_stores(&self, path: &str) -> Vec<PathBuf> {
+        let mut names = vec![path.to_string()];
+        if let Ok(tree) = self.repo.find_commit(self.commit).and_then(|c| c.tree())
+            && let Some(entry) = tree.get_name(".gitmodules")
+            && let Ok(blob) = self.repo.find_blob(entry.id())
+        {
+            names.extend(submodule_name(
+                &String::from_utf8_lossy(blob.content()),
+                path,
+            ));
+        }
+        let mut stores: Vec<PathBuf> = names
+            .iter()
+            .map(|name| self.repo.path().join("modules").join(name).join("objects"))
+            .collect();
+        stores.push(self.workdir.join(path).join(".git/objects"));
+        stores
+    }
+
+    /// Every blob below `tree` (at repository path `prefix`), submodules followed: `(path, id,
+    /// file mode)`. A submodule whose commit is not in reach is an error, unless `unavailable`
+    /// collects its path instead.
+    fn blobs_below(
+        &self,
+        tree: &git2::Tree<'_>,
+        prefix: &str,
+        out: &mut Vec<(String, Oid, i32)>,
+        mut unavailable: Option<&mut Vec<String>>,
+    ) -> Result<(), GitError> {
+        for entry in tree.iter() {
+            let Ok(name) = entry.name() else { continue };
+            let path = if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            match entry.kind() {
+                Some(ObjectType::Blob) => out.push((path, entry.id(), entry.filemode())),
+                Some(ObjectType::Tree) => {
+                    let sub = self.repo.find_tree(entry.id())?;
+                    self.blobs_below(&sub, &path, out, unavailable.as_deref_mut())?;
+                }
+                Some(ObjectType::Commit) => match self.submodule_tree(&path, entry.id()) {
+                    Ok(sub) => self.blobs_below(&sub, &path, out, unavailable.as_deref_mut())?,
+                    Err(GitError::SubmoduleUnavailable { .. }) if unavailable.is_some() => {
+                        if let Some(list) = unavailable.as_deref_mut() {
+                            list.push(path);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                },
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails when a submodule below `dir` cannot be followed: a render reading `dir` would
+    /// otherwise run without it and not say so.
+    pub fn check_submodules(&self, dir: &str) -> Result<(), GitError> {
+        if let Some((ObjectType::Tree, id)) = self.object_id(dir)? {
+            let tree = self.repo.find_tree(id)?;
+            let mut gitlinks = Vec::new();
+            tree.walk(TreeWalkMode::PreOrder, |root, entry| {
+                if entry.kind() == Some(ObjectType::Commit)
+                    && let Ok(name) = entry.name()
+                {
+                    gitlinks.push(format!("{root}{name}"));
+                }
+                TreeWalkResult::Ok
+            })?;
+            for link in gitlinks {
+                let path = if dir.is_empty() {
+                    link
+                } else {
+                    format!("{dir}/{link}")
+                };
+                self.object_id(&path)?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes every file of the commit below `dest` (an empty directory), so that tools which read
     /// a directory (helm, kustomize) see exactly the revision, never the working tree. Symbolic
-    /// links are written as links; submodules are left out. Returns the number of files written.
+    /// links are written as links; submodules are followed where their commit is in reach, and
+    /// left out otherwise (a render that reads one fails on [`GitTree::check_submodules`] before
+    /// it runs). Returns the number of files written.
     pub fn write_to(&self, dest: &Path) -> Result<usize, GitError> {
         let tree = self.repo.find_commit(self.commit)?.tree()?;
         let mut entries = Vec::new();
-        tree.walk(TreeWalkMode::PreOrder, |root, entry| {
-            if entry.kind() == Some(ObjectType::Blob)
-                && let Ok(name) = entry.name()
-            {
-                entries.push((format!("{root}{name}"), entry.id(), entry.filemode()));
-            }
-            TreeWalkResult::Ok
-        })?;
+        let mut unavailable = Vec::new();
+        self.blobs_below(&tree, "", &mut entries, Some(&mut unavailable))?;
+        if !unavailable.is_empty() {
+            tracing::debug!(submodules = ?unavailable, "submodules whose commit is not in reach are not written out");
+        }
         let io = |path: &Path, source: std::io::Error| GitError::Write {
             rev: self.rev.clone(),
             path: path.display().to_string(),
@@ -218,6 +348,29 @@ impl GitTree {
         }
         Ok(entries.len())
     }
+}
+
+/// The name `.gitmodules` gives the submodule at `path`.
+fn submodule_name(gitmodules: &str, path: &str) -> Option<String> {
+    let mut current: Option<String> = None;
+    for line in gitmodules.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("[submodule") {
+            current = rest
+                .trim()
+                .trim_end_matches(']')
+                .trim()
+                .trim_matches('"')
+                .to_string()
+                .into();
+        } else if let Some((key, value)) = line.split_once('=')
+            && key.trim() == "path"
+            && value.trim().trim_matches('"').trim_end_matches('/') == path
+        {
+            return current;
+        }
+    }
+    None
 }
 
 /// Resolves `.` and `..` in a path without touching the file system.
@@ -334,6 +487,87 @@ mod tests {
         );
         assert!(!out.path().join("chart/files/abs").exists());
         assert!(std::fs::symlink_metadata(out.path().join("chart/files/up")).is_err());
+    }
+
+    /// A repository with `vendor/sub` a submodule added the way `git submodule add` does (its
+    /// repository cloned into `.git/modules/vendor/sub`), holding `deploy/a.yaml`.
+    fn repo_with_submodule() -> (tempfile::TempDir, tempfile::TempDir) {
+        let (upstream, _) = repo_with(&[("deploy/a.yaml", "kind: ConfigMap\n")]);
+        let (dir, repo) = repo_with(&[("top.yaml", "kind: Service\n")]);
+        let url = format!("file://{}", upstream.path().display());
+        let mut sub = repo.submodule(&url, Path::new("vendor/sub"), true).unwrap();
+        sub.clone(None).unwrap();
+        sub.add_finalize().unwrap();
+        let mut index = repo.index().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "sub", &tree, &[&head])
+            .unwrap();
+        assert!(dir.path().join(".git/modules/vendor/sub/objects").is_dir());
+        (dir, upstream)
+    }
+
+    #[test]
+    fn a_submodule_in_reach_is_read_like_a_directory() {
+        let (dir, _upstream) = repo_with_submodule();
+        // Only the submodule's own store holds its objects.
+        let tree = GitTree::open(dir.path(), "HEAD").unwrap();
+        assert_eq!(tree.kind_of("vendor/sub").unwrap(), Some(ObjectType::Tree));
+        let files = tree.files_under("vendor", |_| true).unwrap();
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["vendor/sub/deploy/a.yaml"]);
+        assert_eq!(
+            tree.read("vendor/sub/deploy/a.yaml").unwrap().bytes,
+            b"kind: ConfigMap\n"
+        );
+        tree.check_submodules("").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        tree.write_to(out.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("vendor/sub/deploy/a.yaml")).unwrap(),
+            "kind: ConfigMap\n"
+        );
+    }
+
+    #[test]
+    fn a_submodule_out_of_reach_is_an_error_naming_it_never_skipped() {
+        let (dir, upstream) = repo_with_submodule();
+        std::fs::remove_dir_all(dir.path().join(".git/modules")).unwrap();
+        std::fs::remove_dir_all(dir.path().join("vendor/sub")).unwrap();
+        drop(upstream);
+        let tree = GitTree::open(dir.path(), "HEAD").unwrap();
+        let unavailable = |e: GitError| match e {
+            GitError::SubmoduleUnavailable { path, .. } => path,
+            other => panic!("{other}"),
+        };
+        assert_eq!(
+            unavailable(tree.files_under("", |_| true).err().unwrap()),
+            "vendor/sub"
+        );
+        assert_eq!(
+            unavailable(tree.check_submodules("vendor").unwrap_err()),
+            "vendor/sub"
+        );
+        assert_eq!(
+            unavailable(tree.read("vendor/sub/deploy/a.yaml").err().unwrap()),
+            "vendor/sub"
+        );
+        // The rest of the tree is still written out for rendering.
+        let out = tempfile::tempdir().unwrap();
+        tree.write_to(out.path()).unwrap();
+        assert!(out.path().join("top.yaml").is_file());
+        assert!(!out.path().join("vendor/sub/deploy").exists());
+    }
+
+    #[test]
+    fn submodule_names_come_from_gitmodules() {
+        let text = "[submodule \"charts\"]\n\tpath = vendor/charts\n\turl = ../charts.git\n";
+        assert_eq!(
+            submodule_name(text, "vendor/charts").as_deref(),
+            Some("charts")
+        );
+        assert_eq!(submodule_name(text, "other"), None);
     }
 
     #[test]

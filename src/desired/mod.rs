@@ -92,7 +92,7 @@ pub fn environment_files(
     // Each source's files keep the source's place in the list, renders included.
     let mut slots: Vec<Vec<SourceFile>> = Vec::with_capacity(env.sources.len());
     let mut jobs: Vec<(usize, Job)> = Vec::new();
-    let mut remote = Vec::new();
+    let mut source_errors = Vec::new();
     for (index, source) in env.sources.iter().enumerate() {
         let mut files = Vec::new();
         let plain = |found: Vec<ManifestFile>| {
@@ -105,23 +105,39 @@ pub fn environment_files(
         match source {
             Source::Manifests(path) => {
                 let repo_path = tree.repo_path(config_dir, path)?;
-                let found =
-                    manifests::files(tree, &repo_path).map_err(|error| DesiredError::Source {
-                        env: name.to_string(),
-                        source_name: source.describe(),
-                        error,
-                    })?;
-                files.extend(plain(found));
+                match manifests::files(tree, &repo_path) {
+                    Ok(found) => files.extend(plain(found)),
+                    Err(manifests::ManifestError::Git(
+                        error @ git::GitError::SubmoduleUnavailable { .. },
+                    )) => source_errors.push(unreadable(name, source, &error)),
+                    Err(error) => {
+                        return Err(DesiredError::Source {
+                            env: name.to_string(),
+                            source_name: source.describe(),
+                            error,
+                        });
+                    }
+                }
             }
             Source::Kustomize(path) => {
                 let repo_path = tree.repo_path(config_dir, path)?;
-                let target = render::kustomize::target(tree, &repo_path).map_err(|error| {
-                    DesiredError::Kustomization {
-                        env: name.to_string(),
-                        source_name: source.describe(),
-                        error,
+                let target = match render::kustomize::target(tree, &repo_path) {
+                    Ok(target) => target,
+                    Err(render::kustomize::KustomizeError::Git(
+                        error @ git::GitError::SubmoduleUnavailable { .. },
+                    )) => {
+                        source_errors.push(unreadable(name, source, &error));
+                        slots.push(files);
+                        continue;
                     }
-                })?;
+                    Err(error) => {
+                        return Err(DesiredError::Kustomization {
+                            env: name.to_string(),
+                            source_name: source.describe(),
+                            error,
+                        });
+                    }
+                };
                 let job = |dir: String| Job {
                     source: source.describe(),
                     kind: JobKind::Kustomize(dir),
@@ -142,7 +158,7 @@ pub fn environment_files(
             }
             Source::Helm(helm) if helm.chart.contains("://") => {
                 // `oci://…`, `https://…`: nothing in Git to render, and plumb does not fetch.
-                remote.push(RunError {
+                source_errors.push(RunError {
                     env: name.to_string(),
                     kind: "render".into(),
                     source: Some(source.describe()),
@@ -167,7 +183,7 @@ pub fn environment_files(
         }
         slots.push(files);
     }
-    let mut errors = remote;
+    let mut errors = source_errors;
     let only_jobs: Vec<Job> = jobs.iter().map(|(_, j)| j.clone()).collect();
     for ((index, _), result) in jobs.iter().zip(renderer.render(tree, name, &only_jobs)) {
         match result {
@@ -180,6 +196,21 @@ pub fn environment_files(
         files: slots.into_iter().flatten().collect(),
         errors,
     })
+}
+
+/// A source that could not be read from Git (a submodule whose commit is not in the clone): a
+/// `render` error of that source, so the run is incomplete rather than missing its objects.
+fn unreadable(env: &str, source: &Source, error: &git::GitError) -> RunError {
+    RunError {
+        env: env.to_string(),
+        kind: "render".into(),
+        source: Some(source.describe()),
+        resource: None,
+        message: format!(
+            "environment `{env}`, source `{}`: {error}",
+            source.describe()
+        ),
+    }
 }
 
 fn missing_path(tree: &GitTree, env: &str, source: &Source, path: &str) -> DesiredError {

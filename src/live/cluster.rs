@@ -10,8 +10,10 @@
 use super::snapshot::LiveFile;
 use crate::model::{RunError, Scopes};
 use crate::progress::Progress;
+use crate::scrub::Scrubber;
 use crate::yaml::Document;
 use futures::stream::{self, StreamExt};
+use regex::Regex;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -127,7 +129,7 @@ pub struct ClusterState {
 }
 
 /// Reads the live state `request` asks for. Kubeconfig problems are errors (bad input); anything
-/// the cluster does is recorded in the state's `errors`.
+/// the cluster does, and credentials that cannot be had, are recorded in the state's `errors`.
 pub fn read(request: &ReadRequest<'_>, progress: &Progress) -> Result<ClusterState, ClusterError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -145,7 +147,7 @@ async fn read_async(
         message,
     };
     let mut config = if request.context == IN_CLUSTER {
-        kube::Config::incluster().map_err(|e| kubeconfig_error(e.to_string()))?
+        kube::Config::incluster().map_err(|e| kubeconfig_error(scrubbed(&e)))?
     } else {
         let options = kube::config::KubeConfigOptions {
             context: Some(request.context.to_string()),
@@ -153,7 +155,7 @@ async fn read_async(
         };
         kube::Config::from_kubeconfig(&options)
             .await
-            .map_err(|e| kubeconfig_error(e.to_string()))?
+            .map_err(|e| kubeconfig_error(kubeconfig_message(&e)))?
     };
     config.default_retry = false;
     // The timeout around each request (below) is the one that counts; kube's own read timeout
@@ -161,16 +163,36 @@ async fn read_async(
     config.connect_timeout = Some(request_timeout());
     config.read_timeout = None;
     let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(|e| kubeconfig_error(e.to_string()))?;
-    let api = Api {
-        client,
-        env: request.env.to_string(),
-    };
     let mut state = ClusterState {
         live: LiveFile::default(),
         server: server.clone(),
         version: None,
         resources: Vec::new(),
+    };
+    let client = match kube::Client::try_from(config) {
+        Ok(client) => client,
+        // Credentials that cannot be had (an exec plugin that fails, an expired login) are this
+        // environment's cluster not being readable, not bad input: the other environments of an
+        // audit are still read and reported.
+        Err(kube::Error::Auth(error)) => {
+            state.live.errors.push(RunError {
+                env: request.env.to_string(),
+                kind: "auth".into(),
+                source: None,
+                resource: None,
+                message: format!(
+                    "cannot get credentials for cluster `{}` at {server}: {}; nothing of it was compared\n  help: log in again (the kubeconfig user's credentials), then re-run",
+                    request.context,
+                    auth_message(&error)
+                ),
+            });
+            return Ok(state);
+        }
+        Err(e) => return Err(kubeconfig_error(scrubbed(&e))),
+    };
+    let api = Api {
+        client,
+        env: request.env.to_string(),
     };
     progress.note(&format!(
         "reading live state of {} from {} ({server})",
@@ -179,11 +201,15 @@ async fn read_async(
     match api.get("/version", None).await {
         Ok(version) => state.version = version["gitVersion"].as_str().map(str::to_string),
         Err(failure) => {
+            let (kind, what) = match failure {
+                Failure::Auth(_) | Failure::Status(401, _) => ("auth", "cannot log in to"),
+                _ => ("unreachable", "cannot reach"),
+            };
             state.live.errors.push(api.error(
-                "unreachable",
+                kind,
                 None,
                 format!(
-                    "cannot reach cluster `{}` at {server}: {}; nothing of it was compared",
+                    "{what} cluster `{}` at {server}: {}; nothing of it was compared",
                     request.context,
                     failure.message()
                 ),
@@ -271,6 +297,7 @@ async fn read_async(
                 if failed_kinds.insert(resource.group_kind()) {
                     let kind = match failure {
                         Failure::Status(403, _) => "forbidden",
+                        Failure::Status(401, _) | Failure::Auth(_) => "auth",
                         Failure::Timeout => "timeout",
                         _ => "unreachable",
                     };
@@ -330,6 +357,8 @@ enum Failure {
     Timeout,
     /// No answer: connection refused, reset, TLS, ….
     Transport(String),
+    /// Credentials could not be had (a token refresh through an exec plugin failed).
+    Auth(String),
 }
 
 impl Failure {
@@ -337,7 +366,7 @@ impl Failure {
         match self {
             Failure::Status(code, message) => format!("HTTP {code}: {message}"),
             Failure::Timeout => format!("no answer within {} s", request_timeout().as_secs_f64()),
-            Failure::Transport(message) => message.clone(),
+            Failure::Transport(message) | Failure::Auth(message) => message.clone(),
         }
     }
 
@@ -345,6 +374,7 @@ impl Failure {
         match self {
             Failure::Status(code, _) => *code == 429 || *code >= 500,
             Failure::Timeout | Failure::Transport(_) => true,
+            Failure::Auth(_) => false,
         }
     }
 }
@@ -403,9 +433,13 @@ impl Api {
         {
             Err(_) => return Err(Failure::Timeout),
             Ok(Err(kube::Error::Api(status))) => {
-                return Err(Failure::Status(status.code, status.message.clone()));
+                return Err(Failure::Status(
+                    status.code,
+                    Scrubber::new().scrub(&status.message),
+                ));
             }
-            Ok(Err(e)) => return Err(Failure::Transport(error_chain(&e))),
+            Ok(Err(kube::Error::Auth(e))) => return Err(Failure::Auth(auth_message(&e))),
+            Ok(Err(e)) => return Err(Failure::Transport(scrubbed(&e))),
             Ok(Ok(text)) => text,
         };
         serde_json::from_str(&text).map_err(|e| {
@@ -550,6 +584,86 @@ impl Api {
             }
         }
     }
+}
+
+/// Why credentials could not be had, without what the credential plugin printed beyond a
+/// scrubbed excerpt of its stderr (never its stdout, where a token would be, nor its command
+/// line, whose arguments may hold one).
+fn auth_message(error: &kube::client::AuthError) -> String {
+    match error {
+        kube::client::AuthError::AuthExecRun { out, .. } => {
+            let stderr = Scrubber::strict().excerpt(&out.stderr);
+            let status = out
+                .status
+                .code()
+                .map_or("a signal".to_string(), |c| format!("status {c}"));
+            if stderr.is_empty() {
+                format!("the kubeconfig user's exec credential plugin exited with {status}")
+            } else {
+                format!(
+                    "the kubeconfig user's exec credential plugin exited with {status}: {stderr}"
+                )
+            }
+        }
+        other => scrubbed(other),
+    }
+}
+
+/// A kubeconfig error that names the file and the place, never a value: the YAML parser's
+/// message quotes the offending line (a `token:`), and a type error quotes the value.
+fn kubeconfig_message(error: &kube::config::KubeconfigError) -> String {
+    let kube::config::KubeconfigError::Parse(_) = error else {
+        return scrubbed(error);
+    };
+    let files = kubeconfig_files();
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let text = error.to_string();
+    let place = Regex::new(r"line (\d+) column (\d+)")
+        .ok()
+        .and_then(|re| re.captures(&text))
+        .and_then(|c| Some((c[1].parse::<usize>().ok()?, c[2].to_string())));
+    let Some((line, column)) = place else {
+        return format!(
+            "{} is not a valid kubeconfig (the parser's message is not shown: it may quote a credential)",
+            names.join(", ")
+        );
+    };
+    // The key on that line, when the line is `key: …` or `- key: …`.
+    let key = files.iter().find_map(|file| {
+        let text = std::fs::read_to_string(file).ok()?;
+        let entry = text.lines().nth(line.checked_sub(1)?)?;
+        let (key, _) = entry
+            .trim_start()
+            .trim_start_matches("- ")
+            .split_once(':')?;
+        let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+        (!key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        .then(|| key.to_string())
+    });
+    let key = key.map_or(String::new(), |k| format!(", key `{k}`"));
+    format!(
+        "{}: not a valid kubeconfig at line {line} column {column}{key} (the value is not shown)",
+        names.join(", ")
+    )
+}
+
+/// The kubeconfig files kube reads: `KUBECONFIG`'s list, else `~/.kube/config`.
+fn kubeconfig_files() -> Vec<std::path::PathBuf> {
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(list) => std::env::split_paths(&list).collect(),
+        None => std::env::var_os("HOME")
+            .map(|home| std::path::PathBuf::from(home).join(".kube/config"))
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// An error and its causes, scrubbed of credential shapes.
+fn scrubbed(error: &dyn std::error::Error) -> String {
+    Scrubber::new().scrub(&error_chain(error))
 }
 
 /// An error and its causes, `: `-separated: kube's own message ("client error (Connect)") says

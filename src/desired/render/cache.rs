@@ -8,8 +8,13 @@
 //! never see half an entry). Failed renders are never stored.
 //!
 //! Location: `PLUMB_CACHE_DIR`, else `$XDG_CACHE_HOME/plumb`, else `~/.cache/plumb`. Rendered
-//! output holds what the repository holds (Secrets included), so the directory is created
-//! readable by its owner only. Any error reading or writing the cache only costs a re-render.
+//! output holds what the repository holds (Secrets included), and what an entry says is what plumb
+//! compares, so the directory must be this user's alone: it is created (or its mode corrected)
+//! `0700`, and a directory another user owns is not used at all — the run renders without a
+//! cache, with one warning, since a render must never fail because of its cache. Each entry
+//! carries the SHA-256 of its payload; one that does not match (a disk error, a half-copied
+//! cache, an edit) is a miss and is rendered again. Any error reading or writing the cache only
+//! costs a re-render.
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -27,7 +32,8 @@ struct Entry {
     files: Vec<CachedFile>,
 }
 
-const ENTRY_VERSION: u32 = 1;
+/// Version 2: entries start with the digest of their payload.
+const ENTRY_VERSION: u32 = 2;
 
 /// The cache directory, or none (disabled by `--no-cache`, or no home to put it in).
 #[derive(Debug, Clone)]
@@ -46,14 +52,15 @@ impl Cache {
                     .or_else(|| env("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("plumb")))
                     .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/plumb")))
             })
-            .flatten();
+            .flatten()
+            .filter(|dir| usable(dir));
         Cache { dir }
     }
 
-    /// A cache in a given directory (tests).
+    /// A cache in a given directory (tests), checked as [`Cache::new`] checks it.
     pub fn at(dir: &Path) -> Cache {
         Cache {
-            dir: Some(dir.to_path_buf()),
+            dir: Some(dir.to_path_buf()).filter(|d| usable(d)),
         }
     }
 
@@ -64,8 +71,8 @@ impl Cache {
     /// A render's stored output.
     pub fn get(&self, key: &Key) -> Option<Vec<CachedFile>> {
         let path = self.entry_path("renders", &key.0, "json")?;
-        let bytes = std::fs::read(path).ok()?;
-        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+        let payload = read_entry(&path)?;
+        let entry: Entry = serde_json::from_slice(&payload).ok()?;
         (entry.version == ENTRY_VERSION).then_some(entry.files)
     }
 
@@ -87,7 +94,7 @@ impl Cache {
     /// A tool's version, by the identity of its binary.
     pub fn tool_version(&self, identity: &str) -> Option<String> {
         let path = self.entry_path("tools", &hash(identity.as_bytes()), "txt")?;
-        let text = std::fs::read_to_string(path).ok()?;
+        let text = String::from_utf8(read_entry(&path)?).ok()?;
         let (stored_identity, version) = text.split_once("\n=\n")?;
         (stored_identity == identity).then(|| version.to_string())
     }
@@ -113,6 +120,7 @@ impl Cache {
             let parent = path.parent().unwrap_or(Path::new("."));
             std::fs::create_dir_all(parent)?;
             let mut temp = tempfile::NamedTempFile::new_in(parent)?;
+            std::io::Write::write_all(&mut temp, format!("{}\n", hash(bytes)).as_bytes())?;
             std::io::Write::write_all(&mut temp, bytes)?;
             temp.persist(path).map_err(|e| e.error)?;
             Ok(())
@@ -121,6 +129,62 @@ impl Cache {
             tracing::debug!(path = %path.display(), error = %e, "render cache: cannot write");
         }
     }
+}
+
+/// An entry's payload, if the entry is there and its digest (its first line) matches the rest.
+fn read_entry(path: &Path) -> Option<Vec<u8>> {
+    let mut bytes = std::fs::read(path).ok()?;
+    let newline = memchr::memchr(b'\n', &bytes);
+    let intact = newline.is_some_and(|at| bytes[..at] == *hash(&bytes[at + 1..]).as_bytes());
+    if !intact {
+        tracing::warn!(path = %path.display(), "render cache: an entry does not match its digest; ignoring it and rendering again");
+        return None;
+    }
+    let at = newline?;
+    bytes.drain(..=at);
+    Some(bytes)
+}
+
+/// Whether `dir` can hold this user's cache: absent (created `0700` on first write), or a
+/// directory this user owns — whose mode is then made `0700` if it was more open. Another user's
+/// directory is refused with a warning: whoever owns it could read the rendered Secrets and
+/// plant entries that plumb would compare as the truth.
+fn usable(dir: &Path) -> bool {
+    let meta = match std::fs::metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+        Err(e) => {
+            tracing::warn!(path = %dir.display(), error = %e, "render cache: cannot use the directory; rendering without a cache");
+            return false;
+        }
+    };
+    if !meta.is_dir() {
+        tracing::warn!(path = %dir.display(), "render cache: not a directory; rendering without a cache");
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // SAFETY: geteuid(2) has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            tracing::warn!(
+                path = %dir.display(),
+                owner = meta.uid(),
+                "render cache: the directory belongs to another user; rendering without a cache \
+                 (point PLUMB_CACHE_DIR at a directory of your own)"
+            );
+            return false;
+        }
+        if meta.mode() & 0o077 != 0 {
+            if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+                tracing::warn!(path = %dir.display(), error = %e, "render cache: others can reach the directory and its mode cannot be fixed; rendering without a cache");
+                return false;
+            }
+            tracing::info!(path = %dir.display(), "render cache: made the directory private (0700)");
+        }
+    }
+    true
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -219,6 +283,62 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn a_tampered_or_truncated_entry_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path());
+        let k = key(&[("x", "2")]);
+        let files = vec![CachedFile {
+            path: "a.yaml".into(),
+            text: "kind: Secret\ndata: {a: b}\n".into(),
+        }];
+        cache.put(&k, &files);
+        assert_eq!(cache.get(&k), Some(files));
+        let path = cache.entry_path("renders", &k.0, "json").unwrap();
+        let stored = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, stored.replace("{a: b}", "{a: c}")).unwrap();
+        assert_eq!(cache.get(&k), None);
+        std::fs::write(&path, &stored[..stored.len() - 3]).unwrap();
+        assert_eq!(cache.get(&k), None);
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(cache.get(&k), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_open_directory_of_ours_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("c");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(Cache::at(&open).enabled());
+        let mode = std::fs::metadata(&open).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn another_users_directory_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        // SAFETY: geteuid(2) has no preconditions.
+        let theirs = if unsafe { libc::geteuid() } == 0 {
+            // As root: a directory given to `nobody`.
+            let theirs = dir.path().join("theirs");
+            std::fs::create_dir(&theirs).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+            theirs
+        } else {
+            // As anyone else: root's `/`.
+            PathBuf::from("/")
+        };
+        let cache = Cache::at(&theirs);
+        assert!(!cache.enabled());
+        let k = key(&[]);
+        cache.put(&k, &[]);
+        assert_eq!(cache.get(&k), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use super::cache::{CachedFile, KeyBuilder};
 use crate::desired::git::{GitError, GitTree};
+use crate::scrub::Scrubber;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,11 +51,24 @@ impl HelmJob {
         args
     }
 
+    /// The `set` values, which helm echoes when it cannot parse one (`failed parsing --set-json
+    /// data KEY=VALUE`): each as passed, and every string and number inside it.
+    pub fn secrets(&self, scrubber: &mut Scrubber) {
+        for (key, json) in &self.set {
+            scrubber.add(json);
+            scrubber.add(&format!("{key}={json}"));
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(json) {
+                scrubber.add_value(&value);
+            }
+        }
+    }
+
     /// Feeds what this render reads into a cache key: its arguments, the chart directory's tree
     /// id (templates, values.yaml, vendored subcharts in `charts/`) and each values file's blob id.
     pub fn key_parts(&self, tree: &GitTree, key: &mut KeyBuilder) -> Result<(), HelmError> {
         key.part("release", &self.release)
             .part("namespace", self.namespace.as_deref().unwrap_or(""));
+        tree.check_submodules(&self.chart)?;
         let chart_id = tree.object_id(&self.chart)?;
         key.part("chart", &self.chart)
             .part("chart-id", &format!("{chart_id:?}"));

@@ -12,6 +12,7 @@ use super::cache::{CachedFile, KeyBuilder};
 use super::join_repo;
 use crate::desired::ManifestFile;
 use crate::desired::git::{GitError, GitTree};
+use crate::scrub::Scrubber;
 use git2::ObjectType;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -126,7 +127,7 @@ pub fn target(tree: &GitTree, path: &str) -> Result<Target, KustomizeError> {
 pub fn key_parts(tree: &GitTree, dir: &str, key: &mut KeyBuilder) -> Result<(), KustomizeError> {
     let mut inputs = BTreeMap::new();
     let mut visited = BTreeSet::new();
-    follow(tree, dir, &mut inputs, &mut visited)?;
+    follow(tree, dir, &mut inputs, &mut visited, &mut |_, _| {})?;
     key.part("dir", dir);
     for (path, id) in inputs {
         key.part("input", &path).part("id", &id);
@@ -134,15 +135,19 @@ pub fn key_parts(tree: &GitTree, dir: &str, key: &mut KeyBuilder) -> Result<(), 
     Ok(())
 }
 
+/// Walks the kustomizations building `dir` reads, recording each input's Git id in `inputs` and
+/// showing each kustomization (its directory and contents) to `visit`.
 fn follow(
     tree: &GitTree,
     dir: &str,
     inputs: &mut BTreeMap<String, String>,
     visited: &mut BTreeSet<String>,
+    visit: &mut dyn FnMut(&str, &Value),
 ) -> Result<(), KustomizeError> {
     if !visited.insert(dir.to_string()) {
         return Ok(());
     }
+    tree.check_submodules(dir)?;
     if let Some((_, id)) = tree.object_id(dir)? {
         inputs.insert(dir.to_string(), id.to_string());
     }
@@ -155,6 +160,7 @@ fn follow(
             file: file.clone(),
             message: e.to_string(),
         })?;
+    visit(dir, &kustomization);
     for reference in references(&kustomization) {
         if is_url(&reference) {
             return Err(KustomizeError::RemoteReference { file, reference });
@@ -165,7 +171,7 @@ fn follow(
         match tree.object_id(&path)? {
             Some((ObjectType::Tree, id)) => {
                 inputs.insert(path.clone(), id.to_string());
-                follow(tree, &path, inputs, visited)?;
+                follow(tree, &path, inputs, visited, visit)?;
             }
             Some((_, id)) => {
                 inputs.insert(path, id.to_string());
@@ -179,6 +185,100 @@ fn follow(
         }
     }
     Ok(())
+}
+
+/// The secrets building `dir` hands to kustomize, which it may echo in an error: every
+/// `secretGenerator`'s literals, the contents of its files and env files, and the values of the
+/// Secret objects in the files the kustomizations read. Best effort: what cannot be read is
+/// skipped (the render fails on it anyway, and says so).
+pub fn secrets(tree: &GitTree, dir: &str, scrubber: &mut Scrubber) {
+    let mut visit = |dir: &str, kustomization: &Value| {
+        let read = |reference: &str| -> Option<String> {
+            let path = join_repo(dir, reference.trim())?;
+            let file = tree.read(&path).ok()?;
+            Some(String::from_utf8_lossy(&file.bytes).into_owned())
+        };
+        let list = |value: &Value, key: &str| -> Vec<String> {
+            value
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        };
+        for generator in kustomization
+            .get("secretGenerator")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for literal in list(generator, "literals") {
+                scrubber.add_entry(&literal);
+            }
+            for file in list(generator, "files") {
+                let path = file.split_once('=').map_or(file.as_str(), |(_, p)| p);
+                if let Some(text) = read(path) {
+                    scrubber.add(&text);
+                }
+            }
+            let mut envs = list(generator, "envs");
+            envs.extend(generator["env"].as_str().map(str::to_string));
+            for env in envs {
+                for line in read(&env).unwrap_or_default().lines() {
+                    if !line.trim_start().starts_with('#') {
+                        scrubber.add_entry(line.trim());
+                    }
+                }
+            }
+        }
+        for reference in references(kustomization) {
+            let lower = reference.to_ascii_lowercase();
+            if !(lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")) {
+                continue;
+            }
+            if let Some(text) = read(&reference).filter(|t| t.contains("Secret")) {
+                for (object, _) in crate::yaml::parse_values(&text, &reference).unwrap_or_default()
+                {
+                    secret_values(&object, scrubber);
+                }
+            }
+        }
+    };
+    let _ = follow(
+        tree,
+        dir,
+        &mut BTreeMap::new(),
+        &mut BTreeSet::new(),
+        &mut visit,
+    );
+}
+
+/// The values of a Secret object: `stringData` as written, `data` as written and decoded.
+fn secret_values(object: &Value, scrubber: &mut Scrubber) {
+    if object["kind"] != "Secret" {
+        return;
+    }
+    for value in object["stringData"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        scrubber.add_value(value);
+    }
+    for value in object["data"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        if let Some(encoded) = value.as_str() {
+            scrubber.add(encoded);
+            use base64::Engine;
+            if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) {
+                scrubber.add(&String::from_utf8_lossy(&decoded));
+            }
+        }
+    }
 }
 
 /// Every file or directory a kustomization names (inline patches and inline transformer

@@ -18,6 +18,7 @@ use crate::desired::git::{GitError, GitTree};
 use crate::desired::{ManifestFile, SourceFile};
 use crate::model::RunError;
 use crate::progress::Progress;
+use crate::scrub::Scrubber;
 use cache::{Cache, CachedFile, KeyBuilder};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -36,11 +37,15 @@ pub enum RenderError {
         tool: &'static str,
         source: process::ProcessError,
     },
-    #[error("{tool} failed (exit {code}): {stderr}")]
+    /// The tool's stderr is not part of the message: it may echo secrets, and is shown only
+    /// scrubbed, by [`Renderer::render`].
+    #[error("{tool} failed (exit {code})")]
     Failed {
         tool: &'static str,
         code: String,
         stderr: String,
+        /// Bytes of stderr past the kept ones.
+        dropped: usize,
     },
     #[error("{tool} printed output that is not UTF-8")]
     NotText { tool: &'static str },
@@ -233,7 +238,7 @@ impl Renderer {
                         kind: "render".into(),
                         source: Some(job.source.clone()),
                         resource: None,
-                        message: format!("environment `{env}`, source `{}`: {e}", job.source),
+                        message: failure_message(tree, env, job, &e),
                     }),
                 }
             })
@@ -328,6 +333,7 @@ impl Renderer {
                 tool: name,
                 code: out.code.map_or("signal".into(), |c| c.to_string()),
                 stderr,
+                dropped: out.stderr_dropped,
             });
         }
         let stdout =
@@ -346,6 +352,40 @@ impl Renderer {
             (JobKind::Kustomize(_), None) => Err(RenderError::Checkout("no wrapper".into())),
         }
     }
+}
+
+/// The message of a failed render, scrubbed of every secret the render handed the tool (a tool
+/// echoes them when it fails: docs/rendering.md) with an excerpt of the tool's stderr; the whole
+/// kept stderr, scrubbed too, goes to the debug log (`-vv`).
+fn failure_message(tree: &GitTree, env: &str, job: &Job, error: &RenderError) -> String {
+    let mut scrubber = Scrubber::new();
+    match &job.kind {
+        JobKind::Helm(h) => h.secrets(&mut scrubber),
+        JobKind::Kustomize(dir) => kustomize::secrets(tree, dir, &mut scrubber),
+    }
+    let mut message = scrubber.scrub(&format!(
+        "environment `{env}`, source `{}`: {error}",
+        job.source
+    ));
+    if let RenderError::Failed {
+        tool,
+        stderr,
+        dropped,
+        ..
+    } = error
+    {
+        tracing::debug!(
+            env,
+            source = %job.source,
+            tool,
+            dropped,
+            stderr = %scrubber.scrub(stderr),
+            "stderr of the failed render (scrubbed)"
+        );
+        message.push_str(": ");
+        message.push_str(&scrubber.excerpt(stderr.as_bytes()));
+    }
+    message
 }
 
 /// `relative` resolved against the repository directory `base`, without touching the file

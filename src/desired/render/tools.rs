@@ -168,14 +168,18 @@ fn version(cache: &Cache, path: &Path, flavor: Flavor) -> Result<String, ToolErr
     };
     let out = process::run(path, &args, Path::new("/"), &[], Duration::from_secs(30))
         .map_err(|e| failed(e.to_string()))?;
+    // What a tool prints goes through the scrubber like any tool text (docs/rendering.md).
+    let scrubber = crate::scrub::Scrubber::new();
     if !out.success {
-        return Err(failed(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ));
+        return Err(failed(scrubber.excerpt(&out.stderr)));
     }
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let version = parse_version(flavor, &text)
-        .ok_or_else(|| failed(format!("unexpected output `{}`", text.trim())))?;
+    let version = parse_version(flavor, &text).ok_or_else(|| {
+        failed(format!(
+            "unexpected output `{}`",
+            scrubber.excerpt(text.as_bytes())
+        ))
+    })?;
     if let Some(id) = identity {
         cache.store_tool_version(&id, &version);
     }
