@@ -109,6 +109,8 @@ pub enum AppError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot start the thread plumb runs on: {source}")]
+    Thread { source: std::io::Error },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -138,7 +140,27 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 /// Runs a command; the exit code comes from its report (0, 1 or 3).
+///
+/// The command runs on a thread of its own and rayon's workers are built, all with a stack of
+/// `limits::STACK_BYTES`: parsing and walking a value as deep as `limits::MAX_DEPTH` must fit on
+/// every thread that does it, whatever stack the caller's thread has.
 pub fn run(cli: Cli) -> Result<u8, AppError> {
+    // Fails only when the pool already exists: then this process built it here before.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(crate::limits::STACK_BYTES)
+        .build_global();
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("plumb".into())
+            .stack_size(crate::limits::STACK_BYTES)
+            .spawn_scoped(scope, || run_command(cli))
+            .map_err(|source| AppError::Thread { source })?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn run_command(cli: Cli) -> Result<u8, AppError> {
     let common = &cli.common;
     init_logging(common.verbose, common.quiet);
     let _ = STARTED.set(std::time::Instant::now());

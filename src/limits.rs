@@ -7,12 +7,21 @@
 
 use std::time::Duration;
 
-/// Nesting depth of any value (mappings and lists), checked while parsing, before anything
-/// recurses over it. serde_json stops at 128 by default and every cluster response is read with
-/// it, so YAML gets the same bound: the deepest real input (CRD schemas) stays far below it, and
-/// every recursive stage (normalize, diff, CEL, output) is safe at it on the smallest stack plumb
-/// runs on.
-pub const MAX_DEPTH: usize = 128;
+/// Nesting depth of any value (mappings and lists, the document itself counted), checked while
+/// parsing, before anything recurses over it. serde_json reads every cluster response and JSON
+/// file with a fixed recursion limit of 128, which lets 127 nested containers through; YAML gets
+/// the same bound, so a value means the same whatever its syntax. The deepest real input measured
+/// is 17 (a snapshot); the deepest CRD schemas (Prometheus Operator's) reach about 30. Every
+/// recursive stage (normalize, diff, CEL, output, drop) is tested at this depth on a
+/// [`STACK_BYTES`] stack.
+pub const MAX_DEPTH: usize = 127;
+
+/// Stack of every thread that parses or walks values: the thread a command runs on and rayon's
+/// workers (the defaults, 8 MiB for `main` and 2 MiB for spawned threads, are not a bound plumb
+/// controls). A debug build needs about 3 MiB to parse a YAML value [`MAX_DEPTH`] deep (the
+/// parser takes ~23 KiB a level), a whole command at that depth about 4 MiB, a release build far
+/// less: four times that. Only the pages a thread touches are committed.
+pub const STACK_BYTES: usize = 16 << 20;
 
 /// Bytes of one plumb.yaml, policy file or policy-test file: these are written by hand.
 pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
@@ -30,6 +39,12 @@ pub const MAX_YAML_NODES: usize = 50_000_000;
 
 /// Alias uses in one YAML stream.
 pub const MAX_YAML_ALIASES: usize = 100_000;
+
+/// Parser events that aliases may replay in one YAML stream, and events recorded under anchors
+/// to be replayed (each about one node): what bounds a "billion laughs" document, whose 200 bytes
+/// expand to 10^9 nodes. Manifests rarely use aliases; a million nodes is a large Helm release
+/// written out twice.
+pub const MAX_YAML_ALIAS_EXPANSION: usize = 1_000_000;
 
 /// Bytes a render tool may print on stdout before it is stopped.
 pub const MAX_TOOL_OUTPUT_BYTES: usize = 512 << 20;
