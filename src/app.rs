@@ -109,6 +109,8 @@ pub enum AppError {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Input(#[from] crate::input_file::InputFileError),
     #[error("cannot start the thread plumb runs on: {source}")]
     Thread { source: std::io::Error },
     #[error("cannot write {path}: {source}")]
@@ -528,7 +530,7 @@ fn write_metrics(path: &Path, report: &Report) -> Result<(), AppError> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    let previous = std::fs::read_to_string(path).ok();
+    let previous = crate::input_file::read_text(path, crate::input_file::InputKind::Report).ok();
     let text = report::metrics::render(
         report,
         report::metrics::Run {

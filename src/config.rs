@@ -15,11 +15,8 @@ pub enum ConfigError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Invalid(#[from] Box<LocatedError>),
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::input_file::InputFileError),
     #[error(
         "no {FILE_NAME} in {start} or any parent directory up to the repository root\n  help: run plumb where plumb.yaml lives, or pass -c/--config FILE"
     )]
@@ -175,10 +172,7 @@ pub fn locate(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, ConfigEr
 }
 
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = crate::input_file::read_text(path, crate::input_file::InputKind::Config)?;
     let file = path.display().to_string();
     let config = parse(&text, &file)?;
     let dir = path

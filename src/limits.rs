@@ -30,6 +30,9 @@ pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 /// stores at most about 1.5 MiB per object, so this holds thousands of real objects.
 pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
 
+/// Bytes of a previous JSON report (`--baseline`) or metrics file plumb reads back.
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
+
 /// Bytes of one live-state file (a snapshot or a `kubectl get` List): a whole cluster.
 pub const MAX_LIVE_FILE_BYTES: u64 = 2 << 30;
 

@@ -58,10 +58,7 @@ pub(super) fn policy_test(
     let (mut passed, mut failed) = (0, 0);
     for file in files {
         let name = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|source| AppError::Read {
-            path: name.clone(),
-            source,
-        })?;
+        let text = crate::input_file::read_text(&file, crate::input_file::InputKind::Config)?;
         let tests = policy::testing::parse(&text, &name)?;
         let today = tests.today.unwrap_or_else(crate::timestamp::today);
         let policies = match &tests.policies {

@@ -2,6 +2,7 @@
 //! exactly what that tag holds, whatever is checked out.
 
 use super::ManifestFile;
+use crate::limits::{MAX_FILES_PER_SOURCE, MAX_MANIFEST_BYTES};
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,19 @@ pub enum GitError {
     OutsideRepository { path: String, repo: String },
     #[error("reading Git: {0}")]
     Git(#[from] git2::Error),
+    #[error(
+        "{path} at {rev} is {size} bytes, larger than plumb's limit of {limit} bytes for a manifest file\n  help: check that this is the file you meant; docs/security.md lists the limits"
+    )]
+    TooLarge {
+        path: String,
+        rev: String,
+        size: usize,
+        limit: u64,
+    },
+    #[error(
+        "{path} at {rev} holds more than {MAX_FILES_PER_SOURCE} files, plumb's limit for one source\n  help: point the source at the directory that holds the manifests"
+    )]
+    TooManyFiles { path: String, rev: String },
     #[error("writing the tree at {rev} to {path}: {source}")]
     Write {
         rev: String,
@@ -131,26 +145,46 @@ impl GitTree {
             TreeWalkResult::Ok
         })?;
         ids.sort();
+        if ids.len() > MAX_FILES_PER_SOURCE {
+            return Err(GitError::TooManyFiles {
+                path: dir.to_string(),
+                rev: self.rev.clone(),
+            });
+        }
         ids.into_iter()
             .map(|(path, id)| {
-                Ok(ManifestFile {
-                    path,
-                    bytes: self.repo.find_blob(id)?.content().to_vec(),
-                })
+                let bytes = self.blob_bytes(&path, id)?;
+                Ok(ManifestFile { path, bytes })
             })
             .collect()
+    }
+
+    /// A blob's bytes, its size checked against `MAX_MANIFEST_BYTES` from the object's header
+    /// before the blob is inflated and copied.
+    fn blob_bytes(&self, path: &str, id: Oid) -> Result<Vec<u8>, GitError> {
+        let (size, _) = self.repo.odb()?.read_header(id)?;
+        if size as u64 > MAX_MANIFEST_BYTES {
+            return Err(GitError::TooLarge {
+                path: path.to_string(),
+                rev: self.rev.clone(),
+                size,
+                limit: MAX_MANIFEST_BYTES,
+            });
+        }
+        Ok(self.repo.find_blob(id)?.content().to_vec())
     }
 
     /// One file's contents.
     pub fn read(&self, path: &str) -> Result<ManifestFile, GitError> {
         let tree = self.repo.find_commit(self.commit)?.tree()?;
-        let blob = tree
-            .get_path(Path::new(path))?
-            .to_object(&self.repo)?
-            .peel_to_blob()?;
+        let entry = tree.get_path(Path::new(path))?;
+        if entry.kind() != Some(ObjectType::Blob) {
+            // As before: peeling a tree to a blob fails with Git's own message.
+            entry.to_object(&self.repo)?.peel_to_blob()?;
+        }
         Ok(ManifestFile {
             path: path.to_string(),
-            bytes: blob.content().to_vec(),
+            bytes: self.blob_bytes(path, entry.id())?,
         })
     }
 }
