@@ -110,7 +110,7 @@ pub fn parse_values(text: &str, file: &str) -> Result<Vec<(Value, u64)>, YamlErr
             serde_saphyr::Spanned<Value>,
             Vec<serde_saphyr::Spanned<Value>>,
         >(text, options())
-        .map_err(|e| yaml_error(&e, file))?
+        .map_err(|e| yaml_error(&e, file, Values::Redacted))?
         .into_iter()
         .filter(|spanned| !spanned.value.is_null())
         .map(|spanned| (spanned.value, spanned.referenced.line()))
@@ -118,9 +118,28 @@ pub fn parse_values(text: &str, file: &str) -> Result<Vec<(Value, u64)>, YamlErr
     }
 }
 
-/// Parses one YAML document into any deserializable type (configuration and policy files).
+/// Parses one YAML document into any deserializable type, for files that hold no secrets
+/// (plumb.yaml, policy files): a message may quote the value it refuses (``unknown variant
+/// `permit` ``), which is what the user needs to see.
 pub fn from_str<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, YamlError> {
-    serde_saphyr::from_str_with_options(text, options()).map_err(|e| yaml_error(&e, file))
+    serde_saphyr::from_str_with_options(text, options())
+        .map_err(|e| yaml_error(&e, file, Values::Quoted))
+}
+
+/// [`from_str`] for files that may hold Secret data (policy tests): no message quotes a value.
+pub fn from_str_holding_secrets<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+) -> Result<T, YamlError> {
+    serde_saphyr::from_str_with_options(text, options())
+        .map_err(|e| yaml_error(&e, file, Values::Redacted))
+}
+
+/// Whether an error message may quote a scalar value of the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Values {
+    Quoted,
+    Redacted,
 }
 
 fn parse_json(text: &str, file: &str) -> Result<Vec<(Value, u64)>, YamlError> {
@@ -265,14 +284,14 @@ fn alias_bomb() -> String {
     )
 }
 
-/// The error in plain words: which limit was exceeded, which key is duplicated, and never a
-/// scalar value of the file.
-fn describe(error: &serde_saphyr::Error) -> String {
+/// The error in plain words: which limit was exceeded, which key is duplicated, and no scalar
+/// value of the file unless `values` allows it.
+fn describe(error: &serde_saphyr::Error, values: Values) -> String {
     use serde_saphyr::Error as E;
     use serde_saphyr::budget::BudgetBreach as B;
     match error {
-        E::AliasError { error, .. } => describe(error),
-        E::WithSnippet { error, .. } => describe(error),
+        E::AliasError { error, .. } => describe(error, values),
+        E::WithSnippet { error, .. } => describe(error, values),
         E::DuplicateMappingKey { key, .. } => duplicate_key(key.as_deref()),
         E::Budget { breach, .. } => match breach {
             B::Depth { .. } => too_deep(),
@@ -288,8 +307,12 @@ fn describe(error: &serde_saphyr::Error) -> String {
         E::AliasReplayLimitExceeded { .. }
         | E::AliasExpansionLimitExceeded { .. }
         | E::AliasReplayStackDepthExceeded { .. } => alias_bomb(),
-        E::QuotingRequired { .. } => "this value must be quoted".to_string(),
-        E::NonFiniteFloat { .. } => "a number here is not finite".to_string(),
+        E::QuotingRequired { .. } if values == Values::Redacted => {
+            "this value must be quoted".to_string()
+        }
+        E::NonFiniteFloat { .. } if values == Values::Redacted => {
+            "a number here is not finite".to_string()
+        }
         other => {
             let mut message = other.to_string();
             // The library appends its own position; ours comes first in a uniform format.
@@ -300,7 +323,10 @@ fn describe(error: &serde_saphyr::Error) -> String {
                 // The scanner's own nesting bound, set to the same limit.
                 return too_deep();
             }
-            without_values(&message)
+            match values {
+                Values::Quoted => message,
+                Values::Redacted => without_values(&message),
+            }
         }
     }
 }
@@ -357,7 +383,7 @@ fn quoted_len(text: &str, quote: char) -> Option<usize> {
     None
 }
 
-fn yaml_error(error: &serde_saphyr::Error, file: &str) -> YamlError {
+fn yaml_error(error: &serde_saphyr::Error, file: &str, values: Values) -> YamlError {
     let (line, column) = error
         .location()
         .map(|l| (l.line(), l.column()))
@@ -366,7 +392,7 @@ fn yaml_error(error: &serde_saphyr::Error, file: &str) -> YamlError {
         file: file.to_string(),
         line,
         column,
-        message: describe(error),
+        message: describe(error, values),
     }
 }
 
@@ -564,11 +590,24 @@ mod tests {
     fn parser_messages_never_quote_a_value() {
         #[derive(Debug, serde::Deserialize)]
         #[allow(dead_code)]
-        struct Typed {
-            version: u32,
+        enum Choice {
+            A,
         }
-        let err = from_str::<Typed>("version: hunter2\n", "t.yaml").unwrap_err();
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Typed {
+            choice: Choice,
+            name: Option<String>,
+        }
+        for text in ["choice: hunter2\n", "choice: A\nname: [hunter2]\n"] {
+            let err = from_str_holding_secrets::<Typed>(text, "t.yaml").unwrap_err();
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+        let err = parse_values("a: !!int hunter2\n", "t.yaml").unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+        // plumb.yaml and policy files hold no secrets: the refused value helps there.
+        let err = from_str::<Typed>("choice: hunter2\n", "t.yaml").unwrap_err();
+        assert!(err.to_string().contains("hunter2"), "{err}");
         assert_eq!(
             without_values("invalid type: string \"hunter2\", expected u32"),
             "invalid type: string, expected u32"

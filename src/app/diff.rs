@@ -39,7 +39,7 @@ pub fn diff_command(
     renderer: &Renderer,
 ) -> Result<Report, AppError> {
     let config = load_config(common)?;
-    let policies = load_policies(&config.config.policies, &config.dir)?;
+    let policies = load_policies(&config.config.policy_entries(), &config.dir)?;
     let base = open_tree(&config, Some(request.base))?;
     let head = open_tree(&config, request.head)?;
     let names: Vec<String> = if request.envs.is_empty() {

@@ -15,7 +15,7 @@ pub(super) fn drift_command(
 ) -> Result<Report, AppError> {
     let config = load_config(common)?;
     let env = environment(&config, name)?;
-    let policies = load_policies(&config.config.policies, &config.dir)?;
+    let policies = load_policies(&config.config.policy_entries(), &config.dir)?;
     let tree = open_tree(&config, git_ref)?;
     let desired = read_desired(&config, &tree, renderer, name, progress)?;
     let live_cfg = env.live.clone().unwrap_or_default();

@@ -20,7 +20,7 @@ pub(super) fn parity_command(
     let secret_rewrite = |text: &str| mapping.replace_equivalents(text);
     let sides = Sides { left, right };
     let mut errors = Vec::new();
-    let policies = load_policies(&config.config.policies, &config.dir)?;
+    let policies = load_policies(&config.config.policy_entries(), &config.dir)?;
     let prepare = Preparation {
         normalizer,
         policies: &policies,
@@ -83,7 +83,9 @@ pub(super) fn parity_command(
         errors.extend(right_files.errors);
         let mut differences = Vec::new();
         for batch in desired::batches(right_files.files, 8 << 20) {
-            let documents = desired::parse(right, batch)?;
+            let parsed = desired::parse(right, batch)?;
+            errors.extend(parsed.errors);
+            let documents = parsed.documents;
             scopes.learn_from_crds(documents.iter().map(|d| &d.value));
             let mut batch_inv =
                 inventory::build(right, documents, right_env.namespace.as_deref(), &scopes)?;

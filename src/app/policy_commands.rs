@@ -6,7 +6,7 @@ use super::*;
 pub(super) fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
     let (entries, base): (Vec<String>, PathBuf) = if files.is_empty() {
         let config = load_config(common)?;
-        (config.config.policies.clone(), config.dir.clone())
+        (config.config.policy_entries(), config.dir.clone())
     } else {
         (
             files.iter().map(|f| f.display().to_string()).collect(),
@@ -72,7 +72,7 @@ pub(super) fn policy_test(
                     }
                     other => other,
                 })?;
-                load_policies_on(&config.config.policies, &config.dir, today)?
+                load_policies_on(&config.config.policy_entries(), &config.dir, today)?
             }
         };
         out.push_str(&format!(
