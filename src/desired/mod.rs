@@ -19,7 +19,7 @@ pub enum DesiredError {
     Source {
         env: String,
         source_name: String,
-        #[source]
+        // Not `#[source]`: the message already holds it, and miette would print it twice.
         error: manifests::ManifestError,
     },
     #[error(transparent)]
@@ -28,7 +28,7 @@ pub enum DesiredError {
     Kustomization {
         env: String,
         source_name: String,
-        #[source]
+        // Not `#[source]`: the message already holds it.
         error: render::kustomize::KustomizeError,
     },
 }

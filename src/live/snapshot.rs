@@ -100,7 +100,8 @@ struct ListFile {
     #[serde(default)]
     #[allow(dead_code)]
     metadata: Option<Value>,
-    items: Option<Vec<Value>>,
+    /// A `Value`, not an `Option`: serde would read a missing `Option` as none.
+    items: Value,
 }
 
 /// Reads a List or a snapshot. `env` names the environment in error entries.
@@ -132,12 +133,23 @@ pub fn read(
         }
         k if k == "List" || k.ends_with("List") => {
             let list: ListFile = strict(value, path, line, "List", LIST_HELP)?;
-            push_items(
-                list.items.unwrap_or_default(),
-                path,
-                line,
-                &mut live.documents,
-            );
+            let items = match list.items {
+                Value::Array(items) => items,
+                Value::Null => Vec::new(),
+                other => {
+                    return Err(SnapshotError::Malformed {
+                        path: path.to_string(),
+                        line,
+                        what: "List",
+                        message: format!(
+                            "items is {}, not a list",
+                            crate::yaml::json_type_name(&other)
+                        ),
+                        help: LIST_HELP,
+                    });
+                }
+            };
+            push_items(items, path, line, &mut live.documents);
         }
         "" => {
             return Err(not_live(
