@@ -531,12 +531,7 @@ mod tests {
     /// thread has 2 MiB).
     fn on_plumb_stack(f: impl FnOnce() + Send + 'static) {
         std::thread::Builder::new()
-            .stack_size(
-                std::env::var("PLUMB_TEST_STACK")
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(crate::limits::STACK_BYTES),
-            )
+            .stack_size(crate::limits::STACK_BYTES)
             .spawn(f)
             .unwrap()
             .join()
