@@ -46,7 +46,9 @@ pub const MAX_YAML_ALIASES: usize = 100_000;
 /// Parser events that aliases may replay in one YAML stream, and events recorded under anchors
 /// to be replayed (each about one node): what bounds a "billion laughs" document, whose 200 bytes
 /// expand to 10^9 nodes. Manifests rarely use aliases; a million nodes is a large Helm release
-/// written out twice.
+/// written out twice (and serde-saphyr's own default). Measured: such a bomb is refused after
+/// 9 s and 280 MB in a debug build; a bound of 100,000 would take 1 s and 64 MB, but would refuse
+/// one anchor on a 100,000-node block.
 pub const MAX_YAML_ALIAS_EXPANSION: usize = 1_000_000;
 
 /// Bytes a render tool may print on stdout before it is stopped.
