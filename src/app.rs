@@ -111,6 +111,10 @@ pub enum AppError {
     },
     #[error("refusing to write {path}: {reason}")]
     Refused { path: String, reason: String },
+    #[error(transparent)]
+    Input(#[from] crate::input_file::InputFileError),
+    #[error("cannot start the thread plumb runs on: {source}")]
+    Thread { source: std::io::Error },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -144,7 +148,27 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 /// Runs a command; the exit code comes from its report (0, 1 or 3).
+///
+/// The command runs on a thread of its own and rayon's workers are built, all with a stack of
+/// `limits::STACK_BYTES`: parsing and walking a value as deep as `limits::MAX_DEPTH` must fit on
+/// every thread that does it, whatever stack the caller's thread has.
 pub fn run(cli: Cli) -> Result<u8, AppError> {
+    // Fails only when the pool already exists: then this process built it here before.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(crate::limits::STACK_BYTES)
+        .build_global();
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("plumb".into())
+            .stack_size(crate::limits::STACK_BYTES)
+            .spawn_scoped(scope, || run_command(cli))
+            .map_err(|source| AppError::Thread { source })?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn run_command(cli: Cli) -> Result<u8, AppError> {
     let common = &cli.common;
     init_logging(common.verbose, common.quiet);
     let _ = STARTED.set(std::time::Instant::now());
@@ -438,7 +462,7 @@ fn write_metrics(path: &Path, report: &Report) -> Result<(), AppError> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    let previous = std::fs::read_to_string(path).ok();
+    let previous = crate::input_file::read_text(path, crate::input_file::InputKind::Report).ok();
     let text = report::metrics::render(
         report,
         report::metrics::Run {

@@ -16,11 +16,8 @@ pub enum ConfigError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Invalid(#[from] Box<LocatedError>),
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::input_file::InputFileError),
     #[error(
         "no {FILE_NAME} in {start} or any parent directory up to the repository root\n  help: run plumb where plumb.yaml lives, or pass -c/--config FILE"
     )]
@@ -38,8 +35,17 @@ pub struct Config {
     pub environments: IndexMap<String, Environment>,
     #[serde(default)]
     pub parity: Vec<ParityPair>,
+    /// Policy files, directories and shipped policies, with where each is written (a path that
+    /// leaves the repository is an error at its line).
     #[serde(default)]
-    pub policies: Vec<String>,
+    pub policies: Vec<serde_saphyr::Spanned<String>>,
+}
+
+impl Config {
+    /// The `policies:` entries, in order.
+    pub fn policy_entries(&self) -> Vec<String> {
+        self.policies.iter().map(|p| p.value.clone()).collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,7 +122,7 @@ pub struct ParityPair {
     pub equivalents: Vec<Vec<String>>,
     /// Policy files for this pair only, judged before the global list (rules and waivers).
     #[serde(default)]
-    pub policies: Vec<String>,
+    pub policies: Vec<serde_saphyr::Spanned<String>>,
     /// On a promotion edge: how long downstream may lag behind upstream (`14d`, `36h`, `90m`).
     #[serde(default)]
     pub max_lag: Option<String>,
@@ -270,7 +276,9 @@ impl LoadedConfig {
             edge,
             namespaces,
             equivalents,
-            policies: entry.map(|e| e.policies.clone()).unwrap_or_default(),
+            policies: entry
+                .map(|e| e.policies.iter().map(|p| p.value.clone()).collect())
+                .unwrap_or_default(),
             max_lag_minutes: entry
                 .and_then(|e| e.max_lag.as_deref())
                 .and_then(parse_duration_minutes),
@@ -392,10 +400,7 @@ pub fn locate(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, ConfigEr
 }
 
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = crate::input_file::read_text(path, crate::input_file::InputKind::Config)?;
     let file = path.display().to_string();
     let config = parse(&text, &file)?;
     let dir = path
@@ -403,11 +408,97 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
         .map(Path::to_path_buf)
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
+    check_policy_paths(&config, &text, &file, &dir)?;
     Ok(LoadedConfig {
         config,
         path: path.to_path_buf(),
         dir,
     })
+}
+
+/// Policy files named in plumb.yaml stay inside the repository: an absolute path, a `..` that
+/// leaves it, or a link (the entry, or a file in a directory it names) that resolves outside it
+/// is a config error at the entry's line, and nothing is read. A pull request must not be able to
+/// make the nightly job read /etc or another checkout. The repository is the Git work tree that
+/// holds plumb.yaml, or plumb.yaml's directory when it is in none.
+fn check_policy_paths(
+    config: &Config,
+    text: &str,
+    file: &str,
+    dir: &Path,
+) -> Result<(), ConfigError> {
+    let root = repository_root(dir);
+    let pair_entries = config.parity.iter().flat_map(|p| &p.policies);
+    for entry in config.policies.iter().chain(pair_entries) {
+        if entry.value.starts_with("builtin:") {
+            continue;
+        }
+        let (line, column) = (entry.referenced.line(), entry.referenced.column());
+        let refuse = |why: String| {
+            ConfigError::Invalid(Box::new(
+                LocatedError::new(
+                    file,
+                    text,
+                    line,
+                    column,
+                    format!("the policy entry `{}` {why}", entry.value),
+                )
+                .with_help("policy files named in plumb.yaml are read from the repository: name them relative to plumb.yaml, inside the repository"),
+            ))
+        };
+        let relative = Path::new(&entry.value);
+        if relative.is_absolute() {
+            return Err(refuse("is an absolute path".into()));
+        }
+        let Some(root) = &root else { continue };
+        let joined = crate::desired::git::lexical_clean(&dir_absolute(dir).join(relative));
+        if !joined.starts_with(root) {
+            return Err(refuse(format!(
+                "leaves the repository at {}",
+                root.display()
+            )));
+        }
+        // Links are resolved without reading anything; a missing path is reported when read.
+        let Ok(resolved) = joined.canonicalize() else {
+            continue;
+        };
+        let mut targets = vec![resolved.clone()];
+        if resolved.is_dir()
+            && let Ok(listing) = std::fs::read_dir(&resolved)
+        {
+            targets.extend(
+                listing
+                    .flatten()
+                    .filter_map(|item| item.path().canonicalize().ok()),
+            );
+        }
+        if let Some(outside) = targets.iter().find(|t| !t.starts_with(root)) {
+            return Err(refuse(format!(
+                "resolves through a link to {}, outside the repository at {}",
+                outside.display(),
+                root.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The canonical root of the Git work tree holding `dir`, else `dir` itself; none when `dir`
+/// cannot be resolved (then nothing can be read from it either).
+fn repository_root(dir: &Path) -> Option<PathBuf> {
+    let start = dir.canonicalize().ok()?;
+    let mut current = Some(start.as_path());
+    while let Some(d) = current {
+        if d.join(".git").exists() {
+            return Some(d.to_path_buf());
+        }
+        current = d.parent();
+    }
+    Some(start)
+}
+
+fn dir_absolute(dir: &Path) -> PathBuf {
+    dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
 }
 
 /// Parses and validates config text.
@@ -625,7 +716,7 @@ mod tests {
         assert_eq!(staging.namespace.as_deref(), Some("s"));
         assert!(matches!(&staging.sources[1], Source::Helm(h) if h.set["image.tag"] == "1.4.0"));
         assert_eq!(c.parity[0].namespaces["s"], "p");
-        assert_eq!(c.policies, ["policies/"]);
+        assert_eq!(c.policy_entries(), ["policies/"]);
     }
 
     #[test]

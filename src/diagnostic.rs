@@ -1,5 +1,6 @@
-//! Errors in files the user wrote (plumb.yaml, policy files), located by file, line and column and
-//! rendered with a snippet by miette.
+//! Errors in files the user wrote (plumb.yaml, policy files, policy tests), located by file, line
+//! and column. plumb.yaml and policy files hold no secrets, so miette renders a snippet of the
+//! place; a policy test holds objects (Secrets among them), so its errors carry no snippet.
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
@@ -14,7 +15,7 @@ pub struct LocatedError {
     #[help]
     pub help: Option<String>,
     #[source_code]
-    pub source_code: NamedSource<String>,
+    pub source_code: Option<NamedSource<String>>,
     #[label("here")]
     pub span: Option<SourceSpan>,
 }
@@ -28,8 +29,21 @@ impl LocatedError {
             column,
             message: message.into(),
             help: None,
-            source_code: NamedSource::new(file, text.to_string()),
+            source_code: Some(NamedSource::new(file, text.to_string())),
             span: offset_of(text, line, column).map(|offset| SourceSpan::from((offset, 1))),
+        }
+    }
+
+    /// The error without a snippet: for files whose text may hold Secret data.
+    pub fn without_snippet(file: &str, line: u64, column: u64, message: impl Into<String>) -> Self {
+        LocatedError {
+            file: file.to_string(),
+            line,
+            column,
+            message: message.into(),
+            help: None,
+            source_code: None,
+            span: None,
         }
     }
 

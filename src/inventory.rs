@@ -10,9 +10,7 @@ use std::collections::btree_map::Entry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    #[error(
-        "{file}:{line}: {message}\n  help: every manifest needs apiVersion, kind and metadata.name"
-    )]
+    #[error("{file}:{line}: {message}")]
     NotAnObject {
         file: String,
         line: u64,
@@ -154,6 +152,28 @@ fn check_names(resource: &Resource) -> Result<(), InventoryError> {
     Ok(())
 }
 
+/// A field of an object's identity: its text, none when it is missing (null or empty), or an
+/// error saying what it is instead. YAML reads `name: y`, `name: on` or `name: 0123` as a
+/// boolean or a number; saying "has no name" would send the user looking for the wrong mistake.
+fn identity_string(value: &Value, field: &str) -> Result<Option<String>, String> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) if s.is_empty() => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        // Booleans and numbers are shown (they are no secret, and say what YAML made of the
+        // text); a mapping's or list's contents are not.
+        Value::Bool(_) | Value::Number(_) => Err(format!(
+            "{field} is {} ({value}), not a string\n  help: quote it (`{}: \"...\"`): YAML reads unquoted y, n, yes, no, on, off, true, false and numbers as booleans and numbers",
+            crate::yaml::json_type_name(value),
+            field.rsplit('.').next().unwrap_or(field)
+        )),
+        other => Err(format!(
+            "{field} is {}, not a string",
+            crate::yaml::json_type_name(other)
+        )),
+    }
+}
+
 fn location(source: &Option<SourceLocation>) -> String {
     source
         .as_ref()
@@ -176,29 +196,31 @@ fn resource_of(
         line,
         message,
     };
-    let api_version = value["apiVersion"]
-        .as_str()
-        .filter(|s| !s.is_empty())
+    let missing = |message: String| {
+        fail(message + "\n  help: every manifest needs apiVersion, kind and metadata.name")
+    };
+    let api_version = identity_string(&value["apiVersion"], "apiVersion")
+        .map_err(&fail)?
         .ok_or_else(|| {
-            fail("this document has no apiVersion; it is not a Kubernetes object".into())
-        })?
-        .to_string();
-    let kind = value["kind"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| fail("this document has no kind; it is not a Kubernetes object".into()))?
-        .to_string();
-    let name = value["metadata"]["name"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| fail(format!("this {kind} has no metadata.name")))?
-        .to_string();
+            missing("this document has no apiVersion; it is not a Kubernetes object".into())
+        })?;
+    let kind = identity_string(&value["kind"], "kind")
+        .map_err(&fail)?
+        .ok_or_else(|| {
+            missing("this document has no kind; it is not a Kubernetes object".into())
+        })?;
+    let name = identity_string(&value["metadata"]["name"], "metadata.name")
+        .map_err(&fail)?
+        .ok_or_else(|| missing(format!("this {kind} has no metadata.name")))?;
+    if let Some(namespace) = value.get("metadata").and_then(|m| m.get("namespace")) {
+        identity_string(namespace, "metadata.namespace").map_err(&fail)?;
+    }
     let (group, version) = split_api_version(&api_version);
     let (group, version) = (group.to_string(), version.to_string());
     let metadata = value
         .get_mut("metadata")
         .and_then(Value::as_object_mut)
-        .ok_or_else(|| fail("metadata is not a mapping".into()))?;
+        .ok_or_else(|| missing("metadata is not a mapping".into()))?;
     let namespace = if scopes.is_cluster_scoped(&group, &kind) {
         metadata.remove("namespace");
         None
@@ -332,6 +354,46 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("f.yaml:7:"), "{err}");
+    }
+
+    #[test]
+    fn a_name_that_yaml_read_as_a_boolean_is_not_called_missing() {
+        for (object, says) in [
+            (
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": true}}),
+                "metadata.name is a boolean (true), not a string",
+            ),
+            (
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": 12}}),
+                "metadata.namespace is a number (12), not a string",
+            ),
+            (
+                json!({"apiVersion": "v1", "kind": ["x"], "metadata": {"name": "a"}}),
+                "kind is a list, not a string",
+            ),
+            (
+                json!({"apiVersion": 1.5, "kind": "ConfigMap", "metadata": {"name": "a"}}),
+                "apiVersion is a number (1.5), not a string",
+            ),
+        ] {
+            let err = build("e", vec![doc(object, 3)], None, &Scopes::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{err}");
+            assert!(err.starts_with("f.yaml:3:"), "{err}");
+        }
+        let err = build(
+            "e",
+            vec![doc(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": true}}),
+                3,
+            )],
+            None,
+            &Scopes::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("quote it"), "{err}");
     }
 
     #[test]

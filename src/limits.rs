@@ -7,12 +7,21 @@
 
 use std::time::Duration;
 
-/// Nesting depth of any value (mappings and lists), checked while parsing, before anything
-/// recurses over it. serde_json stops at 128 by default and every cluster response is read with
-/// it, so YAML gets the same bound: the deepest real input (CRD schemas) stays far below it, and
-/// every recursive stage (normalize, diff, CEL, output) is safe at it on the smallest stack plumb
-/// runs on.
-pub const MAX_DEPTH: usize = 128;
+/// Nesting depth of any value (mappings and lists, the document itself counted), checked while
+/// parsing, before anything recurses over it. serde_json reads every cluster response and JSON
+/// file with a fixed recursion limit of 128, which lets 127 nested containers through; YAML gets
+/// the same bound, so a value means the same whatever its syntax. The deepest real input measured
+/// is 17 (a snapshot); the deepest CRD schemas (Prometheus Operator's) reach about 30. Every
+/// recursive stage (normalize, diff, CEL, output, drop) is tested at this depth on a
+/// [`STACK_BYTES`] stack.
+pub const MAX_DEPTH: usize = 127;
+
+/// Stack of every thread that parses or walks values: the thread a command runs on and rayon's
+/// workers (the defaults, 8 MiB for `main` and 2 MiB for spawned threads, are not a bound plumb
+/// controls). A debug build needs about 3 MiB to parse a YAML value [`MAX_DEPTH`] deep (the
+/// parser takes ~23 KiB a level), a whole command at that depth about 4 MiB, a release build far
+/// less: four times that. Only the pages a thread touches are committed.
+pub const STACK_BYTES: usize = 16 << 20;
 
 /// Bytes of one plumb.yaml, policy file or policy-test file: these are written by hand.
 pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
@@ -20,6 +29,9 @@ pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 /// Bytes of one manifest file (from Git, a directory, or a tool's output): the Kubernetes API
 /// stores at most about 1.5 MiB per object, so this holds thousands of real objects.
 pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
+/// Bytes of a previous JSON report (`--baseline`) or metrics file plumb reads back.
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
 
 /// Bytes of one live-state file (a snapshot or a `kubectl get` List): a whole cluster.
 pub const MAX_LIVE_FILE_BYTES: u64 = 2 << 30;
@@ -30,6 +42,14 @@ pub const MAX_YAML_NODES: usize = 50_000_000;
 
 /// Alias uses in one YAML stream.
 pub const MAX_YAML_ALIASES: usize = 100_000;
+
+/// Parser events that aliases may replay in one YAML stream, and events recorded under anchors
+/// to be replayed (each about one node): what bounds a "billion laughs" document, whose 200 bytes
+/// expand to 10^9 nodes. Manifests rarely use aliases; a million nodes is a large Helm release
+/// written out twice (and serde-saphyr's own default). Measured: such a bomb is refused after
+/// 9 s and 280 MB in a debug build; a bound of 100,000 would take 1 s and 64 MB, but would refuse
+/// one anchor on a 100,000-node block.
+pub const MAX_YAML_ALIAS_EXPANSION: usize = 1_000_000;
 
 /// Bytes a render tool may print on stdout before it is stopped.
 pub const MAX_TOOL_OUTPUT_BYTES: usize = 512 << 20;

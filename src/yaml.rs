@@ -3,9 +3,19 @@
 //! Everything else in plumb receives [`Document`]s: a `serde_json::Value` plus the file and line it
 //! came from. Keeping the parser configuration here means every reader agrees on the same YAML
 //! dialect — the one Kubernetes tools speak: multi-document streams, YAML 1.1 octals (`0644` is 420,
-//! as Go's YAML reads it), duplicate keys last-wins, merge keys expanded, comment-only documents
-//! skipped, and `kind: List` unwrapped into its items.
+//! as Go's YAML reads it), merge keys expanded, comment-only documents skipped, and `kind: List`
+//! unwrapped into its items. A key written twice in one mapping is an error naming the key (as
+//! kubectl and helm reject it): last-wins would let a second `action:` or `policies:` silently
+//! replace the first.
+//!
+//! Hostile input is bounded here, while parsing and before anything recurses over a value: nesting
+//! deeper than [`MAX_DEPTH`], more than [`MAX_YAML_ALIASES`] aliases, aliases expanding to more
+//! than [`MAX_YAML_ALIAS_EXPANSION`] values (a "billion laughs" bomb), more than
+//! [`MAX_YAML_NODES`] values. Error messages say which limit in plain words and never quote a
+//! scalar value from the file: manifests, live files and policy tests hold Secrets.
 
+use crate::limits::{MAX_DEPTH, MAX_YAML_ALIAS_EXPANSION, MAX_YAML_ALIASES, MAX_YAML_NODES};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
 
@@ -18,7 +28,8 @@ pub struct Document {
     pub line: u64,
 }
 
-/// A document that could not be parsed: names the file and line so the user can fix it.
+/// A document that could not be parsed: names the file and line so the user can fix it. The
+/// message never holds a scalar value of the file (see [`without_values`]).
 #[derive(Debug, Clone, thiserror::Error)]
 pub struct YamlError {
     pub file: String,
@@ -42,21 +53,29 @@ impl fmt::Display for YamlError {
 }
 
 fn options() -> serde_saphyr::Options {
-    // Real Helm output holds thousands of documents and deep CRD schemas: lift the limits that
-    // guard against hostile input far above what any manifest reaches.
+    // The size of a file is bounded before it is parsed (limits::MAX_*_BYTES); inside it, what
+    // could crash or stall plumb is bounded: depth (the stack), aliases and what they expand to
+    // (memory), nodes. Counts that only grow with the size of the file are not limited again.
     let mut budget = serde_saphyr::Budget::default();
     budget.max_reader_input_bytes = None;
     budget.max_events = usize::MAX;
     budget.max_documents = usize::MAX;
-    budget.max_nodes = usize::MAX;
-    budget.max_depth = 1_000;
+    budget.max_nodes = MAX_YAML_NODES;
+    budget.max_depth = MAX_DEPTH;
+    budget.flow_nesting_limit = MAX_DEPTH;
     budget.max_total_scalar_bytes = usize::MAX;
     budget.max_merge_keys = usize::MAX;
-    budget.max_aliases = usize::MAX;
+    budget.max_aliases = MAX_YAML_ALIASES;
     budget.max_anchors = usize::MAX;
+    budget.max_recorded_anchor_events = MAX_YAML_ALIAS_EXPANSION;
+    // Expansion is bounded directly (above and below), so a file that reuses one anchor many
+    // times is not refused by a heuristic.
+    budget.enforce_alias_anchor_ratio = false;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+    options.alias_limits.max_total_replayed_events = MAX_YAML_ALIAS_EXPANSION;
+    options.alias_limits.max_replay_stack_depth = MAX_DEPTH;
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
     options.merge_keys = serde_saphyr::MergeKeyPolicy::Merge;
     options.legacy_octal_numbers = true;
     options.with_snippet = false;
@@ -91,7 +110,7 @@ pub fn parse_values(text: &str, file: &str) -> Result<Vec<(Value, u64)>, YamlErr
             serde_saphyr::Spanned<Value>,
             Vec<serde_saphyr::Spanned<Value>>,
         >(text, options())
-        .map_err(|e| yaml_error(&e, file))?
+        .map_err(|e| yaml_error(&e, file, Values::Redacted))?
         .into_iter()
         .filter(|spanned| !spanned.value.is_null())
         .map(|spanned| (spanned.value, spanned.referenced.line()))
@@ -99,34 +118,142 @@ pub fn parse_values(text: &str, file: &str) -> Result<Vec<(Value, u64)>, YamlErr
     }
 }
 
-/// Parses one YAML document into any deserializable type (configuration and policy files).
+/// Parses one YAML document into any deserializable type, for files that hold no secrets
+/// (plumb.yaml, policy files): a message may quote the value it refuses (``unknown variant
+/// `permit` ``), which is what the user needs to see.
 pub fn from_str<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, YamlError> {
-    serde_saphyr::from_str_with_options(text, options()).map_err(|e| yaml_error(&e, file))
+    serde_saphyr::from_str_with_options(text, options())
+        .map_err(|e| yaml_error(&e, file, Values::Quoted))
+}
+
+/// [`from_str`] for files that may hold Secret data (policy tests): no message quotes a value.
+pub fn from_str_holding_secrets<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+) -> Result<T, YamlError> {
+    serde_saphyr::from_str_with_options(text, options())
+        .map_err(|e| yaml_error(&e, file, Values::Redacted))
+}
+
+/// Whether an error message may quote a scalar value of the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Values {
+    Quoted,
+    Redacted,
 }
 
 fn parse_json(text: &str, file: &str) -> Result<Vec<(Value, u64)>, YamlError> {
     let mut out = Vec::new();
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<StrictJson>();
     loop {
         let offset = stream.byte_offset();
         match stream.next() {
             None => break,
-            Some(Ok(value)) => {
+            Some(Ok(StrictJson(value))) => {
                 let skipped = text[offset..].len() - text[offset..].trim_start().len();
                 let line = 1 + text[..offset + skipped].matches('\n').count() as u64;
                 out.push((value, line));
             }
             Some(Err(e)) => {
+                let message = strip_json_position(&e.to_string());
+                // serde_json stops at its fixed recursion limit, the same bound as MAX_DEPTH.
+                let message = if message.starts_with("recursion limit exceeded") {
+                    too_deep()
+                } else {
+                    without_values(&message)
+                };
                 return Err(YamlError {
                     file: file.to_string(),
                     line: e.line() as u64,
                     column: e.column() as u64,
-                    message: strip_json_position(&e.to_string()),
+                    message,
                 });
             }
         }
     }
     Ok(out)
+}
+
+/// A JSON value read as serde_json reads one, except that a key written twice in one object is an
+/// error (serde_json keeps the last, silently).
+struct StrictJson(Value);
+
+impl<'de> Deserialize<'de> for StrictJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(StrictJsonVisitor)
+            .map(StrictJson)
+    }
+}
+
+struct StrictJsonVisitor;
+
+impl<'de> Visitor<'de> for StrictJsonVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        StrictJson::deserialize(deserializer).map(|v| v.0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(StrictJson(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match object.entry(key) {
+                serde_json::map::Entry::Occupied(first) => {
+                    return Err(de::Error::custom(duplicate_key(Some(first.key()))));
+                }
+                serde_json::map::Entry::Vacant(slot) => {
+                    let StrictJson(value) = map.next_value()?;
+                    slot.insert(value);
+                }
+            }
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 fn strip_json_position(message: &str) -> String {
@@ -136,21 +263,136 @@ fn strip_json_position(message: &str) -> String {
     }
 }
 
-fn yaml_error(error: &serde_saphyr::Error, file: &str) -> YamlError {
+fn too_deep() -> String {
+    format!(
+        "mappings and lists are nested more than {MAX_DEPTH} levels deep here (plumb's limit for any value; real manifests stay far below it)"
+    )
+}
+
+fn duplicate_key(key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!(
+            "the key `{key}` is written twice in one mapping; remove one of them (like kubectl, plumb refuses duplicate keys: silently keeping the last one would hide the first)"
+        ),
+        None => "a key is written twice in one mapping; remove one of them (like kubectl, plumb refuses duplicate keys)".to_string(),
+    }
+}
+
+fn alias_bomb() -> String {
+    format!(
+        "YAML aliases here expand to more than {MAX_YAML_ALIAS_EXPANSION} values (plumb's limit on alias expansion, against \"billion laughs\" alias bombs)"
+    )
+}
+
+/// The error in plain words: which limit was exceeded, which key is duplicated, and no scalar
+/// value of the file unless `values` allows it.
+fn describe(error: &serde_saphyr::Error, values: Values) -> String {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    match error {
+        E::AliasError { error, .. } => describe(error, values),
+        E::WithSnippet { error, .. } => describe(error, values),
+        E::DuplicateMappingKey { key, .. } => duplicate_key(key.as_deref()),
+        E::Budget { breach, .. } => match breach {
+            B::Depth { .. } => too_deep(),
+            B::Aliases { .. } => format!(
+                "more than {MAX_YAML_ALIASES} YAML aliases (*name) in one file (plumb's limit on aliases)"
+            ),
+            B::Nodes { .. } => format!(
+                "more than {MAX_YAML_NODES} values in one file (plumb's limit on the size of a YAML stream)"
+            ),
+            B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => alias_bomb(),
+            other => format!("the file exceeds one of plumb's YAML limits ({other:?})"),
+        },
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. } => alias_bomb(),
+        E::QuotingRequired { .. } if values == Values::Redacted => {
+            "this value must be quoted".to_string()
+        }
+        E::NonFiniteFloat { .. } if values == Values::Redacted => {
+            "a number here is not finite".to_string()
+        }
+        other => {
+            let mut message = other.to_string();
+            // The library appends its own position; ours comes first in a uniform format.
+            if let Some(i) = message.find(" at line ") {
+                message.truncate(i);
+            }
+            if message.starts_with("recursion limit exceeded") {
+                // The scanner's own nesting bound, set to the same limit.
+                return too_deep();
+            }
+            match values {
+                Values::Quoted => message,
+                Values::Redacted => without_values(&message),
+            }
+        }
+    }
+}
+
+/// `message` without the scalar values a parser quotes in it (`invalid type: string "hunter2"`,
+/// ``unknown variant `hunter2` ``): a file that did not parse may hold Secret data, and its values
+/// must not reach an error message. Keys (unknown fields, duplicate keys) are kept: they name
+/// what to fix.
+pub fn without_values(message: &str) -> String {
+    const VALUE_KINDS: [&str; 6] = [
+        "string ",
+        "integer ",
+        "floating point ",
+        "boolean ",
+        "character ",
+        "variant ",
+    ];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(['"', '`']) {
+        let quote = rest.as_bytes()[i] as char;
+        let before = &rest[..i];
+        let is_value = quote == '"' || VALUE_KINDS.iter().any(|kind| before.ends_with(kind));
+        let Some(len) = quoted_len(&rest[i..], quote) else {
+            // An unclosed quote: what follows may be the value itself.
+            if is_value {
+                out.push_str(before.trim_end_matches(' '));
+                rest = "";
+            }
+            break;
+        };
+        if is_value {
+            out.push_str(before.trim_end_matches(' '));
+        } else {
+            out.push_str(&rest[..i + len]);
+        }
+        rest = &rest[i + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The length of the quoted segment at the start of `text` (both quotes included), honouring
+/// backslash escapes; none when it is not closed.
+fn quoted_len(text: &str, quote: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            '\\' if !escaped => escaped = true,
+            c if c == quote && !escaped => return Some(i + c.len_utf8()),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+fn yaml_error(error: &serde_saphyr::Error, file: &str, values: Values) -> YamlError {
     let (line, column) = error
         .location()
         .map(|l| (l.line(), l.column()))
         .unwrap_or((0, 0));
-    let mut message = error.to_string();
-    // The library appends its own position; ours comes first in a uniform format.
-    if let Some(i) = message.find(" at line ") {
-        message.truncate(i);
-    }
     YamlError {
         file: file.to_string(),
         line,
         column,
-        message,
+        message: describe(error, values),
     }
 }
 
@@ -236,13 +478,148 @@ mod tests {
     }
 
     #[test]
-    fn octal_duplicate_keys_and_merge_keys_follow_kubernetes_yaml() {
-        let text = "base: &b {x: 1}\nmode: 0644\nk: 1\nk: 2\nm:\n  <<: *b\n  y: 2\n";
+    fn octal_and_merge_keys_follow_kubernetes_yaml() {
+        let text = "base: &b {x: 1, z: 3}\nmode: 0644\nm:\n  <<: *b\n  y: 2\n  z: 4\n";
         let docs = parse_documents(text, "x.yaml").unwrap();
         let v = &docs[0].value;
         assert_eq!(v["mode"], 420);
-        assert_eq!(v["k"], 2);
-        assert_eq!(v["m"], json!({"x": 1, "y": 2}));
+        // A key written beside a merge overrides the merged one: that is no duplicate.
+        assert_eq!(v["m"], json!({"x": 1, "y": 2, "z": 4}));
+    }
+
+    #[test]
+    fn a_duplicate_key_is_an_error_naming_the_key_and_its_line() {
+        // This used to read as `k: 2` (last-wins); kubectl refuses it, and so does plumb.
+        for (text, file) in [
+            ("a: 1\nk: 1\nk: 2\n", "x.yaml"),
+            ("a: 1\nm:\n  k: 1\n  k: 2\n", "x.yaml"),
+            ("{\"a\": 1,\n \"k\": 1,\n \"k\": 2}\n", "x.json"),
+            ("{\"a\": {\"b\": [{\n \"k\": 1, \"k\": 2}]}}\n", "x.yaml"),
+        ] {
+            let err = parse_documents(text, file).unwrap_err();
+            assert!(
+                err.message.contains("the key `k` is written twice"),
+                "{err}"
+            );
+            assert!(err.line >= 2, "{text}: {err}");
+        }
+        let err = from_str::<serde_json::Value>("a: 1\na: 2\n", "plumb.yaml").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+    }
+
+    /// `containers` nested flow lists around a scalar, in YAML (and JSON) syntax.
+    fn nested_flow(containers: usize) -> String {
+        format!("{}1{}", "[".repeat(containers), "]".repeat(containers))
+    }
+
+    /// `containers` nested block mappings and lists around a scalar.
+    fn nested_block(containers: usize) -> String {
+        let mut text = String::new();
+        for level in 0..containers {
+            let indent = "  ".repeat(level);
+            if level % 2 == 0 {
+                text.push_str(&format!("{indent}k:\n"));
+            } else {
+                text.push_str(&format!("{indent}- \n"));
+            }
+        }
+        text.push_str(&format!("{}1\n", "  ".repeat(containers)));
+        text
+    }
+
+    /// Runs `f` on a thread with the stack plumb gives every thread that parses (a test's own
+    /// thread has 2 MiB).
+    fn on_plumb_stack(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new()
+            .stack_size(crate::limits::STACK_BYTES)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn depth_is_bounded_alike_in_yaml_and_json_with_the_value_at_the_limit_accepted() {
+        on_plumb_stack(depth_is_bounded);
+    }
+
+    fn depth_is_bounded() {
+        let at_limit = [nested_flow(MAX_DEPTH), nested_block(MAX_DEPTH)];
+        for text in &at_limit {
+            parse_values(text, "deep.yaml").unwrap_or_else(|e| panic!("{e}"));
+        }
+        parse_values(&nested_flow(MAX_DEPTH), "deep.json").unwrap();
+        for (text, file) in [
+            (nested_flow(MAX_DEPTH + 1), "deep.yaml"),
+            (nested_block(MAX_DEPTH + 1), "deep.yaml"),
+            (nested_flow(MAX_DEPTH + 1), "deep.json"),
+            (nested_block(600), "deep.yaml"),
+        ] {
+            let err = parse_values(&text, file).unwrap_err();
+            assert!(
+                err.message
+                    .contains(&format!("nested more than {MAX_DEPTH} levels")),
+                "{file}: {err}"
+            );
+            assert!(err.line > 0, "{err}");
+        }
+    }
+
+    #[test]
+    fn an_alias_bomb_names_the_limit_in_plain_words() {
+        let mut text = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (previous, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
+            let uses = vec![format!("*{previous}"); 9].join(", ");
+            text.push_str(&format!("{name}: &{name} [{uses}]\n"));
+        }
+        let err = parse_values(&text, "bomb.yaml").unwrap_err();
+        assert!(
+            err.message.contains("aliases here expand to more than"),
+            "{err}"
+        );
+        assert!(!err.message.contains('{'), "no debug struct: {err}");
+        assert!(err.line > 1, "{err}");
+    }
+
+    #[test]
+    fn parser_messages_never_quote_a_value() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Choice {
+            A,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Typed {
+            choice: Choice,
+            name: Option<String>,
+        }
+        for text in ["choice: hunter2\n", "choice: A\nname: [hunter2]\n"] {
+            let err = from_str_holding_secrets::<Typed>(text, "t.yaml").unwrap_err();
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+        let err = parse_values("a: !!int hunter2\n", "t.yaml").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        // plumb.yaml and policy files hold no secrets: the refused value helps there.
+        let err = from_str::<Typed>("choice: hunter2\n", "t.yaml").unwrap_err();
+        assert!(err.to_string().contains("hunter2"), "{err}");
+        assert_eq!(
+            without_values("invalid type: string \"hunter2\", expected u32"),
+            "invalid type: string, expected u32"
+        );
+        assert_eq!(
+            without_values("unknown variant `hunter2`, expected `a` or `b`"),
+            "unknown variant, expected `a` or `b`"
+        );
+        assert_eq!(
+            without_values("unknown field `lef`, expected `left`"),
+            "unknown field `lef`, expected `left`"
+        );
+        assert_eq!(
+            without_values("invalid value: integer `42`, expected x"),
+            "invalid value: integer, expected x"
+        );
+        assert_eq!(without_values("bad string \"hunt"), "bad string");
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl Project {
     /// Loads plumb.yaml and every policy file it names; a bad file stops the run before any work.
     pub fn load(context: &Context<'_>) -> Result<Project, AppError> {
         let config = load_config(context.common)?;
-        let global = read_policy_files(&config.config.policies, &config.dir)?;
+        let global = read_policy_files(&config.config.policy_entries(), &config.dir)?;
         let mut pair_policies = BTreeMap::new();
         for pair in config.pairs() {
             if pair.policies.is_empty() {

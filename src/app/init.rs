@@ -128,7 +128,8 @@ pub fn init(root: &Path, force: bool, output: Option<&Path>) -> Result<u8, AppEr
 
 /// Does `file` hold a Kubernetes object (a top-level `apiVersion` and `kind`)?
 fn is_manifest(file: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Ok(text) = crate::input_file::read_text(file, crate::input_file::InputKind::Manifest)
+    else {
         return false;
     };
     let starts = |key: &str| text.lines().any(|line| line.starts_with(key));
@@ -154,7 +155,8 @@ fn ancestor_under(file: &Path, root: &Path, names: &[&str]) -> Option<PathBuf> {
 
 /// Sources that Flux and Argo CD objects in `file` point at, by environment.
 fn from_objects(file: &Path, root: &Path) -> Vec<(String, Found)> {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Ok(text) = crate::input_file::read_text(file, crate::input_file::InputKind::Manifest)
+    else {
         return Vec::new();
     };
     if !(text.contains("toolkit.fluxcd.io") || text.contains("argoproj.io")) {
@@ -282,9 +284,13 @@ fn kustomize_namespace(root: &Path, sources: &[Found]) -> Option<String> {
         let Found::Kustomize(path) = source else {
             continue;
         };
-        let text = KUSTOMIZATIONS
-            .iter()
-            .find_map(|k| std::fs::read_to_string(root.join(path).join(k)).ok())?;
+        let text = KUSTOMIZATIONS.iter().find_map(|k| {
+            crate::input_file::read_text(
+                &root.join(path).join(k),
+                crate::input_file::InputKind::Manifest,
+            )
+            .ok()
+        })?;
         let value: Value = crate::yaml::from_str(&text, path).ok()?;
         let namespace = value["namespace"].as_str()?.to_string();
         match &found {

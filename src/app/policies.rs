@@ -66,10 +66,7 @@ pub(super) fn read_policy_files(
         }
         for path in paths {
             let name = path.display().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|source| AppError::Read {
-                path: name.clone(),
-                source,
-            })?;
+            let text = crate::input_file::read_text(&path, crate::input_file::InputKind::Config)?;
             files.push(policy::rules::parse(&text, &name)?);
         }
     }

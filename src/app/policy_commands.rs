@@ -15,7 +15,7 @@ pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<u8
     let config = files.is_empty().then(|| load_config(common)).transpose()?;
     let (entries, base): (Vec<String>, PathBuf) = match &config {
         Some(config) => {
-            let mut entries = config.config.policies.clone();
+            let mut entries = config.config.policy_entries();
             for pair in config.pairs() {
                 for entry in pair.policies {
                     if !entries.contains(&entry) {
@@ -85,10 +85,7 @@ pub(super) fn policy_test(context: &Context<'_>, path: &Path) -> Result<u8, AppE
     let (mut passed, mut failed) = (0, 0);
     for file in files {
         let name = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|source| AppError::Read {
-            path: name.clone(),
-            source,
-        })?;
+        let text = crate::input_file::read_text(&file, crate::input_file::InputKind::Config)?;
         let tests = policy::testing::parse(&text, &name)?;
         let today = tests.today.unwrap_or(context.today);
         let policies = match &tests.policies {
@@ -100,7 +97,7 @@ pub(super) fn policy_test(context: &Context<'_>, path: &Path) -> Result<u8, AppE
                     }
                     other => other,
                 })?;
-                load_policies(&config.config.policies, &config.dir, today)?
+                load_policies(&config.config.policy_entries(), &config.dir, today)?
             }
         };
         out.push_str(&format!(

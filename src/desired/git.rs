@@ -10,6 +10,7 @@
 //! that needed it reports as a `render` error (docs/rendering.md).
 
 use super::ManifestFile;
+use crate::limits::{MAX_FILES_PER_SOURCE, MAX_MANIFEST_BYTES};
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,19 @@ pub enum GitError {
     SubmoduleUnavailable { path: String, commit: String },
     #[error("reading Git: {0}")]
     Git(#[from] git2::Error),
+    #[error(
+        "{path} at {rev} is {size} bytes, larger than plumb's limit of {limit} bytes for a manifest file\n  help: check that this is the file you meant; docs/security.md lists the limits"
+    )]
+    TooLarge {
+        path: String,
+        rev: String,
+        size: usize,
+        limit: u64,
+    },
+    #[error(
+        "{path} at {rev} holds more than {MAX_FILES_PER_SOURCE} files, plumb's limit for one source\n  help: point the source at the directory that holds the manifests"
+    )]
+    TooManyFiles { path: String, rev: String },
     #[error("writing the tree at {rev} to {path}: {source}")]
     Write {
         rev: String,
@@ -128,20 +142,39 @@ impl GitTree {
             .map(|(path, id, _)| (path, id))
             .collect();
         ids.sort();
+        if ids.len() > MAX_FILES_PER_SOURCE {
+            return Err(GitError::TooManyFiles {
+                path: dir.to_string(),
+                rev: self.rev.clone(),
+            });
+        }
         ids.into_iter()
             .map(|(path, id)| {
-                Ok(ManifestFile {
-                    path,
-                    bytes: self.repo.find_blob(id)?.content().to_vec(),
-                })
+                let bytes = self.blob_bytes(&path, id)?;
+                Ok(ManifestFile { path, bytes })
             })
             .collect()
     }
 
+    /// A blob's bytes, its size checked against `MAX_MANIFEST_BYTES` from the object's header
+    /// before the blob is inflated and copied.
+    fn blob_bytes(&self, path: &str, id: Oid) -> Result<Vec<u8>, GitError> {
+        let (size, _) = self.repo.odb()?.read_header(id)?;
+        if size as u64 > MAX_MANIFEST_BYTES {
+            return Err(GitError::TooLarge {
+                path: path.to_string(),
+                rev: self.rev.clone(),
+                size,
+                limit: MAX_MANIFEST_BYTES,
+            });
+        }
+        Ok(self.repo.find_blob(id)?.content().to_vec())
+    }
+
     /// One file's contents.
     pub fn read(&self, path: &str) -> Result<ManifestFile, GitError> {
-        let blob = match self.object_id(path)? {
-            Some((ObjectType::Blob, id)) => self.repo.find_blob(id)?,
+        let id = match self.object_id(path)? {
+            Some((ObjectType::Blob, id)) => id,
             _ => {
                 return Err(git2::Error::new(
                     git2::ErrorCode::NotFound,
@@ -153,7 +186,7 @@ impl GitTree {
         };
         Ok(ManifestFile {
             path: path.to_string(),
-            bytes: blob.content().to_vec(),
+            bytes: self.blob_bytes(path, id)?,
         })
     }
 }

@@ -23,9 +23,16 @@ pub enum ManifestError {
     #[error("invalid glob `{pattern}`: {message}")]
     BadGlob { pattern: String, message: String },
     #[error("{0}\n  help: fix the file and commit it; plumb reads it from Git")]
-    Yaml(#[from] YamlError),
+    Yaml(YamlError),
     #[error("{path} is not UTF-8 text")]
     NotText { path: String },
+}
+
+// Not `#[from]`: that would make the YAML error this one's source, and the message twice.
+impl From<YamlError> for ManifestError {
+    fn from(error: YamlError) -> Self {
+        ManifestError::Yaml(error)
+    }
 }
 
 /// Is this a manifest file by its name? Kustomize's own files are not manifests.

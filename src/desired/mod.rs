@@ -19,7 +19,7 @@ pub enum DesiredError {
     Source {
         env: String,
         source_name: String,
-        #[source]
+        // Not `#[source]`: the message already holds it, and miette would print it twice.
         error: manifests::ManifestError,
     },
     #[error(transparent)]
@@ -28,7 +28,7 @@ pub enum DesiredError {
     Kustomization {
         env: String,
         source_name: String,
-        #[source]
+        // Not `#[source]`: the message already holds it.
         error: render::kustomize::KustomizeError,
     },
 }
@@ -75,8 +75,9 @@ pub fn read_environment(
         files,
         errors,
     } = environment_files(tree, renderer, config_dir, name, env)?;
-    let documents = parse(&name, files)?;
-    Ok(DesiredState { documents, errors })
+    let mut parsed = parse(&name, files)?;
+    parsed.errors.splice(0..0, errors);
+    Ok(parsed)
 }
 
 /// Collects the files of every source of `env`, rendering `helm:` and `kustomize:` sources.
@@ -271,8 +272,13 @@ fn helm_job(
 }
 
 /// Parses files in parallel, keeping their order; a parse error names the source it came from.
-pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<Vec<Document>, DesiredError> {
-    let parsed: Vec<Result<Vec<Document>, DesiredError>> = files
+///
+/// A file a tool rendered that does not parse (a duplicate key in Helm's output, a depth or alias
+/// limit reached) is a defect of that render, not a mistake in a file the user can point at: it
+/// is a `render` error for its source (the run is incomplete, exit 3) and its objects are left
+/// out. A file from Git that does not parse is bad input (exit 2).
+pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<DesiredState, DesiredError> {
+    let parsed: Vec<Result<Result<Vec<Document>, RunError>, DesiredError>> = files
         .into_par_iter()
         .map(
             |SourceFile {
@@ -280,25 +286,54 @@ pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<Vec<Document>, Desired
                  file,
                  rendered,
              }| {
-                let mut documents =
-                    manifests::parse_file(file).map_err(|error| DesiredError::Source {
+                let path = file.path.clone();
+                match manifests::parse_file(file) {
+                    Ok(mut documents) => {
+                        if rendered {
+                            // A line of rendered output is no line of the file in Git: unknown.
+                            documents.iter_mut().for_each(|d| d.line = 0);
+                        }
+                        Ok(Ok(documents))
+                    }
+                    Err(error) if rendered => Ok(Err(RunError {
+                        env: env.to_string(),
+                        kind: "render".into(),
+                        message: format!(
+                            "environment `{env}`, source `{source}`: the rendered output for {path} does not parse: {}\n  help: the chart or overlay renders invalid YAML; fix the template that writes it",
+                            rendered_parse_error(&error)
+                        ),
+                        source: Some(source),
+                        resource: None,
+                    })),
+                    Err(error) => Err(DesiredError::Source {
                         env: env.to_string(),
                         source_name: source,
                         error,
-                    })?;
-                if rendered {
-                    // A line of rendered output is no line of the file in Git: unknown.
-                    documents.iter_mut().for_each(|d| d.line = 0);
+                    }),
                 }
-                Ok(documents)
             },
         )
         .collect();
-    let mut documents = Vec::new();
+    let mut state = DesiredState {
+        documents: Vec::new(),
+        errors: Vec::new(),
+    };
     for result in parsed {
-        documents.extend(result?);
+        match result? {
+            Ok(documents) => state.documents.extend(documents),
+            Err(error) => state.errors.push(error),
+        }
     }
-    Ok(documents)
+    Ok(state)
+}
+
+/// What went wrong in a rendered file, without its line: lines of rendered output are no lines of
+/// a file the user has.
+fn rendered_parse_error(error: &manifests::ManifestError) -> String {
+    match error {
+        manifests::ManifestError::Yaml(e) => e.message.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// Files in batches of about `batch_bytes` of manifests, for reading a large environment a part at

@@ -1,17 +1,17 @@
 //! Live state from a file: a `kubectl get -o json|yaml` List, or a plumb snapshot (DESIGN §10).
 
+use crate::input_file::{InputFileError, InputKind};
 use crate::model::{RunError, Scopes};
 use crate::normalize::Fingerprinter;
-use crate::yaml::{Document, YamlError, parse_values};
+use crate::yaml::{Document, YamlError, parse_values, without_values};
+use serde::Deserialize;
 use serde_json::Value;
+use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("cannot read live state from {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read live state: {0}")]
+    Read(#[from] InputFileError),
     #[error("{0}")]
     Yaml(#[from] YamlError),
     #[error(
@@ -21,6 +21,14 @@ pub enum SnapshotError {
         path: String,
         line: u64,
         found: String,
+    },
+    #[error("{path}:{line}: this {what} is malformed: {message}\n  help: {help}")]
+    Malformed {
+        path: String,
+        line: u64,
+        what: &'static str,
+        message: String,
+        help: &'static str,
     },
     #[error("{path}: snapshot version {version} is not supported (this plumb reads version 1)")]
     Version { path: String, version: String },
@@ -36,16 +44,73 @@ pub struct LiveFile {
     pub scopes: Scopes,
 }
 
+/// A plumb snapshot, as `plumb snapshot` writes it: exactly these keys, `objects` required. A
+/// missing or misspelled key must not read as an empty, complete cluster.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotFile {
+    version: Value,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    taken_at: Option<Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    cluster: Option<Value>,
+    #[serde(default)]
+    namespaces: Option<Vec<String>>,
+    #[serde(default)]
+    resources: Vec<SnapshotResource>,
+    #[serde(default)]
+    errors: Vec<SnapshotErrorEntry>,
+    #[serde(default)]
+    fingerprint_key_id: Option<String>,
+    objects: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SnapshotResource {
+    #[serde(default)]
+    group: String,
+    kind: String,
+    namespaced: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct SnapshotErrorEntry {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// A `kubectl get -o json|yaml` List (or a typed list such as `PodList`): exactly these keys,
+/// `items` required (`null` is Go's empty list).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListFile {
+    #[serde(default, rename = "apiVersion")]
+    #[allow(dead_code)]
+    api_version: Option<String>,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    metadata: Option<Value>,
+    /// A `Value`, not an `Option`: serde would read a missing `Option` as none.
+    items: Value,
+}
+
 /// Reads a List or a snapshot. `env` names the environment in error entries.
 pub fn read(
     path: &str,
     env: &str,
     fingerprinter: &Fingerprinter,
 ) -> Result<LiveFile, SnapshotError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Read {
-        path: path.to_string(),
-        source,
-    })?;
+    let text = crate::input_file::read_text(Path::new(path), InputKind::Live)?;
     let values = parse_values(&text, path)?;
     let not_live = |line: u64, found: String| SnapshotError::NotLiveState {
         path: path.to_string(),
@@ -62,12 +127,29 @@ pub fn read(
     let kind = value["kind"].as_str().unwrap_or_default().to_string();
     let mut live = LiveFile::default();
     match kind.as_str() {
-        "PlumbSnapshot" => read_snapshot(value, path, line, env, fingerprinter, &mut live)?,
-        k if k == "List" || k.ends_with("List") && value["items"].is_array() => {
-            let Value::Object(mut map) = value else {
-                unreachable!("kind was read from a mapping")
+        "PlumbSnapshot" => {
+            let snapshot: SnapshotFile = strict(value, path, line, "snapshot", SNAPSHOT_HELP)?;
+            read_snapshot(snapshot, path, line, env, fingerprinter, &mut live)?;
+        }
+        k if k == "List" || k.ends_with("List") => {
+            let list: ListFile = strict(value, path, line, "List", LIST_HELP)?;
+            let items = match list.items {
+                Value::Array(items) => items,
+                Value::Null => Vec::new(),
+                other => {
+                    return Err(SnapshotError::Malformed {
+                        path: path.to_string(),
+                        line,
+                        what: "List",
+                        message: format!(
+                            "items is {}, not a list",
+                            crate::yaml::json_type_name(&other)
+                        ),
+                        help: LIST_HELP,
+                    });
+                }
             };
-            push_items(map.remove("items"), path, line, &mut live.documents);
+            push_items(items, path, line, &mut live.documents);
         }
         "" => {
             return Err(not_live(
@@ -80,63 +162,68 @@ pub fn read(
     Ok(live)
 }
 
-fn push_items(items: Option<Value>, path: &str, line: u64, out: &mut Vec<Document>) {
-    if let Some(Value::Array(items)) = items {
-        out.extend(items.into_iter().map(|value| Document {
-            value,
-            file: path.to_string(),
-            line,
-        }));
-    }
+const SNAPSHOT_HELP: &str = "a snapshot has the keys version, kind, taken_at, cluster, namespaces, resources, errors, fingerprint_key_id and objects (required); take it again with `plumb snapshot ENV -o FILE`";
+const LIST_HELP: &str = "a List has the keys apiVersion, kind, metadata and items (required); capture it with `kubectl get ... -o json`";
+
+/// `value` read into `T`, whose schema names every key: a missing required key or an unknown one
+/// is bad input. The message names keys, never values (a List holds Secrets).
+fn strict<T: serde::de::DeserializeOwned>(
+    value: Value,
+    path: &str,
+    line: u64,
+    what: &'static str,
+    help: &'static str,
+) -> Result<T, SnapshotError> {
+    serde_json::from_value(value).map_err(|e| SnapshotError::Malformed {
+        path: path.to_string(),
+        line,
+        what,
+        message: without_values(&e.to_string()),
+        help,
+    })
+}
+
+fn push_items(items: Vec<Value>, path: &str, line: u64, out: &mut Vec<Document>) {
+    out.extend(items.into_iter().map(|value| Document {
+        value,
+        file: path.to_string(),
+        line,
+    }));
 }
 
 fn read_snapshot(
-    mut value: Value,
+    snapshot: SnapshotFile,
     path: &str,
     line: u64,
     env: &str,
     fingerprinter: &Fingerprinter,
     live: &mut LiveFile,
 ) -> Result<(), SnapshotError> {
-    let version = &value["version"];
-    if version != 1 {
+    if snapshot.version != 1 {
         return Err(SnapshotError::Version {
             path: path.to_string(),
-            version: version.to_string(),
+            version: without_values(&snapshot.version.to_string()),
         });
     }
-    if let Some(resources) = value["resources"].as_array() {
-        for r in resources {
-            if let (Some(kind), Some(namespaced)) = (r["kind"].as_str(), r["namespaced"].as_bool())
-            {
-                live.scopes
-                    .declare(r["group"].as_str().unwrap_or(""), kind, !namespaced);
-            }
-        }
+    for r in &snapshot.resources {
+        live.scopes.declare(&r.group, &r.kind, !r.namespaced);
     }
-    live.namespaces = value["namespaces"].as_array().map(|ns| {
-        ns.iter()
-            .filter_map(|n| n.as_str().map(str::to_string))
-            .collect()
-    });
-    if let Some(errors) = value["errors"].as_array() {
-        for e in errors {
-            live.errors.push(RunError {
-                env: env.to_string(),
-                kind: e["kind"].as_str().unwrap_or("snapshot").to_string(),
-                source: None,
-                resource: e["resource"].as_str().map(str::to_string),
-                message: e["message"]
-                    .as_str()
-                    .unwrap_or("the snapshot could not read this")
-                    .to_string(),
-            });
-        }
+    live.namespaces = snapshot.namespaces;
+    for e in snapshot.errors {
+        live.errors.push(RunError {
+            env: env.to_string(),
+            kind: e.kind.unwrap_or_else(|| "snapshot".to_string()),
+            source: None,
+            resource: e.resource,
+            message: e
+                .message
+                .unwrap_or_else(|| "the snapshot could not read this".to_string()),
+        });
     }
     // Secret values in a snapshot are fingerprints made with the key of the run that took it;
     // compared under another key every Secret would look changed, so say so instead.
-    let key_id = value["fingerprint_key_id"].as_str().map(str::to_string);
-    if key_id
+    if snapshot
+        .fingerprint_key_id
         .as_deref()
         .is_some_and(|id| id != fingerprinter.key_id())
     {
@@ -151,12 +238,7 @@ fn read_snapshot(
             ),
         });
     }
-    push_items(
-        value.get_mut("objects").map(Value::take),
-        path,
-        line,
-        &mut live.documents,
-    );
+    push_items(snapshot.objects, path, line, &mut live.documents);
     Ok(())
 }
 

@@ -41,11 +41,8 @@ pub struct Baseline {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("cannot read baseline {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("baseline: {0}")]
+    Read(#[from] crate::input_file::InputFileError),
     #[error(
         "{path} is not a plumb JSON report: {message}\n  help: pass the JSON report of an earlier run (-f json -o FILE)"
     )]
@@ -55,13 +52,10 @@ pub enum BaselineError {
 impl Baseline {
     pub fn read(path: &std::path::Path) -> Result<Baseline, BaselineError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
-            path: name.clone(),
-            source,
-        })?;
+        let text = crate::input_file::read_text(path, crate::input_file::InputKind::Report)?;
         serde_json::from_str(&text).map_err(|e| BaselineError::NotAReport {
             path: name,
-            message: e.to_string(),
+            message: crate::yaml::without_values(&e.to_string()),
         })
     }
 }
