@@ -40,13 +40,15 @@ pub fn scope_label(envs: &[String]) -> String {
     envs.join(" ↔ ")
 }
 
-/// Every scope of a report, in order: each environment the summary counts, then each distinct
-/// `envs` of the findings (a pair appears once). A clean environment still has a scope, so a
-/// format can say it was compared and found nothing.
+/// Every scope of a report, in order: each environment (in the report's order), then each
+/// distinct `envs` of the findings (a pair appears once). A clean environment still has a scope,
+/// so a format can say it was compared and found nothing.
 pub fn scopes(report: &Report) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
-    for env in report.summary.resources.keys() {
-        out.push(vec![env.clone()]);
+    for env in report.environment_order() {
+        if report.summary.resources.contains_key(&env) {
+            out.push(vec![env]);
+        }
     }
     for f in &report.findings {
         if !out.contains(&f.envs) {

@@ -228,23 +228,42 @@ impl Report {
         }
     }
 
-    /// Sorts findings and fills in the summary; call once, after the last finding.
+    /// The report's environments in the order it lists them: its inputs' order (promotion order,
+    /// for commands over a config), then any other the summary counts.
+    pub fn environment_order(&self) -> Vec<String> {
+        let mut order: Vec<String> = self
+            .inputs
+            .environments
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        for env in self.summary.resources.keys() {
+            if !order.contains(env) {
+                order.push(env.clone());
+            }
+        }
+        order
+    }
+
+    /// Sorts findings and fills in the summary; call once, after the last finding. Findings go
+    /// by environment in the report's order (a pair after its left environment's own findings),
+    /// then namespace, kind, name and path.
     pub fn finish(&mut self) {
-        self.findings.sort_by(|a, b| {
+        let order = self.environment_order();
+        let rank = |envs: &[String]| -> Vec<usize> {
+            envs.iter()
+                .map(|e| order.iter().position(|o| o == e).unwrap_or(usize::MAX))
+                .collect()
+        };
+        self.findings.sort_by_cached_key(|f| {
             (
-                &a.envs,
-                a.resource.namespace.as_deref(),
-                &a.resource.kind,
-                &a.resource.name,
-                &a.path,
+                rank(&f.envs),
+                f.envs.clone(),
+                f.resource.namespace.clone(),
+                f.resource.kind.clone(),
+                f.resource.name.clone(),
+                f.path.clone(),
             )
-                .cmp(&(
-                    &b.envs,
-                    b.resource.namespace.as_deref(),
-                    &b.resource.kind,
-                    &b.resource.name,
-                    &b.path,
-                ))
         });
         let counts = &mut self.summary.findings;
         *counts = Counts::default();

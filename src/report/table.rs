@@ -55,15 +55,35 @@ pub fn render(report: &Report, style: Style) -> String {
         table.force_no_tty();
     }
     let live = &report.summary.live_resources;
-    if live.is_empty() {
-        table.set_header(vec!["environment", "resources"]);
+    let mut header = if live.is_empty() {
+        vec!["environment", "resources"]
     } else {
-        table.set_header(vec!["environment", "resources in Git", "resources live"]);
+        vec!["environment", "resources in Git", "resources live"]
+    };
+    // An audit says what it did with each environment: an audit never passes on nothing.
+    let audit = report.command == "audit";
+    if audit {
+        header.push("audited");
     }
-    for (env, count) in &report.summary.resources {
-        let mut row = vec![Cell::new(visible_controls(env)), Cell::new(count)];
-        if let Some(live_count) = live.get(env) {
-            row.push(Cell::new(live_count));
+    table.set_header(header);
+    for env in report.environment_order() {
+        let Some(count) = report.summary.resources.get(&env) else {
+            continue;
+        };
+        let mut row = vec![Cell::new(visible_controls(&env)), Cell::new(count)];
+        if !live.is_empty() {
+            row.push(Cell::new(
+                live.get(&env).map_or("-".to_string(), |n| n.to_string()),
+            ));
+        }
+        if audit {
+            let input = report.inputs.environments.iter().find(|e| e.name == env);
+            let mut done: Vec<String> = Vec::new();
+            if input.is_some_and(|e| e.drift) {
+                done.push("drift".into());
+            }
+            done.extend(input.iter().flat_map(|e| e.pairs.iter().cloned()));
+            row.push(Cell::new(visible_controls(&done.join(", "))));
         }
         table.add_row(row);
     }
