@@ -1,4 +1,4 @@
-//! Command-line arguments (DESIGN §8).
+//! Command-line arguments (README.md, commands).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! `plumb.yaml`: environments, their sources and live state, parity pairs, policies (DESIGN §2).
+//! `plumb.yaml`: environments, their sources and live state, parity pairs, policies (docs/config.md).
 //!
 //! Every key is known: an unknown or misspelled key is an error with its line, never silently
 //! ignored — a typo in `namespaces:` must not quietly turn off namespace mapping.

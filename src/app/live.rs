@@ -141,7 +141,7 @@ fn read_cluster(
     Ok(state)
 }
 
-/// `plumb snapshot ENV -o FILE`: the environment's live state as a PlumbSnapshot (DESIGN §10),
+/// `plumb snapshot ENV -o FILE`: the environment's live state as a PlumbSnapshot (docs/live.md),
 /// Secret values fingerprinted before anything is written. The environment's desired state (read
 /// as the estate reads it) sets the namespaces and kinds to list. Exit 0, or 3 when something
 /// could not be read (the snapshot says what in `errors`).

@@ -1,4 +1,4 @@
-//! Drift: does the cluster still run what Git says (DESIGN §5)?
+//! Drift: does the cluster still run what Git says (docs/architecture.md, comparison)?
 //!
 //! Read-only and exact without a dry run: every field Git declares must match live; fields only
 //! the cluster has (defaults, controller-set values) are not drift — unless the live object's

@@ -1,4 +1,4 @@
-//! Cross-environment identity: how a staging object finds its production counterpart (DESIGN §3).
+//! Cross-environment identity: how a staging object finds its production counterpart (docs/architecture.md, identity).
 //!
 //! The left identity is mapped before matching: namespaces through the namespace map, names
 //! through the equivalents (by whole tokens, see [`super::equivalents`]), and Kustomize's generated

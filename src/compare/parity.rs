@@ -1,4 +1,4 @@
-//! Parity: one environment against another (DESIGN §5). Symmetric; every differing leaf is a
+//! Parity: one environment against another (docs/architecture.md, comparison). Symmetric; every differing leaf is a
 //! change, every unpaired object an `only-in` finding.
 
 use super::equivalents;

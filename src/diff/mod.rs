@@ -1,4 +1,4 @@
-//! Structural diff over `serde_json::Value`, with key-based paths (DESIGN §5).
+//! Structural diff over `serde_json::Value`, with key-based paths (docs/architecture.md, comparison).
 
 pub mod keys;
 pub mod path;

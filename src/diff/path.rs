@@ -110,7 +110,7 @@ impl Path {
     }
 
     /// Removes the field this path names from `value`, and then every object the removal left
-    /// empty (an empty object equals an absent one, DESIGN §4). Whether anything was removed.
+    /// empty (an empty object equals an absent one, docs/architecture.md, prepare). Whether anything was removed.
     pub fn remove(&self, value: &mut Value) -> bool {
         remove_at(&self.0, value)
     }

@@ -1,5 +1,5 @@
 //! Live state read from a cluster through the Kubernetes API — read-only: discovery and LIST, and
-//! a GET per scoped namespace, nothing else (DESIGN §10).
+//! a GET per scoped namespace, nothing else (docs/live.md).
 //!
 //! Real API servers misbehave, and a run must neither hang nor lie: every request has a timeout and
 //! a short retry budget of plumb's own (kube's default policy retries a 503 for minutes), lists are
@@ -44,7 +44,7 @@ const AGGREGATED_ACCEPT: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
 
 /// Kinds read in every scoped namespace besides the desired state's own: what someone could have
-/// created by hand (DESIGN §10). What controllers make (Pods, ReplicaSets, Endpoints) is left out.
+/// created by hand (docs/live.md). What controllers make (Pods, ReplicaSets, Endpoints) is left out.
 const COMMON_KINDS: &[(&str, &str)] = &[
     ("", "ConfigMap"),
     ("", "Secret"),

@@ -1,4 +1,4 @@
-//! Live state from a file: a `kubectl get -o json|yaml` List, or a plumb snapshot (DESIGN §10).
+//! Live state from a file: a `kubectl get -o json|yaml` List, or a plumb snapshot (docs/live.md).
 
 use crate::input_file::{InputFileError, InputKind};
 use crate::model::{RunError, Scopes};

@@ -1,5 +1,5 @@
 //! Normalization: both sides of every comparison go through the same steps, so that only
-//! differences that mean something remain (DESIGN §4).
+//! differences that mean something remain (docs/architecture.md, prepare).
 //!
 //! Order matters: a live object's history (last-applied configuration, managedFields) is taken out
 //! first, secrets are fingerprinted before anything else can see them, then values take their

@@ -1,4 +1,4 @@
-//! Checks (DESIGN §6): single-environment assertions in CEL over each object, run on an
+//! Checks (docs/policies.md): single-environment assertions in CEL over each object, run on an
 //! environment's desired objects and on its live ones where the run reads them. One finding per
 //! check, resource and environment: desired and live failing together are one finding that says so.
 

@@ -1,6 +1,6 @@
 //! Deciding what each difference means: the first matching rule wins, in the order the policy
 //! files were given; a violation under a live waiver is waived; what no rule covers is unreviewed
-//! at the scope's default severity (DESIGN §6).
+//! at the scope's default severity (docs/policies.md).
 
 use super::builtin;
 use super::pattern::PathPattern;

@@ -1,4 +1,4 @@
-//! Deciding what each difference means (DESIGN §6): policy files (`rules`), path patterns
+//! Deciding what each difference means (docs/policies.md): policy files (`rules`), path patterns
 //! (`pattern`), and the evaluation (`eval`) that turns each difference into ignored, expected,
 //! violation, waived or unreviewed.
 

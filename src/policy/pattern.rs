@@ -1,4 +1,4 @@
-//! Path patterns in policy files: the path syntax of DESIGN §5 with wildcards, or a JSON Pointer.
+//! Path patterns in policy files: the path syntax of docs/architecture.md, comparison with wildcards, or a JSON Pointer.
 //!
 //! `data.*` (any one key), `spec.template.spec.containers[*].image` (any list entry),
 //! `metadata.**` (any depth), `spec.ports[port=80,protocol=TCP]`, and `/spec/sessionAffinity` for

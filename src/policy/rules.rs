@@ -1,4 +1,4 @@
-//! Policy files (DESIGN §6): parsed, validated, and located, so every mistake in one is reported
+//! Policy files (docs/policies.md): parsed, validated, and located, so every mistake in one is reported
 //! with its file, line and column — a policy that does not parse is never silently skipped.
 
 use super::Severity;

@@ -1,5 +1,5 @@
 //! Reports: findings with their verdicts, the summary, what could not be seen, and the exit code
-//! (DESIGN §7). Renderers (`table`, `json`, `markdown`, `sarif`, `junit`, `metrics`) only read a
+//! (docs/report.md). Renderers (`table`, `json`, `markdown`, `sarif`, `junit`, `metrics`) only read a
 //! finished [`Report`].
 
 pub mod baseline;
@@ -276,7 +276,7 @@ impl Report {
         self.summary.complete = self.errors.is_empty();
     }
 
-    /// 0 clean, 1 findings at or above `fail_on`, 3 incomplete (DESIGN §7). Exit 2 never comes
+    /// 0 clean, 1 findings at or above `fail_on`, 3 incomplete (docs/report.md). Exit 2 never comes
     /// from a report: bad input stops before one exists.
     /// With `only_new` (`--fail-on-new`), findings the baseline already had do not count.
     pub fn exit_code(&self, fail_on: FailOn, only_new: bool) -> u8 {

@@ -1,5 +1,5 @@
 //! Rendering `helm:` and `kustomize:` sources with the real tools, offline, from Git at the ref
-//! (DESIGN §9).
+//! (docs/rendering.md).
 //!
 //! A run goes in three steps. First, for each render, the tool is located and a cache key is made
 //! from Git object ids alone (no file is written, no process started). Then cached renders are
