@@ -128,7 +128,7 @@ pub enum AppError {
 
 /// Logs go to stderr: warnings by default, `-v` info, `-vv` debug. They name files, counts and
 /// identities — never object values, so no secret can reach them.
-pub fn init_logging(verbose: u8, quiet: bool) {
+pub fn init_logging(verbose: u8, quiet: bool, no_color: bool) {
     let level = match (quiet, verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) => tracing::Level::WARN,
@@ -138,7 +138,7 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .with_target(false)
         .without_time()
         .try_init();
@@ -170,10 +170,10 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
 
 fn run_command(cli: Cli) -> Result<u8, AppError> {
     let common = &cli.common;
-    init_logging(common.verbose, common.quiet);
     let _ = STARTED.set(std::time::Instant::now());
     let context = Context::new(common);
     let context = &context;
+    init_logging(common.verbose, common.quiet, context.settings.no_color);
     match &cli.command {
         Command::Diff { base, head, envs } => {
             let project = Project::load(context)?;
@@ -182,7 +182,7 @@ fn run_command(cli: Cli) -> Result<u8, AppError> {
                 head: head.as_deref(),
                 envs,
             };
-            emit(common, diff::diff(context, &project, &request)?)
+            emit(context, diff::diff(context, &project, &request)?)
         }
         Command::Init { force } => {
             let root = std::env::current_dir().map_err(|source| AppError::Read {
@@ -193,7 +193,10 @@ fn run_command(cli: Cli) -> Result<u8, AppError> {
         }
         Command::Audit { git_ref } => {
             let project = Project::load(context)?;
-            emit(common, audit::audit(context, &project, git_ref.as_deref())?)
+            emit(
+                context,
+                audit::audit(context, &project, git_ref.as_deref())?,
+            )
         }
         Command::Snapshot {
             env,
@@ -251,7 +254,7 @@ fn run_command(cli: Cli) -> Result<u8, AppError> {
                 Report::new("drift", inputs(context, &estate, &project, &[env.as_str()]));
             report.merge(views::drift(&project, &estate, env)?);
             report.merge(views::checks(&project, &estate, env, views::Sides::Both)?);
-            emit(common, report)
+            emit(context, report)
         }
         Command::Parity {
             left,
@@ -291,7 +294,7 @@ fn run_command(cli: Cli) -> Result<u8, AppError> {
             for env in [left, right] {
                 report.merge(views::checks(&project, &estate, env, sides)?);
             }
-            emit(common, report)
+            emit(context, report)
         }
         Command::Policy {
             action: PolicyCommand::Lint { files },
@@ -315,7 +318,7 @@ fn run_command(cli: Cli) -> Result<u8, AppError> {
                 field_managers: field_manager,
                 namespace: namespace.as_deref(),
             };
-            emit(common, compare::compare(context, &request)?)
+            emit(context, compare::compare(context, &request)?)
         }
     }
 }
@@ -345,7 +348,8 @@ fn inputs(context: &Context<'_>, estate: &Estate, project: &Project, envs: &[&st
     }
 }
 
-fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
+fn emit(context: &Context<'_>, mut report: Report) -> Result<u8, AppError> {
+    let common = context.common;
     report.finish();
     if let Some(path) = &common.baseline {
         report::baseline::apply(&mut report, &report::baseline::Baseline::read(path)?);
@@ -372,7 +376,7 @@ fn emit(common: &Common, mut report: Report) -> Result<u8, AppError> {
                 ColorChoice::Auto => {
                     common.output.is_none()
                         && std::io::stdout().is_terminal()
-                        && std::env::var_os("NO_COLOR").is_none()
+                        && !context.settings.no_color
                 }
             };
             report::table::render(&report, Style { color })

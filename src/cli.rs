@@ -2,15 +2,30 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "plumb", version, about = "GitOps drift and environment parity for Kubernetes", long_about = None)]
+#[command(
+    name = "plumb",
+    version,
+    about = "GitOps drift and environment parity for Kubernetes",
+    long_about = None,
+    after_help = ENVIRONMENT_HELP
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The environment variables plumb reads that no flag stands for (flags show their own).
+const ENVIRONMENT_HELP: &str = "Environment:
+  PLUMB_FINGERPRINT_KEY  key of the Secret fingerprints (hmac-sha256); the same key makes
+                         fingerprints comparable across runs and snapshots (default: random per run)
+  KUBECONFIG             kubeconfig files to read contexts from
+  NO_COLOR               no colours, whatever --color says for auto
+  CI                     no progress notes on stderr";
 
 #[derive(Debug, Args)]
 pub struct Common {
@@ -48,6 +63,34 @@ pub struct Common {
     /// Render Helm charts and Kustomize overlays again instead of reading the render cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Where renders are cached (default: $XDG_CACHE_HOME/plumb, else ~/.cache/plumb).
+    #[arg(long, global = true, env = "PLUMB_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// The helm to render with: a path, or a name looked up on PATH (default: helm).
+    #[arg(long, global = true, env = "PLUMB_HELM", value_name = "PATH")]
+    pub helm: Option<String>,
+    /// The kustomize to render with (a kubectl runs as `kubectl kustomize`; default: kustomize,
+    /// else kubectl, on PATH).
+    #[arg(long, global = true, env = "PLUMB_KUSTOMIZE", value_name = "PATH")]
+    pub kustomize: Option<String>,
+    /// How long one helm or kustomize render may take.
+    #[arg(long, global = true, env = "PLUMB_RENDER_TIMEOUT", value_name = "SECONDS",
+          value_parser = seconds, default_value = "120")]
+    pub render_timeout: Duration,
+    /// How long one request to a cluster may take.
+    #[arg(long, global = true, env = "PLUMB_REQUEST_TIMEOUT", value_name = "SECONDS",
+          value_parser = seconds, default_value = "10")]
+    pub request_timeout: Duration,
+}
+
+/// A positive number of seconds (`90`, `0.5`).
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("`{text}` is not a positive number of seconds"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

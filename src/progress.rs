@@ -7,10 +7,10 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Notes on a terminal unless `quiet` (`-q`, or a CI job).
     pub fn new(quiet: bool) -> Self {
-        let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
         Progress {
-            enabled: !quiet && !in_ci && std::io::stderr().is_terminal(),
+            enabled: !quiet && std::io::stderr().is_terminal(),
         }
     }
 

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 /// The settings of one run and the parts every command shares.
 pub struct Context<'a> {
     pub common: &'a Common,
+    pub settings: Settings,
     pub normalizer: Normalizer,
     pub renderer: Renderer,
     pub progress: Progress,
@@ -24,14 +25,68 @@ pub struct Context<'a> {
     pub today: i64,
 }
 
+/// What the environment says beyond the flags (which clap resolves with their variables), read
+/// once: nothing else in plumb reads an environment variable for itself.
+pub struct Settings {
+    /// `PLUMB_FINGERPRINT_KEY`: none means a random key of this run.
+    pub fingerprint_key: Option<String>,
+    /// `NO_COLOR`: no colours unless `--color always`.
+    pub no_color: bool,
+    /// `CI`: a CI job, where progress notes stay off.
+    pub in_ci: bool,
+    /// The render cache's directory: `--cache-dir`/`PLUMB_CACHE_DIR`, else `$XDG_CACHE_HOME/plumb`,
+    /// else `~/.cache/plumb`; none with `--no-cache`, or without a home.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+impl Settings {
+    pub fn read(common: &Common) -> Settings {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let cache_dir = (!common.no_cache)
+            .then(|| {
+                common
+                    .cache_dir
+                    .clone()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .or_else(|| {
+                        var("XDG_CACHE_HOME").map(|d| std::path::PathBuf::from(d).join("plumb"))
+                    })
+                    .or_else(|| {
+                        var("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/plumb"))
+                    })
+            })
+            .flatten();
+        Settings {
+            fingerprint_key: var("PLUMB_FINGERPRINT_KEY").map(|k| k.to_string_lossy().into_owned()),
+            no_color: var("NO_COLOR").is_some(),
+            in_ci: var("CI").is_some_and(|v| v != "false"),
+            cache_dir,
+        }
+    }
+}
+
 impl<'a> Context<'a> {
     pub fn new(common: &'a Common) -> Context<'a> {
+        let settings = Settings::read(common);
+        let fingerprinter = match &settings.fingerprint_key {
+            Some(key) => Fingerprinter::with_key(key.as_bytes()),
+            None => Fingerprinter::random(),
+        };
+        let quiet = common.quiet || settings.in_ci;
+        let renderer = Renderer::new(RenderOptions {
+            cache_dir: settings.cache_dir.clone(),
+            timeout: common.render_timeout,
+            helm: common.helm.clone(),
+            kustomize: common.kustomize.clone(),
+            quiet,
+        });
         Context {
             common,
-            normalizer: Normalizer::new(Fingerprinter::from_env()),
-            renderer: Renderer::new(RenderOptions::new(!common.no_cache, common.quiet)),
-            progress: Progress::new(common.quiet),
+            normalizer: Normalizer::new(fingerprinter),
+            renderer,
+            progress: Progress::new(quiet),
             today: crate::timestamp::today(),
+            settings,
         }
     }
 }

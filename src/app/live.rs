@@ -7,7 +7,6 @@ use crate::config::{Environment, LoadedConfig};
 use crate::live::cluster::{self, ClusterState, ReadRequest};
 use crate::live::snapshot::{self, LiveFile};
 use crate::model::{RunError, Scopes, split_api_version};
-use crate::progress::Progress;
 use crate::yaml::Document;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -113,24 +112,27 @@ pub fn read(
             tracing::info!(env = name, objects = file.documents.len(), path = %path.display(), "read live state");
             Ok(file)
         }
-        LiveSource::Context(context) => Ok(read_cluster(context, name, scope, progress)?.live),
+        LiveSource::Context(cluster_context) => {
+            Ok(read_cluster(context, cluster_context, name, scope)?.live)
+        }
     }
 }
 
 fn read_cluster(
-    context: &str,
+    context: &Context<'_>,
+    cluster_context: &str,
     name: &str,
     scope: &LiveScope,
-    progress: &Progress,
 ) -> Result<ClusterState, AppError> {
     let state = cluster::read(
         &ReadRequest {
             env: name,
-            context,
+            context: cluster_context,
             namespaces: &scope.namespaces,
             desired_kinds: &scope.kinds,
+            timeout: context.common.request_timeout,
         },
-        progress,
+        &context.progress,
     )?;
     tracing::info!(
         env = name,
@@ -163,8 +165,8 @@ pub fn snapshot(
     let tree = open_tree(config, git_ref)?;
     let (documents, _) = read_desired(context, config, &tree, name, false)?;
     let scope = LiveScope::of(env, &documents);
-    let state = read_cluster(&cluster_context, name, &scope, &context.progress)?;
-    if std::env::var_os("PLUMB_FINGERPRINT_KEY").is_none() {
+    let state = read_cluster(context, &cluster_context, name, &scope)?;
+    if context.settings.fingerprint_key.is_none() {
         tracing::warn!(
             "PLUMB_FINGERPRINT_KEY is not set: this snapshot's Secret fingerprints use a key of this run only, \
              so later runs cannot compare its Secrets; set the same key when taking and reading snapshots"

@@ -18,17 +18,6 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-/// How long one request may take before it is abandoned, unless `PLUMB_REQUEST_TIMEOUT` (seconds)
-/// says otherwise.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn request_timeout() -> Duration {
-    std::env::var("PLUMB_REQUEST_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| *s > 0.0)
-        .map_or(REQUEST_TIMEOUT, Duration::from_secs_f64)
-}
 /// The context name that means "the cluster this pod runs in, as its service account".
 pub const IN_CLUSTER: &str = "in-cluster";
 
@@ -117,6 +106,8 @@ pub struct ReadRequest<'a> {
     pub namespaces: &'a BTreeSet<String>,
     /// `(group, kind)` of the desired state: always read, cluster-scoped ones included.
     pub desired_kinds: &'a BTreeSet<(String, String)>,
+    /// How long one request may take before it is abandoned (`--request-timeout`).
+    pub timeout: Duration,
 }
 
 /// What was read: the objects, what could not be read, and where they came from.
@@ -160,7 +151,7 @@ async fn read_async(
     config.default_retry = false;
     // The timeout around each request (below) is the one that counts; kube's own read timeout
     // would fire first with an opaque "client error".
-    config.connect_timeout = Some(request_timeout());
+    config.connect_timeout = Some(request.timeout);
     config.read_timeout = None;
     let server = config.cluster_url.to_string();
     let mut state = ClusterState {
@@ -193,6 +184,7 @@ async fn read_async(
     let api = Api {
         client,
         env: request.env.to_string(),
+        timeout: request.timeout,
     };
     progress.note(&format!(
         "reading live state of {} from {} ({server})",
@@ -298,7 +290,7 @@ async fn read_async(
                     let kind = match failure {
                         Failure::Status(403, _) => "forbidden",
                         Failure::Status(401, _) | Failure::Auth(_) => "auth",
-                        Failure::Timeout => "timeout",
+                        Failure::Timeout(_) => "timeout",
                         _ => "unreachable",
                     };
                     state.live.errors.push(api.error(
@@ -354,7 +346,8 @@ fn plan<'r>(
 enum Failure {
     /// The server answered with an error status.
     Status(u16, String),
-    Timeout,
+    /// No answer within this long.
+    Timeout(Duration),
     /// No answer: connection refused, reset, TLS, ….
     Transport(String),
     /// Credentials could not be had (a token refresh through an exec plugin failed).
@@ -365,7 +358,7 @@ impl Failure {
     fn message(&self) -> String {
         match self {
             Failure::Status(code, message) => format!("HTTP {code}: {message}"),
-            Failure::Timeout => format!("no answer within {} s", request_timeout().as_secs_f64()),
+            Failure::Timeout(limit) => format!("no answer within {} s", limit.as_secs_f64()),
             Failure::Transport(message) | Failure::Auth(message) => message.clone(),
         }
     }
@@ -373,7 +366,7 @@ impl Failure {
     fn worth_retrying(&self) -> bool {
         match self {
             Failure::Status(code, _) => *code == 429 || *code >= 500,
-            Failure::Timeout | Failure::Transport(_) => true,
+            Failure::Timeout(_) | Failure::Transport(_) => true,
             Failure::Auth(_) => false,
         }
     }
@@ -382,6 +375,7 @@ impl Failure {
 struct Api {
     client: kube::Client,
     env: String,
+    timeout: Duration,
 }
 
 /// What discovery found, and which groups it could not read.
@@ -428,10 +422,9 @@ impl Api {
         let request = builder
             .body(Vec::new())
             .map_err(|e| Failure::Transport(e.to_string()))?;
-        let text = match tokio::time::timeout(request_timeout(), self.client.request_text(request))
-            .await
+        let text = match tokio::time::timeout(self.timeout, self.client.request_text(request)).await
         {
-            Err(_) => return Err(Failure::Timeout),
+            Err(_) => return Err(Failure::Timeout(self.timeout)),
             Ok(Err(kube::Error::Api(status))) => {
                 return Err(Failure::Status(
                     status.code,

@@ -33,20 +33,15 @@ impl Fingerprinter {
         Fingerprinter { key: key.to_vec() }
     }
 
-    /// Key from `PLUMB_FINGERPRINT_KEY`, else 32 random bytes for this run.
-    pub fn from_env() -> Self {
-        match std::env::var("PLUMB_FINGERPRINT_KEY") {
-            Ok(key) if !key.is_empty() => Self::with_key(key.as_bytes()),
-            _ => {
-                let mut key = [0u8; 32];
-                if getrandom::fill(&mut key).is_err() {
-                    // No OS randomness: derive a per-process key from what differs between runs.
-                    let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
-                    key.copy_from_slice(&Sha256::digest(seed.as_bytes()));
-                }
-                Self::with_key(&key)
-            }
+    /// 32 random bytes for this run (when `PLUMB_FINGERPRINT_KEY` names no key).
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        if getrandom::fill(&mut key).is_err() {
+            // No OS randomness: derive a per-process key from what differs between runs.
+            let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+            key.copy_from_slice(&Sha256::digest(seed.as_bytes()));
         }
+        Self::with_key(&key)
     }
 
     /// A short public id of the key, so a snapshot can say which key fingerprinted it without

@@ -42,19 +42,12 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// The user's cache directory; `enabled: false` (`--no-cache`) neither reads nor writes it.
-    pub fn new(enabled: bool) -> Cache {
-        let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-        let dir = enabled
-            .then(|| {
-                env("PLUMB_CACHE_DIR")
-                    .map(PathBuf::from)
-                    .or_else(|| env("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("plumb")))
-                    .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/plumb")))
-            })
-            .flatten()
-            .filter(|dir| usable(dir));
-        Cache { dir }
+    /// The cache in `dir` (the run's settings resolve it); none (`--no-cache`) neither reads nor
+    /// writes one, and neither does a directory that is not safe to use.
+    pub fn new(dir: Option<PathBuf>) -> Cache {
+        Cache {
+            dir: dir.filter(|dir| usable(dir)),
+        }
     }
 
     /// A cache in a given directory (tests), checked as [`Cache::new`] checks it.

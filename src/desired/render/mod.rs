@@ -77,33 +77,22 @@ pub enum JobKind {
 /// Settings of a run's renders.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
-    /// Read and write the render cache (`--no-cache` turns it off).
-    pub cache: bool,
+    /// The render cache's directory; none reads and writes no cache (`--no-cache`).
+    pub cache_dir: Option<PathBuf>,
     /// Each render's time limit.
     pub timeout: Duration,
+    /// helm and kustomize as the user named them (a path, or a name on PATH).
+    pub helm: Option<String>,
+    pub kustomize: Option<String>,
     pub quiet: bool,
-}
-
-impl RenderOptions {
-    /// The defaults, with the timeout from `PLUMB_RENDER_TIMEOUT` (seconds) when set.
-    pub fn new(cache: bool, quiet: bool) -> RenderOptions {
-        let timeout = std::env::var("PLUMB_RENDER_TIMEOUT")
-            .ok()
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .filter(|s| *s > 0.0)
-            .map_or(Duration::from_secs(120), Duration::from_secs_f64);
-        RenderOptions {
-            cache,
-            timeout,
-            quiet,
-        }
-    }
 }
 
 /// Renders sources for a whole run: holds the cache, the located tools, and the tree written out
 /// once (removed when the renderer is dropped).
 pub struct Renderer {
     cache: Cache,
+    helm_given: Option<String>,
+    kustomize_given: Option<String>,
     timeout: Duration,
     progress: Progress,
     helm: OnceLock<Result<Tool, String>>,
@@ -112,8 +101,8 @@ pub struct Renderer {
     wrappers: std::sync::atomic::AtomicUsize,
 }
 
-/// Finds a tool and its version.
-type Locate = fn(&Cache) -> Result<Tool, tools::ToolError>;
+/// Finds a tool (as the user named it) and its version.
+type Locate = fn(&Cache, Option<&str>) -> Result<Tool, tools::ToolError>;
 
 /// Where each job went: rendered files, or an error.
 type Outcome = Result<Vec<CachedFile>, RenderError>;
@@ -121,7 +110,9 @@ type Outcome = Result<Vec<CachedFile>, RenderError>;
 impl Renderer {
     pub fn new(options: RenderOptions) -> Renderer {
         Renderer {
-            cache: Cache::new(options.cache),
+            cache: Cache::new(options.cache_dir),
+            helm_given: options.helm,
+            kustomize_given: options.kustomize,
             timeout: options.timeout,
             progress: Progress::new(options.quiet),
             helm: OnceLock::new(),
@@ -143,11 +134,11 @@ impl Renderer {
     }
 
     fn tool(&self, kind: &JobKind) -> Result<Tool, RenderError> {
-        let (slot, locate): (_, Locate) = match kind {
-            JobKind::Helm(_) => (&self.helm, tools::helm),
-            JobKind::Kustomize(_) => (&self.kustomize, tools::kustomize),
+        let (slot, locate, given): (_, Locate, _) = match kind {
+            JobKind::Helm(_) => (&self.helm, tools::helm, &self.helm_given),
+            JobKind::Kustomize(_) => (&self.kustomize, tools::kustomize, &self.kustomize_given),
         };
-        slot.get_or_init(|| locate(&self.cache).map_err(|e| e.to_string()))
+        slot.get_or_init(|| locate(&self.cache, given.as_deref()).map_err(|e| e.to_string()))
             .clone()
             .map_err(RenderError::ToolUnavailable)
     }

@@ -1,6 +1,6 @@
 //! Finding the render tools and their versions.
 //!
-//! `PLUMB_HELM` / `PLUMB_KUSTOMIZE` name a tool explicitly (a path, or a name looked up on `PATH`);
+//! `--helm`/`PLUMB_HELM` and `--kustomize`/`PLUMB_KUSTOMIZE` name a tool explicitly (a path, or a name looked up on `PATH`);
 //! otherwise `helm`, and `kustomize` else `kubectl kustomize`, are looked up on `PATH`. A version
 //! is part of every render's cache key and of the report's inputs, and asking a tool for it costs a
 //! process start; so it is cached by the tool's resolved path, size and modification time, and a
@@ -64,11 +64,11 @@ impl Tool {
     }
 }
 
-/// Locates helm: `PLUMB_HELM`, else `helm` on `PATH`.
-pub fn helm(cache: &Cache) -> Result<Tool, ToolError> {
-    let (path, tried) = match std::env::var("PLUMB_HELM") {
-        Ok(given) if !given.is_empty() => (find(&given), format!("PLUMB_HELM={given}")),
-        _ => (find("helm"), "`helm` on PATH".to_string()),
+/// Locates helm: as given (`--helm`, `PLUMB_HELM`), else `helm` on `PATH`.
+pub fn helm(cache: &Cache, given: Option<&str>) -> Result<Tool, ToolError> {
+    let (path, tried) = match given.filter(|g| !g.is_empty()) {
+        Some(given) => (find(given), format!("PLUMB_HELM={given}")),
+        None => (find("helm"), "`helm` on PATH".to_string()),
     };
     let path = path.ok_or(ToolError::NotFound {
         tool: "helm",
@@ -83,16 +83,16 @@ pub fn helm(cache: &Cache) -> Result<Tool, ToolError> {
     })
 }
 
-/// Locates kustomize: `PLUMB_KUSTOMIZE` (a `kubectl` binary there is run as `kubectl kustomize`),
-/// else `kustomize` on `PATH`, else `kubectl` on `PATH`.
-pub fn kustomize(cache: &Cache) -> Result<Tool, ToolError> {
-    let found = match std::env::var("PLUMB_KUSTOMIZE") {
-        Ok(given) if !given.is_empty() => find(&given).ok_or(ToolError::NotFound {
+/// Locates kustomize: as given (`--kustomize`, `PLUMB_KUSTOMIZE`; a `kubectl` binary is run as
+/// `kubectl kustomize`), else `kustomize` on `PATH`, else `kubectl` on `PATH`.
+pub fn kustomize(cache: &Cache, given: Option<&str>) -> Result<Tool, ToolError> {
+    let found = match given.filter(|g| !g.is_empty()) {
+        Some(given) => find(given).ok_or(ToolError::NotFound {
             tool: "kustomize",
             tried: format!("PLUMB_KUSTOMIZE={given}"),
             variable: "PLUMB_KUSTOMIZE",
         })?,
-        _ => find("kustomize")
+        None => find("kustomize")
             .or_else(|| find("kubectl"))
             .ok_or(ToolError::NotFound {
                 tool: "kustomize",
