@@ -6,6 +6,7 @@
 use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, PolicyCommand};
 use crate::config;
 use crate::desired;
+use crate::exit::Exit;
 use crate::inventory;
 use crate::live::snapshot;
 use crate::policy::{self, Severity};
@@ -152,7 +153,7 @@ static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::n
 /// The command runs on a thread of its own and rayon's workers are built, all with a stack of
 /// `limits::STACK_BYTES`: parsing and walking a value as deep as `limits::MAX_DEPTH` must fit on
 /// every thread that does it, whatever stack the caller's thread has.
-pub fn run(cli: Cli) -> Result<u8, AppError> {
+pub fn run(cli: Cli) -> Result<Exit, AppError> {
     // Fails only when the pool already exists: then this process built it here before.
     let _ = rayon::ThreadPoolBuilder::new()
         .stack_size(crate::limits::STACK_BYTES)
@@ -168,7 +169,7 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
     })
 }
 
-fn run_command(cli: Cli) -> Result<u8, AppError> {
+fn run_command(cli: Cli) -> Result<Exit, AppError> {
     let common = &cli.common;
     let _ = STARTED.set(std::time::Instant::now());
     let context = Context::new(common);
@@ -348,7 +349,7 @@ fn inputs(context: &Context<'_>, estate: &Estate, project: &Project, envs: &[&st
     }
 }
 
-fn emit(context: &Context<'_>, mut report: Report) -> Result<u8, AppError> {
+fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
     let common = context.common;
     report.finish();
     if let Some(path) = &common.baseline {
@@ -388,7 +389,7 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<u8, AppError> {
     if let Some(path) = &common.metrics {
         write_metrics(path, &report)?;
     }
-    Ok(report.exit_code(fail_on, common.fail_on_new))
+    Ok(report.exit(fail_on, common.fail_on_new))
 }
 
 /// The plumb.yaml of this run relative to its repository, where SARIF places findings that have

@@ -16,6 +16,7 @@ pub mod config;
 pub mod desired;
 pub mod diagnostic;
 pub mod diff;
+pub mod exit;
 pub mod input_file;
 pub mod inventory;
 pub mod limits;

@@ -1,4 +1,5 @@
 use clap::Parser;
+use plumb::exit::Exit;
 use std::process::ExitCode;
 
 // plumb allocates millions of small values (every key and scalar of every object) from several
@@ -28,11 +29,12 @@ fn main() -> ExitCode {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
     }));
     let cli = plumb::cli::Cli::parse();
-    match plumb::app::run(cli) {
-        Ok(code) => ExitCode::from(code),
+    let exit = match plumb::app::run(cli) {
+        Ok(exit) => exit,
         Err(error) => {
             eprintln!("{:?}", miette::Report::new(error));
-            ExitCode::from(2)
+            Exit::BadInput
         }
-    }
+    };
+    ExitCode::from(exit.code())
 }

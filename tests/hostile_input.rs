@@ -60,7 +60,9 @@ fn run_on_small_stack(args: Vec<String>) -> u8 {
         .stack_size(SMALLEST_STACK)
         .spawn(move || {
             let cli = plumb::cli::Cli::parse_from(args);
-            plumb::app::run(cli).unwrap_or_else(|e| panic!("plumb failed: {e}"))
+            plumb::app::run(cli)
+                .unwrap_or_else(|e| panic!("plumb failed: {e}"))
+                .code()
         })
         .unwrap()
         .join()

@@ -6,6 +6,7 @@
 
 use super::{AppError, write_output};
 use crate::config::FILE_NAME;
+use crate::exit::Exit;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,7 +22,7 @@ enum Found {
 
 const KUSTOMIZATIONS: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-pub fn init(root: &Path, force: bool, output: Option<&Path>) -> Result<u8, AppError> {
+pub fn init(root: &Path, force: bool, output: Option<&Path>) -> Result<Exit, AppError> {
     let target = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join(FILE_NAME));
@@ -123,7 +124,7 @@ pub fn init(root: &Path, force: bool, output: Option<&Path>) -> Result<u8, AppEr
             envs.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     }
-    Ok(0)
+    Ok(Exit::Clean)
 }
 
 /// Does `file` hold a Kubernetes object (a top-level `apiVersion` and `kind`)?

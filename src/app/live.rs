@@ -4,6 +4,7 @@
 use super::estate::{open_tree, read_desired};
 use super::{AppError, Context, environment, write_output};
 use crate::config::{Environment, LoadedConfig};
+use crate::exit::Exit;
 use crate::live::cluster::{self, ClusterState, ReadRequest};
 use crate::live::snapshot::{self, LiveFile};
 use crate::model::{RunError, Scopes, split_api_version};
@@ -153,7 +154,7 @@ pub fn snapshot(
     name: &str,
     cluster_context: Option<&str>,
     git_ref: Option<&str>,
-) -> Result<u8, AppError> {
+) -> Result<Exit, AppError> {
     let env = environment(config, name)?;
     let cluster_context = cluster_context
         .map(str::to_string)
@@ -200,7 +201,7 @@ pub fn snapshot(
         source: std::io::Error::other(e),
     })?;
     write_output(context.common.output.as_deref(), &(text + "\n"))?;
-    Ok(if state.live.errors.is_empty() { 0 } else { 3 })
+    Ok(Exit::incomplete_if(!state.live.errors.is_empty()))
 }
 
 fn error_entry(error: &RunError) -> Value {

@@ -4,11 +4,12 @@ use super::context::load_config;
 use super::policies::{load_policies, read_policy_files};
 use super::{AppError, Context, write_output};
 use crate::config;
+use crate::exit::Exit;
 use crate::policy;
 use std::path::{Path, PathBuf};
 
 /// `plumb policy lint`: exit 0 clean, 1 with lint findings, 2 when a file does not parse.
-pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<u8, AppError> {
+pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<Exit, AppError> {
     let common = context.common;
     // From the config: its policy files, then each pair's own, linted against its environments
     // and pairs.
@@ -68,12 +69,12 @@ pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<u8
         )
     });
     write_output(common.output.as_deref(), &out)?;
-    Ok(u8::from(!findings.is_empty()))
+    Ok(Exit::findings_if(!findings.is_empty()))
 }
 
 /// `plumb policy test PATH`: runs every case of every test file; exit 0 when all pass, 1 when one
 /// fails, 2 when a test or policy file is bad input.
-pub(super) fn policy_test(context: &Context<'_>, path: &Path) -> Result<u8, AppError> {
+pub(super) fn policy_test(context: &Context<'_>, path: &Path) -> Result<Exit, AppError> {
     let common = context.common;
     let files = test_files(path)?;
     if files.is_empty() {
@@ -136,7 +137,7 @@ pub(super) fn policy_test(context: &Context<'_>, path: &Path) -> Result<u8, AppE
         passed + failed
     ));
     write_output(common.output.as_deref(), &out)?;
-    Ok(u8::from(failed > 0))
+    Ok(Exit::findings_if(failed > 0))
 }
 
 /// A test file, or the `*.yaml`/`*.yml` files under a directory, in path order.

@@ -5,6 +5,7 @@
 use super::estate::{open_tree, read_desired};
 use super::{AppError, Context, environment, write_output};
 use crate::config::LoadedConfig;
+use crate::exit::Exit;
 use crate::inventory;
 use crate::model::{Resource, ResourceId, Scopes};
 use crate::names::check_path_part;
@@ -19,7 +20,7 @@ pub(super) fn render(
     env: &str,
     git_ref: Option<&str>,
     out_dir: Option<&Path>,
-) -> Result<u8, AppError> {
+) -> Result<Exit, AppError> {
     let tree = open_tree(config, git_ref)?;
     let (documents, errors) = read_desired(context, config, &tree, env, false)?;
     let mut scopes = Scopes::default();
@@ -54,7 +55,7 @@ pub(super) fn render(
             write_output(None, &out)?;
         }
     }
-    Ok(if errors.is_empty() { 0 } else { 3 })
+    Ok(Exit::incomplete_if(!errors.is_empty()))
 }
 
 /// Writes each object to its file under `dir` (created if missing). Every part of a path passes

@@ -13,6 +13,7 @@ pub mod table;
 
 use crate::compare::{ChangedBy, Difference, FindingKind};
 use crate::diff::ChangeOp;
+use crate::exit::Exit;
 use crate::model::{RunError, SourceLocation};
 use crate::normalize::secrets::is_fingerprint;
 use crate::policy::{Severity, Status, Verdict};
@@ -276,20 +277,19 @@ impl Report {
         self.summary.complete = self.errors.is_empty();
     }
 
-    /// 0 clean, 1 findings at or above `fail_on`, 3 incomplete (docs/report.md). Exit 2 never comes
-    /// from a report: bad input stops before one exists.
-    /// With `only_new` (`--fail-on-new`), findings the baseline already had do not count.
-    pub fn exit_code(&self, fail_on: FailOn, only_new: bool) -> u8 {
+    /// Clean, findings at or above `fail_on`, or incomplete (docs/report.md). Bad input never
+    /// comes from a report: it stops a run before one exists. With `only_new` (`--fail-on-new`),
+    /// findings the baseline already had do not count.
+    pub fn exit(&self, fail_on: FailOn, only_new: bool) -> Exit {
         if !self.errors.is_empty() {
-            return 3;
+            return Exit::Incomplete;
         }
         let FailOn::Severity(threshold) = fail_on else {
-            return 0;
+            return Exit::Clean;
         };
-        let failing = self.findings.iter().any(|f| {
+        Exit::findings_if(self.findings.iter().any(|f| {
             f.status.gates() && f.severity >= threshold && (!only_new || baseline::is_new(f))
-        });
-        u8::from(failing)
+        }))
     }
 }
 
@@ -400,10 +400,16 @@ mod tests {
             },
         );
         r.finish();
-        assert_eq!(r.exit_code(FailOn::Severity(Severity::Error), false), 0);
-        assert_eq!(r.exit_code(FailOn::Severity(Severity::Warning), false), 1);
+        assert_eq!(
+            r.exit(FailOn::Severity(Severity::Error), false),
+            Exit::Clean
+        );
+        assert_eq!(
+            r.exit(FailOn::Severity(Severity::Warning), false),
+            Exit::Findings
+        );
         r.findings[0].status = Status::Expected;
-        assert_eq!(r.exit_code(FailOn::Severity(Severity::Info), false), 0);
+        assert_eq!(r.exit(FailOn::Severity(Severity::Info), false), Exit::Clean);
         r.errors.push(RunError {
             env: "s".into(),
             kind: "render".into(),
@@ -411,7 +417,7 @@ mod tests {
             resource: None,
             message: "x".into(),
         });
-        assert_eq!(r.exit_code(FailOn::Never, false), 3);
+        assert_eq!(r.exit(FailOn::Never, false), Exit::Incomplete);
     }
 
     #[test]
