@@ -46,3 +46,9 @@ pub const MAX_CEL_COST: u64 = 10_000_000;
 
 /// Wall-clock time one CEL evaluation may take before it is abandoned.
 pub const MAX_CEL_EVALUATION_TIME: Duration = Duration::from_secs(1);
+
+/// Column up to which an error in a user's file is shown with a snippet that points at it.
+/// miette cannot draw a pointer further right than a format width reaches (65,535 columns, tabs
+/// counting four) and panics trying; past this column the error keeps its file:line:column and
+/// loses only the drawing, which on a line that long would help nobody anyway.
+pub const MAX_SNIPPET_COLUMN: u64 = 4_096;
