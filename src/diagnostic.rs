@@ -89,7 +89,10 @@ mod tests {
         miette::GraphicalReportHandler::new()
             .render_report(&mut rendered, &error)
             .unwrap();
-        assert!(rendered.contains("mapping values are not allowed"), "{rendered}");
+        assert!(
+            rendered.contains("mapping values are not allowed"),
+            "{rendered}"
+        );
         let near = LocatedError::new("p.yaml", &text, 1, 4, "here");
         assert!(near.span.is_some());
     }

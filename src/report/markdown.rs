@@ -371,7 +371,10 @@ fn resource_heading(f: &Finding) -> String {
         .as_ref()
         .map(|s| {
             if s.line > 0 {
-                format!(" · {}", code(&format!("{}:{}", truncate(&s.file, VALUE_MAX), s.line)))
+                format!(
+                    " · {}",
+                    code(&format!("{}:{}", truncate(&s.file, VALUE_MAX), s.line))
+                )
             } else {
                 format!(" · {}", code(&truncate(&s.file, VALUE_MAX)))
             }
@@ -643,7 +646,10 @@ mod tests {
         for part in &parts {
             assert!(part.len() <= LIMIT, "{}", part.len());
         }
-        assert!(parts[0].contains("more characters)"), "names say they were cut");
+        assert!(
+            parts[0].contains("more characters)"),
+            "names say they were cut"
+        );
     }
 
     #[test]
@@ -663,7 +669,11 @@ mod tests {
         }
         let parts = render_with_limit(&r, FailOn::Never, 8 * 1024);
         assert!(parts.len() > 1);
-        assert!(parts[0].contains("st\\u{0003}&lt;b&gt;age"), "{}", &parts[0][..3000.min(parts[0].len())]);
+        assert!(
+            parts[0].contains("st\\u{0003}&lt;b&gt;age"),
+            "{}",
+            &parts[0][..3000.min(parts[0].len())]
+        );
         assert!(!parts[0].contains('\u{3}') && !parts[0].contains("<b>age"));
     }
 

@@ -37,6 +37,8 @@ pub struct Target {
     pub name: &'static str,
     pub run: fn(&[u8]) -> Outcome,
     pub seeds: fn() -> Vec<Vec<u8>>,
+    /// Cases in a default run.
+    pub cases: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -50,7 +52,7 @@ pub const CASE_MEMORY_BOUND: usize = 256 << 20;
 const HARD_MEMORY_CAP: usize = 1 << 30;
 /// A case running longer than this is a hang: the watchdog aborts the worker. Debug builds on a
 /// busy two-core machine parse the largest inputs in well under a second.
-const CASE_TIME_LIMIT: Duration = Duration::from_secs(30);
+const CASE_TIME_LIMIT: Duration = Duration::from_secs(10);
 /// Cases run on a thread with this stack: Rust's default for spawned threads, which rayon's
 /// workers (where plumb parses in parallel) get too.
 const CASE_STACK: usize = 2 << 20;
@@ -221,7 +223,7 @@ impl Job {
 
 /// Fuzzes one target for the configured number of cases; fails the test on any failure a
 /// KNOWN class does not cover.
-pub fn fuzz(targets: &[Target], name: &str, default_cases: u64) {
+pub fn fuzz(targets: &[Target], name: &str) {
     let target = targets.iter().find(|t| t.name == name).unwrap();
     if let Ok(input) = std::env::var("PLUMB_FUZZ_INPUT") {
         // Reproducing one input: in this process, so the panic and its backtrace show.
@@ -234,7 +236,7 @@ pub fn fuzz(targets: &[Target], name: &str, default_cases: u64) {
     let seed = seed();
     let job = Job::Generated {
         seed,
-        cases: cases(default_cases),
+        cases: cases(target.cases),
     };
     let started = Instant::now();
     let failures = run_job(target, &job);
@@ -280,7 +282,11 @@ pub fn replay(targets: &[Target]) {
         };
         files.sort();
         files.retain(|file| {
-            let key = format!("{}/{}", target.name, file.file_name().unwrap().to_string_lossy());
+            let key = format!(
+                "{}/{}",
+                target.name,
+                file.file_name().unwrap().to_string_lossy()
+            );
             match known.files.get(&key) {
                 Some(reason) => {
                     say(&format!("fuzz regressions: skipping {key}: {reason}"));
@@ -505,6 +511,13 @@ pub fn worker(targets: &[Target]) {
         Job::Generated { .. } => (target.seeds)(),
         Job::Files(_) => Vec::new(),
     };
+    // Failures of a known class are kept but not minimized: that time goes to new cases.
+    let known_classes: Vec<String> = known()
+        .classes
+        .into_keys()
+        .filter(|(t, _)| t == target.name)
+        .map(|(_, class)| class)
+        .collect();
     CAPPED.store(true, Ordering::Relaxed);
     let run = target.run;
     let target_name = target.name;
@@ -521,10 +534,9 @@ pub fn worker(targets: &[Target]) {
             let mut seen = std::collections::BTreeSet::new();
             for case in from..job.len() {
                 let (input, source) = match &job {
-                    Job::Generated { seed, .. } => (
-                        mutate::case_input(&corpus, *seed, target_name, case),
-                        None,
-                    ),
+                    Job::Generated { seed, .. } => {
+                        (mutate::case_input(&corpus, *seed, target_name, case), None)
+                    }
                     Job::Files(files) => {
                         let file = &files[case as usize];
                         (std::fs::read(file).unwrap(), Some(file.clone()))
@@ -544,7 +556,9 @@ pub fn worker(targets: &[Target]) {
                     None => {
                         let kept = dir.join(format!("{class}-{case}.input"));
                         std::fs::write(&kept, &input).unwrap();
-                        let minimized = seen.insert(signature.clone()).then(|| {
+                        let new_bug =
+                            !known_classes.contains(&class) && seen.insert(signature.clone());
+                        let minimized = new_bug.then(|| {
                             let small = minimize(run, &input, &signature);
                             let path = dir.join(format!("{class}-{case}.min"));
                             std::fs::write(&path, small).unwrap();
@@ -609,11 +623,10 @@ fn run_one(run: fn(&[u8]) -> Outcome, input: &[u8]) -> Result<(), (String, Strin
 /// Shrinks an input while it still fails the same way: drops chunks, halving their size, then
 /// single bytes; bounded so that minimizing never takes longer than a few seconds.
 fn minimize(run: fn(&[u8]) -> Outcome, input: &[u8], signature: &str) -> Vec<u8> {
-    let still_fails = |candidate: &[u8]| {
-        matches!(run_one(run, candidate), Err((_, s, _)) if s == signature)
-    };
+    let still_fails =
+        |candidate: &[u8]| matches!(run_one(run, candidate), Err((_, s, _)) if s == signature);
     let mut best = input.to_vec();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(3);
     let mut chunk = best.len().div_ceil(2).max(1);
     while chunk >= 1 && Instant::now() < deadline {
         let mut at = 0;

@@ -201,7 +201,7 @@ fn mutate(input: &mut Vec<u8>, corpus: &[Vec<u8>], rng: &mut Rng) {
                 let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
                 for level in 1..levels {
                     let prev = format!("*l{}", level - 1);
-                    let items = vec![prev.as_str(); 10].join(", ");
+                    let items = [prev.as_str(); 10].join(", ");
                     bomb.push_str(&format!("l{level}: &l{level} [{items}]\n"));
                 }
                 let to = line_start(input, at(rng));
