@@ -30,7 +30,11 @@ impl LocatedError {
             message: message.into(),
             help: None,
             source_code: Some(NamedSource::new(file, text.to_string())),
-            span: offset_of(text, line, column).map(|offset| SourceSpan::from((offset, 1))),
+            // miette cannot draw a label further right than a format width reaches (65,535)
+            // and panics trying; a column that far out gets no snippet, only file:line:column.
+            span: offset_of(text, line, column)
+                .filter(|_| column <= crate::limits::MAX_SNIPPET_COLUMN)
+                .map(|offset| SourceSpan::from((offset, 1))),
         }
     }
 
@@ -88,6 +92,24 @@ pub fn find_line_with(text: &str, context: &str, needle: &str) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_far_out_on_a_long_line_renders_without_a_snippet() {
+        // Found by tests/fuzz.rs: miette panicked drawing a label at column 70,001.
+        let text = format!("a: {}: b\n", "x".repeat(70_000));
+        let error = LocatedError::new("p.yaml", &text, 1, 70_004, "mapping values are not allowed");
+        assert!(error.span.is_none());
+        let mut rendered = String::new();
+        miette::GraphicalReportHandler::new()
+            .render_report(&mut rendered, &error)
+            .unwrap();
+        assert!(
+            rendered.contains("mapping values are not allowed"),
+            "{rendered}"
+        );
+        let near = LocatedError::new("p.yaml", &text, 1, 4, "here");
+        assert!(near.span.is_some());
+    }
 
     #[test]
     fn offsets_point_into_the_line() {

@@ -45,11 +45,11 @@ pub const MAX_YAML_ALIASES: usize = 100_000;
 
 /// Parser events that aliases may replay in one YAML stream, and events recorded under anchors
 /// to be replayed (each about one node): what bounds a "billion laughs" document, whose 200 bytes
-/// expand to 10^9 nodes. Manifests rarely use aliases; a million nodes is a large Helm release
-/// written out twice (and serde-saphyr's own default). Measured: such a bomb is refused after
-/// 9 s and 280 MB in a debug build; a bound of 100,000 would take 1 s and 64 MB, but would refuse
-/// one anchor on a 100,000-node block.
-pub const MAX_YAML_ALIAS_EXPANSION: usize = 1_000_000;
+/// expand to 10^9 nodes. Kubernetes manifests use aliases for a shared label block or env list,
+/// tens of nodes each; tools never write them. Measured in a debug build: a bomb is refused after
+/// 1 s and 64 MB at this bound, and after 9 s and 280 MB at a million (serde-saphyr's default),
+/// which a fuzzer on a busy machine sees as a hang.
+pub const MAX_YAML_ALIAS_EXPANSION: usize = 100_000;
 
 /// Bytes a render tool may print on stdout before it is stopped.
 pub const MAX_TOOL_OUTPUT_BYTES: usize = 512 << 20;
@@ -80,3 +80,9 @@ pub const MAX_TOOL_STDERR_EXCERPT_BYTES: usize = 4 << 10;
 /// Characters below which a value is not treated as a secret to scrub out of a tool's text: a
 /// `set:` value of `1` or `true` would otherwise erase every `1` and `true` of the message.
 pub const MIN_SCRUBBED_SECRET_CHARS: usize = 4;
+
+/// Column up to which an error in a user's file is shown with a snippet that points at it.
+/// miette cannot draw a pointer further right than a format width reaches (65,535 columns, tabs
+/// counting four) and panics trying; past this column the error keeps its file:line:column and
+/// loses only the drawing, which on a line that long would help nobody anyway.
+pub const MAX_SNIPPET_COLUMN: u64 = 4_096;

@@ -111,7 +111,18 @@ pub fn read(
     fingerprinter: &Fingerprinter,
 ) -> Result<LiveFile, SnapshotError> {
     let text = crate::input_file::read_text(Path::new(path), InputKind::Live)?;
-    let values = parse_values(&text, path)?;
+    read_text(&text, path, env, fingerprinter)
+}
+
+/// Reads a List or a snapshot from its text; `path` is how messages name the file. Separate from
+/// [`read`] so that hostile text can be fed to it without a file (tests/fuzz.rs).
+pub fn read_text(
+    text: &str,
+    path: &str,
+    env: &str,
+    fingerprinter: &Fingerprinter,
+) -> Result<LiveFile, SnapshotError> {
+    let values = parse_values(text, path)?;
     let not_live = |line: u64, found: String| SnapshotError::NotLiveState {
         path: path.to_string(),
         line,

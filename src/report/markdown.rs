@@ -137,7 +137,7 @@ fn notice(contents: &[Vec<String>], total: usize) -> String {
             text,
             "\n> - part {}: {}",
             n + 1,
-            truncate(&list.join(", "), 300)
+            md(&truncate(&list.join(", "), 300))
         );
     }
     // The note must fit the room kept for it, in bytes.
@@ -159,7 +159,7 @@ fn title(report: &Report) -> String {
         .inputs
         .environments
         .iter()
-        .map(|e| e.name.clone())
+        .map(|e| truncate(&e.name, VALUE_MAX))
         .collect();
     let envs = if report.command == "parity" {
         names.join(" ↔ ")
@@ -256,7 +256,7 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
         let _ = writeln!(
             out,
             "| **{}** | {} | {} | {} | {} | {} | {} | {} |",
-            md(&scope_label(&scope)),
+            md(&truncate(&scope_label(&scope), VALUE_MAX)),
             resources.join(" / "),
             findings.len(),
             count(Status::Violation),
@@ -283,9 +283,9 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
             let _ = writeln!(
                 out,
                 "- **{}** [{}] {}: {}",
-                md(&e.env),
-                md(&e.kind),
-                md(what),
+                md(&truncate(&e.env, VALUE_MAX)),
+                md(&truncate(&e.kind, VALUE_MAX)),
+                md(&truncate(what, VALUE_MAX)),
                 md(&truncate(&e.message, 500))
             );
         }
@@ -305,7 +305,7 @@ impl Section {
         let more = if continued { " (continued)" } else { "" };
         format!(
             "<details><summary><b>{}</b>{more} — {}</summary>\n\n",
-            html(&self.label),
+            html(&truncate(&self.label, VALUE_MAX)),
             html(&self.summary)
         )
     }
@@ -373,16 +373,19 @@ fn resource_heading(f: &Finding) -> String {
         .as_ref()
         .map(|s| {
             if s.line > 0 {
-                format!(" · {}", code(&format!("{}:{}", s.file, s.line)))
+                format!(
+                    " · {}",
+                    code(&format!("{}:{}", truncate(&s.file, VALUE_MAX), s.line))
+                )
             } else {
-                format!(" · {}", code(&s.file))
+                format!(" · {}", code(&truncate(&s.file, VALUE_MAX)))
             }
         })
         .unwrap_or_default();
     format!(
         "**{}** {}{source}\n\n",
-        md(&kind_label(f)),
-        code(&name_label(f))
+        md(&truncate(&kind_label(f), VALUE_MAX)),
+        code(&truncate(&name_label(f), VALUE_MAX))
     )
 }
 
@@ -405,12 +408,12 @@ fn finding_text(f: &Finding, diff_budget: usize) -> String {
         f.kind.as_str()
     );
     if let Some(rule) = &f.rule {
-        let _ = write!(out, " · rule {}", code(rule));
+        let _ = write!(out, " · rule {}", code(&truncate(rule, VALUE_MAX)));
     }
     if !f.path.is_empty() {
         let _ = write!(out, " · {}", code(&truncate(&f.path, VALUE_MAX)));
         if let Some((left, right)) = multi_line(f) {
-            let (l, r) = super::common::side_labels(f);
+            let (l, r) = side_labels(f);
             let _ = write!(out, " ({} → {})", md(&l), md(&r));
             out.push_str("  \n  ");
             out.push_str(&md(&truncate(&f.message, 2_000)));
@@ -451,20 +454,27 @@ fn finding_text(f: &Finding, diff_budget: usize) -> String {
         let _ = write!(
             out,
             " · changed by {} ({}){}",
-            code(&by.manager),
-            md(&by.operation),
-            md(&when)
+            code(&truncate(&by.manager, VALUE_MAX)),
+            md(&truncate(&by.operation, VALUE_MAX)),
+            md(&truncate(&when, VALUE_MAX))
         );
     }
     out.push_str("\n\n");
     out
 }
 
+/// The two sides' labels (environment names), cut like every other name: a finding's text stays
+/// bounded whatever the input's names, so one finding always fits a part.
+fn side_labels(f: &Finding) -> (String, String) {
+    let (l, r) = super::common::side_labels(f);
+    (truncate(&l, VALUE_MAX), truncate(&r, VALUE_MAX))
+}
+
 /// `staging` `2` → `production` `5`, values in code spans.
 fn value_line(f: &Finding) -> String {
     use super::common::inline_value;
     use crate::diff::ChangeOp;
-    let (l, r) = super::common::side_labels(f);
+    let (l, r) = side_labels(f);
     let value = |v| {
         let text = inline_value(v, VALUE_MAX);
         if text.is_empty() {
@@ -600,6 +610,60 @@ mod tests {
         let all = parts.concat();
         assert!(all.contains("more line(s), see the JSON report"), "{all}");
         assert!(all.contains("`shop/b`"), "the next finding is still shown");
+    }
+
+    #[test]
+    fn huge_names_are_cut_so_every_part_fits() {
+        // Found by tests/fuzz.rs: a 200,000-character object name, path key or rule id made one
+        // finding, and so its part, larger than a comment can be.
+        let huge = "n".repeat(200_000);
+        let mut r = report(&[("a", "1".into(), "2".into())]);
+        let f = &mut r.findings[0];
+        f.resource.name = huge.clone();
+        f.resource.kind = huge.clone();
+        f.rule = Some(huge.clone());
+        f.envs = vec![huge.clone(), huge.clone()];
+        f.source = Some(crate::model::SourceLocation {
+            file: huge.clone(),
+            line: 1,
+        });
+        r.inputs.environments = vec![crate::report::EnvironmentInput {
+            name: huge.clone(),
+            ..Default::default()
+        }];
+        let parts = render(&r, FailOn::Never);
+        for part in &parts {
+            assert!(part.len() <= LIMIT, "{}", part.len());
+        }
+        assert!(
+            parts[0].contains("more characters)"),
+            "names say they were cut"
+        );
+    }
+
+    #[test]
+    fn the_note_about_parts_escapes_section_names() {
+        // Found by tests/fuzz.rs: the list of what each part holds wrote environment names raw,
+        // control characters and markup included.
+        let findings: Vec<(String, String, String)> = (0..200)
+            .map(|i| (format!("cfg-{i:03}"), format!("l{i}"), format!("r{i}")))
+            .collect();
+        let borrowed: Vec<(&str, String, String)> = findings
+            .iter()
+            .map(|(n, l, r)| (n.as_str(), l.clone(), r.clone()))
+            .collect();
+        let mut r = report(&borrowed);
+        for f in &mut r.findings {
+            f.envs = vec!["st\u{3}<b>age".into(), "prod".into()];
+        }
+        let parts = render_with_limit(&r, FailOn::Never, 8 * 1024);
+        assert!(parts.len() > 1);
+        assert!(
+            parts[0].contains("st\\u{0003}&lt;b&gt;age"),
+            "{}",
+            &parts[0][..3000.min(parts[0].len())]
+        );
+        assert!(!parts[0].contains('\u{3}') && !parts[0].contains("<b>age"));
     }
 
     #[test]
