@@ -5,8 +5,6 @@
 //! stall plumb; exceeding one is an error that says which limit and where, never a crash, a hang
 //! or a silently shortened result. docs/security.md lists them with the threat model.
 
-use std::time::Duration;
-
 /// Nesting depth of any value (mappings and lists), checked while parsing, before anything
 /// recurses over it. serde_json stops at 128 by default and every cluster response is read with
 /// it, so YAML gets the same bound: the deepest real input (CRD schemas) stays far below it, and
@@ -40,9 +38,23 @@ pub const MAX_TOOL_STDERR_BYTES: usize = 64 << 10;
 /// Files one source may bring (a directory of manifests, a render's output).
 pub const MAX_FILES_PER_SOURCE: usize = 100_000;
 
-/// Estimated cost of one CEL program, as Kubernetes' CEL cost model counts it (the limit
-/// Kubernetes puts on one validation rule's estimate).
+/// Estimated cost of one CEL program (a condition or a check's assertion), as Kubernetes' CEL
+/// cost model counts it (docs/policies.md, "What an expression may cost"): the limit Kubernetes
+/// puts on one validation rule's estimate. `plumb policy lint` rejects a program over it.
 pub const MAX_CEL_COST: u64 = 10_000_000;
 
-/// Wall-clock time one CEL evaluation may take before it is abandoned.
-pub const MAX_CEL_EVALUATION_TIME: Duration = Duration::from_secs(1);
+/// Cost one evaluation of a CEL program may spend on one object, counted from the real sizes of
+/// what it reads while it runs; then it is stopped and the run is incomplete. Kubernetes' per-call
+/// limit, which it sizes at about a tenth of a second: measured in plumb, TODO.
+pub const MAX_CEL_EVALUATION_COST: u64 = 1_000_000;
+
+/// Entries the cost estimate assumes for a list whose size the text does not tell (a field of
+/// the object). Kubernetes assumes the largest size the schema allows; plumb has no schema, so
+/// it assumes the largest list a real object carries: a container's environment or a role's
+/// rules run to a few hundred entries. Two nested comprehensions over such lists stay within
+/// MAX_CEL_COST; three do not.
+pub const ASSUMED_LIST_SIZE: u64 = 500;
+
+/// Characters the cost estimate assumes for a string whose length the text does not tell: a
+/// Kubernetes name is at most 253 characters, an image reference or a label value shorter.
+pub const ASSUMED_STRING_LENGTH: u64 = 256;

@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// `plumb policy lint`: exit 0 clean, 1 with lint findings, 2 when a file does not parse.
+/// `plumb policy lint`: exit 0 clean, 1 with warnings, 2 when a file does not parse or a lint
+/// finding is an error (a condition or assertion estimated over limits::MAX_CEL_COST).
 pub(super) fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
     let (entries, base): (Vec<String>, PathBuf) = if files.is_empty() {
         let config = load_config(common)?;
@@ -38,7 +39,14 @@ pub(super) fn policy_lint(common: &Common, files: &[PathBuf]) -> Result<u8, AppE
         )
     });
     write_output(common.output.as_deref(), &out)?;
-    Ok(u8::from(!findings.is_empty()))
+    let errors = findings
+        .iter()
+        .any(|f| f.level == policy::lint::Level::Error);
+    Ok(if errors {
+        2
+    } else {
+        u8::from(!findings.is_empty())
+    })
 }
 
 /// `plumb policy test PATH`: runs every case of every test file; exit 0 when all pass, 1 when one

@@ -2,7 +2,9 @@
 //! lists, sets, regex, math) that admission policies use — so policy authors write the CEL they
 //! already know.
 
+use super::cost;
 use super::projection::Reads;
+use crate::limits::MAX_CEL_EVALUATION_COST;
 use kube_cel::KubeCelExt;
 use kube_cel::cel;
 use serde_json::Value;
@@ -13,6 +15,7 @@ use std::sync::{Arc, LazyLock};
 static FUNCTIONS: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     let mut context = cel::Context::default();
     context.register_all();
+    cost::register(&mut context);
     context
 });
 
@@ -20,7 +23,12 @@ static FUNCTIONS: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
 #[derive(Debug, Clone)]
 pub struct Expression {
     pub text: String,
-    program: Arc<cel::Program>,
+    /// The program as it runs: counting its cost as it goes, so that it stops when its budget is
+    /// spent (policy::cost).
+    metered: Arc<cel::IdedExpr>,
+    /// What the program is estimated to cost on one object, from its text alone
+    /// (`plumb policy lint` rejects it over limits::MAX_CEL_COST).
+    pub estimated_cost: u64,
     /// The variables the expression reads, with what it reads of each: only that is converted to
     /// CEL values, so a condition on `left` and `right` never pays for converting `object`, and a
     /// check on container images never pays for their environment variables.
@@ -41,7 +49,8 @@ impl Expression {
             .collect();
         Ok(Expression {
             text: text.to_string(),
-            program: Arc::new(program),
+            metered: Arc::new(cost::instrument(program.expression())),
+            estimated_cost: cost::estimate(program.expression()),
             reads,
         })
     }
@@ -49,6 +58,16 @@ impl Expression {
     /// Evaluates to a boolean with the given variables. An expression that fails on this object, or
     /// gives something other than true or false, is an error, never a guess.
     pub fn evaluate(&self, variables: &[(&str, &Value)]) -> Result<bool, String> {
+        self.evaluate_within(variables, MAX_CEL_EVALUATION_COST)
+    }
+
+    /// [`Expression::evaluate`], stopped once it has spent `budget` (policy::cost): one that spends
+    /// it fails to evaluate, like any other error.
+    pub(crate) fn evaluate_within(
+        &self,
+        variables: &[(&str, &Value)],
+        budget: u64,
+    ) -> Result<bool, String> {
         let mut context = FUNCTIONS.new_inner_scope();
         for (name, value) in variables {
             if let Some((_, reads)) = self.reads.iter().find(|(read, _)| read == name) {
@@ -57,7 +76,13 @@ impl Expression {
                     .map_err(|e| format!("cannot pass `{name}` to CEL: {e}"))?;
             }
         }
-        self.run(&context)
+        let result = cost::metered(budget, || cel::Value::resolve(&self.metered, &context))
+            .map_err(|over| format!("`{}` {over}", self.text))?;
+        match result {
+            Ok(cel::Value::Bool(result)) => Ok(result),
+            Ok(other) => Err(format!("`{}` gave {other:?}, not true or false", self.text)),
+            Err(e) => Err(format!("`{}` failed: {e}", self.text)),
+        }
     }
 
     /// The part of `value` the expression reads as variable `name` (an empty object when it does
@@ -66,14 +91,6 @@ impl Expression {
         match self.reads.iter().find(|(read, _)| read == name) {
             Some((_, reads)) => reads.project(value),
             None => Value::Object(Default::default()),
-        }
-    }
-
-    fn run(&self, context: &cel::Context<'_>) -> Result<bool, String> {
-        match self.program.execute(context) {
-            Ok(cel::Value::Bool(result)) => Ok(result),
-            Ok(other) => Err(format!("`{}` gave {other:?}, not true or false", self.text)),
-            Err(e) => Err(format!("`{}` failed: {e}", self.text)),
         }
     }
 }
