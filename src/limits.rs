@@ -48,6 +48,14 @@ pub const MAX_CEL_COST: u64 = 10_000_000;
 /// limit, which it sizes at about a tenth of a second: measured in plumb, TODO.
 pub const MAX_CEL_EVALUATION_COST: u64 = 1_000_000;
 
+/// Depth of a CEL program's syntax tree (each operator, call, selection or comprehension is a
+/// level), and of the brackets in its text: parsing, evaluating, estimating and projecting all
+/// recurse, and checks run on rayon's threads (2 MiB stacks). Measured in a debug build: the cel
+/// crate's evaluator overflows such a stack at about 56 levels, its parser needs about 150 KiB per
+/// bracket. Real conditions and assertions are about a dozen levels deep; a chain of `+` or
+/// `.field` is as deep as it is long.
+pub const MAX_CEL_DEPTH: usize = 32;
+
 /// Entries the cost estimate assumes for a list whose size the text does not tell (a field of
 /// the object). Kubernetes assumes the largest size the schema allows; plumb has no schema, so
 /// it assumes the largest list a real object carries: a container's environment or a role's

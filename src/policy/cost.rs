@@ -12,22 +12,25 @@
 //!   (limits::ASSUMED_LIST_SIZE, limits::ASSUMED_STRING_LENGTH). `plumb policy lint` rejects a
 //!   program whose estimate is over limits::MAX_CEL_COST.
 //! - **While it runs**, [`instrument`] rewrites the program so that it counts its own work, in the
-//!   same units, against limits::MAX_CEL_EVALUATION_COST, from the real sizes: each comprehension iteration charges the fixed cost of
-//!   its body, and each size-dependent function charges the real size of its operands *before* it
-//!   runs. Once the budget is spent, every further charge fails, so every loop stops at its next
-//!   iteration and the evaluation ends with an error — the runaway work ends inside the evaluating
-//!   thread, with no clock and no second thread, and the same input always gives the same verdict.
+//!   same units, against limits::MAX_CEL_EVALUATION_COST, from the real sizes: each comprehension,
+//!   once its list is known and before its first iteration, charges the fixed cost of its body
+//!   times the real size of the list (as if no iteration stopped early: an upper bound, for one
+//!   call per loop rather than one per iteration); each size-dependent function charges the real
+//!   size of its operands before it runs. Once the budget is spent every further charge fails, so
+//!   no loop or costly call starts again; what still runs is the rest of iterations already paid
+//!   for, and the evaluation ends with an error. The runaway work ends inside the evaluating
+//!   thread, with no clock and no second thread, and the same input always gets the same verdict.
 
 use crate::limits::{ASSUMED_LIST_SIZE, ASSUMED_STRING_LENGTH};
 use kube_cel::cel;
 use kube_cel::cel::common::ast::{
-    CallExpr, EntryExpr, Expr, IdedExpr, ListExpr, LiteralValue, operators,
+    CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr, ListExpr, LiteralValue,
 };
 use std::cell::Cell;
 
 /// The functions plumb adds to CEL to count cost. Their names start with `@`, which the CEL
 /// parser never produces for a name a policy writes, so a policy cannot call them.
-const TICK: &str = "@plumb_tick";
+const CHARGE_RANGE: &str = "@plumb_charge_range";
 const CHARGE_LINEAR: &str = "@plumb_charge_linear";
 const CHARGE_SQUARED: &str = "@plumb_charge_squared";
 
@@ -178,14 +181,13 @@ impl Estimator {
                     .saturating_add(self.visit(&comprehension.loop_step).cost)
                     .max(1);
                 let size = range.size.unwrap_or(ASSUMED_LIST_SIZE);
+                let builds_list = builds_list(comprehension);
                 let iterations = if self.flat {
                     0
                 } else {
                     size.saturating_mul(iteration)
+                        .saturating_add(building(size, builds_list))
                 };
-                // `map` and `filter` build a list no longer than the one they range over.
-                let builds_list =
-                    matches!(&comprehension.accu_init.expr, Expr::List(l) if l.elements.is_empty());
                 Estimated {
                     cost: range
                         .cost
@@ -207,6 +209,8 @@ impl Estimator {
             let operand_estimate = self.visit(operand);
             cost = cost.saturating_add(operand_estimate.cost);
             let unit = match growth {
+                // A comprehension's accumulator is counted with the comprehension (`building`).
+                _ if is_accumulator(operand) => continue,
                 Growth::Constant => continue,
                 Growth::Linear(unit) | Growth::Squared(unit) => unit,
             };
@@ -239,6 +243,73 @@ impl Estimator {
     }
 }
 
+/// Whether a comprehension builds a list (`map`, `filter`): its accumulator starts empty.
+fn builds_list(comprehension: &ComprehensionExpr) -> bool {
+    matches!(&comprehension.accu_init.expr, Expr::List(l) if l.elements.is_empty())
+}
+
+/// The cost of building a list of up to `size` entries one entry at a time: the cel crate copies
+/// the list built so far at each step, so `size²/2` entries in all.
+fn building(size: u64, builds_list: bool) -> u64 {
+    if builds_list {
+        size.saturating_mul(size) / 2
+    } else {
+        0
+    }
+}
+
+/// A comprehension's accumulator (`@result`): the parser names it with `@`, which no name a
+/// policy writes can start with.
+fn is_accumulator(expression: &IdedExpr) -> bool {
+    matches!(&expression.expr, Expr::Ident(name) if name.starts_with('@'))
+}
+
+/// How deep `expression`'s syntax tree is, without recursing (it may be far deeper than a stack
+/// holds).
+pub(crate) fn depth(expression: &IdedExpr) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(expression, 1)];
+    while let Some((expression, depth)) = pending.pop() {
+        deepest = deepest.max(depth);
+        let children: Vec<&IdedExpr> = match &expression.expr {
+            Expr::Call(call) => call
+                .target
+                .as_deref()
+                .into_iter()
+                .chain(&call.args)
+                .collect(),
+            Expr::Comprehension(c) => vec![
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ],
+            Expr::Select(select) => vec![&select.operand],
+            Expr::List(list) => list.elements.iter().collect(),
+            Expr::Map(map) => map
+                .entries
+                .iter()
+                .flat_map(|entry| match &entry.expr {
+                    EntryExpr::MapEntry(entry) => vec![&entry.key, &entry.value],
+                    EntryExpr::StructField(field) => vec![&field.value],
+                })
+                .collect(),
+            Expr::Struct(structure) => structure
+                .entries
+                .iter()
+                .flat_map(|entry| match &entry.expr {
+                    EntryExpr::MapEntry(entry) => vec![&entry.key, &entry.value],
+                    EntryExpr::StructField(field) => vec![&field.value],
+                })
+                .collect(),
+            Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => Vec::new(),
+        };
+        pending.extend(children.into_iter().map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
 /// `expression`, rewritten to count its own cost as it runs (see the module documentation). It
 /// evaluates exactly as the original does as long as the budget holds.
 pub(crate) fn instrument(expression: &IdedExpr) -> IdedExpr {
@@ -262,23 +333,17 @@ pub(crate) fn instrument(expression: &IdedExpr) -> IdedExpr {
             ] {
                 *part = instrument(part);
             }
-            // `loop_cond` runs before every iteration: `@plumb_tick(n) ? loop_cond : false`.
-            let tick = call(
-                id,
-                TICK,
-                vec![literal(
-                    id,
-                    LiteralValue::Int(saturating_i64(iteration).into()),
-                )],
-            );
-            let condition = std::mem::take(&mut comprehension.loop_cond);
-            comprehension.loop_cond = call(
-                id,
-                operators::CONDITIONAL,
+            // Charged once the list is known, before the first iteration: every iteration, as if
+            // none stopped early (an upper bound, and one call per loop rather than per iteration).
+            let builds = builds_list(&comprehension);
+            let range = std::mem::take(&mut comprehension.iter_range);
+            comprehension.iter_range = call(
+                range.id,
+                CHARGE_RANGE,
                 vec![
-                    tick,
-                    condition,
-                    literal(id, LiteralValue::Boolean(false.into())),
+                    range,
+                    literal(id, LiteralValue::Int(saturating_i64(iteration).into())),
+                    literal(id, LiteralValue::Boolean(builds.into())),
                 ],
             );
             Expr::Comprehension(comprehension)
@@ -290,8 +355,10 @@ pub(crate) fn instrument(expression: &IdedExpr) -> IdedExpr {
             let charge = |operand: &IdedExpr| -> IdedExpr {
                 let operand = instrument(operand);
                 match (growth, &operand.expr) {
-                    // Nothing to charge, or known from the text (charged in the fixed cost).
+                    // Nothing to charge, known from the text (charged in the fixed cost), or
+                    // charged with its comprehension.
                     (Growth::Constant, _) | (_, Expr::Literal(_)) => operand,
+                    _ if is_accumulator(&operand) => operand,
                     (Growth::Squared(_), _) => call(operand.id, CHARGE_SQUARED, vec![operand]),
                     _ => call(operand.id, CHARGE_LINEAR, vec![operand]),
                 }
@@ -366,9 +433,14 @@ fn saturating_i64(n: u64) -> i64 {
 /// Registers the functions the instrumented programs call, and a `lists.range` that charges the
 /// list it builds before building it.
 pub(crate) fn register(context: &mut cel::Context<'_>) {
-    context.add_function(TICK, |n: i64| {
-        charge(u64::try_from(n).unwrap_or(0)).map(|()| true)
-    });
+    context.add_function(
+        CHARGE_RANGE,
+        |range: cel::Value, per_entry: i64, builds_list: bool| {
+            let entries = units(&range);
+            let iterations = entries.saturating_mul(u64::try_from(per_entry).unwrap_or(u64::MAX));
+            charge(iterations.saturating_add(building(entries, builds_list))).map(|()| range)
+        },
+    );
     context.add_function(CHARGE_LINEAR, |value: cel::Value| {
         charge(units(&value)).map(|()| value)
     });
