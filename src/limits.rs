@@ -45,7 +45,9 @@ pub const MAX_CEL_COST: u64 = 10_000_000;
 
 /// Cost one evaluation of a CEL program may spend on one object, counted from the real sizes of
 /// what it reads while it runs; then it is stopped and the run is incomplete. Kubernetes' per-call
-/// limit, which it sizes at about a tenth of a second: measured in plumb, TODO.
+/// limit, which it sizes at about a tenth of a second; measured in plumb, an evaluation that spends
+/// it (eight nested `all()` over ten entries) is stopped after about 0.1 s in a release build,
+/// 0.5 s in a debug build.
 pub const MAX_CEL_EVALUATION_COST: u64 = 1_000_000;
 
 /// Depth of a CEL program's syntax tree (each operator, call, selection or comprehension is a

@@ -94,14 +94,20 @@ fn function_name(call: &CallExpr) -> String {
     }
 }
 
-/// The operands of a call, without the namespace of a namespaced function.
+/// The operands of a call whose size its work depends on: not the namespace of a namespaced
+/// function, nor the string `startsWith` and `endsWith` test (they read as much of it as the
+/// prefix or suffix is long).
 fn operands(call: &CallExpr) -> impl Iterator<Item = &IdedExpr> {
-    let namespaced = function_name(call) != call.func_name;
     call.target
         .as_deref()
-        .filter(|_| !namespaced)
+        .filter(|_| sized_target(call))
         .into_iter()
         .chain(&call.args)
+}
+
+fn sized_target(call: &CallExpr) -> bool {
+    let name = function_name(call);
+    name == call.func_name && name != "startsWith" && name != "endsWith"
 }
 
 /// Size of a value as the cost model counts it: strings and bytes at 0.1 a character, lists and
@@ -351,7 +357,7 @@ pub(crate) fn instrument(expression: &IdedExpr) -> IdedExpr {
         Expr::Call(original) => {
             let name = function_name(original);
             let growth = growth(&name);
-            let namespaced = name != original.func_name;
+            let sized_target = sized_target(original);
             let charge = |operand: &IdedExpr| -> IdedExpr {
                 let operand = instrument(operand);
                 match (growth, &operand.expr) {
@@ -366,10 +372,10 @@ pub(crate) fn instrument(expression: &IdedExpr) -> IdedExpr {
             Expr::Call(CallExpr {
                 func_name: original.func_name.clone(),
                 target: original.target.as_deref().map(|target| {
-                    Box::new(if namespaced {
-                        target.clone()
-                    } else {
+                    Box::new(if sized_target {
                         charge(target)
+                    } else {
+                        instrument(target)
                     })
                 }),
                 args: original.args.iter().map(charge).collect(),
