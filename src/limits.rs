@@ -5,8 +5,6 @@
 //! stall plumb; exceeding one is an error that says which limit and where, never a crash, a hang
 //! or a silently shortened result. docs/security.md lists them with the threat model.
 
-use std::time::Duration;
-
 /// Nesting depth of any value (mappings and lists, the document itself counted), checked while
 /// parsing, before anything recurses over it. serde_json reads every cluster response and JSON
 /// file with a fixed recursion limit of 128, which lets 127 nested containers through; YAML gets
@@ -65,13 +63,6 @@ pub const MAX_FILES_PER_SOURCE: usize = 100_000;
 /// this bound entries are matched by position, one step each.
 pub const MAX_ALIGNED_ENTRIES: usize = 4_096;
 
-/// Estimated cost of one CEL program, as Kubernetes' CEL cost model counts it (the limit
-/// Kubernetes puts on one validation rule's estimate).
-pub const MAX_CEL_COST: u64 = 10_000_000;
-
-/// Wall-clock time one CEL evaluation may take before it is abandoned.
-pub const MAX_CEL_EVALUATION_TIME: Duration = Duration::from_secs(1);
-
 /// Bytes of a tool's stderr (a render tool, a credential plugin) shown in a report's error
 /// message: enough for the error a tool ends with; the whole kept stderr (scrubbed, like the
 /// excerpt) is in the `-vv` debug log.
@@ -86,3 +77,34 @@ pub const MIN_SCRUBBED_SECRET_CHARS: usize = 4;
 /// counting four) and panics trying; past this column the error keeps its file:line:column and
 /// loses only the drawing, which on a line that long would help nobody anyway.
 pub const MAX_SNIPPET_COLUMN: u64 = 4_096;
+
+/// Estimated cost of one CEL program (a condition or a check's assertion), as Kubernetes' CEL
+/// cost model counts it (docs/policies.md, "What an expression may cost"): the limit Kubernetes
+/// puts on one validation rule's estimate. `plumb policy lint` rejects a program over it.
+pub const MAX_CEL_COST: u64 = 10_000_000;
+
+/// Cost one evaluation of a CEL program may spend on one object, counted from the real sizes of
+/// what it reads while it runs; then it is stopped and the run is incomplete. Kubernetes' per-call
+/// limit, which it sizes at about a tenth of a second; measured in plumb, an evaluation that spends
+/// it (eight nested `all()` over ten entries) is stopped after about 0.1 s in a release build,
+/// 0.5 s in a debug build.
+pub const MAX_CEL_EVALUATION_COST: u64 = 1_000_000;
+
+/// Depth of a CEL program's syntax tree (each operator, call, selection or comprehension is a
+/// level), and of the brackets in its text: parsing, evaluating, estimating and projecting all
+/// recurse, and checks run on rayon's threads. Measured in a debug build: the cel crate's evaluator
+/// overflows a 2 MiB stack at about 56 levels, its parser needs about 150 KiB per
+/// bracket. Real conditions and assertions are about a dozen levels deep; a chain of `+` or
+/// `.field` is as deep as it is long.
+pub const MAX_CEL_DEPTH: usize = 32;
+
+/// Entries the cost estimate assumes for a list whose size the text does not tell (a field of
+/// the object). Kubernetes assumes the largest size the schema allows; plumb has no schema, so
+/// it assumes the largest list a real object carries: a container's environment or a role's
+/// rules run to a few hundred entries. Two nested comprehensions over such lists stay within
+/// MAX_CEL_COST; three do not.
+pub const ASSUMED_LIST_SIZE: u64 = 500;
+
+/// Characters the cost estimate assumes for a string whose length the text does not tell: a
+/// Kubernetes name is at most 253 characters, an image reference or a label value shorter.
+pub const ASSUMED_STRING_LENGTH: u64 = 256;

@@ -499,3 +499,122 @@ cases:
         assert!(stderr.contains(&format!("bad.yaml:{line}")), "{stderr}");
     }
 }
+
+/// Eight comprehensions, each nested in the previous one, over `object.spec.items`: 10^8
+/// iterations on a list of ten, which ran for minutes before evaluations had a cost budget.
+fn nested_alls(depth: usize) -> String {
+    let mut text = "true".to_string();
+    for i in (0..depth).rev() {
+        text = format!("object.spec.items.all(v{i}, {text})");
+    }
+    text
+}
+
+fn costly_policy() -> String {
+    format!(
+        "version: 1\nrules:\n  - id: costly-condition\n    paths: [spec.replicas]\n    action: allow\n    condition: \"{}\"\nchecks:\n  - id: costly-check\n    assert: \"{}\"\n",
+        nested_alls(8),
+        nested_alls(8)
+    )
+}
+
+/// `compare --mode drift` of one Widget whose `spec.items` holds `items` entries, desired with one
+/// replica and live with two, under [`costly_policy`].
+fn compare_costly(items: usize) -> (std::process::Output, std::time::Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let widget = |replicas: u32| {
+        format!(
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w, namespace: a}}\nspec:\n  replicas: {replicas}\n  items: {:?}\n",
+            (0..items).collect::<Vec<_>>()
+        )
+    };
+    std::fs::write(dir.path().join("desired.yaml"), widget(1)).unwrap();
+    std::fs::write(dir.path().join("live.yaml"), widget(2)).unwrap();
+    std::fs::write(dir.path().join("costly.yaml"), costly_policy()).unwrap();
+    let start = std::time::Instant::now();
+    let output = support::plumb()
+        .args(["compare", "--mode", "drift", "-f", "json"])
+        .arg(dir.path().join("desired.yaml"))
+        .arg(dir.path().join("live.yaml"))
+        .arg("--policy")
+        .arg(dir.path().join("costly.yaml"))
+        .output()
+        .unwrap();
+    (output, start.elapsed())
+}
+
+#[test]
+fn an_evaluation_over_its_cost_budget_is_stopped_and_the_run_is_incomplete() {
+    let (output, elapsed) = compare_costly(10);
+    // Debug build, on a shared machine: the budget stops each evaluation well within this.
+    assert!(elapsed.as_secs() < 60, "took {elapsed:?}");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = stdout_json(&output);
+    assert_eq!(report["summary"]["complete"], false);
+    assert_eq!(
+        statuses(&report),
+        [
+            "w  unreviewed error costly-check",
+            "w spec.replicas unreviewed error -",
+        ]
+    );
+    let errors: Vec<String> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", text(e, "kind"), text(e, "message")))
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors.iter().all(|e| e.starts_with("policy ")
+            && e.contains("costly.yaml:")
+            && e.contains("stopped after a cost of 1000000 on this object")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("rule `costly-condition`")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("check `costly-check`")),
+        "{errors:#?}"
+    );
+
+    // The same policy on a short list is evaluated: a run judges the real cost, not the estimate.
+    let (output, _) = compare_costly(2);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let report = stdout_json(&output);
+    assert_eq!(report["errors"], serde_json::json!([]));
+    assert_eq!(report["summary"]["complete"], true);
+}
+
+#[test]
+fn policy_lint_rejects_expressions_estimated_over_the_cost_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("costly.yaml");
+    std::fs::write(&path, costly_policy()).unwrap();
+    let output = support::plumb()
+        .args(["policy", "lint"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(
+            "costly.yaml:3:9: error: the condition of rule `costly-condition` is estimated to cost"
+        ) && stdout.contains("costly.yaml:8:9: error: the assertion of check `costly-check`")
+            && stdout.contains("bound the nesting of comprehensions"),
+        "{stdout}"
+    );
+}

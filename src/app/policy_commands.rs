@@ -8,7 +8,8 @@ use crate::exit::Exit;
 use crate::policy;
 use std::path::{Path, PathBuf};
 
-/// `plumb policy lint`: exit 0 clean, 1 with lint findings, 2 when a file does not parse.
+/// `plumb policy lint`: exit 0 clean, 1 with warnings, 2 when a file does not parse or a lint
+/// finding is an error (a condition or assertion estimated over limits::MAX_CEL_COST).
 pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<Exit, AppError> {
     let common = context.common;
     // From the config: its policy files, then each pair's own, linted against its environments
@@ -69,7 +70,14 @@ pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<Ex
         )
     });
     write_output(common.output.as_deref(), &out)?;
-    Ok(Exit::findings_if(!findings.is_empty()))
+    let errors = findings
+        .iter()
+        .any(|f| f.level == policy::lint::Level::Error);
+    Ok(if errors {
+        Exit::BadInput
+    } else {
+        Exit::findings_if(!findings.is_empty())
+    })
 }
 
 /// `plumb policy test PATH`: runs every case of every test file; exit 0 when all pass, 1 when one

@@ -1,23 +1,54 @@
 //! `plumb policy lint`: what is wrong with policy files that still parse — rules that can never
-//! match because an earlier rule takes everything they would, waivers that expired or name no rule.
+//! match because an earlier rule takes everything they would, waivers that expired or name no rule
+//! (warnings), and conditions or assertions estimated to cost more than one evaluation may
+//! (errors: policy::cost).
 
-use super::rules::{Match, PolicyFile, Rule, RuleScope};
+use super::expr::Expression;
+use super::rules::{Match, Origin, PolicyFile, Rule, RuleScope};
 use crate::diff::Path;
+use crate::limits::{ASSUMED_LIST_SIZE, ASSUMED_STRING_LENGTH, MAX_CEL_COST};
+
+/// How bad a lint finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// The policy must be fixed before it is used (`plumb policy lint` exits 2): Kubernetes
+    /// rejects such a rule when it is created, and lint is plumb's equivalent of creation.
+    Error,
+    /// The policy works, but not as its author probably meant (exit 1).
+    Warning,
+}
 
 /// One lint finding, at a place in a policy file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LintFinding {
+    pub level: Level,
     pub file: String,
     pub line: u64,
     pub column: u64,
     pub message: String,
 }
 
+impl LintFinding {
+    fn warning(origin: &Origin, message: String) -> LintFinding {
+        LintFinding {
+            level: Level::Warning,
+            file: origin.file.clone(),
+            line: origin.line,
+            column: origin.column,
+            message,
+        }
+    }
+}
+
 impl std::fmt::Display for LintFinding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let level = match self.level {
+            Level::Error => "error: ",
+            Level::Warning => "",
+        };
         write!(
             f,
-            "{}:{}:{}: {}",
+            "{}:{}:{}: {level}{}",
             self.file, self.line, self.column, self.message
         )
     }
@@ -54,35 +85,26 @@ pub fn lint(files: &[PolicyFile], today: i64, estate: Option<&Estate<'_>>) -> Ve
         });
         for (what, id, matcher, origin) in selections {
             if let Some(problem) = selects_nothing(matcher, estate) {
-                out.push(LintFinding {
-                    file: origin.file.clone(),
-                    line: origin.line,
-                    column: origin.column,
-                    message: format!("{what} `{id}` can never apply: {problem}"),
-                });
+                out.push(LintFinding::warning(
+                    origin,
+                    format!("{what} `{id}` can never apply: {problem}"),
+                ));
             }
         }
     }
     for (i, later) in rules.iter().enumerate() {
         if let Some(earlier) = rules[..i].iter().find(|earlier| shadows(earlier, later)) {
-            out.push(LintFinding {
-                file: later.origin.file.clone(),
-                line: later.origin.line,
-                column: later.origin.column,
-                message: format!(
+            out.push(LintFinding::warning(
+                &later.origin,
+                format!(
                     "rule `{}` can never apply: rule `{}` at {}:{} comes first and matches everything it does",
                     later.id, earlier.id, earlier.origin.file, earlier.origin.line
                 ),
-            });
+            ));
         }
     }
     for waiver in files.iter().flat_map(|f| &f.waivers) {
-        let at = |message: String| LintFinding {
-            file: waiver.origin.file.clone(),
-            line: waiver.origin.line,
-            column: waiver.origin.column,
-            message,
-        };
+        let at = |message: String| LintFinding::warning(&waiver.origin, message);
         let known = rules.iter().any(|r| r.id == waiver.rule)
             || files
                 .iter()
@@ -100,6 +122,28 @@ pub fn lint(files: &[PolicyFile], today: i64, estate: Option<&Estate<'_>>) -> Ve
                 waiver.owner, waiver.rule, waiver.expires
             )));
         }
+    }
+    for file in files {
+        let conditions = file.rules.iter().filter_map(|rule| {
+            let condition = rule.condition.as_ref()?;
+            Some((
+                format!("the condition of rule `{}`", rule.id),
+                condition,
+                &rule.origin,
+            ))
+        });
+        let assertions = file.checks.iter().map(|check| {
+            (
+                format!("the assertion of check `{}`", check.id),
+                &check.assert,
+                &check.origin,
+            )
+        });
+        out.extend(
+            conditions
+                .chain(assertions)
+                .filter_map(|(what, expression, origin)| too_costly(&what, expression, origin)),
+        );
     }
     out
 }
@@ -139,6 +183,28 @@ fn selects_nothing(matcher: &Match, estate: &Estate<'_>) -> Option<String> {
         }
     }
     None
+}
+
+/// An error when `expression` is estimated to cost more than limits::MAX_CEL_COST.
+fn too_costly(what: &str, expression: &Expression, origin: &Origin) -> Option<LintFinding> {
+    let cost = expression.estimated_cost;
+    (cost > MAX_CEL_COST).then(|| LintFinding {
+        level: Level::Error,
+        file: origin.file.clone(),
+        line: origin.line,
+        column: origin.column,
+        message: format!(
+            "{what} is estimated to cost {} on one object, over the limit of {MAX_CEL_COST} \
+             (lists are assumed to hold {ASSUMED_LIST_SIZE} entries, strings {ASSUMED_STRING_LENGTH} characters, \
+             and each comprehension multiplies the cost of its body by the size of its list); \
+             bound the nesting of comprehensions, range over a short literal list, or use a cheaper expression",
+            if cost == u64::MAX {
+                "more than 18446744073709551615".to_string()
+            } else {
+                cost.to_string()
+            }
+        ),
+    })
 }
 
 /// Does `earlier` match every difference `later` would (so `later` is unreachable)?
@@ -272,6 +338,42 @@ checks:
         assert!(messages[0].contains("rule `typo` can never apply: `envs` names `produciton`"));
         assert!(
             messages[1].contains("rule `backwards` can never apply: `pairs` names [prod, staging]")
+        );
+    }
+
+    #[test]
+    fn conditions_and_assertions_estimated_over_the_limit_are_errors() {
+        let text = r#"version: 1
+rules:
+  - id: cheap
+    paths: [spec.replicas]
+    action: allow
+    condition: "right >= left"
+  - id: costly-condition
+    paths: [spec.replicas]
+    action: allow
+    condition: "object.a.all(x, object.a.all(y, object.a.all(z, x == y)))"
+checks:
+  - id: pinned
+    assert: "object.spec.containers.all(c, !c.image.endsWith(':latest'))"
+  - id: costly-check
+    assert: "object.spec.items.all(a, object.spec.items.all(b, object.spec.items.all(c, object.spec.items.all(d, true))))"
+"#;
+        let findings = lint(&[parse(text, "p.yaml").unwrap()], 0, None);
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        assert!(findings.iter().all(|f| f.level == Level::Error));
+        let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+        assert!(
+            lines[0].starts_with(
+                "p.yaml:7:9: error: the condition of rule `costly-condition` is estimated to cost"
+            ),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[1].starts_with("p.yaml:14:9: error: the assertion of check `costly-check`")
+                && lines[1].contains("over the limit of 10000000")
+                && lines[1].contains("bound the nesting of comprehensions"),
+            "{lines:#?}"
         );
     }
 }

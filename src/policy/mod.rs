@@ -4,6 +4,7 @@
 
 pub mod builtin;
 pub mod checks;
+pub mod cost;
 pub mod eval;
 pub mod expr;
 pub mod lint;
