@@ -148,3 +148,29 @@ fn init_on_the_flux_example_follows_its_kustomizations() {
     );
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn init_on_an_estate_writes_the_promotion_chain_and_audit_accepts_it() {
+    let estate = repo_of(&support::fixtures().join("estate"));
+    let (config, code) = init_then_audit(&estate);
+    for (env, upstream) in [
+        ("qa", "dev"),
+        ("staging-eu", "qa"),
+        ("staging-us", "qa"),
+        ("prod-eu", "staging-eu"),
+        ("prod-us", "staging-us"),
+    ] {
+        assert!(
+            config.contains(&format!("  {env}:\n    upstream: {upstream}\n")),
+            "{env} should follow {upstream}:\n{config}"
+        );
+    }
+    assert!(!config.contains("  dev:\n    upstream"), "{config}");
+    // The comment says what was guessed; environments are written in promotion order.
+    assert!(config.contains("# Promotion order guessed"), "{config}");
+    let position = |env: &str| config.find(&format!("\n  {env}:\n")).unwrap();
+    assert!(position("dev") < position("qa") && position("qa") < position("staging-eu"));
+    assert!(position("staging-us") < position("prod-eu"));
+    // Parity only, nothing fails at error severity in the chain's gaps.
+    assert_ne!(code, Some(3), "{config}");
+}
