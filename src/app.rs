@@ -244,13 +244,21 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
                 env: env.clone(),
                 live: Some(source),
             };
-            let estate = Estate::load(
+            let mut estate = Estate::load(
                 context,
                 &project.config,
                 git_ref.as_deref(),
                 vec![want],
                 false,
             )?;
+            let mut needs = views::drift_needs(&project, env).to_vec();
+            needs.extend(views::checks_needs(
+                &project,
+                &estate,
+                env,
+                views::Sides::Both,
+            )?);
+            estate.prepare(&needs)?;
             let mut report =
                 Report::new("drift", inputs(context, &estate, &project, &[env.as_str()]));
             report.merge(views::drift(&project, &estate, env)?);
@@ -281,17 +289,23 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let estate = Estate::load(context, &project.config, git_ref.as_deref(), wanted, false)?;
-            let mut report = Report::new(
-                "parity",
-                inputs(context, &estate, &project, &[left.as_str(), right.as_str()]),
-            );
-            report.merge(views::parity(&project, &estate, &pair, *live)?);
+            let mut estate =
+                Estate::load(context, &project.config, git_ref.as_deref(), wanted, false)?;
             let sides = if *live {
                 views::Sides::Live
             } else {
                 views::Sides::Desired
             };
+            let mut needs = views::parity_needs(&project, &pair, *live).to_vec();
+            for env in [left, right] {
+                needs.extend(views::checks_needs(&project, &estate, env, sides)?);
+            }
+            estate.prepare(&needs)?;
+            let mut report = Report::new(
+                "parity",
+                inputs(context, &estate, &project, &[left.as_str(), right.as_str()]),
+            );
+            report.merge(views::parity(&project, &estate, &pair, *live)?);
             for env in [left, right] {
                 report.merge(views::checks(&project, &estate, env, sides)?);
             }

@@ -66,11 +66,22 @@ pub fn audit(
         .filter(|w| w.live.is_some())
         .map(|w| w.env.clone())
         .collect();
-    let estate = Estate::load(context, config, git_ref, wanted, false)?;
+    let mut estate = Estate::load(context, config, git_ref, wanted, false)?;
     let pairs = config.pairs();
     let mut units: Vec<Unit> = drifted.iter().map(|e| Unit::Drift(e)).collect();
     units.extend(pairs.iter().map(Unit::Parity));
     units.extend(order.iter().map(|e| Unit::Checks(e)));
+    let mut needs = Vec::new();
+    for unit in &units {
+        match unit {
+            Unit::Drift(env) => needs.extend(views::drift_needs(project, env)),
+            Unit::Parity(pair) => needs.extend(views::parity_needs(project, pair, false)),
+            Unit::Checks(env) => {
+                needs.extend(views::checks_needs(project, &estate, env, Sides::Both)?)
+            }
+        }
+    }
+    estate.prepare(&needs)?;
     context.progress.note(&format!(
         "auditing {} environments: {} drift, {} parity, {} checks",
         order.len(),

@@ -4,7 +4,7 @@
 //! the head, and each pair's parity at both revisions gives the gaps the change opens (listed as
 //! findings) or closes (listed under `resolved`).
 
-use super::estate::{Estate, Side, Want};
+use super::estate::{Estate, Need, Side, Want};
 use super::views::{self, Sides};
 use super::{AppError, Context, Project, inputs};
 use crate::compare::FindingKind;
@@ -40,8 +40,25 @@ pub fn diff(
     };
     let wanted = || names.iter().map(|n| Want::desired(n)).collect::<Vec<_>>();
     // An environment a revision does not have yet (or any more) has no objects there.
-    let base = Estate::load(context, config, Some(request.base), wanted(), true)?;
-    let head = Estate::load(context, config, request.head, wanted(), true)?;
+    let mut base = Estate::load(context, config, Some(request.base), wanted(), true)?;
+    let mut head = Estate::load(context, config, request.head, wanted(), true)?;
+    let pairs: Vec<_> = config
+        .pairs()
+        .into_iter()
+        .filter(|p| names.contains(&p.left) && names.contains(&p.right))
+        .collect();
+    // Each environment as the head's checks read it (desired, parity's noise out), in both
+    // revisions; each pair as its parity reads it.
+    for estate in [&mut base, &mut head] {
+        let mut needs = Vec::new();
+        for name in &names {
+            needs.extend(views::checks_needs(project, estate, name, Sides::Desired)?);
+        }
+        for pair in &pairs {
+            needs.extend(views::parity_needs(project, pair, false));
+        }
+        estate.prepare(&needs)?;
+    }
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut report = Report::new("diff", inputs(context, &head, project, &name_refs));
     let unchanged = Verdict {
@@ -52,8 +69,14 @@ pub fn diff(
     };
     let no_rules = Policies::none();
     for name in &names {
-        let before = base.prepared(name, Side::Desired, Scope::Parity, &project.policies)?;
-        let after = head.prepared(name, Side::Desired, Scope::Parity, &project.policies)?;
+        let need = Need {
+            env: name,
+            side: Side::Desired,
+            scope: Scope::Parity,
+            policies: &project.policies,
+        };
+        let before = base.prepared(&need)?;
+        let after = head.prepared(&need)?;
         let sides = PairSides {
             left: "base",
             right: "head",
@@ -80,12 +103,9 @@ pub fn diff(
             }
         }
     }
-    for pair in config.pairs() {
-        if !names.contains(&pair.left) || !names.contains(&pair.right) {
-            continue;
-        }
-        let before = views::parity(project, &base, &pair, false)?;
-        let after = views::parity(project, &head, &pair, false)?;
+    for pair in &pairs {
+        let before = views::parity(project, &base, pair, false)?;
+        let after = views::parity(project, &head, pair, false)?;
         let before_ids: HashSet<&str> = before.findings.iter().map(|f| f.id.as_str()).collect();
         let after_ids: HashSet<&str> = after.findings.iter().map(|f| f.id.as_str()).collect();
         let closed: Vec<Resolved> = before

@@ -7,8 +7,10 @@
 //! set by the desired documents). The scopes of kinds (cluster or namespaced) are
 //! then learnt from everything read — CRDs, snapshots, live objects — once for the whole estate, so
 //! every environment agrees on them. Last, each environment's inventories are built and normalized.
-//! Noise removal depends on the view's scope and policies, so it happens per view, once per
-//! (environment, side, scope, policy set), on a copy the estate keeps for the next view.
+//! Noise removal depends on the view's scope and policies, so a command first says what its views
+//! will read ([`Need`]s) and the estate prepares each once: in place where one environment's side
+//! is read one way only, on a copy only where two views read it differently (drift and parity of
+//! the same environment) — so a run holds one copy of each environment, not two.
 
 use super::live::{self, LiveSource};
 use super::{AppError, Context};
@@ -23,7 +25,7 @@ use crate::policy::eval::Policies;
 use crate::yaml::Document;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// One environment a command needs, and where its live state comes from (none: desired only).
 pub struct Want {
@@ -41,7 +43,7 @@ impl Want {
 }
 
 /// Which of an environment's states a view reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Side {
     Desired,
     Live,
@@ -51,7 +53,32 @@ pub enum Side {
 pub struct Estate {
     pub revision: Revision,
     envs: BTreeMap<String, Environment>,
-    prepared: Mutex<HashMap<PreparedKey, Arc<OnceLock<Arc<Inventory>>>>>,
+    prepared: HashMap<PreparedKey, Arc<Inventory>>,
+}
+
+/// What a view reads: an environment's side, with the noise a policy set removes for a scope
+/// taken out.
+#[derive(Clone, Copy)]
+pub struct Need<'a> {
+    pub env: &'a str,
+    pub side: Side,
+    pub scope: Scope,
+    pub policies: &'a Policies,
+}
+
+impl Need<'_> {
+    fn key(&self) -> PreparedKey {
+        let scope = match self.scope {
+            Scope::Drift => ScopeKey::Drift,
+            Scope::Parity => ScopeKey::Parity,
+        };
+        (
+            self.env.to_string(),
+            self.side,
+            scope,
+            self.policies as *const Policies as usize,
+        )
+    }
 }
 
 /// Which revision an estate was read at, for the report's inputs.
@@ -61,9 +88,10 @@ pub struct Revision {
     pub commit: git2::Oid,
 }
 
-/// One environment, loaded: normalized, noise not yet removed.
+/// One environment, loaded: normalized, noise not yet removed (its inventories are handed to the
+/// prepared copies by [`Estate::prepare`]).
 pub struct Environment {
-    pub desired: Inventory,
+    desired: Inventory,
     /// What could not be rendered.
     pub errors: Vec<RunError>,
     pub live: Option<LiveState>,
@@ -72,7 +100,7 @@ pub struct Environment {
 pub struct LiveState {
     /// Where it came from, as the report names it.
     pub source: String,
-    pub inventory: Inventory,
+    inventory: Inventory,
     /// What could not be read (an unreachable cluster, a forbidden kind, a snapshot's errors).
     pub errors: Vec<RunError>,
     /// The namespaces a snapshot says it covered.
@@ -151,7 +179,7 @@ impl Estate {
                 commit: tree.commit,
             },
             envs,
-            prepared: Mutex::new(HashMap::new()),
+            prepared: HashMap::new(),
         })
     }
 
@@ -163,48 +191,70 @@ impl Estate {
             .ok_or_else(|| AppError::NotLoaded { env: name.into() })
     }
 
-    /// The environment's `side`, with the noise `policies` name for `scope` taken out; made once
-    /// per (environment, side, scope, policy set) and shared by every view that asks again.
-    pub fn prepared(
-        &self,
-        name: &str,
-        side: Side,
-        scope: Scope,
-        policies: &Policies,
-    ) -> Result<Arc<Inventory>, AppError> {
-        let env = self.env(name)?;
-        let source = match side {
-            Side::Desired => &env.desired,
-            Side::Live => match &env.live {
-                Some(live) => &live.inventory,
-                None => return Err(AppError::NotLoaded { env: name.into() }),
-            },
-        };
-        let scope_key = match scope {
-            Scope::Drift => ScopeKey::Drift,
-            Scope::Parity => ScopeKey::Parity,
-        };
-        let key = (
-            name.to_string(),
-            side,
-            scope_key,
-            policies as *const Policies as usize,
-        );
-        let slot = {
-            // A poisoned lock means a view panicked while inserting: the map itself is intact.
-            let mut map = self
-                .prepared
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            map.entry(key).or_default().clone()
-        };
-        Ok(slot
-            .get_or_init(|| {
-                let mut copy = source.clone();
-                pipeline::remove_noise(&mut copy, policies, scope);
-                Arc::new(copy)
+    /// Makes every copy `needs` asks for, each once, in parallel. An environment's side that one
+    /// need reads is prepared in place; one that several read differently is copied for all but
+    /// the last. Afterwards the loaded inventories are gone: views read only prepared copies.
+    pub fn prepare(&mut self, needs: &[Need<'_>]) -> Result<(), AppError> {
+        let mut groups: BTreeMap<(String, Side), Vec<Need<'_>>> = BTreeMap::new();
+        for need in needs {
+            let group = groups.entry((need.env.to_string(), need.side)).or_default();
+            if !group.iter().any(|known| known.key() == need.key())
+                && !self.prepared.contains_key(&need.key())
+            {
+                group.push(*need);
+            }
+        }
+        let mut work = Vec::new();
+        for ((env, side), group) in groups {
+            if group.is_empty() {
+                continue;
+            }
+            let loaded = self
+                .envs
+                .get_mut(&env)
+                .ok_or_else(|| AppError::NotLoaded { env: env.clone() })?;
+            let base = match side {
+                Side::Desired => std::mem::take(&mut loaded.desired),
+                Side::Live => match &mut loaded.live {
+                    Some(live) => std::mem::take(&mut live.inventory),
+                    None => return Err(AppError::NotLoaded { env }),
+                },
+            };
+            work.push((base, group));
+        }
+        let prepared: Vec<Vec<(PreparedKey, Arc<Inventory>)>> = work
+            .into_par_iter()
+            .map(|(base, group)| {
+                let last = group.len() - 1;
+                let mut base = Some(base);
+                group
+                    .iter()
+                    .enumerate()
+                    .map(|(i, need)| {
+                        let mut copy = if i == last {
+                            base.take().unwrap_or_default()
+                        } else {
+                            base.clone().unwrap_or_default()
+                        };
+                        pipeline::remove_noise(&mut copy, need.policies, need.scope);
+                        (need.key(), Arc::new(copy))
+                    })
+                    .collect()
             })
-            .clone())
+            .collect();
+        self.prepared.extend(prepared.into_iter().flatten());
+        Ok(())
+    }
+
+    /// A copy [`Estate::prepare`] made. Asking for one no need named is a bug in the command,
+    /// reported as an error rather than read from an empty inventory.
+    pub fn prepared(&self, need: &Need<'_>) -> Result<Arc<Inventory>, AppError> {
+        self.prepared
+            .get(&need.key())
+            .cloned()
+            .ok_or_else(|| AppError::NotLoaded {
+                env: need.env.to_string(),
+            })
     }
 }
 

@@ -2,7 +2,7 @@
 //! one environment. Each returns a partial [`Report`]; commands merge the views they run into
 //! theirs. A view reads what the estate loaded and never loads anything itself.
 
-use super::estate::{Estate, Side};
+use super::estate::{Estate, Need, Side};
 use super::{AppError, Project};
 use crate::compare::equivalents::Equivalents;
 use crate::compare::made_by_cluster;
@@ -15,6 +15,16 @@ use crate::policy::{Place, Scope};
 use crate::report::{EnvironmentInput, Report};
 use std::collections::BTreeSet;
 
+/// What [`drift`] of `env` reads: its desired and live state, drift's noise out.
+pub fn drift_needs<'a>(project: &'a Project, env: &'a str) -> [Need<'a>; 2] {
+    [Side::Desired, Side::Live].map(|side| Need {
+        env,
+        side,
+        scope: Scope::Drift,
+        policies: &project.policies,
+    })
+}
+
 /// Drift of `env`: its desired state against its live state.
 pub fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, AppError> {
     let loaded = estate.env(env)?;
@@ -23,8 +33,9 @@ pub fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, Ap
         config: project.config.path.display().to_string(),
     })?;
     let policies = &project.policies;
-    let desired = estate.prepared(env, Side::Desired, Scope::Drift, policies)?;
-    let live_inventory = estate.prepared(env, Side::Live, Scope::Drift, policies)?;
+    let [desired_need, live_need] = drift_needs(project, env);
+    let desired = estate.prepared(&desired_need)?;
+    let live_inventory = estate.prepared(&live_need)?;
     let configured = project.environment(env)?.live.clone().unwrap_or_default();
     let namespaces: BTreeSet<String> = if !configured.namespaces.is_empty() {
         configured.namespaces.iter().cloned().collect()
@@ -85,6 +96,18 @@ pub fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, Ap
     Ok(report)
 }
 
+/// What [`parity`] of `pair` reads: both environments' desired (or live) state, parity's noise
+/// out by the pair's policies.
+pub fn parity_needs<'a>(project: &'a Project, pair: &'a Pair, live: bool) -> [Need<'a>; 2] {
+    let side = if live { Side::Live } else { Side::Desired };
+    [pair.left.as_str(), pair.right.as_str()].map(|env| Need {
+        env,
+        side,
+        scope: Scope::Parity,
+        policies: project.policies_for(pair),
+    })
+}
+
 /// Parity of `pair`: desired against desired, or live against live (what the clusters make
 /// themselves left out: their names are generated per cluster, so they never pair).
 pub fn parity(
@@ -94,10 +117,10 @@ pub fn parity(
     live: bool,
 ) -> Result<Report, AppError> {
     let policies = project.policies_for(pair);
-    let side = if live { Side::Live } else { Side::Desired };
     let (left, right) = (pair.left.as_str(), pair.right.as_str());
-    let mut left_inventory = estate.prepared(left, side, Scope::Parity, policies)?;
-    let mut right_inventory = estate.prepared(right, side, Scope::Parity, policies)?;
+    let [left_need, right_need] = parity_needs(project, pair, live);
+    let mut left_inventory = estate.prepared(&left_need)?;
+    let mut right_inventory = estate.prepared(&right_need)?;
     if live {
         left_inventory = std::sync::Arc::new(without_cluster_made(&left_inventory));
         right_inventory = std::sync::Arc::new(without_cluster_made(&right_inventory));
@@ -159,9 +182,38 @@ pub enum Sides {
     Both,
 }
 
+/// What [`checks`] of `env` reads: the objects drift compares where live state was loaded, else
+/// those parity compares — so checks add no copy of their own.
+pub fn checks_needs<'a>(
+    project: &'a Project,
+    estate: &Estate,
+    env: &'a str,
+    sides: Sides,
+) -> Result<Vec<Need<'a>>, AppError> {
+    let has_live = estate.env(env)?.live.is_some();
+    let scope = if has_live {
+        Scope::Drift
+    } else {
+        Scope::Parity
+    };
+    let need = |side| Need {
+        env,
+        side,
+        scope,
+        policies: &project.policies,
+    };
+    let mut needs = Vec::new();
+    if matches!(sides, Sides::Desired | Sides::Both) {
+        needs.push(need(Side::Desired));
+    }
+    if matches!(sides, Sides::Live | Sides::Both) && has_live {
+        needs.push(need(Side::Live));
+    }
+    Ok(needs)
+}
+
 /// The checks of `env`: one finding per check, resource and environment, desired and live
-/// failing together being one finding. Objects are those drift compares where live state was
-/// loaded, else those parity compares, so a check adds no preparation of its own.
+/// failing together being one finding.
 pub fn checks(
     project: &Project,
     estate: &Estate,
@@ -169,25 +221,14 @@ pub fn checks(
     sides: Sides,
 ) -> Result<Report, AppError> {
     let policies = &project.policies;
-    let loaded = estate.env(env)?;
-    let has_live = loaded.live.is_some();
-    let scope = if has_live {
-        Scope::Drift
-    } else {
-        Scope::Parity
-    };
-    let desired = match sides {
-        Sides::Desired | Sides::Both => {
-            Some(estate.prepared(env, Side::Desired, scope, policies)?)
+    let (mut desired, mut live) = (None, None);
+    for need in checks_needs(project, estate, env, sides)? {
+        let inventory = Some(estate.prepared(&need)?);
+        match need.side {
+            Side::Desired => desired = inventory,
+            Side::Live => live = inventory,
         }
-        Sides::Live => None,
-    };
-    let live = match sides {
-        Sides::Live | Sides::Both if has_live => {
-            Some(estate.prepared(env, Side::Live, scope, policies)?)
-        }
-        _ => None,
-    };
+    }
     let mut report = partial("checks");
     let envs = [env];
     let place = Place::of(&envs);
