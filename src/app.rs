@@ -92,10 +92,12 @@ pub enum AppError {
     )]
     NoLiveState { env: String, config: String },
     #[error(
-        "{config}: environment(s) {envs} are compared with nothing: no live state, no `upstream`, no `parity` pair — an audit would pass without looking at them\n  help: give each an `upstream: ENV` (a promotion edge), a `parity` entry (`between: [{first}, OTHER]`), or `live:` state to check for drift"
+        "{config}:{line}: environment(s) {envs} are compared with nothing: no live state, no `upstream`, no `parity` pair — an audit would pass without looking at them\n  help: give each an `upstream: ENV` (a promotion edge), a `parity` entry (`between: [{first}, OTHER]`), or `live:` state to check for drift"
     )]
     ComparedWithNothing {
         config: String,
+        /// The line defining the first of them.
+        line: u64,
         envs: String,
         first: String,
     },

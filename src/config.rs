@@ -161,6 +161,8 @@ pub struct LoadedConfig {
     pub path: PathBuf,
     /// The directory holding the file; relative paths start here.
     pub dir: PathBuf,
+    /// The file's text, for errors found after loading that point at a line of it.
+    pub text: String,
 }
 
 impl LoadedConfig {
@@ -331,6 +333,11 @@ impl LoadedConfig {
         self.config.environments.keys().cloned().collect()
     }
 
+    /// The line where `environments:` defines `name` (0 when it cannot be told).
+    pub fn environment_line(&self, name: &str) -> u64 {
+        crate::diagnostic::find_line(&self.text, &format!("  {name}:")).0
+    }
+
     /// Environments that no pair, no edge and no live state cover: `plumb audit` refuses a config
     /// with any (an audit never passes by comparing nothing).
     pub fn compared_with_nothing(&self) -> Vec<String> {
@@ -413,6 +420,7 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
         config,
         path: path.to_path_buf(),
         dir,
+        text,
     })
 }
 
@@ -743,6 +751,7 @@ mod tests {
             config: parse(text, "plumb.yaml").unwrap(),
             path: "plumb.yaml".into(),
             dir: ".".into(),
+            text: text.to_string(),
         }
     }
 

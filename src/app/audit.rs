@@ -36,6 +36,7 @@ pub fn audit(
     if let Some(first) = nothing.first() {
         return Err(AppError::ComparedWithNothing {
             config: config.path.display().to_string(),
+            line: config.environment_line(first),
             envs: nothing
                 .iter()
                 .map(|e| format!("`{e}`"))
