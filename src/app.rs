@@ -258,13 +258,13 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
                 &project,
                 &estate,
                 env,
-                views::Sides::Both,
+                views::Checked::Both,
             )?);
             estate.prepare(&needs)?;
             let mut report =
                 Report::new("drift", inputs(context, &estate, &project, &[env.as_str()]));
             report.merge(views::drift(&project, &estate, env)?);
-            report.merge(views::checks(&project, &estate, env, views::Sides::Both)?);
+            report.merge(views::checks(&project, &estate, env, views::Checked::Both)?);
             emit(context, report)
         }
         Command::Parity {
@@ -293,14 +293,14 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
                 .collect::<Result<Vec<_>, _>>()?;
             let mut estate =
                 Estate::load(context, &project.config, git_ref.as_deref(), wanted, false)?;
-            let sides = if *live {
-                views::Sides::Live
+            let checked = if *live {
+                views::Checked::Live
             } else {
-                views::Sides::Desired
+                views::Checked::Desired
             };
             let mut needs = views::parity_needs(&project, &pair, *live).to_vec();
             for env in [left, right] {
-                needs.extend(views::checks_needs(&project, &estate, env, sides)?);
+                needs.extend(views::checks_needs(&project, &estate, env, checked)?);
             }
             estate.prepare(&needs)?;
             let mut report = Report::new(
@@ -309,7 +309,7 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             );
             report.merge(views::parity(&project, &estate, &pair, *live)?);
             for env in [left, right] {
-                report.merge(views::checks(&project, &estate, env, sides)?);
+                report.merge(views::checks(&project, &estate, env, checked)?);
             }
             emit(context, report)
         }

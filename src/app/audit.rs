@@ -10,7 +10,7 @@
 
 use super::estate::{Estate, Want};
 use super::live::LiveSource;
-use super::views::{self, Sides};
+use super::views::{self, Checked};
 use super::{AppError, Context, Project, inputs};
 use crate::compare::FindingKind;
 use crate::config::Pair;
@@ -78,7 +78,7 @@ pub fn audit(
             Unit::Drift(env) => needs.extend(views::drift_needs(project, env)),
             Unit::Parity(pair) => needs.extend(views::parity_needs(project, pair, false)),
             Unit::Checks(env) => {
-                needs.extend(views::checks_needs(project, &estate, env, Sides::Both)?)
+                needs.extend(views::checks_needs(project, &estate, env, Checked::Both)?)
             }
         }
     }
@@ -95,7 +95,7 @@ pub fn audit(
         .map(|unit| match unit {
             Unit::Drift(env) => views::drift(project, &estate, env),
             Unit::Parity(pair) => views::parity(project, &estate, pair, false),
-            Unit::Checks(env) => views::checks(project, &estate, env, Sides::Both),
+            Unit::Checks(env) => views::checks(project, &estate, env, Checked::Both),
         })
         .collect();
     let names: Vec<&str> = order.iter().map(String::as_str).collect();

@@ -5,7 +5,7 @@
 //! findings) or closes (listed under `resolved`).
 
 use super::estate::{Estate, Need, Side, Want};
-use super::views::{self, Sides};
+use super::views::{self, Checked};
 use super::{AppError, Context, Project, inputs};
 use crate::compare::FindingKind;
 use crate::compare::pairing::Mapping;
@@ -52,7 +52,12 @@ pub fn diff(
     for estate in [&mut base, &mut head] {
         let mut needs = Vec::new();
         for name in &names {
-            needs.extend(views::checks_needs(project, estate, name, Sides::Desired)?);
+            needs.extend(views::checks_needs(
+                project,
+                estate,
+                name,
+                Checked::Desired,
+            )?);
         }
         for pair in &pairs {
             needs.extend(views::parity_needs(project, pair, false));
@@ -95,7 +100,7 @@ pub fn diff(
             change.kind = FindingKind::Change;
             report.add(change, &[name], unchanged.clone());
         }
-        report.merge(views::checks(project, &head, name, Sides::Desired)?);
+        report.merge(views::checks(project, &head, name, Checked::Desired)?);
         report.summary.resources.insert(name.clone(), after.len());
         for error in &head.env(name)?.errors {
             if !report.errors.contains(error) {

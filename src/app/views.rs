@@ -175,7 +175,7 @@ pub fn parity(
 
 /// Which of an environment's states its checks run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sides {
+pub enum Checked {
     Desired,
     Live,
     /// Desired, and live where it was loaded.
@@ -188,7 +188,7 @@ pub fn checks_needs<'a>(
     project: &'a Project,
     estate: &Estate,
     env: &'a str,
-    sides: Sides,
+    checked: Checked,
 ) -> Result<Vec<Need<'a>>, AppError> {
     let has_live = estate.env(env)?.live.is_some();
     let scope = if has_live {
@@ -203,10 +203,10 @@ pub fn checks_needs<'a>(
         policies: &project.policies,
     };
     let mut needs = Vec::new();
-    if matches!(sides, Sides::Desired | Sides::Both) {
+    if matches!(checked, Checked::Desired | Checked::Both) {
         needs.push(need(Side::Desired));
     }
-    if matches!(sides, Sides::Live | Sides::Both) && has_live {
+    if matches!(checked, Checked::Live | Checked::Both) && has_live {
         needs.push(need(Side::Live));
     }
     Ok(needs)
@@ -218,11 +218,11 @@ pub fn checks(
     project: &Project,
     estate: &Estate,
     env: &str,
-    sides: Sides,
+    checked: Checked,
 ) -> Result<Report, AppError> {
     let policies = &project.policies;
     let (mut desired, mut live) = (None, None);
-    for need in checks_needs(project, estate, env, sides)? {
+    for need in checks_needs(project, estate, env, checked)? {
         let inventory = Some(estate.prepared(&need)?);
         match need.side {
             Side::Desired => desired = inventory,
