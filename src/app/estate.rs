@@ -91,7 +91,8 @@ pub struct Revision {
 /// One environment, loaded: normalized, noise not yet removed (its inventories are handed to the
 /// prepared copies by [`Estate::prepare`]).
 pub struct Environment {
-    desired: Inventory,
+    /// Taken by [`Estate::prepare`].
+    desired: Option<Inventory>,
     /// What could not be rendered.
     pub errors: Vec<RunError>,
     pub live: Option<LiveState>,
@@ -100,7 +101,8 @@ pub struct Environment {
 pub struct LiveState {
     /// Where it came from, as the report names it.
     pub source: String,
-    inventory: Inventory,
+    /// Taken by [`Estate::prepare`].
+    inventory: Option<Inventory>,
     /// What could not be read (an unreachable cluster, a forbidden kind, a snapshot's errors).
     pub errors: Vec<RunError>,
     /// The namespaces a snapshot says it covered.
@@ -213,12 +215,13 @@ impl Estate {
                 .envs
                 .get_mut(&env)
                 .ok_or_else(|| AppError::NotLoaded { env: env.clone() })?;
+            // A side prepared before has no base left to copy: a command prepares once.
             let base = match side {
-                Side::Desired => std::mem::take(&mut loaded.desired),
-                Side::Live => match &mut loaded.live {
-                    Some(live) => std::mem::take(&mut live.inventory),
-                    None => return Err(AppError::NotLoaded { env }),
-                },
+                Side::Desired => loaded.desired.take(),
+                Side::Live => loaded.live.as_mut().and_then(|live| live.inventory.take()),
+            };
+            let Some(base) = base else {
+                return Err(AppError::NotLoaded { env });
             };
             work.push((base, group));
         }
@@ -336,7 +339,7 @@ fn build(
             pipeline::normalize(&mut inventory, &context.normalizer, true);
             Some(LiveState {
                 source,
-                inventory,
+                inventory: Some(inventory),
                 errors: live.errors,
                 namespaces: live.namespaces,
             })
@@ -346,7 +349,7 @@ fn build(
     Ok((
         read.env,
         Environment {
-            desired,
+            desired: Some(desired),
             errors: read.errors,
             live,
         },
