@@ -54,8 +54,7 @@ pub struct SourceFile {
     pub rendered: bool,
 }
 
-/// The files of an environment, not yet parsed (so a large environment can be parsed in batches),
-/// and what could not be rendered.
+/// The files of an environment, not yet parsed, and what could not be rendered.
 pub struct EnvironmentFiles {
     pub env: String,
     pub files: Vec<SourceFile>,
@@ -333,67 +332,5 @@ fn rendered_parse_error(error: &manifests::ManifestError) -> String {
     match error {
         manifests::ManifestError::Yaml(e) => e.message.clone(),
         other => other.to_string(),
-    }
-}
-
-/// Files in batches of about `batch_bytes` of manifests, for reading a large environment a part at
-/// a time; CustomResourceDefinitions come first, so that the scope of a custom kind is known before
-/// its objects arrive.
-pub fn batches(mut files: Vec<SourceFile>, batch_bytes: usize) -> Vec<Vec<SourceFile>> {
-    let declares_crd =
-        |f: &SourceFile| memchr::memmem::find(&f.file.bytes, b"CustomResourceDefinition").is_some();
-    files.sort_by_key(|f| !declares_crd(f));
-    let mut out = Vec::new();
-    let mut current = Vec::new();
-    let mut size = 0;
-    for file in files {
-        size += file.file.bytes.len();
-        current.push(file);
-        if size >= batch_bytes {
-            out.push(std::mem::take(&mut current));
-            size = 0;
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(name: &str, text: &str) -> SourceFile {
-        SourceFile {
-            source: "manifests: x".into(),
-            file: ManifestFile {
-                path: name.into(),
-                bytes: text.as_bytes().to_vec(),
-            },
-            rendered: false,
-        }
-    }
-
-    #[test]
-    fn batches_bound_their_size_and_put_crds_first() {
-        let files = vec![
-            file("a", "0123456789"),
-            file("b", "0123456789"),
-            file("crd", "kind: CustomResourceDefinition"),
-            file("c", "01"),
-        ];
-        let names: Vec<Vec<String>> = batches(files, 20)
-            .iter()
-            .map(|b| b.iter().map(|f| f.file.path.clone()).collect())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                vec!["crd".to_string()],
-                vec!["a".into(), "b".into()],
-                vec!["c".into()]
-            ]
-        );
     }
 }
