@@ -98,6 +98,22 @@ fn an_audit_compares_every_edge_and_the_peer_pair_exactly() {
         message("regions-differ")
     );
     assert!(message("images-lag-on-edges").contains("runs what qa ran before"));
+    // prod-eu's drift meets both of its pairs, which agree in Git: one note names them both.
+    let drift = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "drift")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        drift.ends_with(
+            "(Git agrees between prod-eu and staging-eu, prod-us here: this drift is a parity gap between the clusters only)"
+        ),
+        "{drift}"
+    );
     // Environments in promotion order, each saying what the audit did with it.
     let environments = report["inputs"]["environments"].as_array().unwrap();
     let names: Vec<&str> = environments

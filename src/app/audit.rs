@@ -133,6 +133,9 @@ fn cross_reference(findings: &mut [Finding], pairs: &[Pair]) {
             continue;
         }
         let [env] = f.envs.as_slice() else { continue };
+        // What each pair of this environment says: the cluster runs the other side's value, or
+        // Git agrees between the two. One note per finding, naming every environment it concerns.
+        let (mut runs_other, mut agrees) = (Vec::new(), Vec::new());
         for pair in pairs {
             let (left, right) = (&pair.left, &pair.right);
             let other = if env == left {
@@ -149,19 +152,31 @@ fn cross_reference(findings: &mut [Finding], pairs: &[Pair]) {
                 f.resource.name.clone(),
                 f.path.clone(),
             );
-            let note = match parity.get(&key).map(|&p| &findings[p]) {
+            match parity.get(&key).map(|&p| &findings[p]) {
                 Some(gap) => {
                     let other_value = if other == left { &gap.left } else { &gap.right };
-                    (other_value.is_some() && *other_value == f.right)
-                        .then(|| format!("the cluster runs what {other} declares in Git here"))
+                    if other_value.is_some() && *other_value == f.right {
+                        runs_other.push(other.as_str());
+                    }
                 }
-                None => Some(format!(
-                    "Git agrees between {env} and {other} here: this drift is a parity gap between the clusters only"
-                )),
-            };
-            if let Some(note) = note {
-                notes.push((i, note));
+                None => agrees.push(other.as_str()),
             }
+        }
+        let mut parts = Vec::new();
+        if !runs_other.is_empty() {
+            parts.push(format!(
+                "the cluster runs what {} declares in Git here",
+                runs_other.join(" and ")
+            ));
+        }
+        if !agrees.is_empty() {
+            parts.push(format!(
+                "Git agrees between {env} and {} here: this drift is a parity gap between the clusters only",
+                agrees.join(", ")
+            ));
+        }
+        if !parts.is_empty() {
+            notes.push((i, parts.join("; ")));
         }
     }
     for (i, note) in notes {
