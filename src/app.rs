@@ -29,6 +29,7 @@ use context::{Project, environment};
 use estate::{Estate, Want};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use views::{Checked, View};
 
 /// Everything that stops a command before it has a report: bad input the user must fix (exit 2).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -253,18 +254,13 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
                 vec![want],
                 false,
             )?;
-            let mut needs = views::drift_needs(&project, env).to_vec();
-            needs.extend(views::checks_needs(
-                &project,
-                &estate,
-                env,
-                views::Checked::Both,
-            )?);
-            estate.prepare(&needs)?;
+            let views = [View::Drift(env), View::Checks(env, Checked::Both)];
+            views::prepare(&project, &mut estate, &views, &[])?;
             let mut report =
                 Report::new("drift", inputs(context, &estate, &project, &[env.as_str()]));
-            report.merge(views::drift(&project, &estate, env)?);
-            report.merge(views::checks(&project, &estate, env, views::Checked::Both)?);
+            for part in views::run(&project, &estate, &views)? {
+                report.merge(part);
+            }
             emit(context, report)
         }
         Command::Parity {
@@ -294,22 +290,25 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             let mut estate =
                 Estate::load(context, &project.config, git_ref.as_deref(), wanted, false)?;
             let checked = if *live {
-                views::Checked::Live
+                Checked::Live
             } else {
-                views::Checked::Desired
+                Checked::Desired
             };
-            let mut needs = views::parity_needs(&project, &pair, *live).to_vec();
-            for env in [left, right] {
-                needs.extend(views::checks_needs(&project, &estate, env, checked)?);
-            }
-            estate.prepare(&needs)?;
+            let views = [
+                View::Parity {
+                    pair: &pair,
+                    live: *live,
+                },
+                View::Checks(left, checked),
+                View::Checks(right, checked),
+            ];
+            views::prepare(&project, &mut estate, &views, &[])?;
             let mut report = Report::new(
                 "parity",
                 inputs(context, &estate, &project, &[left.as_str(), right.as_str()]),
             );
-            report.merge(views::parity(&project, &estate, &pair, *live)?);
-            for env in [left, right] {
-                report.merge(views::checks(&project, &estate, env, checked)?);
+            for part in views::run(&project, &estate, &views)? {
+                report.merge(part);
             }
             emit(context, report)
         }

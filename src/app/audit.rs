@@ -10,21 +10,13 @@
 
 use super::estate::{Estate, Want};
 use super::live::LiveSource;
-use super::views::{self, Checked};
+use super::views::{self, Checked, View};
 use super::{AppError, Context, Project, inputs};
 use crate::compare::FindingKind;
 use crate::config::Pair;
 use crate::diff::ChangeOp;
 use crate::report::{Finding, Report};
-use rayon::prelude::*;
 use std::collections::BTreeMap;
-
-/// One view of the audit.
-enum Unit<'a> {
-    Drift(&'a str),
-    Parity(&'a Pair),
-    Checks(&'a str),
-}
 
 pub fn audit(
     context: &Context<'_>,
@@ -69,20 +61,10 @@ pub fn audit(
         .collect();
     let mut estate = Estate::load(context, config, git_ref, wanted, false)?;
     let pairs = config.pairs();
-    let mut units: Vec<Unit> = drifted.iter().map(|e| Unit::Drift(e)).collect();
-    units.extend(pairs.iter().map(Unit::Parity));
-    units.extend(order.iter().map(|e| Unit::Checks(e)));
-    let mut needs = Vec::new();
-    for unit in &units {
-        match unit {
-            Unit::Drift(env) => needs.extend(views::drift_needs(project, env)),
-            Unit::Parity(pair) => needs.extend(views::parity_needs(project, pair, false)),
-            Unit::Checks(env) => {
-                needs.extend(views::checks_needs(project, &estate, env, Checked::Both)?)
-            }
-        }
-    }
-    estate.prepare(&needs)?;
+    let mut units: Vec<View> = drifted.iter().map(|e| View::Drift(e)).collect();
+    units.extend(pairs.iter().map(|pair| View::Parity { pair, live: false }));
+    units.extend(order.iter().map(|e| View::Checks(e, Checked::Both)));
+    views::prepare(project, &mut estate, &units, &[])?;
     context.progress.note(&format!(
         "auditing {} environments: {} drift, {} parity, {} checks",
         order.len(),
@@ -90,18 +72,11 @@ pub fn audit(
         pairs.len(),
         order.len()
     ));
-    let parts: Vec<Result<Report, AppError>> = units
-        .par_iter()
-        .map(|unit| match unit {
-            Unit::Drift(env) => views::drift(project, &estate, env),
-            Unit::Parity(pair) => views::parity(project, &estate, pair, false),
-            Unit::Checks(env) => views::checks(project, &estate, env, Checked::Both),
-        })
-        .collect();
+    let parts = views::run(project, &estate, &units)?;
     let names: Vec<&str> = order.iter().map(String::as_str).collect();
     let mut report = Report::new("audit", inputs(context, &estate, project, &names));
     for part in parts {
-        report.merge(part?);
+        report.merge(part);
     }
     cross_reference(&mut report.findings, &pairs);
     Ok(report)

@@ -5,7 +5,7 @@
 //! findings) or closes (listed under `resolved`).
 
 use super::estate::{Estate, Need, Side, Want};
-use super::views::{self, Checked};
+use super::views::{self, Checked, View};
 use super::{AppError, Context, Project, inputs};
 use crate::compare::FindingKind;
 use crate::compare::pairing::Mapping;
@@ -47,23 +47,32 @@ pub fn diff(
         .into_iter()
         .filter(|p| names.contains(&p.left) && names.contains(&p.right))
         .collect();
-    // Each environment as the head's checks read it (desired, parity's noise out), in both
-    // revisions; each pair as its parity reads it.
-    for estate in [&mut base, &mut head] {
-        let mut needs = Vec::new();
-        for name in &names {
-            needs.extend(views::checks_needs(
-                project,
-                estate,
-                name,
-                Checked::Desired,
-            )?);
-        }
-        for pair in &pairs {
-            needs.extend(views::parity_needs(project, pair, false));
-        }
-        estate.prepare(&needs)?;
-    }
+    // Each environment compared base against head as parity reads it (desired, parity's noise
+    // out); the head's checks; each pair's parity at both revisions.
+    let compared: Vec<Need> = names
+        .iter()
+        .map(|name| Need {
+            env: name,
+            side: Side::Desired,
+            scope: Scope::Parity,
+            policies: &project.policies,
+        })
+        .collect();
+    let gaps: Vec<View> = pairs
+        .iter()
+        .map(|pair| View::Parity { pair, live: false })
+        .collect();
+    let checks: Vec<View> = names
+        .iter()
+        .map(|name| View::Checks(name, Checked::Desired))
+        .collect();
+    views::prepare(project, &mut base, &gaps, &compared)?;
+    views::prepare(
+        project,
+        &mut head,
+        &[gaps.clone(), checks.clone()].concat(),
+        &compared,
+    )?;
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut report = Report::new("diff", inputs(context, &head, project, &name_refs));
     let unchanged = Verdict {
@@ -73,15 +82,9 @@ pub fn diff(
         note: None,
     };
     let no_rules = Policies::none();
-    for name in &names {
-        let need = Need {
-            env: name,
-            side: Side::Desired,
-            scope: Scope::Parity,
-            policies: &project.policies,
-        };
-        let before = base.prepared(&need)?;
-        let after = head.prepared(&need)?;
+    for (name, need) in names.iter().zip(&compared) {
+        let before = base.prepared(need)?;
+        let after = head.prepared(need)?;
         let sides = PairSides {
             left: "base",
             right: "head",
@@ -100,7 +103,6 @@ pub fn diff(
             change.kind = FindingKind::Change;
             report.add(change, &[name], unchanged.clone());
         }
-        report.merge(views::checks(project, &head, name, Checked::Desired)?);
         report.summary.resources.insert(name.clone(), after.len());
         for error in &head.env(name)?.errors {
             if !report.errors.contains(error) {
@@ -108,9 +110,12 @@ pub fn diff(
             }
         }
     }
-    for pair in &pairs {
-        let before = views::parity(project, &base, pair, false)?;
-        let after = views::parity(project, &head, pair, false)?;
+    for part in views::run(project, &head, &checks)? {
+        report.merge(part);
+    }
+    let before_gaps = views::run(project, &base, &gaps)?;
+    let after_gaps = views::run(project, &head, &gaps)?;
+    for (before, after) in before_gaps.into_iter().zip(after_gaps) {
         let before_ids: HashSet<&str> = before.findings.iter().map(|f| f.id.as_str()).collect();
         let after_ids: HashSet<&str> = after.findings.iter().map(|f| f.id.as_str()).collect();
         let closed: Vec<Resolved> = before

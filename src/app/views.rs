@@ -1,6 +1,7 @@
 //! The views over a loaded estate: drift of one environment, parity of one pair, the checks of
-//! one environment. Each returns a partial [`Report`]; commands merge the views they run into
-//! theirs. A view reads what the estate loaded and never loads anything itself.
+//! one environment. A command names its views; [`prepare`] has the estate make what they read,
+//! each once, and [`run`] runs them in parallel, each returning a partial [`Report`] the command
+//! merges into its own. A view reads what the estate loaded and never loads anything itself.
 
 use super::estate::{Estate, Need, Side};
 use super::{AppError, Project};
@@ -13,10 +14,65 @@ use crate::model::{Inventory, RunError};
 use crate::pipeline::{self, DriftScope, Judged};
 use crate::policy::{Place, Scope};
 use crate::report::{EnvironmentInput, Report};
+use rayon::prelude::*;
 use std::collections::BTreeSet;
 
+/// One view of a command over its estate.
+#[derive(Clone, Copy)]
+pub enum View<'a> {
+    Drift(&'a str),
+    Parity { pair: &'a Pair, live: bool },
+    Checks(&'a str, Checked),
+}
+
+impl<'a> View<'a> {
+    /// What the view reads, for [`Estate::prepare`].
+    fn needs(&self, project: &'a Project, estate: &Estate) -> Result<Vec<Need<'a>>, AppError> {
+        Ok(match *self {
+            View::Drift(env) => drift_needs(project, env).to_vec(),
+            View::Parity { pair, live } => parity_needs(project, pair, live).to_vec(),
+            View::Checks(env, checked) => checks_needs(project, estate, env, checked)?,
+        })
+    }
+
+    fn run(&self, project: &Project, estate: &Estate) -> Result<Report, AppError> {
+        match *self {
+            View::Drift(env) => drift(project, estate, env),
+            View::Parity { pair, live } => parity(project, estate, pair, live),
+            View::Checks(env, checked) => checks(project, estate, env, checked),
+        }
+    }
+}
+
+/// Has the estate prepare what `views` read, and `more` besides (a command's own comparison), each
+/// once.
+pub fn prepare<'a>(
+    project: &'a Project,
+    estate: &mut Estate,
+    views: &[View<'a>],
+    more: &[Need<'a>],
+) -> Result<(), AppError> {
+    let mut needs = more.to_vec();
+    for view in views {
+        needs.extend(view.needs(project, estate)?);
+    }
+    estate.prepare(&needs)
+}
+
+/// Runs `views` over a prepared estate, in parallel: their reports, in order.
+pub fn run(
+    project: &Project,
+    estate: &Estate,
+    views: &[View<'_>],
+) -> Result<Vec<Report>, AppError> {
+    views
+        .par_iter()
+        .map(|view| view.run(project, estate))
+        .collect()
+}
+
 /// What [`drift`] of `env` reads: its desired and live state, drift's noise out.
-pub fn drift_needs<'a>(project: &'a Project, env: &'a str) -> [Need<'a>; 2] {
+fn drift_needs<'a>(project: &'a Project, env: &'a str) -> [Need<'a>; 2] {
     [Side::Desired, Side::Live].map(|side| Need {
         env,
         side,
@@ -26,7 +82,7 @@ pub fn drift_needs<'a>(project: &'a Project, env: &'a str) -> [Need<'a>; 2] {
 }
 
 /// Drift of `env`: its desired state against its live state.
-pub fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, AppError> {
+fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, AppError> {
     let loaded = estate.env(env)?;
     let live = loaded.live.as_ref().ok_or_else(|| AppError::NoLiveState {
         env: env.to_string(),
@@ -98,7 +154,7 @@ pub fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, Ap
 
 /// What [`parity`] of `pair` reads: both environments' desired (or live) state, parity's noise
 /// out by the pair's policies.
-pub fn parity_needs<'a>(project: &'a Project, pair: &'a Pair, live: bool) -> [Need<'a>; 2] {
+fn parity_needs<'a>(project: &'a Project, pair: &'a Pair, live: bool) -> [Need<'a>; 2] {
     let side = if live { Side::Live } else { Side::Desired };
     [pair.left.as_str(), pair.right.as_str()].map(|env| Need {
         env,
@@ -110,12 +166,7 @@ pub fn parity_needs<'a>(project: &'a Project, pair: &'a Pair, live: bool) -> [Ne
 
 /// Parity of `pair`: desired against desired, or live against live (what the clusters make
 /// themselves left out: their names are generated per cluster, so they never pair).
-pub fn parity(
-    project: &Project,
-    estate: &Estate,
-    pair: &Pair,
-    live: bool,
-) -> Result<Report, AppError> {
+fn parity(project: &Project, estate: &Estate, pair: &Pair, live: bool) -> Result<Report, AppError> {
     let policies = project.policies_for(pair);
     let (left, right) = (pair.left.as_str(), pair.right.as_str());
     let [left_need, right_need] = parity_needs(project, pair, live);
@@ -184,7 +235,7 @@ pub enum Checked {
 
 /// What [`checks`] of `env` reads: the objects drift compares where live state was loaded, else
 /// those parity compares — so checks add no copy of their own.
-pub fn checks_needs<'a>(
+fn checks_needs<'a>(
     project: &'a Project,
     estate: &Estate,
     env: &'a str,
@@ -214,7 +265,7 @@ pub fn checks_needs<'a>(
 
 /// The checks of `env`: one finding per check, resource and environment, desired and live
 /// failing together being one finding.
-pub fn checks(
+fn checks(
     project: &Project,
     estate: &Estate,
     env: &str,
