@@ -24,17 +24,13 @@ impl LocatedError {
     /// Builds the error; `line`/`column` are 1-based (0 when unknown).
     pub fn new(file: &str, text: &str, line: u64, column: u64, message: impl Into<String>) -> Self {
         LocatedError {
-            file: file.to_string(),
-            line,
-            column,
-            message: message.into(),
-            help: None,
             source_code: Some(NamedSource::new(file, text.to_string())),
             // miette cannot draw a label further right than a format width reaches (65,535)
             // and panics trying; a column that far out gets no snippet, only file:line:column.
             span: offset_of(text, line, column)
                 .filter(|_| column <= crate::limits::MAX_SNIPPET_COLUMN)
                 .map(|offset| SourceSpan::from((offset, 1))),
+            ..Self::without_snippet(file, line, column, message)
         }
     }
 

@@ -372,3 +372,30 @@ fn an_audit_renders_each_environment_once_and_a_warm_one_renders_nothing() {
     audit(&[]);
     assert_eq!(renders(), 12, "a warm audit starts no tool");
 }
+
+#[test]
+fn policy_lint_names_selections_that_match_no_environment_or_pair() {
+    let repo = estate_repo();
+    let policy = std::fs::read_to_string(repo.path().join("policies/estate.yaml")).unwrap();
+    repo.write(
+        "policies/estate.yaml",
+        &policy.replace(
+            "rules:\n",
+            "rules:\n  - id: typo\n    match: {envs: [produciton]}\n    action: allow\n  - id: backwards\n    match: {pairs: [[prod-eu, staging-eu]]}\n    action: allow\n",
+        ),
+    );
+    let output = repo.plumb().args(["policy", "lint"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("rule `typo` can never apply: `envs` names `produciton`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("rule `backwards` can never apply: `pairs` names [prod-eu, staging-eu]"),
+        "{stdout}"
+    );
+    // The environment- and pair-scoped rules the fixture really has select something.
+    assert!(!stdout.contains("prod-has-headroom"), "{stdout}");
+    assert!(!stdout.contains("regions-differ"), "{stdout}");
+}

@@ -308,7 +308,7 @@ pub fn add_judged(report: &mut Report, judged: Judged, envs: &[&str]) {
 }
 
 /// Conditions and checks that could not be evaluated: the run is incomplete.
-pub fn record_policy_errors(report: &mut Report, env: &str, messages: Vec<String>) {
+fn record_policy_errors(report: &mut Report, env: &str, messages: Vec<String>) {
     report
         .errors
         .extend(messages.into_iter().map(|message| RunError {
