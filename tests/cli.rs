@@ -348,12 +348,7 @@ fn helm_and_kustomize_sources_that_fail_make_the_run_incomplete_not_clean() {
     assert_eq!(output.status.code(), Some(3));
     let report = stdout_json(&output);
     assert_eq!(report["summary"]["complete"], false);
-    let sources: Vec<&str> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["source"].as_str().unwrap())
-        .collect();
+    let sources = support::texts_of(&report["errors"], "source");
     assert_eq!(sources, ["helm: charts/web", "kustomize: b"]);
 }
 

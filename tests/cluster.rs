@@ -301,12 +301,7 @@ fn an_unreachable_cluster_is_incomplete_and_names_context_and_server() {
         "{errors:?}"
     );
     // Nothing is compared with the cluster; only the desired state's own checks run.
-    let kinds: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect();
+    let kinds = support::texts_of(&report["findings"], "kind");
     assert!(kinds.iter().all(|k| *k == "check"), "{kinds:?}");
     // A context the kubeconfig does not have is bad input.
     let output = clusters.plumb(&["drift", "production", "--context", "nope"]);

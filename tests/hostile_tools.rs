@@ -318,12 +318,7 @@ fn a_failing_credential_plugin_is_an_auth_error_of_its_environment_and_the_audit
             "{errors:#?}"
         );
         // Staging is still read and reported in full.
-        let ids: Vec<&str> = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["id"].as_str().unwrap())
-            .collect();
+        let ids = support::texts_of(&report["findings"], "id");
         let staging_drift: Vec<&Value> = staging_alone["findings"]
             .as_array()
             .unwrap()
@@ -524,11 +519,6 @@ fn a_submodule_is_followed_when_its_commit_is_there_and_an_error_when_not() {
     assert_eq!(output.status.code(), Some(3));
     let report = stdout_json(&output);
     assert_eq!(report["summary"]["complete"], false);
-    let kinds: Vec<&str> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = support::texts_of(&report["errors"], "kind");
     assert_eq!(kinds, ["render", "render"]);
 }

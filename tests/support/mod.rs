@@ -132,6 +132,15 @@ pub fn sorted_findings(
     lines
 }
 
+/// One string field of every entry of a report's list (`report["errors"]`, `report["findings"]`).
+pub fn texts_of<'a>(list: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .expect("a report list")
+        .iter()
+        .map(|entry| entry[field].as_str().expect("a string field"))
+        .collect()
+}
+
 /// A string field of a finding, `-` when it is null.
 pub fn text<'a>(finding: &'a serde_json::Value, field: &str) -> &'a str {
     finding[field].as_str().unwrap_or("-")
