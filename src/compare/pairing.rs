@@ -33,11 +33,6 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    /// Maps nothing: no namespaces, no equivalents.
-    pub fn is_identity(&self) -> bool {
-        self.namespaces.is_empty() && self.equivalents.is_empty()
-    }
-
     pub fn namespace(&self, namespace: &str) -> String {
         self.namespaces
             .get(namespace)
