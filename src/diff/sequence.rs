@@ -28,14 +28,17 @@ pub fn align(left: &[Value], right: &[Value]) -> Option<Vec<Run>> {
     if left.len() + right.len() > MAX_ALIGNED_ENTRIES {
         return None;
     }
-    let hashes = |values: &[Value]| -> Vec<u64> { values.iter().map(value_hash).collect() };
-    let swapped = hashes(left) > hashes(right);
+    let hashed = |values: &'_ [Value]| -> Vec<u64> { values.iter().map(value_hash).collect() };
+    let (left_hashes, right_hashes) = (hashed(left), hashed(right));
+    let swapped = left_hashes > right_hashes;
     let (first, second) = if swapped {
-        (right, left)
+        ((right, right_hashes), (left, left_hashes))
     } else {
-        (left, right)
+        ((left, left_hashes), (right, right_hashes))
     };
-    let (first_ids, second_ids) = intern(first, second);
+    let mut interner = Interner::default();
+    let first_ids = interner.ids(first.0, &first.1);
+    let second_ids = interner.ids(second.0, &second.1);
     let runs = similar::capture_diff_slices(Algorithm::Myers, &first_ids, &second_ids)
         .into_iter()
         .map(|op| {
@@ -67,13 +70,6 @@ fn value_hash(value: &Value) -> u64 {
 
 /// One small number per distinct value (values are not hashable, numbers are): equal values get
 /// equal numbers, so the alignment compares numbers instead of trees.
-fn intern(left: &[Value], right: &[Value]) -> (Vec<u32>, Vec<u32>) {
-    let mut interner = Interner::default();
-    let l = left.iter().map(|v| interner.id(v)).collect();
-    let r = right.iter().map(|v| interner.id(v)).collect();
-    (l, r)
-}
-
 #[derive(Default)]
 struct Interner<'a> {
     buckets: HashMap<u64, Vec<(&'a Value, u32)>>,
@@ -81,8 +77,17 @@ struct Interner<'a> {
 }
 
 impl<'a> Interner<'a> {
-    fn id(&mut self, value: &'a Value) -> u32 {
-        let bucket = self.buckets.entry(value_hash(value)).or_default();
+    /// The numbers of `values`, whose hashes are `hashes`.
+    fn ids(&mut self, values: &'a [Value], hashes: &[u64]) -> Vec<u32> {
+        values
+            .iter()
+            .zip(hashes)
+            .map(|(value, hash)| self.id(value, *hash))
+            .collect()
+    }
+
+    fn id(&mut self, value: &'a Value, hash: u64) -> u32 {
+        let bucket = self.buckets.entry(hash).or_default();
         if let Some((_, id)) = bucket.iter().find(|(known, _)| *known == value) {
             return *id;
         }
