@@ -39,6 +39,11 @@ pub struct Config {
     /// leaves the repository is an error at its line).
     #[serde(default)]
     pub policies: Vec<serde_saphyr::Spanned<String>>,
+    /// URLs that name this repository (Argo CD `repoURL`, Flux GitRepository `url`).
+    #[serde(default)]
+    pub repositories: Vec<String>,
+    #[serde(default)]
+    pub charts: Charts,
 }
 
 impl Config {
@@ -65,13 +70,17 @@ pub struct Environment {
 
 /// Where desired state comes from; paths are relative to the config file, read from Git.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "SourceEntry")]
 pub enum Source {
     /// A file, a directory (recursive `*.yaml|*.yml|*.json`) or a glob.
     Manifests(String),
     /// A directory with a kustomization.
     Kustomize(String),
     Helm(HelmSource),
+    /// An Argo CD Application or ApplicationSet, followed as Argo CD would (docs/sources.md).
+    Argocd(ControllerSource),
+    /// Flux Kustomizations and HelmReleases, followed as Flux would (docs/sources.md).
+    Flux(ControllerSource),
 }
 
 impl Source {
@@ -80,7 +89,84 @@ impl Source {
         match self {
             Source::Manifests(p) => format!("manifests: {p}"),
             Source::Kustomize(p) => format!("kustomize: {p}"),
-            Source::Helm(h) => format!("helm: {}", h.chart),
+            Source::Helm(h) => format!("helm: {}", h.chart.describe()),
+            Source::Argocd(c) => c.describe("argocd"),
+            Source::Flux(c) => c.describe("flux"),
+        }
+    }
+}
+
+/// A source written as a mapping with one kind key (`manifests`, `kustomize`, `helm`, `argocd`,
+/// `flux`); `name` goes with `argocd` and `flux` only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceEntry {
+    manifests: Option<String>,
+    kustomize: Option<String>,
+    helm: Option<HelmSource>,
+    argocd: Option<String>,
+    flux: Option<String>,
+    name: Option<String>,
+}
+
+impl TryFrom<SourceEntry> for Source {
+    type Error = String;
+
+    fn try_from(entry: SourceEntry) -> Result<Source, String> {
+        let SourceEntry {
+            manifests,
+            kustomize,
+            helm,
+            argocd,
+            flux,
+            name,
+        } = entry;
+        let controller = |path: String| ControllerSource {
+            path,
+            name: name.clone(),
+        };
+        let mut found = Vec::new();
+        if let Some(p) = manifests {
+            found.push(Source::Manifests(p));
+        }
+        if let Some(p) = kustomize {
+            found.push(Source::Kustomize(p));
+        }
+        if let Some(h) = helm {
+            found.push(Source::Helm(h));
+        }
+        if let Some(p) = argocd {
+            found.push(Source::Argocd(controller(p)));
+        }
+        if let Some(p) = flux {
+            found.push(Source::Flux(controller(p)));
+        }
+        if found.len() != 1 {
+            return Err(
+                "a source names exactly one of manifests, kustomize, helm, argocd, flux".into(),
+            );
+        }
+        let source = found.remove(0);
+        if name.is_some() && !matches!(source, Source::Argocd(_) | Source::Flux(_)) {
+            return Err("`name` picks one object of an `argocd:` or `flux:` source; other sources take none".into());
+        }
+        Ok(source)
+    }
+}
+
+/// An `argocd:` or `flux:` source: a file (or, for Flux, a directory) of the controller's objects
+/// in Git, and which one of them this environment is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerSource {
+    pub path: String,
+    pub name: Option<String>,
+}
+
+impl ControllerSource {
+    fn describe(&self, kind: &str) -> String {
+        match &self.name {
+            Some(name) => format!("{kind}: {} ({name})", self.path),
+            None => format!("{kind}: {}", self.path),
         }
     }
 }
@@ -88,7 +174,7 @@ impl Source {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HelmSource {
-    pub chart: String,
+    pub chart: ChartSpec,
     #[serde(default)]
     pub release: Option<String>,
     #[serde(default)]
@@ -97,6 +183,51 @@ pub struct HelmSource {
     pub values: Vec<String>,
     #[serde(default)]
     pub set: BTreeMap<String, serde_json::Value>,
+}
+
+/// A chart: a directory in the repository, or a chart in a remote repository.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ChartSpec {
+    Path(String),
+    Remote(RemoteChart),
+}
+
+impl ChartSpec {
+    pub fn describe(&self) -> String {
+        match self {
+            ChartSpec::Path(path) => path.clone(),
+            ChartSpec::Remote(remote) => remote.describe(),
+        }
+    }
+}
+
+/// A chart in a chart repository (`https://…`) or an OCI registry (`oci://…`): pulled with helm
+/// into the render cache (docs/rendering.md).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteChart {
+    pub repo: String,
+    pub chart: String,
+    /// An exact version or a range (`>=1.0.0`, `1.x`), resolved against the repository index.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+impl RemoteChart {
+    pub fn describe(&self) -> String {
+        let version = self.version.as_deref().unwrap_or("latest");
+        format!("{} {version} from {}", self.chart, self.repo)
+    }
+}
+
+/// `charts:` in plumb.yaml.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Charts {
+    /// Repository URL (or `oci://` prefix) -> the HTTP chart repository that serves it instead.
+    #[serde(default)]
+    pub mirrors: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -190,7 +190,15 @@ fn resource_of(
         mut value,
         file,
         line,
+        origin,
     } = document;
+    let (owner, default_namespace) = match origin.as_deref() {
+        Some(origin) => (
+            origin.owner.clone(),
+            origin.namespace.as_deref().or(default_namespace),
+        ),
+        None => (None, default_namespace),
+    };
     let fail = |message: String| InventoryError::NotAnObject {
         file: file.clone(),
         line,
@@ -245,6 +253,7 @@ fn resource_of(
         version,
         object: value,
         source: Some(SourceLocation { file, line }),
+        owner,
         history: None,
     })
 }
@@ -295,6 +304,7 @@ mod tests {
             value,
             file: "f.yaml".into(),
             line,
+            origin: None,
         }
     }
 

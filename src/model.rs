@@ -73,6 +73,36 @@ pub struct LiveHistory {
     pub managed_fields: Vec<ManagedFields>,
 }
 
+/// Who applies an object, as Argo CD, Flux and Helm mark what they apply: the key that attributes
+/// live objects to the sources of an environment (docs/sources.md, live ownership).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Owner {
+    /// An Argo CD Application, by the name its tracking annotation or instance label carries
+    /// (`namespace_name` for Applications outside Argo CD's own namespace, as Argo CD writes it).
+    ArgoApplication(String),
+    FluxKustomization {
+        namespace: String,
+        name: String,
+    },
+    FluxHelmRelease {
+        namespace: String,
+        name: String,
+    },
+    /// A Helm release (`helm install`, or a `helm:` source).
+    HelmRelease {
+        namespace: String,
+        name: String,
+    },
+}
+
+/// What a source says of the objects it brings: who applies them, and the namespace of those that
+/// name none (an Argo CD destination, a HelmRelease's target namespace).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub owner: Option<Owner>,
+    pub namespace: Option<String>,
+}
+
 /// A resource in one environment.
 #[derive(Debug, Clone)]
 pub struct Resource {
@@ -81,6 +111,9 @@ pub struct Resource {
     /// The object. Raw as read until normalization runs; normalized afterwards.
     pub object: Value,
     pub source: Option<SourceLocation>,
+    /// Who applied it: on desired objects, the source that renders it; on live objects, what the
+    /// controllers' marks say (docs/sources.md, live ownership).
+    pub owner: Option<Owner>,
     /// Present on live objects that carried managedFields or a last-applied annotation.
     pub history: Option<Box<LiveHistory>>,
 }
@@ -312,6 +345,7 @@ pub mod test_support {
             version: "v1".into(),
             object,
             source: None,
+            owner: None,
             history: None,
         }
     }

@@ -26,6 +26,8 @@ pub struct Document {
     pub file: String,
     /// 1-based line of the document's first node (0 when unknown).
     pub line: u64,
+    /// What the source that brought it says of it (desired objects of rendered GitOps sources).
+    pub origin: Option<std::sync::Arc<crate::model::Origin>>,
 }
 
 /// A document that could not be parsed: names the file and line so the user can fix it. The
@@ -430,6 +432,7 @@ fn push_unwrapped(
                 value: Value::Object(map),
                 file: file.to_string(),
                 line,
+                origin: None,
             });
             Ok(())
         }

@@ -282,7 +282,12 @@ pub fn read_desired(
         tree.rev,
         &tree.commit.to_string()[..12]
     ));
-    let state = desired::read_environment(tree, &context.renderer, &config.dir, name, env)?;
+    let reading = desired::Reading {
+        tree,
+        renderer: &context.renderer,
+        config,
+    };
+    let state = desired::read_environment(&reading, name, env)?;
     tracing::info!(
         env = name,
         documents = state.documents.len(),

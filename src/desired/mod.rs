@@ -1,17 +1,20 @@
 //! Desired state: what Git says each environment should run.
 
+pub mod argocd;
 pub mod disk;
+pub mod flux;
 pub mod git;
 pub mod manifests;
 pub mod render;
 
-use crate::config::{Environment, HelmSource, Source};
-use crate::model::RunError;
+use crate::config::{ChartSpec, Environment, HelmSource, LoadedConfig, Source};
+use crate::model::{Origin, Owner, RunError};
 use crate::yaml::Document;
 use git::GitTree;
 use rayon::prelude::*;
 use render::{Job, JobKind, Renderer};
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DesiredError {
@@ -37,6 +40,9 @@ pub enum DesiredError {
 pub struct DesiredState {
     pub documents: Vec<Document>,
     pub errors: Vec<RunError>,
+    /// Who applies the objects of each source, `(source, owner)`: live objects these owners mark
+    /// are this environment's to judge (docs/sources.md, live ownership).
+    pub owners: Vec<(String, Owner)>,
 }
 
 /// A manifest file's path (in Git, or on disk) and contents.
@@ -52,6 +58,8 @@ pub struct SourceFile {
     /// Rendered by helm or kustomize: `file.path` names the template or file in Git the objects
     /// came from, but lines in the rendered text are not lines of that file.
     pub rendered: bool,
+    /// Who applies the file's objects and their namespace, where the source says.
+    pub origin: Option<Arc<Origin>>,
 }
 
 /// The files of an environment, not yet parsed, and what could not be rendered.
@@ -59,13 +67,19 @@ pub struct EnvironmentFiles {
     pub env: String,
     pub files: Vec<SourceFile>,
     pub errors: Vec<RunError>,
+    pub owners: Vec<(String, Owner)>,
+}
+
+/// What reading an environment's sources needs beyond the environment itself.
+pub struct Reading<'a> {
+    pub tree: &'a GitTree,
+    pub renderer: &'a Renderer,
+    pub config: &'a LoadedConfig,
 }
 
 /// Reads every source of `env` from the tree and parses it.
 pub fn read_environment(
-    tree: &GitTree,
-    renderer: &Renderer,
-    config_dir: &Path,
+    reading: &Reading<'_>,
     name: &str,
     env: &Environment,
 ) -> Result<DesiredState, DesiredError> {
@@ -73,26 +87,38 @@ pub fn read_environment(
         env: name,
         files,
         errors,
-    } = environment_files(tree, renderer, config_dir, name, env)?;
+        owners,
+    } = environment_files(reading, name, env)?;
     let mut parsed = parse(&name, files)?;
     parsed.errors.splice(0..0, errors);
+    parsed.owners = owners;
     Ok(parsed)
+}
+
+/// What following an `argocd:` or `flux:` source found: files (rendered or plain), render errors
+/// and the owners that mark its live objects.
+#[derive(Default)]
+pub struct Followed {
+    pub files: Vec<SourceFile>,
+    pub errors: Vec<RunError>,
+    pub owners: Vec<Owner>,
 }
 
 /// Collects the files of every source of `env`, rendering `helm:` and `kustomize:` sources.
 /// Bad input (a missing path) is an error; a render that fails is recorded as a render error, so
 /// the run is incomplete rather than silently missing objects, and the other sources go on.
 pub fn environment_files(
-    tree: &GitTree,
-    renderer: &Renderer,
-    config_dir: &Path,
+    reading: &Reading<'_>,
     name: &str,
     env: &Environment,
 ) -> Result<EnvironmentFiles, DesiredError> {
+    let (tree, renderer) = (reading.tree, reading.renderer);
+    let config_dir = reading.config.dir.as_path();
     // Each source's files keep the source's place in the list, renders included.
     let mut slots: Vec<Vec<SourceFile>> = Vec::with_capacity(env.sources.len());
     let mut jobs: Vec<(usize, Job)> = Vec::new();
     let mut source_errors = Vec::new();
+    let mut owners = Vec::new();
     for (index, source) in env.sources.iter().enumerate() {
         let mut files = Vec::new();
         let plain = |found: Vec<ManifestFile>| {
@@ -100,6 +126,7 @@ pub fn environment_files(
                 source: source.describe(),
                 file,
                 rendered: false,
+                origin: None,
             })
         };
         match source {
@@ -140,7 +167,8 @@ pub fn environment_files(
                 };
                 let job = |dir: String| Job {
                     source: source.describe(),
-                    kind: JobKind::Kustomize(dir),
+                    kind: JobKind::Kustomize(render::kustomize::KustomizeJob::new(dir)),
+                    origin: None,
                 };
                 match target {
                     render::kustomize::Target::Kustomization(dir) => jobs.push((index, job(dir))),
@@ -156,29 +184,36 @@ pub fn environment_files(
                     }
                 }
             }
-            Source::Helm(helm) if helm.chart.contains("://") => {
-                // `oci://…`, `https://…`: nothing in Git to render, and plumb does not fetch.
-                source_errors.push(RunError {
-                    env: name.to_string(),
-                    kind: "render".into(),
-                    source: Some(source.describe()),
-                    resource: None,
-                    message: format!(
-                        "environment `{name}`, source `{}`: helm: the chart `{}` is remote and plumb renders offline, from Git alone\n  help: vendor the chart into the repository (helm pull --untar) and point `chart:` at its directory",
-                        source.describe(),
-                        helm.chart
-                    ),
-                });
-            }
             Source::Helm(helm) => {
                 let job = helm_job(tree, config_dir, name, env, source, helm)?;
+                let origin = Origin {
+                    owner: Some(Owner::HelmRelease {
+                        namespace: job.namespace.clone().unwrap_or_else(|| "default".into()),
+                        name: job.release.clone(),
+                    }),
+                    namespace: None,
+                };
+                owners.extend(origin.owner.clone().map(|o| (source.describe(), o)));
                 jobs.push((
                     index,
                     Job {
                         source: source.describe(),
                         kind: JobKind::Helm(job),
+                        origin: Some(Arc::new(origin)),
                     },
                 ));
+            }
+            Source::Argocd(controller) => {
+                let followed = argocd::follow(reading, name, env, source, controller)?;
+                files.extend(followed.files);
+                source_errors.extend(followed.errors);
+                owners.extend(followed.owners.into_iter().map(|o| (source.describe(), o)));
+            }
+            Source::Flux(controller) => {
+                let followed = flux::follow(reading, name, env, source, controller)?;
+                files.extend(followed.files);
+                source_errors.extend(followed.errors);
+                owners.extend(followed.owners.into_iter().map(|o| (source.describe(), o)));
             }
         }
         slots.push(files);
@@ -195,6 +230,7 @@ pub fn environment_files(
         env: name.to_string(),
         files: slots.into_iter().flatten().collect(),
         errors,
+        owners,
     })
 }
 
@@ -243,25 +279,42 @@ fn helm_job(
             None => Err(missing_path(tree, name, source, &repo_path)),
         }
     };
-    let chart = resolve(&helm.chart)?;
+    let chart = match &helm.chart {
+        // `chart: oci://registry/charts/web`: the repository and the chart in one string.
+        ChartSpec::Path(path) if path.contains("://") => {
+            let (repo, chart) = path
+                .trim_end_matches('/')
+                .rsplit_once('/')
+                .unwrap_or((path, ""));
+            render::helm::ChartLocation::Remote(crate::config::RemoteChart {
+                repo: repo.to_string(),
+                chart: chart.to_string(),
+                version: None,
+            })
+        }
+        ChartSpec::Path(path) => render::helm::ChartLocation::Git(resolve(path)?),
+        ChartSpec::Remote(remote) => render::helm::ChartLocation::Remote(remote.clone()),
+    };
     let values = helm
         .values
         .iter()
         .map(|v| resolve(v))
         .collect::<Result<Vec<_>, _>>()?;
-    let release = helm.release.clone().unwrap_or_else(|| {
-        chart
+    let release = helm.release.clone().unwrap_or_else(|| match &chart {
+        render::helm::ChartLocation::Git(path) => path
             .rsplit('/')
             .next()
             .filter(|n| !n.is_empty())
             .unwrap_or("release")
-            .to_string()
+            .to_string(),
+        render::helm::ChartLocation::Remote(remote) => remote.chart.clone(),
     });
     Ok(render::helm::HelmJob {
         chart,
         release,
         namespace: helm.namespace.clone().or_else(|| env.namespace.clone()),
         values,
+        inline_values: Vec::new(),
         set: helm
             .set
             .iter()
@@ -284,13 +337,17 @@ pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<DesiredState, DesiredE
                  source,
                  file,
                  rendered,
+                 origin,
              }| {
                 let path = file.path.clone();
                 match manifests::parse_file(file) {
                     Ok(mut documents) => {
-                        if rendered {
-                            // A line of rendered output is no line of the file in Git: unknown.
-                            documents.iter_mut().for_each(|d| d.line = 0);
+                        for document in &mut documents {
+                            if rendered {
+                                // A line of rendered output is no line of the file in Git.
+                                document.line = 0;
+                            }
+                            document.origin = origin.clone();
                         }
                         Ok(Ok(documents))
                     }
@@ -316,6 +373,7 @@ pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<DesiredState, DesiredE
     let mut state = DesiredState {
         documents: Vec::new(),
         errors: Vec::new(),
+        owners: Vec::new(),
     };
     for result in parsed {
         match result? {

@@ -284,6 +284,7 @@ async fn read_async(
                     value,
                     file: format!("{} (context {})", server, request.context),
                     line: 0,
+                    origin: None,
                 })),
             Err(failure) => {
                 if failed_kinds.insert(resource.group_kind()) {

@@ -199,6 +199,7 @@ fn push_items(items: Vec<Value>, path: &str, line: u64, out: &mut Vec<Document>)
         value,
         file: path.to_string(),
         line,
+        origin: None,
     }));
 }
 

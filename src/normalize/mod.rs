@@ -116,6 +116,7 @@ mod tests {
             version: "v1".into(),
             object,
             source: None,
+            owner: None,
             history: None,
         }
     }

@@ -356,6 +356,7 @@ fn inventory_of(env: &str, object: Option<&Value>) -> Result<Inventory, String> 
             value: value.clone(),
             file: env.to_string(),
             line: 0,
+            origin: None,
         })
         .into_iter()
         .collect();

@@ -12,6 +12,8 @@ use crate::desired::git::{GitError, GitTree};
 use crate::scrub::Scrubber;
 use std::path::Path;
 
+pub use crate::config::RemoteChart;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HelmError {
     #[error(transparent)]
@@ -21,21 +23,52 @@ pub enum HelmError {
 /// One `helm template` run: repository paths, as in plumb.yaml resolved against its directory.
 #[derive(Debug, Clone)]
 pub struct HelmJob {
-    pub chart: String,
+    pub chart: ChartLocation,
     pub release: String,
     pub namespace: Option<String>,
+    /// Values files in Git, in order.
     pub values: Vec<String>,
+    /// Values written inline (Argo CD `values`/`valuesObject`, Flux `values`), after the files,
+    /// each a mapping.
+    pub inline_values: Vec<serde_json::Value>,
     /// `key=json` pairs, in key order.
     pub set: Vec<(String, String)>,
 }
 
+/// Where a chart is: a directory in Git, or a chart in a remote repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChartLocation {
+    Git(String),
+    Remote(RemoteChart),
+}
+
+impl ChartLocation {
+    /// The directory findings name for the chart's templates: its path in Git, else
+    /// `<chart>-<version>` (a remote chart has no place in Git).
+    pub fn display_dir(&self) -> String {
+        match self {
+            ChartLocation::Git(path) => path.clone(),
+            ChartLocation::Remote(remote) => match &remote.version {
+                Some(version) => format!("{}-{version}", remote.chart),
+                None => remote.chart.clone(),
+            },
+        }
+    }
+}
+
 impl HelmJob {
-    /// The arguments of `helm template`, with repository paths under `root`.
-    pub fn args(&self, root: &Path) -> Vec<String> {
+    /// The arguments of `helm template`, with repository paths under `root`, the chart at
+    /// `chart_dir` and the inline values in `inline_files` (both written by the renderer).
+    pub fn args(
+        &self,
+        root: &Path,
+        chart_dir: &Path,
+        inline_files: &[std::path::PathBuf],
+    ) -> Vec<String> {
         let mut args = vec![
             "template".to_string(),
             self.release.clone(),
-            root.join(&self.chart).display().to_string(),
+            chart_dir.display().to_string(),
             "--include-crds".into(),
             "--skip-tests".into(),
         ];
@@ -44,6 +77,9 @@ impl HelmJob {
         }
         for values in &self.values {
             args.extend(["--values".into(), root.join(values).display().to_string()]);
+        }
+        for file in inline_files {
+            args.extend(["--values".into(), file.display().to_string()]);
         }
         for (key, json) in &self.set {
             args.extend(["--set-json".into(), format!("{key}={json}")]);
@@ -54,6 +90,9 @@ impl HelmJob {
     /// The `set` values, which helm echoes when it cannot parse one (`failed parsing --set-json
     /// data KEY=VALUE`): each as passed, and every string and number inside it.
     pub fn secrets(&self, scrubber: &mut Scrubber) {
+        for value in &self.inline_values {
+            scrubber.add_value(value);
+        }
         for (key, json) in &self.set {
             scrubber.add(json);
             scrubber.add(&format!("{key}={json}"));
@@ -68,14 +107,26 @@ impl HelmJob {
     pub fn key_parts(&self, tree: &GitTree, key: &mut KeyBuilder) -> Result<(), HelmError> {
         key.part("release", &self.release)
             .part("namespace", self.namespace.as_deref().unwrap_or(""));
-        tree.check_submodules(&self.chart)?;
-        let chart_id = tree.object_id(&self.chart)?;
-        key.part("chart", &self.chart)
-            .part("chart-id", &format!("{chart_id:?}"));
+        match &self.chart {
+            ChartLocation::Git(chart) => {
+                tree.check_submodules(chart)?;
+                let chart_id = tree.object_id(chart)?;
+                key.part("chart", chart)
+                    .part("chart-id", &format!("{chart_id:?}"));
+            }
+            ChartLocation::Remote(remote) => {
+                key.part("chart-repo", &remote.repo)
+                    .part("chart-name", &remote.chart)
+                    .part("chart-version", remote.version.as_deref().unwrap_or(""));
+            }
+        }
         for values in &self.values {
             let id = tree.object_id(values)?;
             key.part("values", values)
                 .part("values-id", &format!("{id:?}"));
+        }
+        for value in &self.inline_values {
+            key.part("inline-values", &value.to_string());
         }
         for (k, v) in &self.set {
             key.part("set", k).part("set-value", v);
@@ -142,14 +193,19 @@ mod tests {
     #[test]
     fn arguments_in_order() {
         let job = HelmJob {
-            chart: "charts/web".into(),
+            chart: ChartLocation::Git("charts/web".into()),
             release: "web".into(),
             namespace: Some("shop".into()),
             values: vec!["charts/web/values.yaml".into(), "envs/prod.yaml".into()],
+            inline_values: vec![serde_json::json!({"a": 1})],
             set: vec![("image.tag".into(), "\"1.4.0\"".into())],
         };
         assert_eq!(
-            job.args(Path::new("/t")),
+            job.args(
+                Path::new("/t"),
+                Path::new("/t/charts/web"),
+                &["/t/.plumb-render/0/values-0.yaml".into()]
+            ),
             [
                 "template",
                 "web",
@@ -162,6 +218,8 @@ mod tests {
                 "/t/charts/web/values.yaml",
                 "--values",
                 "/t/envs/prod.yaml",
+                "--values",
+                "/t/.plumb-render/0/values-0.yaml",
                 "--set-json",
                 "image.tag=\"1.4.0\""
             ]

@@ -124,11 +124,29 @@ pub fn target(tree: &GitTree, path: &str) -> Result<Target, KustomizeError> {
 /// local file or directory its kustomization refers to — resources, components, bases, patches,
 /// generators' files, transformers, replacements — followed through the kustomizations found
 /// there. A remote reference is an error: the render could not be reproduced from Git alone.
-pub fn key_parts(tree: &GitTree, dir: &str, key: &mut KeyBuilder) -> Result<(), KustomizeError> {
+pub fn key_parts(
+    tree: &GitTree,
+    job: &KustomizeJob,
+    key: &mut KeyBuilder,
+) -> Result<(), KustomizeError> {
+    let dir = job.dir.as_str();
     let mut inputs = BTreeMap::new();
     let mut visited = BTreeSet::new();
     follow(tree, dir, &mut inputs, &mut visited, &mut |_, _| {})?;
+    for component in job
+        .overlay
+        .get("components")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        follow(tree, component, &mut inputs, &mut visited, &mut |_, _| {})?;
+    }
     key.part("dir", dir);
+    if !job.overlay.is_empty() {
+        key.part("overlay", &Value::Object(job.overlay.clone()).to_string());
+    }
     for (path, id) in inputs {
         key.part("input", &path).part("id", &id);
     }
@@ -354,13 +372,60 @@ fn looks_like_host_path(reference: &str) -> bool {
         && !lower.ends_with(".json")
 }
 
-/// The wrapper kustomization that builds `target` (a path relative to the wrapper's directory)
-/// and asks for origin annotations.
-pub fn wrapper(target: &str) -> String {
-    format!(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - {}\nbuildMetadata: [originAnnotations]\n",
-        serde_json::Value::from(target)
-    )
+/// One `kustomize build`: a directory in Git (a kustomization, or plain files a generated one
+/// lists), and what a GitOps controller adds on top of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KustomizeJob {
+    /// The directory (repository path).
+    pub dir: String,
+    /// Kustomization fields the controller applies over the directory's own (`namePrefix`,
+    /// `namespace`, `images`, `patches`, `labels`, `commonAnnotations`, ...), as kustomize spells
+    /// them. `components` entries are repository paths.
+    pub overlay: serde_json::Map<String, Value>,
+}
+
+impl KustomizeJob {
+    pub fn new(dir: String) -> KustomizeJob {
+        KustomizeJob {
+            dir,
+            overlay: Default::default(),
+        }
+    }
+}
+
+/// The wrapper kustomization, `up` levels below the repository root, that builds `dir` (a
+/// repository path) with the job's overlay and asks for origin annotations.
+pub fn wrapper(job: &KustomizeJob, up: &str) -> String {
+    let relative = |path: &str| {
+        let path = path.trim_end_matches('/');
+        if path.is_empty() {
+            up.trim_end_matches('/').to_string()
+        } else {
+            format!("{up}{path}")
+        }
+    };
+    let mut kustomization = serde_json::Map::new();
+    kustomization.insert(
+        "apiVersion".into(),
+        "kustomize.config.k8s.io/v1beta1".into(),
+    );
+    kustomization.insert("kind".into(), "Kustomization".into());
+    kustomization.insert("resources".into(), vec![relative(&job.dir)].into());
+    for (key, value) in &job.overlay {
+        let value = match (key.as_str(), value) {
+            ("components", Value::Array(paths)) => Value::Array(
+                paths
+                    .iter()
+                    .map(|p| p.as_str().map_or(p.clone(), |p| relative(p).into()))
+                    .collect(),
+            ),
+            _ => value.clone(),
+        };
+        kustomization.insert(key.clone(), value);
+    }
+    kustomization.insert("buildMetadata".into(), vec!["originAnnotations"].into());
+    // JSON is YAML: kustomize reads it as written.
+    Value::Object(kustomization).to_string()
 }
 
 /// Reads `kustomize build` output of the wrapper at `wrapper_dir` (repository-relative): each

@@ -55,6 +55,10 @@ pub enum RenderError {
     Kustomize(#[from] kustomize::KustomizeError),
     #[error("cannot write the tree to a temporary directory: {0}")]
     Checkout(String),
+    #[error(
+        "helm: the chart {0} is remote, and plumb does not fetch charts yet\n  help: vendor the chart into the repository (helm pull --untar) and point the source at its directory"
+    )]
+    RemoteChart(String),
     #[error(transparent)]
     Git(#[from] GitError),
 }
@@ -65,13 +69,14 @@ pub struct Job {
     /// The source as plumb.yaml names it (`helm: charts/web`).
     pub source: String,
     pub kind: JobKind,
+    /// Who applies what the job renders, and its namespace (handed to its files).
+    pub origin: Option<std::sync::Arc<crate::model::Origin>>,
 }
 
 #[derive(Debug, Clone)]
 pub enum JobKind {
     Helm(helm::HelmJob),
-    /// A directory (repository path) with a kustomization.
-    Kustomize(String),
+    Kustomize(kustomize::KustomizeJob),
 }
 
 /// Settings of a run's renders.
@@ -222,6 +227,7 @@ impl Renderer {
                                 bytes: f.text.into_bytes(),
                             },
                             rendered: true,
+                            origin: job.origin.clone(),
                         })
                         .collect()),
                     Err(e) => Err(RunError {
@@ -253,7 +259,14 @@ impl Renderer {
         key.part("tool", tool.name()).part("version", &tool.version);
         match &job.kind {
             JobKind::Helm(h) => h.key_parts(tree, &mut key)?,
-            JobKind::Kustomize(dir) => kustomize::key_parts(tree, dir, &mut key)?,
+            JobKind::Kustomize(job) => kustomize::key_parts(tree, job, &mut key)?,
+        }
+        if let JobKind::Helm(helm::HelmJob {
+            chart: helm::ChartLocation::Remote(remote),
+            ..
+        }) = &job.kind
+        {
+            return Err(RenderError::RemoteChart(remote.describe()));
         }
         Ok((tool, key.finish()))
     }
@@ -284,24 +297,45 @@ impl Renderer {
     /// Runs one render in the written-out tree at `root`.
     fn run(&self, root: &Path, job: &Job, tool: &Tool) -> Outcome {
         let name = tool.name();
+        // Each job that writes files of its own gets a directory of its own in the tree.
+        let job_dir = || -> Result<(String, PathBuf), RenderError> {
+            let n = self
+                .wrappers
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let relative = format!(".plumb-render/{n}");
+            let full = root.join(&relative);
+            std::fs::create_dir_all(&full).map_err(|e| RenderError::Checkout(e.to_string()))?;
+            Ok((relative, full))
+        };
         let (args, wrapper_dir) = match &job.kind {
-            JobKind::Helm(h) => (h.args(root), None),
-            JobKind::Kustomize(dir) => {
-                let n = self
-                    .wrappers
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let wrapper_dir = format!(".plumb-render/{n}");
-                let target = format!("../../{dir}");
-                let full = root.join(&wrapper_dir);
-                std::fs::create_dir_all(&full)
-                    .and_then(|_| {
-                        std::fs::write(
-                            full.join("kustomization.yaml"),
-                            kustomize::wrapper(target.trim_end_matches('/')),
-                        )
-                    })
-                    .map_err(|e| RenderError::Checkout(e.to_string()))?;
-                (tool.build_args(&wrapper_dir), Some(wrapper_dir))
+            JobKind::Helm(h) => {
+                let chart_dir = match &h.chart {
+                    helm::ChartLocation::Git(path) => root.join(path),
+                    helm::ChartLocation::Remote(remote) => {
+                        return Err(RenderError::RemoteChart(remote.describe()));
+                    }
+                };
+                let mut inline_files = Vec::new();
+                if !h.inline_values.is_empty() {
+                    let (_, full) = job_dir()?;
+                    for (i, values) in h.inline_values.iter().enumerate() {
+                        let file = full.join(format!("values-{i}.yaml"));
+                        // JSON is YAML: helm reads it as written.
+                        std::fs::write(&file, values.to_string())
+                            .map_err(|e| RenderError::Checkout(e.to_string()))?;
+                        inline_files.push(file);
+                    }
+                }
+                (h.args(root, &chart_dir, &inline_files), None)
+            }
+            JobKind::Kustomize(k) => {
+                let (relative, full) = job_dir()?;
+                std::fs::write(
+                    full.join("kustomization.yaml"),
+                    kustomize::wrapper(k, "../../"),
+                )
+                .map_err(|e| RenderError::Checkout(e.to_string()))?;
+                (tool.build_args(&relative), Some(relative))
             }
         };
         // Offline: git must never prompt for credentials of a remote it was somehow led to.
@@ -330,8 +364,9 @@ impl Renderer {
         let stdout =
             String::from_utf8(out.stdout).map_err(|_| RenderError::NotText { tool: name })?;
         match (&job.kind, wrapper_dir) {
-            (JobKind::Helm(h), _) => Ok(helm::split_output(&stdout, &h.chart)),
-            (JobKind::Kustomize(dir), Some(wrapper_dir)) => {
+            (JobKind::Helm(h), _) => Ok(helm::split_output(&stdout, &h.chart.display_dir())),
+            (JobKind::Kustomize(k), Some(wrapper_dir)) => {
+                let dir = &k.dir;
                 let fallback = kustomize::FILE_NAMES[0];
                 let fallback = if dir.is_empty() {
                     fallback.to_string()
@@ -352,7 +387,10 @@ fn failure_message(tree: &GitTree, env: &str, job: &Job, error: &RenderError) ->
     let mut scrubber = Scrubber::new();
     match &job.kind {
         JobKind::Helm(h) => h.secrets(&mut scrubber),
-        JobKind::Kustomize(dir) => kustomize::secrets(tree, dir, &mut scrubber),
+        JobKind::Kustomize(k) => {
+            kustomize::secrets(tree, &k.dir, &mut scrubber);
+            scrubber.add_value(&serde_json::Value::Object(k.overlay.clone()));
+        }
     }
     let mut message = scrubber.scrub(&format!(
         "environment `{env}`, source `{}`: {error}",
