@@ -6,6 +6,7 @@ pub mod flux;
 pub mod git;
 pub mod manifests;
 pub mod render;
+pub mod repository;
 
 use crate::config::{ChartSpec, Environment, HelmSource, LoadedConfig, Source};
 use crate::model::{Origin, Owner, RunError};
