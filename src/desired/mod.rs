@@ -41,9 +41,21 @@ pub enum DesiredError {
 pub struct DesiredState {
     pub documents: Vec<Document>,
     pub errors: Vec<RunError>,
-    /// Who applies the objects of each source, `(source, owner)`: live objects these owners mark
-    /// are this environment's to judge (docs/sources.md, live ownership).
-    pub owners: Vec<(String, Owner)>,
+    /// Who applies the objects of each source: live objects these owners mark are this
+    /// environment's to judge (docs/sources.md, live ownership).
+    pub owners: Vec<DeclaredOwner>,
+}
+
+/// An owner of live objects that one of the environment's sources declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredOwner {
+    /// The source as plumb.yaml names it (`flux: clusters/production`); its `render` errors carry
+    /// the same text.
+    pub source: String,
+    pub owner: Owner,
+    /// Its objects could not be rendered (a `render` error of `source` says why): its live objects
+    /// are not judged.
+    pub failed: bool,
 }
 
 /// A manifest file's path (in Git, or on disk) and contents.
@@ -68,7 +80,7 @@ pub struct EnvironmentFiles {
     pub env: String,
     pub files: Vec<SourceFile>,
     pub errors: Vec<RunError>,
-    pub owners: Vec<(String, Owner)>,
+    pub owners: Vec<DeclaredOwner>,
 }
 
 /// What reading an environment's sources needs beyond the environment itself.
@@ -102,7 +114,7 @@ pub fn read_environment(
 pub struct Followed {
     pub files: Vec<SourceFile>,
     pub errors: Vec<RunError>,
-    pub owners: Vec<Owner>,
+    pub owners: Vec<DeclaredOwner>,
 }
 
 /// Collects the files of every source of `env`, rendering `helm:` and `kustomize:` sources.
@@ -194,7 +206,11 @@ pub fn environment_files(
                     }),
                     namespace: None,
                 };
-                owners.extend(origin.owner.clone().map(|o| (source.describe(), o)));
+                owners.extend(origin.owner.clone().map(|owner| DeclaredOwner {
+                    source: source.describe(),
+                    owner,
+                    failed: false,
+                }));
                 jobs.push((
                     index,
                     Job {
@@ -208,23 +224,29 @@ pub fn environment_files(
                 let followed = argocd::follow(reading, name, env, source, controller)?;
                 files.extend(followed.files);
                 source_errors.extend(followed.errors);
-                owners.extend(followed.owners.into_iter().map(|o| (source.describe(), o)));
+                owners.extend(followed.owners);
             }
             Source::Flux(controller) => {
                 let followed = flux::follow(reading, name, env, source, controller)?;
                 files.extend(followed.files);
                 source_errors.extend(followed.errors);
-                owners.extend(followed.owners.into_iter().map(|o| (source.describe(), o)));
+                owners.extend(followed.owners);
             }
         }
         slots.push(files);
     }
     let mut errors = source_errors;
     let only_jobs: Vec<Job> = jobs.iter().map(|(_, j)| j.clone()).collect();
-    for ((index, _), result) in jobs.iter().zip(renderer.render(tree, name, &only_jobs)) {
+    for ((index, job), result) in jobs.iter().zip(renderer.render(tree, name, &only_jobs)) {
         match result {
             Ok(files) => slots[*index].extend(files),
-            Err(e) => errors.push(e),
+            Err(e) => {
+                let owner = job.origin.as_ref().and_then(|o| o.owner.as_ref());
+                for declared in owners.iter_mut().filter(|d| Some(&d.owner) == owner) {
+                    declared.failed = true;
+                }
+                errors.push(e)
+            }
         }
     }
     Ok(EnvironmentFiles {
