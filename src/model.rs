@@ -165,6 +165,10 @@ pub struct RunError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     pub message: String,
+    /// For a `render` error: how many live objects were left unjudged because this source could
+    /// not be rendered (those its owner marks, and those no rendered source claims).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unjudged: Option<usize>,
 }
 
 /// Cluster-scoped kinds of the Kubernetes API, as `(group, kind)`.
