@@ -171,6 +171,17 @@ pub struct RunError {
     pub unjudged: Option<usize>,
 }
 
+impl RunError {
+    /// What a failed source left unjudged, as reports say it after the message (empty when it
+    /// says nothing).
+    pub fn unjudged_note(&self) -> String {
+        match self.unjudged {
+            Some(count) => format!(" ({count} live object(s) not judged)"),
+            None => String::new(),
+        }
+    }
+}
+
 /// Cluster-scoped kinds of the Kubernetes API, as `(group, kind)`.
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "Namespace"),
