@@ -5,13 +5,17 @@
 use crate::model::{Inventory, ResourceId, split_api_version};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A targeted object as a reference names it: `(namespace, kind, name)`.
+type TargetKey = (String, String, String);
+/// One reference to it: the group it names (if it names one), and `group/Kind` of the object
+/// that holds it.
+type Reference = (Option<String>, String);
+
 /// The objects an inventory's objects target, by the namespace, kind and name the reference
 /// gives.
 #[derive(Debug, Default)]
 pub(crate) struct Targets {
-    /// `(namespace, kind, name)` → `(group the reference names, if it names one; group/Kind of
-    /// the object that targets it)`.
-    by_target: BTreeMap<(String, String, String), Vec<(Option<String>, String)>>,
+    by_target: BTreeMap<TargetKey, Vec<Reference>>,
 }
 
 impl Targets {
