@@ -165,6 +165,21 @@ pub struct RunError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     pub message: String,
+    /// For a `render` error: how many live objects were left unjudged because this source could
+    /// not be rendered (those its owner marks, and those no rendered source claims).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unjudged: Option<usize>,
+}
+
+impl RunError {
+    /// What a failed source left unjudged, as reports say it after the message (empty when it
+    /// says nothing).
+    pub fn unjudged_note(&self) -> String {
+        match self.unjudged {
+            Some(count) => format!(" ({count} live object(s) not judged)"),
+            None => String::new(),
+        }
+    }
 }
 
 /// Cluster-scoped kinds of the Kubernetes API, as `(group, kind)`.

@@ -7,6 +7,7 @@
 use crate::compare::Difference;
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::{ParityError, ParityRun, Sides};
+use crate::compare::targets::Targets;
 use crate::model::{Inventory, Resource};
 use crate::normalize::Normalizer;
 use crate::policy::checks::{CheckResults, Side};
@@ -14,7 +15,7 @@ use crate::policy::eval::{Judgement, Policies};
 use crate::policy::{Place, Scope, Verdict};
 use rayon::prelude::*;
 
-pub use crate::compare::drift::{DriftScope, drift};
+pub use crate::compare::drift::{DeclaredSource, Drift, DriftScope, drift};
 
 /// Normalizes every object (live objects keep their history aside for drift to read).
 pub fn normalize(inventory: &mut Inventory, normalizer: &Normalizer, live: bool) {
@@ -58,6 +59,14 @@ pub fn parity(
     let mut run = ParityRun::new(left, mapping, sides)?.with_pair_check(&equal_values);
     let mut differences = run.add_right(right.resources.values())?;
     differences.extend(run.finish());
+    let targets = [Targets::of(left), Targets::of(right)];
+    if targets.iter().any(|t| !t.is_empty()) {
+        for difference in &mut differences {
+            let id = &difference.resource.id;
+            difference.resource.targeted_by =
+                targets.iter().flat_map(|t| t.kinds_targeting(id)).collect();
+        }
+    }
     Ok(differences)
 }
 

@@ -682,6 +682,7 @@ fn report_from(input: &[u8]) -> Report {
             source: c.optional_string(),
             resource: c.optional_string(),
             message: c.string(),
+            unjudged: None,
         });
     }
     report.finish();

@@ -75,6 +75,7 @@ pub(super) fn compare(
             }
             let mut desired = inventory::build(&left_name, left_docs, request.namespace, &scopes)?;
             let mut live = inventory::build_live(&right_name, right_docs, &scopes)?;
+            crate::compare::ownership::attribute_live(&mut live, []);
             pipeline::prepare(&mut desired, normalizer, &policies, Scope::Drift, false);
             pipeline::prepare(&mut live, normalizer, &policies, Scope::Drift, true);
             let scope = DriftScope {
@@ -92,10 +93,16 @@ pub(super) fn compare(
                 .insert(left_name.clone(), live.len());
             let envs = [left_name.as_str()];
             let place = Place::of(&envs);
-            let differences = pipeline::drift(&desired, &live, &scope);
+            let drift = pipeline::drift(&desired, &live, &scope);
+            if drift.managed_elsewhere > 0 {
+                report
+                    .summary
+                    .managed_elsewhere
+                    .insert(left_name.clone(), drift.managed_elsewhere);
+            }
             add_judged(
                 &mut report,
-                pipeline::judge(differences, &policies, &place),
+                pipeline::judge(drift.differences, &policies, &place),
                 &envs,
             );
             let checked = pipeline::check(Some(&desired), Some(&live), &policies, &place);

@@ -14,8 +14,9 @@
 
 use super::live::{self, LiveSource};
 use super::{AppError, Context};
+use crate::compare::ownership;
 use crate::config::LoadedConfig;
-use crate::desired::{self, git::GitTree};
+use crate::desired::{self, DeclaredOwner, DesiredState, git::GitTree};
 use crate::inventory;
 use crate::live::snapshot::LiveFile;
 use crate::model::{Inventory, RunError, Scopes};
@@ -95,6 +96,9 @@ pub struct Environment {
     desired: Option<Inventory>,
     /// What could not be rendered.
     pub errors: Vec<RunError>,
+    /// The owners its sources declare: which live objects are its to judge (docs/sources.md,
+    /// live ownership).
+    pub owners: Vec<DeclaredOwner>,
     pub live: Option<LiveState>,
 }
 
@@ -133,6 +137,7 @@ struct Read {
     env: String,
     documents: Vec<Document>,
     errors: Vec<RunError>,
+    owners: Vec<DeclaredOwner>,
     live: Option<(String, LiveFile)>,
 }
 
@@ -153,12 +158,12 @@ impl Estate {
         // in parallel (cluster reads wait on the network).
         let mut desired = Vec::with_capacity(wanted.len());
         for want in wanted {
-            let (documents, errors) = read_desired(context, config, &tree, &want.env, allow_empty)?;
-            desired.push((want, documents, errors));
+            let state = read_desired(context, config, &tree, &want.env, allow_empty)?;
+            desired.push((want, state));
         }
         let reads: Vec<Result<Read, AppError>> = desired
             .into_par_iter()
-            .map(|(want, documents, errors)| read_live(context, config, want, documents, errors))
+            .map(|(want, state)| read_live(context, config, want, state))
             .collect();
         let reads: Vec<Read> = reads.into_iter().collect::<Result<_, _>>()?;
         let mut scopes = Scopes::default();
@@ -267,15 +272,16 @@ pub fn open_tree(config: &LoadedConfig, rev: Option<&str>) -> Result<GitTree, Ap
     Ok(GitTree::open(&config.dir, rev)?)
 }
 
-/// An environment's desired documents, read from Git and rendered, and what could not be
-/// rendered. No objects and no render error is bad input unless `allow_empty`.
+/// An environment's desired documents, read from Git and rendered, what could not be rendered,
+/// and the owners its sources declare. No objects and no render error is bad input unless
+/// `allow_empty`.
 pub fn read_desired(
     context: &Context<'_>,
     config: &LoadedConfig,
     tree: &GitTree,
     name: &str,
     allow_empty: bool,
-) -> Result<(Vec<Document>, Vec<RunError>), AppError> {
+) -> Result<DesiredState, AppError> {
     let env = super::environment(config, name)?;
     context.progress.note(&format!(
         "reading {name} from Git at {} ({})",
@@ -300,7 +306,7 @@ pub fn read_desired(
             config: config.path.display().to_string(),
         });
     }
-    Ok((state.documents, state.errors))
+    Ok(state)
 }
 
 /// The live state of a wanted environment, whose scope its desired documents set.
@@ -308,9 +314,13 @@ fn read_live(
     context: &Context<'_>,
     config: &LoadedConfig,
     want: Want,
-    documents: Vec<Document>,
-    errors: Vec<RunError>,
+    state: DesiredState,
 ) -> Result<Read, AppError> {
+    let DesiredState {
+        documents,
+        errors,
+        owners,
+    } = state;
     let live = match &want.live {
         Some(source) => {
             let env = super::environment(config, &want.env)?;
@@ -324,6 +334,7 @@ fn read_live(
         env: want.env,
         documents,
         errors,
+        owners,
         live,
     })
 }
@@ -341,6 +352,7 @@ fn build(
     let live = match read.live {
         Some((source, live)) => {
             let mut inventory = inventory::build_live(&read.env, live.documents, scopes)?;
+            ownership::attribute_live(&mut inventory, read.owners.iter().map(|d| &d.owner));
             pipeline::normalize(&mut inventory, &context.normalizer, true);
             Some(LiveState {
                 source,
@@ -356,6 +368,7 @@ fn build(
         Environment {
             desired: Some(desired),
             errors: read.errors,
+            owners: read.owners,
             live,
         },
     ))

@@ -164,7 +164,7 @@ pub fn snapshot(
             config: config.path.display().to_string(),
         })?;
     let tree = open_tree(config, git_ref)?;
-    let (documents, _) = read_desired(context, config, &tree, name, false)?;
+    let documents = read_desired(context, config, &tree, name, false)?.documents;
     let scope = LiveScope::of(env, &documents);
     let state = read_cluster(context, &cluster_context, name, &scope)?;
     if context.settings.fingerprint_key.is_none() {

@@ -22,7 +22,9 @@ pub(super) fn render(
     out_dir: Option<&Path>,
 ) -> Result<Exit, AppError> {
     let tree = open_tree(config, git_ref)?;
-    let (documents, errors) = read_desired(context, config, &tree, env, false)?;
+    let crate::desired::DesiredState {
+        documents, errors, ..
+    } = read_desired(context, config, &tree, env, false)?;
     let mut scopes = Scopes::default();
     scopes.learn_from_crds(documents.iter().map(|d| &d.value));
     let namespace = environment(config, env)?.namespace.clone();

@@ -11,7 +11,7 @@ use crate::compare::pairing::Mapping;
 use crate::compare::parity::Sides as PairSides;
 use crate::config::Pair;
 use crate::model::{Inventory, RunError};
-use crate::pipeline::{self, DriftScope, Judged};
+use crate::pipeline::{self, DeclaredSource, DriftScope, Judged};
 use crate::policy::{Place, Scope};
 use crate::report::{EnvironmentInput, Report};
 use rayon::prelude::*;
@@ -121,12 +121,55 @@ fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, AppErr
                 .insert((group.to_string(), kind.to_string()));
         }
     }
-    let differences = if live.unreachable() {
-        Vec::new()
+    for declared in &loaded.owners {
+        let entry = scope
+            .owners
+            .entry(declared.owner.clone())
+            .or_insert_with(|| DeclaredSource {
+                source: declared.source.clone(),
+                rendered: true,
+            });
+        // An owner two sources declare is judged only while both rendered.
+        if declared.failed {
+            *entry = DeclaredSource {
+                source: declared.source.clone(),
+                rendered: false,
+            };
+        }
+    }
+    scope.failed_sources = loaded
+        .errors
+        .iter()
+        .filter(|e| e.kind == "render")
+        .filter_map(|e| e.source.clone())
+        .fold(Vec::new(), |mut sources, source| {
+            if !sources.contains(&source) {
+                sources.push(source);
+            }
+            sources
+        });
+    let drift = if live.unreachable() {
+        pipeline::Drift::default()
     } else {
         pipeline::drift(&desired, &live_inventory, &scope)
     };
+    // A source with several render errors: its count goes on the first.
+    let mut counted = BTreeSet::new();
+    for error in errors.iter_mut().filter(|e| e.kind == "render") {
+        if let Some(source) = &error.source
+            && !live.unreachable()
+            && counted.insert(source.clone())
+        {
+            error.unjudged = Some(drift.unjudged.get(source).copied().unwrap_or(0));
+        }
+    }
     let mut report = partial("drift");
+    if drift.managed_elsewhere > 0 {
+        report
+            .summary
+            .managed_elsewhere
+            .insert(env.to_string(), drift.managed_elsewhere);
+    }
     report.inputs.environments.push(EnvironmentInput {
         name: env.to_string(),
         live: Some(live.source.clone()),
@@ -145,7 +188,7 @@ fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, AppErr
     let place = Place::of(&envs);
     add_judged(
         &mut report,
-        pipeline::judge(differences, policies, &place),
+        pipeline::judge(drift.differences, policies, &place),
         &envs,
     );
     report.errors.extend(errors);
@@ -317,6 +360,7 @@ fn record_policy_errors(report: &mut Report, env: &str, messages: Vec<String>) {
             source: None,
             resource: None,
             message,
+            unjudged: None,
         }));
 }
 

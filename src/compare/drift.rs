@@ -5,12 +5,16 @@
 //! last-applied configuration or a configured field manager shows Git put them there and Git no
 //! longer has them.
 
+use super::targets::Targets;
 use super::{Difference, FindingKind, ResourceRef, made_by_cluster, managed};
 use crate::diff::{Change, ChangeOp, Path, Segment, diff};
-use crate::model::{Inventory, LiveHistory, Resource};
+use crate::model::{Inventory, LiveHistory, Owner, Resource};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
+
+/// Namespaces every cluster has, which no environment's Namespace objects ever make its own.
+const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// What the live side covers.
 #[derive(Debug, Clone, Default)]
@@ -24,10 +28,46 @@ pub struct DriftScope {
     /// The live Secret values cannot be compared (fingerprinted under another key): Secrets
     /// still pair and their other fields compare, but nothing under `data` or `stringData` does.
     pub skip_secret_values: bool,
+    /// The owners the environment's sources declare (docs/sources.md, live ownership): live
+    /// objects they mark are this environment's to judge, unless their source failed.
+    pub owners: BTreeMap<Owner, DeclaredSource>,
+    /// Sources whose render failed, as their `render` errors name them: while any did, live
+    /// objects no rendered source claims are not judged.
+    pub failed_sources: Vec<String>,
 }
 
-pub fn drift(desired: &Inventory, live: &Inventory, scope: &DriftScope) -> Vec<Difference> {
-    let mut out = Vec::new();
+/// The source that declares an owner, and whether it rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredSource {
+    pub source: String,
+    pub rendered: bool,
+}
+
+/// What drift found, and what it could not judge.
+#[derive(Debug, Default)]
+pub struct Drift {
+    pub differences: Vec<Difference>,
+    /// Live objects owned by an Argo CD Application, Flux object or Helm release the config does
+    /// not name: another team's business, never `unmanaged`.
+    pub managed_elsewhere: usize,
+    /// Per failed source: the live objects left unjudged because it could not be rendered (those
+    /// its owner marks, and those no rendered source claims).
+    pub unjudged: BTreeMap<String, usize>,
+}
+
+/// What becomes of a live object no desired object explains.
+enum Unexplained {
+    Unmanaged,
+    ManagedElsewhere,
+    /// Not judged: its source failed (`Some`), or some source did and no rendered one claims it.
+    Unjudged(Option<String>),
+    OutOfScope,
+}
+
+/// Drift of `live` from `desired`: field drift, `missing` and `unmanaged` objects, each
+/// difference marked with the live objects that target its object (for `match.targeted_by`).
+pub fn drift(desired: &Inventory, live: &Inventory, scope: &DriftScope) -> Drift {
+    let mut out = Drift::default();
     let desired_kinds: HashSet<(&str, &str)> = desired
         .resources
         .keys()
@@ -40,26 +80,76 @@ pub fn drift(desired: &Inventory, live: &Inventory, scope: &DriftScope) -> Vec<D
     };
     for resource in desired.resources.values() {
         match live.resources.get(&resource.id) {
-            Some(live_resource) => compare_object(resource, live_resource, scope, &mut out),
+            Some(live_resource) => {
+                compare_object(resource, live_resource, scope, &mut out.differences)
+            }
             None if unseen(resource) => {}
-            None => out.push(Difference::whole(FindingKind::Missing, resource)),
+            None => out
+                .differences
+                .push(Difference::whole(FindingKind::Missing, resource)),
         }
     }
     for resource in live.resources.values() {
-        if desired.resources.contains_key(&resource.id) || unseen(resource) {
+        if desired.resources.contains_key(&resource.id)
+            || unseen(resource)
+            || made_by_cluster(resource, live)
+        {
             continue;
         }
         let in_scope = match &resource.id.namespace {
             Some(ns) => scope.namespaces.contains(ns),
+            None if is_namespace(resource) => {
+                desired_kinds.contains(&("", "Namespace"))
+                    && scope.namespaces.contains(&resource.id.name)
+                    && !SYSTEM_NAMESPACES.contains(&resource.id.name.as_str())
+            }
             None => {
                 desired_kinds.contains(&(resource.id.group.as_str(), resource.id.kind.as_str()))
             }
         };
-        if in_scope && !made_by_cluster(resource, live) {
-            out.push(Difference::whole(FindingKind::Unmanaged, resource));
+        match unexplained(resource, in_scope, scope) {
+            Unexplained::Unmanaged => out
+                .differences
+                .push(Difference::whole(FindingKind::Unmanaged, resource)),
+            Unexplained::ManagedElsewhere => out.managed_elsewhere += 1,
+            Unexplained::Unjudged(Some(source)) => *out.unjudged.entry(source).or_default() += 1,
+            Unexplained::Unjudged(None) => {
+                for source in &scope.failed_sources {
+                    *out.unjudged.entry(source.clone()).or_default() += 1;
+                }
+            }
+            Unexplained::OutOfScope => {}
+        }
+    }
+    let targets = Targets::of(live);
+    if !targets.is_empty() {
+        for difference in &mut out.differences {
+            difference.resource.targeted_by = targets.kinds_targeting(&difference.resource.id);
         }
     }
     out
+}
+
+fn is_namespace(resource: &Resource) -> bool {
+    resource.id.group.is_empty() && resource.id.kind == "Namespace"
+}
+
+/// A live object no desired object explains, by who applied it (docs/sources.md, live
+/// ownership): one of the environment's own sources (`unmanaged` wherever it is, or unjudged
+/// while that source fails), someone the config does not name (managed elsewhere), or nobody
+/// (`unmanaged` in scope, unless a failed source might have rendered it).
+fn unexplained(resource: &Resource, in_scope: bool, scope: &DriftScope) -> Unexplained {
+    match &resource.owner {
+        Some(owner) => match scope.owners.get(owner) {
+            Some(declared) if declared.rendered => Unexplained::Unmanaged,
+            Some(declared) => Unexplained::Unjudged(Some(declared.source.clone())),
+            None if in_scope => Unexplained::ManagedElsewhere,
+            None => Unexplained::OutOfScope,
+        },
+        None if !in_scope => Unexplained::OutOfScope,
+        None if scope.failed_sources.is_empty() => Unexplained::Unmanaged,
+        None => Unexplained::Unjudged(None),
+    }
 }
 
 fn compare_object(
@@ -218,7 +308,7 @@ mod tests {
             last_applied: Some(json!({"data": {"x": "1", "z": "3"}})),
             managed_fields: vec![],
         }));
-        let found = drift(&desired, &inv(vec![live_cm]), &scope());
+        let found = drift(&desired, &inv(vec![live_cm]), &scope()).differences;
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path.to_string(), "data.z");
     }
@@ -235,7 +325,7 @@ mod tests {
             last_applied: Some(json!({"data": {"x": "1"}, "metadata": {"labels": {"old": "y"}}})),
             managed_fields: vec![],
         }));
-        let found = drift(&desired, &inv(vec![live_cm]), &scope());
+        let found = drift(&desired, &inv(vec![live_cm]), &scope()).differences;
         let paths: Vec<String> = found.iter().map(|d| d.path.to_string()).collect();
         assert_eq!(paths, ["metadata.labels.old"]);
     }
@@ -258,9 +348,13 @@ mod tests {
             }],
         }));
         let mut s = scope();
-        assert!(drift(&desired, &inv(vec![live_cm.clone()]), &s).is_empty());
+        assert!(
+            drift(&desired, &inv(vec![live_cm.clone()]), &s)
+                .differences
+                .is_empty()
+        );
         s.field_managers = vec!["argocd-controller".into()];
-        let found = drift(&desired, &inv(vec![live_cm]), &s);
+        let found = drift(&desired, &inv(vec![live_cm]), &s).differences;
         let paths: Vec<String> = found.iter().map(|d| d.path.to_string()).collect();
         assert_eq!(paths, ["data.y"]);
     }
@@ -283,6 +377,7 @@ mod tests {
             ),
         ]);
         let found: Vec<_> = drift(&desired, &live, &scope())
+            .differences
             .iter()
             .map(|d| (d.kind, d.resource.id.name.clone()))
             .collect();
@@ -300,7 +395,11 @@ mod tests {
         let desired = inv(vec![res("ConfigMap", "a", json!({}))]);
         let mut s = scope();
         s.unseen_kinds.insert((String::new(), "ConfigMap".into()));
-        assert!(drift(&desired, &Inventory::default(), &s).is_empty());
+        assert!(
+            drift(&desired, &Inventory::default(), &s)
+                .differences
+                .is_empty()
+        );
     }
 
     #[test]
@@ -317,6 +416,7 @@ mod tests {
         )]);
         let paths = |s: &DriftScope| -> Vec<String> {
             drift(&desired, &live, s)
+                .differences
                 .iter()
                 .map(|d| d.path.to_string())
                 .collect()

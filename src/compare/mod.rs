@@ -4,14 +4,16 @@
 pub mod drift;
 pub mod equivalents;
 pub mod managed;
+pub(crate) mod ownership;
 pub mod pairing;
 pub mod parity;
+pub(crate) mod targets;
 
 use crate::diff::{Change, ChangeOp, Path};
 use crate::model::{Inventory, Resource, ResourceId, SourceLocation};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// What kind of finding a difference is (docs/report.md).
@@ -57,23 +59,33 @@ pub struct ResourceRef {
     pub version: String,
     /// The object's labels, for policies that match on them.
     pub labels: BTreeMap<String, String>,
+    /// The object's annotations, for `match.annotations` (shared: differences of one object
+    /// carry one copy).
+    pub annotations: Arc<BTreeMap<String, String>>,
+    /// The kinds (`group/Kind`) of the objects of the same side that target this one through
+    /// `spec.scaleTargetRef`, for `match.targeted_by`; filled in by the comparison that knows the
+    /// side (compare/targets.rs).
+    pub targeted_by: BTreeSet<String>,
 }
 
 impl ResourceRef {
     pub fn of(resource: &Resource) -> Self {
-        let labels = resource.object["metadata"]["labels"]
-            .as_object()
-            .map(|labels| {
-                labels
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let strings = |key: &str| -> BTreeMap<String, String> {
+            resource.object["metadata"][key]
+                .as_object()
+                .map(|map| {
+                    map.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         ResourceRef {
             id: resource.id.clone(),
             version: resource.version.clone(),
-            labels,
+            labels: strings("labels"),
+            annotations: Arc::new(strings("annotations")),
+            targeted_by: BTreeSet::new(),
         }
     }
 }
@@ -156,6 +168,8 @@ pub fn made_by_cluster(resource: &Resource, live: &Inventory) -> bool {
         ("", "Event") | ("events.k8s.io", "Event") => true,
         ("coordination.k8s.io", "Lease") | ("apps", "ControllerRevision") => true,
         ("", "ServiceAccount") => id.name == "default",
+        // Helm's record of each release revision, written by helm (or Flux) beside what it applies.
+        ("", "Secret") => object["type"] == "helm.sh/release.v1",
         ("", "ConfigMap") => id.name == "kube-root-ca.crt",
         ("", "Endpoints") | ("discovery.k8s.io", "EndpointSlice") => {
             let service = if id.kind == "Endpoints" {
@@ -209,6 +223,8 @@ pub mod test_support {
                 },
                 version: "v1".into(),
                 labels: Default::default(),
+                annotations: Default::default(),
+                targeted_by: Default::default(),
             },
             path: Path::parse(path).expect("a test path parses"),
             op: Some(ChangeOp::Changed),

@@ -22,6 +22,7 @@ pub fn follow(
                 "environment `{env}`, source `{}`: Argo CD sources are not followed yet",
                 source.describe()
             ),
+            unjudged: None,
         }],
         ..Followed::default()
     })

@@ -269,6 +269,7 @@ fn unreadable(env: &str, source: &Source, error: &git::GitError) -> RunError {
             "environment `{env}`, source `{}`: {error}",
             source.describe()
         ),
+        unjudged: None,
     }
 }
 
@@ -383,6 +384,7 @@ pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<DesiredState, DesiredE
                         ),
                         source: Some(source),
                         resource: None,
+                        unjudged: None,
                     })),
                     Err(error) => Err(DesiredError::Source {
                         env: env.to_string(),

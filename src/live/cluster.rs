@@ -176,6 +176,7 @@ async fn read_async(
                     request.context,
                     auth_message(&error)
                 ),
+                unjudged: None,
             });
             return Ok(state);
         }
@@ -395,6 +396,7 @@ impl Api {
             source: None,
             resource,
             message,
+            unjudged: None,
         }
     }
 

@@ -230,6 +230,7 @@ fn read_snapshot(
             message: e
                 .message
                 .unwrap_or_else(|| "the snapshot could not read this".to_string()),
+            unjudged: None,
         });
     }
     // Secret values in a snapshot are fingerprints made with the key of the run that took it;
@@ -248,6 +249,7 @@ fn read_snapshot(
                 "{path} was fingerprinted with another key; Secret values cannot be compared. \
                  Set PLUMB_FINGERPRINT_KEY to the key used when the snapshot was taken"
             ),
+            unjudged: None,
         });
     }
     push_items(snapshot.objects, path, line, &mut live.documents);

@@ -80,12 +80,14 @@ impl Policies {
             }
             for rule in file.rules {
                 let matcher = Selector::new(&rule.matcher);
-                // A noise field is removed before comparison only where its rule selects the same
-                // objects in every view; a rule scoped to environments or pairs judges instead.
+                // A noise field is removed before comparison only where its rule applies to every
+                // object in every view; a rule that selects objects (controller-owned fields:
+                // `targeted_by`, `annotations`, kinds) or places judges the differences instead,
+                // so what it hides is counted as ignored.
                 if is_noise
                     && rule.action == Action::Ignore
                     && rule.condition.is_none()
-                    && matcher.is_everywhere()
+                    && matcher.is_universal()
                 {
                     for (path, pattern) in rule.paths.iter().enumerate() {
                         let named_by = rules
@@ -156,6 +158,7 @@ impl Policies {
             scope_allows(rule.rule.scope, scope)
                 && (rule.matcher.is_universal()
                     || !rule.matcher.is_everywhere()
+                    || rule.matcher.selects_by_surroundings()
                     || rule
                         .matcher
                         .matches_object(target.get_or_init(|| ResourceRef::of(resource))))

@@ -237,6 +237,18 @@ fn covers(wide: &Match, narrow: &Match) -> bool {
         .labels
         .iter()
         .all(|(k, v)| narrow.labels.get(k).is_some_and(|nv| v == "*" || nv == v));
+    let annotations = wide.annotations.iter().all(|(k, v)| {
+        narrow
+            .annotations
+            .get(k)
+            .is_some_and(|nv| v == "*" || nv == v)
+    });
+    let targeted_by = wide.targeted_by.is_empty()
+        || (!narrow.targeted_by.is_empty()
+            && narrow
+                .targeted_by
+                .iter()
+                .all(|k| wide.targeted_by.contains(k)));
     let pairs = wide.pairs.is_empty()
         || (!narrow.pairs.is_empty() && narrow.pairs.iter().all(|p| wide.pairs.contains(p)));
     let edges = wide.edges.is_none() || wide.edges == narrow.edges;
@@ -248,6 +260,8 @@ fn covers(wide: &Match, narrow: &Match) -> bool {
         && globs(&wide.names, &narrow.names)
         && globs(&wide.envs, &narrow.envs)
         && labels
+        && annotations
+        && targeted_by
         && pairs
         && edges
         && findings

@@ -55,6 +55,15 @@ pub struct Match {
     /// Labels the object must carry, with these values (`*` for any value).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Annotations the object must carry, each value a glob (`*`: present with any value, the
+    /// empty one included).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Objects another object of the same side targets through `spec.scaleTargetRef`, by the
+    /// targeting object's kind (`Kind` or `group/Kind`, as in `kinds`): live state for drift,
+    /// desired state for parity.
+    #[serde(default)]
+    pub targeted_by: Vec<String>,
     /// Globs over environment names: a drift finding, a change or a check matches when its
     /// environment does; a parity finding when both of its environments do.
     #[serde(default)]
@@ -352,7 +361,7 @@ pub fn parse(text: &str, name: &str) -> Result<PolicyFile, PolicyError> {
 }
 
 fn validate_match(matcher: &Match) -> Result<(), String> {
-    for kind in &matcher.kinds {
+    for kind in matcher.kinds.iter().chain(&matcher.targeted_by) {
         let name = kind.rsplit('/').next().unwrap_or(kind);
         if name.is_empty() || kind.matches('/').count() > 1 {
             return Err(format!("`{kind}` is not a kind"));
@@ -372,6 +381,7 @@ fn validate_match(matcher: &Match) -> Result<(), String> {
         .iter()
         .chain(&matcher.names)
         .chain(&matcher.envs)
+        .chain(matcher.annotations.values())
         .chain(matcher.pairs.iter().flatten());
     for glob in globs {
         globset::Glob::new(glob).map_err(|e| format!("`{glob}` is not a valid glob: {e}"))?;

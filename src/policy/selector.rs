@@ -3,7 +3,7 @@
 
 use super::Place;
 use super::rules::Match;
-use crate::compare::{FindingKind, ResourceRef};
+use crate::compare::{FindingKind, ResourceRef, targets};
 use globset::{Glob, GlobMatcher};
 
 /// A compiled `match`. Empty lists match everything.
@@ -12,6 +12,8 @@ pub struct Selector {
     namespaces: Vec<GlobMatcher>,
     names: Vec<GlobMatcher>,
     labels: Vec<(String, String)>,
+    annotations: Vec<(String, GlobMatcher)>,
+    targeted_by: Vec<String>,
     envs: Vec<GlobMatcher>,
     pairs: Vec<(GlobMatcher, GlobMatcher)>,
     edges: Option<bool>,
@@ -37,6 +39,12 @@ impl Selector {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            annotations: m
+                .annotations
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), Glob::new(v).ok()?.compile_matcher())))
+                .collect(),
+            targeted_by: m.targeted_by.clone(),
             envs: globs(&m.envs),
             pairs: m
                 .pairs
@@ -57,6 +65,8 @@ impl Selector {
             && self.namespaces.is_empty()
             && self.names.is_empty()
             && self.labels.is_empty()
+            && self.annotations.is_empty()
+            && self.targeted_by.is_empty()
             && self.is_everywhere()
     }
 
@@ -67,6 +77,12 @@ impl Selector {
             && self.pairs.is_empty()
             && self.edges.is_none()
             && self.findings.is_empty()
+    }
+
+    /// Selects by what surrounds an object (`targeted_by`: the other objects of its side), which
+    /// only a comparison knows: such a rule is judged on differences, never applied beforehand.
+    pub fn selects_by_surroundings(&self) -> bool {
+        !self.targeted_by.is_empty()
     }
 
     /// Whether a finding of `kind` about `resource`, found at `place`, is selected.
@@ -103,12 +119,27 @@ impl Selector {
     pub fn matches_object(&self, resource: &ResourceRef) -> bool {
         let id = &resource.id;
         let kind_ok = self.kinds.is_empty()
-            || self.kinds.iter().any(|k| match k.rsplit_once('/') {
-                Some((group, kind)) => group == id.group && kind == id.kind,
-                None => *k == id.kind,
+            || self
+                .kinds
+                .iter()
+                .any(|k| targets::kind_matches(k, &id.group, &id.kind));
+        let targeted_ok = self.targeted_by.is_empty()
+            || self.targeted_by.iter().any(|pattern| {
+                resource
+                    .targeted_by
+                    .iter()
+                    .any(|by| targets::targeting_kind_matches(pattern, by))
             });
+        let annotations_ok = self.annotations.iter().all(|(key, glob)| {
+            resource
+                .annotations
+                .get(key)
+                .is_some_and(|value| glob.is_match(value))
+        });
         let namespace = id.namespace.as_deref().unwrap_or("");
         kind_ok
+            && targeted_ok
+            && annotations_ok
             && (self.namespaces.is_empty() || self.namespaces.iter().any(|g| g.is_match(namespace)))
             && (self.names.is_empty() || self.names.iter().any(|g| g.is_match(&id.name)))
             && self.labels.iter().all(|(k, v)| {

@@ -398,7 +398,7 @@ fn judge_pair(
                 namespaces,
                 ..Default::default()
             };
-            pipeline::drift(&l, &r, &scope)
+            pipeline::drift(&l, &r, &scope).differences
         }
     };
     let judged = pipeline::judge(differences, policies, place);

@@ -282,11 +282,12 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
             let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
             let _ = writeln!(
                 out,
-                "- **{}** [{}] {}: {}",
+                "- **{}** [{}] {}: {}{}",
                 md(&truncate(&e.env, VALUE_MAX)),
                 md(&truncate(&e.kind, VALUE_MAX)),
                 md(&truncate(what, VALUE_MAX)),
-                md(&truncate(&e.message, 500))
+                md(&truncate(&e.message, 500)),
+                e.unjudged_note()
             );
         }
         out.push('\n');

@@ -186,6 +186,7 @@ mod tests {
             source: None,
             resource: None,
             message: "x".into(),
+            unjudged: None,
         });
         report.finish();
         let later = Run {

@@ -103,6 +103,11 @@ pub struct Summary {
     pub live_resources: BTreeMap<String, usize>,
     pub findings: Counts,
     pub ignored: usize,
+    /// Per environment: live objects that an Argo CD Application, Flux object or Helm release the
+    /// config does not name applied (docs/sources.md, live ownership) — not judged, never
+    /// `unmanaged`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub managed_elsewhere: BTreeMap<String, usize>,
     pub complete: bool,
 }
 
@@ -218,13 +223,28 @@ impl Report {
         summary.resources.extend(other.summary.resources);
         summary.live_resources.extend(other.summary.live_resources);
         summary.ignored += other.summary.ignored;
+        summary
+            .managed_elsewhere
+            .extend(other.summary.managed_elsewhere);
         let seen: std::collections::HashSet<String> =
             self.findings.iter().map(|f| f.id.clone()).collect();
         self.findings
             .extend(other.findings.into_iter().filter(|f| !seen.contains(&f.id)));
         for error in other.errors {
-            if !self.errors.contains(&error) {
-                self.errors.push(error);
+            // One error seen by several views (a render error in drift and in parity): drift's
+            // copy says how many live objects it left unjudged.
+            let same = |known: &RunError| {
+                RunError {
+                    unjudged: None,
+                    ..known.clone()
+                } == RunError {
+                    unjudged: None,
+                    ..error.clone()
+                }
+            };
+            match self.errors.iter_mut().find(|known| same(known)) {
+                Some(known) => known.unjudged = known.unjudged.or(error.unjudged),
+                None => self.errors.push(error),
             }
         }
     }
@@ -416,6 +436,7 @@ mod tests {
             source: None,
             resource: None,
             message: "x".into(),
+            unjudged: None,
         });
         assert_eq!(r.exit(FailOn::Never, false), Exit::Incomplete);
     }

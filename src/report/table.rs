@@ -144,11 +144,12 @@ pub fn render(report: &Report, style: Style) -> String {
             let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
             let _ = writeln!(
                 out,
-                "  {} [{}] {}: {}",
+                "  {} [{}] {}: {}{}",
                 visible_controls(&e.env),
                 visible_controls(&e.kind),
                 visible_controls(what),
-                visible_controls_keeping_lines(&e.message)
+                visible_controls_keeping_lines(&e.message),
+                e.unjudged_note()
             );
         }
     }

@@ -236,6 +236,7 @@ impl Renderer {
                         source: Some(job.source.clone()),
                         resource: None,
                         message: failure_message(tree, env, job, &e),
+                        unjudged: None,
                     }),
                 }
             })
