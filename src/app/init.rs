@@ -173,7 +173,7 @@ impl Here {
     /// A repository path (as Argo CD and Flux write them: `./apps/staging`, `apps/staging/`)
     /// cleaned and made relative to the config's directory; `None` for one that leaves the
     /// repository.
-    fn from_repository(&self, path: &str) -> Option<String> {
+    fn repository_path(&self, path: &str) -> Option<String> {
         let mut parts: Vec<&str> = Vec::new();
         for part in path.split('/') {
             match part {

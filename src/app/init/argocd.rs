@@ -161,7 +161,7 @@ fn sources(
         }
         let path = source["path"]
             .as_str()
-            .and_then(|p| here.from_repository(p));
+            .and_then(|p| here.repository_path(p));
         let paths_exist = match (&path, source["ref"].as_str()) {
             (Some(path), _) => here.exists(path),
             (None, Some(reference)) => ref_files_exist(here, &list, reference),
@@ -199,7 +199,7 @@ fn ref_files_exist(here: &Here, sources: &[&Value], reference: &str) -> bool {
         .flat_map(|s| s["helm"]["valueFiles"].as_array().into_iter().flatten())
         .filter_map(Value::as_str)
         .filter_map(|f| f.strip_prefix(&prefix))
-        .filter_map(|f| here.from_repository(f))
+        .filter_map(|f| here.repository_path(f))
         .collect();
     !files.is_empty() && files.iter().all(|f| here.exists(f))
 }

@@ -108,7 +108,7 @@ fn kustomization(
             let read = GitRead { name, namespace, path: spec_path, what: "reads" };
             git_path(here, index, object, &read, env, this, findings);
         }
-        "ExternalArtifact" => external_artifact(here, index, object, name, namespace, env, this, findings),
+        "ExternalArtifact" => external_artifact(here, index, object, (name, namespace), env, this, findings),
         "Bucket" => findings.warn(env, format!(
             "{what} reads Bucket `{name}`: plumb follows Git sources only, so this source is a render error"
         )),
@@ -123,13 +123,11 @@ fn kustomization(
 
 /// Covers what an ArtifactGenerator copies into the ExternalArtifact a Kustomization reads
 /// (`copy: [{from: "@alias/apps/base/**", to: "@artifact/base/"}]` covers `apps/base`).
-#[allow(clippy::too_many_arguments)]
 fn external_artifact(
     here: &Here,
     index: &Index<'_>,
     object: &Object,
-    name: &str,
-    namespace: Option<&str>,
+    (name, namespace): (&str, Option<&str>),
     env: Option<&str>,
     this: &mut ThisRepository,
     findings: &mut Findings,
@@ -165,7 +163,7 @@ fn external_artifact(
             .split('/')
             .take_while(|part| !part.contains(['*', '?', '[', '{']))
             .collect();
-        let Some(path) = here.from_repository(&dir.join("/")) else {
+        let Some(path) = here.repository_path(&dir.join("/")) else {
             continue;
         };
         let exists = here.exists(&path);
@@ -269,7 +267,7 @@ fn git_path(
     this: &mut ThisRepository,
     findings: &mut Findings,
 ) {
-    let path = here.from_repository(read.path);
+    let path = here.repository_path(read.path);
     let exists = path.as_deref().is_some_and(|p| here.exists(p));
     let what = object.describe();
     let this_repository = match index.get(SOURCE, "GitRepository", read.name, read.namespace) {
