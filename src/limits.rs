@@ -108,3 +108,9 @@ pub const ASSUMED_LIST_SIZE: u64 = 500;
 /// Characters the cost estimate assumes for a string whose length the text does not tell: a
 /// Kubernetes name is at most 253 characters, an image reference or a label value shorter.
 pub const ASSUMED_STRING_LENGTH: u64 = 256;
+
+/// Applications one ApplicationSet may generate (its generators' parameter sets together). Argo CD
+/// sets no bound; real ApplicationSets generate tens, a large fleet a few hundred (one per
+/// cluster and app). Each is an environment source to list, and a list generator of a million
+/// elements fits in a manifest file: past this bound the ApplicationSet is refused, by name.
+pub const MAX_GENERATED_APPLICATIONS: usize = 1_000;

@@ -138,15 +138,34 @@ fn init_on_podinfo_maps_the_overlays_and_their_namespaces() {
 
 #[test]
 #[ignore = "needs ../shared/realworld; .ci/run runs it"]
-fn init_on_the_flux_example_follows_its_kustomizations() {
+fn init_on_the_flux_example_writes_its_cluster_folders_as_flux_sources() {
     let repo = realworld("flux2-kustomize-helm-example");
-    let (config, code) = init_then_audit(&repo);
-    assert!(config.contains("kustomize: \"apps/staging\""), "{config}");
+    let (config, stderr) = init(&repo);
     assert!(
-        config.contains("kustomize: \"infrastructure/controllers\""),
+        config.contains(
+            "  staging:\n    sources:\n      - flux: \"clusters/staging\"\n  production:\n    upstream: staging\n    sources:\n      - flux: \"clusters/production\"\n"
+        ),
         "{config}"
     );
-    assert_eq!(code, Some(0));
+    // What the Kustomizations read is theirs: no kustomize source restates it.
+    assert!(!config.contains("kustomize:"), "{config}");
+    // Its OCI charts are named, with the mirror that would make them followable.
+    for (release, mirror) in [
+        ("cert-manager/cert-manager", "oci://quay.io/jetstack/charts"),
+        (
+            "envoy-gateway-system/envoy-gateway",
+            "oci://docker.io/envoyproxy",
+        ),
+    ] {
+        for text in [&config, &stderr] {
+            assert!(
+                text.contains(&format!("HelmRelease `{release}`"))
+                    && text.contains(&format!("\"{mirror}\": \"http://")),
+                "{release}: {text}"
+            );
+        }
+    }
+    assert_loads(&repo, &config);
 }
 
 #[test]
@@ -173,4 +192,414 @@ fn init_on_an_estate_writes_the_promotion_chain_and_audit_accepts_it() {
     assert!(position("staging-us") < position("prod-eu"));
     // Parity only, nothing fails at error severity in the chain's gaps.
     assert_ne!(code, Some(3), "{config}");
+}
+
+/// Runs `plumb init` (expecting success); returns the plumb.yaml it wrote and its stderr.
+fn init(repo: &Repo) -> (String, String) {
+    let output = repo.plumb().arg("init").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let config = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    (config, stderr)
+}
+
+/// The written config loads: `plumb policy lint` reads and validates plumb.yaml (sources,
+/// edges, pairs) and renders nothing.
+fn assert_loads(repo: &Repo, config: &str) {
+    let output = repo.plumb().args(["policy", "lint"]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the written config does not load:\n{config}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Sets the repository's `origin` remote, as a clone has it.
+fn set_origin(repo: &Repo, url: &str) {
+    git2::Repository::open(repo.path())
+        .unwrap()
+        .remote("origin", url)
+        .unwrap();
+}
+
+fn application(name: &str, repo_url: &str, path: &str, namespace: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: {repo_url}
+    targetRevision: main
+    path: {path}
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {namespace}
+"
+    )
+}
+
+fn config_map(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  LOG_LEVEL: info\n"
+    )
+}
+
+const SHOP: &str = "https://github.com/example/shop.git";
+
+#[test]
+fn init_writes_argocd_sources_for_applications_and_their_edge() {
+    let repo = Repo::new();
+    repo.write(
+        "argocd/staging.yaml",
+        &application("shop-staging", SHOP, "envs/staging", "shop-staging"),
+    )
+    .write(
+        "argocd/production.yaml",
+        &application(
+            "shop-production",
+            "git@github.com:example/shop",
+            "envs/production",
+            "shop",
+        ),
+    )
+    // The folders the Applications read: the layout alone would make them manifests sources.
+    .write("envs/staging/config.yaml", &config_map("app-config"))
+    .write("envs/production/config.yaml", &config_map("app-config"));
+    repo.commit("argo cd");
+    // A CI clone's origin carries a token: it never reaches plumb.yaml or the terminal.
+    set_origin(
+        &repo,
+        "https://gitlab-ci-token:glcbt-64_s3cr3tT0kenValue@github.com/example/shop.git",
+    );
+    let (config, stderr) = init(&repo);
+    assert!(
+        config.contains(
+            "  staging:\n    sources:\n      - argocd: \"argocd/staging.yaml\"\n  production:\n    upstream: staging\n    sources:\n      - argocd: \"argocd/production.yaml\"\n"
+        ),
+        "{config}"
+    );
+    assert!(
+        config.contains("repositories: [\"https://github.com/example/shop.git\"]"),
+        "{config}"
+    );
+    assert!(
+        !config.contains("s3cr3t") && !stderr.contains("s3cr3t"),
+        "{config}\n{stderr}"
+    );
+    // No duplicate source for what the Applications read; the comment says why.
+    assert!(!config.contains("manifests:"), "{config}");
+    assert!(
+        config.contains("# Left out, as Argo CD or Flux objects below already read them: envs/production (production), envs/staging (staging)."),
+        "{config}"
+    );
+    // The destinations' namespaces map the pair.
+    assert!(
+        config
+            .contains("  - between: [staging, production]\n    namespaces: {shop-staging: shop}\n"),
+        "{config}"
+    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_loads(&repo, &config);
+    let audit = repo.plumb().args(["audit", "-f", "json"]).output().unwrap();
+    assert_ne!(
+        audit.status.code(),
+        Some(2),
+        "audit refused the config:\n{config}\n{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+}
+
+#[test]
+fn init_expands_applicationsets_into_one_named_source_per_environment() {
+    let repo = Repo::new();
+    repo.write(
+        "argocd/shop.yaml",
+        &format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: shop
+spec:
+  generators:
+    - list:
+        elements:
+          - env: staging
+            namespace: shop-staging
+          - env: production
+            namespace: shop
+  template:
+    metadata:
+      name: 'shop-{{{{env}}}}'
+    spec:
+      source:
+        repoURL: {SHOP}
+        path: 'shop/{{{{env}}}}'
+      destination:
+        namespace: '{{{{namespace}}}}'
+---
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: db
+spec:
+  goTemplate: true
+  generators:
+    - git:
+        repoURL: {SHOP}
+        directories:
+          - path: db/*
+          - path: db/base
+            exclude: true
+  template:
+    metadata:
+      name: 'db-{{{{ .path.basename }}}}'
+    spec:
+      source:
+        repoURL: {SHOP}
+        path: '{{{{ .path.path }}}}'
+      destination:
+        namespace: db
+"
+        ),
+    );
+    for dir in [
+        "shop/staging",
+        "shop/production",
+        "db/base",
+        "db/staging",
+        "db/production",
+    ] {
+        repo.write(&format!("{dir}/config.yaml"), &config_map("config"));
+    }
+    repo.commit("application sets");
+    set_origin(&repo, SHOP);
+    let (config, stderr) = init(&repo);
+    for env in ["staging", "production"] {
+        assert!(
+            config.contains(&format!(
+                "      - argocd: \"argocd/shop.yaml\"\n        name: \"db-{env}\"\n      - argocd: \"argocd/shop.yaml\"\n        name: \"shop-{env}\"\n"
+            )),
+            "{env}: {config}"
+        );
+    }
+    assert!(!config.contains("db-base"), "excluded directory: {config}");
+    assert!(config.contains("    upstream: staging\n"), "{config}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_loads(&repo, &config);
+}
+
+#[test]
+fn init_warns_about_what_plumb_cannot_follow_naming_it() {
+    let repo = Repo::new();
+    let other = "https://github.com/example/platform-team.git";
+    let mut production = application("shop-production", SHOP, "envs/production", "shop");
+    production.push_str("---\n");
+    production.push_str(&application(
+        "ingress-production",
+        other,
+        "ingress/prod",
+        "ingress",
+    ));
+    production.push_str(
+        "---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: cache-production
+spec:
+  source:
+    repoURL: registry-1.docker.io/bitnamicharts
+    chart: redis
+    targetRevision: 20.1.0
+  destination:
+    namespace: cache
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: secrets-production
+spec:
+  source:
+    repoURL: https://github.com/example/shop.git
+    path: secrets/production
+    plugin:
+      name: sops
+  destination:
+    namespace: shop
+",
+    );
+    repo.write(
+        "argocd/staging.yaml",
+        &application("shop-staging", SHOP, "envs/staging", "shop-staging"),
+    )
+    .write("argocd/production.yaml", &production)
+    .write("envs/staging/config.yaml", &config_map("app-config"))
+    .write(
+        "envs/production/kustomization.yaml",
+        "resources:\n  - config.yaml\n  - https://github.com/example/bases//monitoring?ref=v1.2.0\n",
+    )
+    .write("envs/production/config.yaml", &config_map("app-config"))
+    .write("secrets/production/secret.enc.yaml", "sops: {}\n");
+    repo.commit("argo cd");
+    set_origin(&repo, SHOP);
+    let (config, stderr) = init(&repo);
+    let expected = [
+        "Application `argocd/ingress-production` (argocd/production.yaml:16) reads `https://github.com/example/platform-team.git`, which is not this repository",
+        "Application `cache-production` (argocd/production.yaml:31) takes chart `redis` from the OCI registry `registry-1.docker.io/bitnamicharts`",
+        "\"oci://registry-1.docker.io/bitnamicharts\": \"http://YOUR-CHART-REPOSITORY\"",
+        "Application `secrets-production` (argocd/production.yaml:43) renders with the config management plugin `sops`",
+        "envs/production/kustomization.yaml refers to the remote base `https://github.com/example/bases//monitoring?ref=v1.2.0`",
+    ];
+    for text in expected {
+        assert!(stderr.contains(text), "stderr lacks {text}:\n{stderr}");
+        assert!(config.contains(text), "plumb.yaml lacks {text}:\n{config}");
+    }
+    // Said in the environment they concern, and the sources are still written: the run that
+    // reads them reports each as a render error rather than passing without looking.
+    let production = &config[config.find("\n  production:\n").unwrap()..];
+    assert!(
+        production.contains("    # plumb cannot follow: Application `argocd/ingress-production`"),
+        "{config}"
+    );
+    for name in [
+        "cache-production",
+        "ingress-production",
+        "secrets-production",
+        "shop-production",
+    ] {
+        assert!(
+            production.contains(&format!("        name: \"{name}\"\n")),
+            "{name}: {config}"
+        );
+    }
+    assert_loads(&repo, &config);
+}
+
+#[test]
+fn init_writes_flux_sources_for_cluster_folders_and_leaves_out_what_they_read() {
+    let repo = Repo::new();
+    let fleet = "https://github.com/example/fleet";
+    for env in ["staging", "production"] {
+        repo.write(
+            &format!("clusters/{env}/flux-system/gotk-sync.yaml"),
+            &format!(
+                "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  url: {fleet}
+  ref:
+    branch: main
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  path: ./clusters/{env}
+"
+            ),
+        )
+        .write(
+            &format!("clusters/{env}/apps.yaml"),
+            &format!(
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  path: ./apps/overlays/{env}
+"
+            ),
+        )
+        .write(
+            &format!("apps/overlays/{env}/kustomization.yaml"),
+            &format!("namespace: shop-{env}\nresources:\n  - ../../base\n"),
+        );
+    }
+    repo.write(
+        "apps/base/kustomization.yaml",
+        "resources:\n  - config.yaml\n",
+    )
+    .write("apps/base/config.yaml", &config_map("app-config"))
+    .write(
+        "clusters/production/reports.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: reports
+  namespace: flux-system
+spec:
+  sourceRef:
+    kind: Bucket
+    name: reports
+  path: ./
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: platform
+  namespace: flux-system
+spec:
+  url: https://github.com/example/platform-team
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: platform
+  namespace: flux-system
+spec:
+  sourceRef:
+    kind: GitRepository
+    name: platform
+  path: ./deploy
+",
+    );
+    repo.commit("flux");
+    // No origin: the bootstrap's GitRepository says which URL this repository goes by.
+    let (config, stderr) = init(&repo);
+    assert!(
+        config.contains(
+            "  staging:\n    sources:\n      - flux: \"clusters/staging\"\n  production:\n"
+        ),
+        "{config}"
+    );
+    assert!(
+        config.contains(
+            "    upstream: staging\n    sources:\n      - flux: \"clusters/production\"\n"
+        ),
+        "{config}"
+    );
+    assert!(
+        config.contains("repositories: [\"https://github.com/example/fleet\"]"),
+        "{config}"
+    );
+    assert!(!config.contains("kustomize:"), "{config}");
+    assert!(
+        config.contains("# Left out, as Argo CD or Flux objects below already read them: apps/overlays/production (production), apps/overlays/staging (staging)."),
+        "{config}"
+    );
+    for text in [
+        "Kustomization `flux-system/reports` (clusters/production/reports.yaml:1) reads Bucket `reports`",
+        "Kustomization `flux-system/platform` (clusters/production/reports.yaml:20) reads GitRepository `flux-system/platform` (clusters/production/reports.yaml:12) at `https://github.com/example/platform-team`, which is not this repository",
+    ] {
+        assert!(stderr.contains(text), "stderr lacks {text}:\n{stderr}");
+        assert!(config.contains(text), "plumb.yaml lacks {text}:\n{config}");
+    }
+    assert_loads(&repo, &config);
 }
