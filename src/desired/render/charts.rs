@@ -636,7 +636,7 @@ impl Charts {
 /// Writes the home's `repositories.yaml` (JSON is YAML), owner-only: it holds the credentials
 /// written in repository URLs.
 fn write_repositories(home: &HelmHome) -> std::io::Result<()> {
-    let dir = home.dir.path().join("config/helm");
+    let dir = home.dir.path().join("config");
     std::fs::create_dir_all(&dir)?;
     let repositories: Vec<serde_json::Value> = home
         .repositories
