@@ -361,6 +361,7 @@ fn inputs(context: &Context<'_>, estate: &Estate, project: &Project, envs: &[&st
         commit: Some(estate.revision.commit.to_string()),
         environments,
         tools: context.renderer.tools_used(),
+        charts: context.renderer.charts_used(),
     }
 }
 

@@ -63,6 +63,11 @@ pub struct Common {
     /// Render Helm charts and Kustomize overlays again instead of reading the render cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Never fetch: remote Helm charts come from the render cache only (a chart not there is a
+    /// render error of its source). PLUMB_OFFLINE=1 (or true, yes, on) does the same.
+    #[arg(long, global = true, env = "PLUMB_OFFLINE",
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub offline: bool,
     /// Where renders are cached (default: $XDG_CACHE_HOME/plumb, else ~/.cache/plumb).
     #[arg(long, global = true, env = "PLUMB_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,

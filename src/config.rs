@@ -196,7 +196,7 @@ pub enum ChartSpec {
 impl ChartSpec {
     pub fn describe(&self) -> String {
         match self {
-            ChartSpec::Path(path) => path.clone(),
+            ChartSpec::Path(path) => crate::desired::repository::without_credentials(path),
             ChartSpec::Remote(remote) => remote.describe(),
         }
     }
@@ -217,7 +217,8 @@ pub struct RemoteChart {
 impl RemoteChart {
     pub fn describe(&self) -> String {
         let version = self.version.as_deref().unwrap_or("latest");
-        format!("{} {version} from {}", self.chart, self.repo)
+        let repo = crate::desired::repository::without_credentials(&self.repo);
+        format!("{} {version} from {repo}", self.chart)
     }
 }
 

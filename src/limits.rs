@@ -114,3 +114,14 @@ pub const ASSUMED_STRING_LENGTH: u64 = 256;
 /// cluster and app). Each is an environment source to list, and a list generator of a million
 /// elements fits in a manifest file: past this bound the ApplicationSet is refused, by name.
 pub const MAX_GENERATED_APPLICATIONS: usize = 1_000;
+
+/// Bytes of a remote chart's archive (`.tgz`) plumb accepts from a chart repository. Helm stores
+/// a release, chart included, in one Secret of at most 1 MiB, so deployed charts are far smaller;
+/// the largest common ones (kube-prometheus-stack, with its CRDs) are about 1 MiB compressed.
+/// helm writes the archive before plumb can measure it: the render timeout bounds the transfer,
+/// this bound what is kept and rendered.
+pub const MAX_CHART_ARCHIVE_BYTES: u64 = 32 << 20;
+
+/// Bytes of a chart repository's `index.yaml`: the largest public ones (every version of every
+/// chart of a big vendor's repository) reach tens of MiB.
+pub const MAX_CHART_INDEX_BYTES: u64 = 128 << 20;

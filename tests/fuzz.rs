@@ -624,6 +624,7 @@ fn report_from(input: &[u8]) -> Report {
                 })
                 .collect(),
             tools: Default::default(),
+            charts: Default::default(),
         },
     );
     let findings = usize::from(c.byte()) % 40;

@@ -79,6 +79,7 @@ impl<'a> Context<'a> {
             helm: common.helm.clone(),
             kustomize: common.kustomize.clone(),
             quiet,
+            offline: common.offline,
         });
         Context {
             common,

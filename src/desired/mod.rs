@@ -126,6 +126,7 @@ pub fn environment_files(
     env: &Environment,
 ) -> Result<EnvironmentFiles, DesiredError> {
     let (tree, renderer) = (reading.tree, reading.renderer);
+    renderer.use_chart_mirrors(&reading.config.config.charts.mirrors);
     let config_dir = reading.config.dir.as_path();
     // Each source's files keep the source's place in the list, renders included.
     let mut slots: Vec<Vec<SourceFile>> = Vec::with_capacity(env.sources.len());

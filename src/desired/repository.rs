@@ -26,6 +26,19 @@ pub fn canonical_url(url: &str) -> String {
     rest.trim_end_matches('/').to_ascii_lowercase()
 }
 
+/// `url` without the user information an HTTP URL may carry (`https://user:token@host/…` is
+/// `https://host/…`): how every repository URL is shown, in messages, reports and logs.
+pub fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// Whether `url` names one of `repositories` (plumb.yaml's `repositories:`).
 pub fn is_this_repository(url: &str, repositories: &[String]) -> bool {
     let url = canonical_url(url);
@@ -58,5 +71,15 @@ mod tests {
             &repositories
         ));
         assert!(!is_this_repository("", &repositories));
+    }
+
+    #[test]
+    fn credentials_are_taken_out_of_urls() {
+        assert_eq!(
+            without_credentials("https://bob:tok@charts.example.com/a@b"),
+            "https://charts.example.com/a@b"
+        );
+        assert_eq!(without_credentials("oci://ghcr.io/x"), "oci://ghcr.io/x");
+        assert_eq!(without_credentials("charts/web"), "charts/web");
     }
 }

@@ -77,6 +77,10 @@ pub struct Inputs {
     /// `kubectl kustomize`), when it rendered anything.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tools: BTreeMap<String, String>,
+    /// The remote Helm charts the run rendered: per environment and source, the version asked
+    /// for and the exact version rendered (docs/rendering.md, remote charts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<crate::desired::render::charts::ChartUse>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -205,6 +209,11 @@ impl Report {
         inputs.git_ref = inputs.git_ref.take().or(other.inputs.git_ref);
         inputs.commit = inputs.commit.take().or(other.inputs.commit);
         inputs.tools.extend(other.inputs.tools);
+        for chart in other.inputs.charts {
+            if !inputs.charts.contains(&chart) {
+                inputs.charts.push(chart);
+            }
+        }
         for env in other.inputs.environments {
             match inputs.environments.iter_mut().find(|e| e.name == env.name) {
                 Some(known) => {

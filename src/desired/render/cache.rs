@@ -84,6 +84,19 @@ impl Cache {
         }
     }
 
+    /// A stored file of `kind` other than a render (a pulled chart archive, a chart repository's
+    /// index), checked against its digest like every entry.
+    pub fn read(&self, kind: &str, key: &Key) -> Option<Vec<u8>> {
+        read_entry(&self.entry_path(kind, &key.0, "bin")?)
+    }
+
+    /// Stores a file of `kind`; failures are logged and otherwise ignored (it is fetched again).
+    pub fn store(&self, kind: &str, key: &Key, bytes: &[u8]) {
+        if let Some(path) = self.entry_path(kind, &key.0, "bin") {
+            self.write(&path, bytes);
+        }
+    }
+
     /// A tool's version, by the identity of its binary.
     pub fn tool_version(&self, identity: &str) -> Option<String> {
         let path = self.entry_path("tools", &hash(identity.as_bytes()), "txt")?;

@@ -8,6 +8,7 @@
 //! later) and Helm 4 take the same arguments.
 
 use super::cache::{CachedFile, KeyBuilder};
+use super::charts::ResolvedChart;
 use crate::desired::git::{GitError, GitTree};
 use crate::scrub::Scrubber;
 use std::path::Path;
@@ -90,6 +91,9 @@ impl HelmJob {
     /// The `set` values, which helm echoes when it cannot parse one (`failed parsing --set-json
     /// data KEY=VALUE`): each as passed, and every string and number inside it.
     pub fn secrets(&self, scrubber: &mut Scrubber) {
+        if let ChartLocation::Remote(remote) = &self.chart {
+            super::charts::credentials_into(&remote.repo, scrubber);
+        }
         for value in &self.inline_values {
             scrubber.add_value(value);
         }
@@ -104,7 +108,13 @@ impl HelmJob {
 
     /// Feeds what this render reads into a cache key: its arguments, the chart directory's tree
     /// id (templates, values.yaml, vendored subcharts in `charts/`) and each values file's blob id.
-    pub fn key_parts(&self, tree: &GitTree, key: &mut KeyBuilder) -> Result<(), HelmError> {
+    /// A remote chart is keyed by `resolved`: repository, chart and exact version.
+    pub fn key_parts(
+        &self,
+        tree: &GitTree,
+        resolved: Option<&ResolvedChart>,
+        key: &mut KeyBuilder,
+    ) -> Result<(), HelmError> {
         key.part("release", &self.release)
             .part("namespace", self.namespace.as_deref().unwrap_or(""));
         match &self.chart {
@@ -114,11 +124,12 @@ impl HelmJob {
                 key.part("chart", chart)
                     .part("chart-id", &format!("{chart_id:?}"));
             }
-            ChartLocation::Remote(remote) => {
-                key.part("chart-repo", &remote.repo)
-                    .part("chart-name", &remote.chart)
-                    .part("chart-version", remote.version.as_deref().unwrap_or(""));
-            }
+            ChartLocation::Remote(remote) => match resolved {
+                Some(chart) => chart.key_parts(key),
+                None => {
+                    key.part("chart-unresolved", &remote.describe());
+                }
+            },
         }
         for values in &self.values {
             let id = tree.object_id(values)?;

@@ -9,6 +9,7 @@
 //! `render` error naming the environment, the source, the tool and its stderr; the others go on.
 
 pub mod cache;
+pub mod charts;
 pub mod helm;
 pub mod kustomize;
 pub mod process;
@@ -55,10 +56,8 @@ pub enum RenderError {
     Kustomize(#[from] kustomize::KustomizeError),
     #[error("cannot write the tree to a temporary directory: {0}")]
     Checkout(String),
-    #[error(
-        "helm: the chart {0} is remote, and plumb does not fetch charts yet\n  help: vendor the chart into the repository (helm pull --untar) and point the source at its directory"
-    )]
-    RemoteChart(String),
+    #[error(transparent)]
+    Chart(#[from] charts::ChartError),
     #[error(transparent)]
     Git(#[from] GitError),
 }
@@ -90,12 +89,15 @@ pub struct RenderOptions {
     pub helm: Option<String>,
     pub kustomize: Option<String>,
     pub quiet: bool,
+    /// `--offline`: remote charts come from the cache only, never fetched.
+    pub offline: bool,
 }
 
 /// Renders sources for a whole run: holds the cache, the located tools, and the tree written out
 /// once (removed when the renderer is dropped).
 pub struct Renderer {
     cache: Cache,
+    charts: charts::Charts,
     helm_given: Option<String>,
     kustomize_given: Option<String>,
     timeout: Duration,
@@ -112,10 +114,15 @@ type Locate = fn(&Cache, Option<&str>) -> Result<Tool, tools::ToolError>;
 /// Where each job went: rendered files, or an error.
 type Outcome = Result<Vec<CachedFile>, RenderError>;
 
+/// A job ready to run: its tool, its cache key, and the exact chart it renders when remote.
+type Prepared = (Tool, cache::Key, Option<charts::ResolvedChart>);
+
 impl Renderer {
     pub fn new(options: RenderOptions) -> Renderer {
+        let cache = Cache::new(options.cache_dir);
         Renderer {
-            cache: Cache::new(options.cache_dir),
+            charts: charts::Charts::new(&cache, options.offline, options.timeout),
+            cache,
             helm_given: options.helm,
             kustomize_given: options.kustomize,
             timeout: options.timeout,
@@ -136,6 +143,17 @@ impl Renderer {
             }
         }
         out
+    }
+
+    /// `charts.mirrors` of plumb.yaml (a run has one configuration: the first call sets them).
+    pub fn use_chart_mirrors(&self, mirrors: &BTreeMap<String, String>) {
+        self.charts.set_mirrors(mirrors);
+    }
+
+    /// The remote charts this run rendered, requested and resolved versions, for the report's
+    /// inputs.
+    pub fn charts_used(&self) -> Vec<charts::ChartUse> {
+        self.charts.used()
     }
 
     fn tool(&self, kind: &JobKind) -> Result<Tool, RenderError> {
@@ -164,13 +182,18 @@ impl Renderer {
         let mut pending = Vec::new();
         for (index, job) in jobs.iter().enumerate() {
             match self.prepare(tree, job) {
-                Ok((tool, key)) => match self.cache.get(&key) {
-                    Some(files) => outcomes.push(Some(Ok(files))),
-                    None => {
-                        outcomes.push(None);
-                        pending.push((index, tool, key));
+                Ok((tool, key, chart)) => {
+                    if let Some(chart) = &chart {
+                        self.charts.record(env, &job.source, chart);
                     }
-                },
+                    match self.cache.get(&key) {
+                        Some(files) => outcomes.push(Some(Ok(files))),
+                        None => {
+                            outcomes.push(None);
+                            pending.push((index, tool, key, chart));
+                        }
+                    }
+                }
                 Err(e) => outcomes.push(Some(Err(e))),
             }
         }
@@ -188,8 +211,8 @@ impl Renderer {
                     let step = (total / 10).max(1);
                     let done: Vec<(usize, Outcome)> = pending
                         .into_par_iter()
-                        .map(|(index, tool, key)| {
-                            let outcome = self.run(&root, &jobs[index], &tool);
+                        .map(|(index, tool, key, chart)| {
+                            let outcome = self.run(&root, &jobs[index], &tool, chart.as_ref());
                             if let Ok(files) = &outcome {
                                 self.cache.put(&key, files);
                             }
@@ -207,7 +230,7 @@ impl Renderer {
                 }
                 Err(e) => {
                     let message = e.to_string();
-                    for (index, _, _) in pending {
+                    for (index, ..) in pending {
                         outcomes[index] = Some(Err(RenderError::Checkout(message.clone())));
                     }
                 }
@@ -253,23 +276,23 @@ impl Renderer {
         results
     }
 
-    /// The tool and cache key of a job.
-    fn prepare(&self, tree: &GitTree, job: &Job) -> Result<(Tool, cache::Key), RenderError> {
+    /// The tool and cache key of a job, and the exact chart it renders when remote (resolved
+    /// through `charts.mirrors` and, for a range, the repository's index: docs/rendering.md).
+    fn prepare(&self, tree: &GitTree, job: &Job) -> Result<Prepared, RenderError> {
         let tool = self.tool(&job.kind)?;
         let mut key = KeyBuilder::new(tool.name());
         key.part("tool", tool.name()).part("version", &tool.version);
+        let mut chart = None;
         match &job.kind {
-            JobKind::Helm(h) => h.key_parts(tree, &mut key)?,
+            JobKind::Helm(h) => {
+                if let helm::ChartLocation::Remote(remote) = &h.chart {
+                    chart = Some(self.charts.resolve(&tool, remote)?);
+                }
+                h.key_parts(tree, chart.as_ref(), &mut key)?
+            }
             JobKind::Kustomize(job) => kustomize::key_parts(tree, job, &mut key)?,
         }
-        if let JobKind::Helm(helm::HelmJob {
-            chart: helm::ChartLocation::Remote(remote),
-            ..
-        }) = &job.kind
-        {
-            return Err(RenderError::RemoteChart(remote.describe()));
-        }
-        Ok((tool, key.finish()))
+        Ok((tool, key.finish(), chart))
     }
 
     /// The temporary directory holding the tree at the ref, written on first use.
@@ -296,7 +319,13 @@ impl Renderer {
     }
 
     /// Runs one render in the written-out tree at `root`.
-    fn run(&self, root: &Path, job: &Job, tool: &Tool) -> Outcome {
+    fn run(
+        &self,
+        root: &Path,
+        job: &Job,
+        tool: &Tool,
+        chart: Option<&charts::ResolvedChart>,
+    ) -> Outcome {
         let name = tool.name();
         // Each job that writes files of its own gets a directory of its own in the tree.
         let job_dir = || -> Result<(String, PathBuf), RenderError> {
@@ -310,15 +339,29 @@ impl Renderer {
         };
         let (args, wrapper_dir) = match &job.kind {
             JobKind::Helm(h) => {
-                let chart_dir = match &h.chart {
-                    helm::ChartLocation::Git(path) => root.join(path),
-                    helm::ChartLocation::Remote(remote) => {
-                        return Err(RenderError::RemoteChart(remote.describe()));
+                let mut own_dir = None;
+                let chart_dir = match (&h.chart, chart) {
+                    (helm::ChartLocation::Git(path), _) => root.join(path),
+                    // `helm template` takes the pulled archive as it is.
+                    (helm::ChartLocation::Remote(_), Some(chart)) => {
+                        let (_, full) = job_dir()?;
+                        let archive = self.charts.archive(tool, chart, &full)?;
+                        own_dir = Some(full);
+                        archive
+                    }
+                    (helm::ChartLocation::Remote(remote), None) => {
+                        return Err(RenderError::Checkout(format!(
+                            "the chart {} was not resolved",
+                            remote.describe()
+                        )));
                     }
                 };
                 let mut inline_files = Vec::new();
                 if !h.inline_values.is_empty() {
-                    let (_, full) = job_dir()?;
+                    let full = match own_dir {
+                        Some(full) => full,
+                        None => job_dir()?.1,
+                    };
                     for (i, values) in h.inline_values.iter().enumerate() {
                         let file = full.join(format!("values-{i}.yaml"));
                         // JSON is YAML: helm reads it as written.
@@ -365,7 +408,10 @@ impl Renderer {
         let stdout =
             String::from_utf8(out.stdout).map_err(|_| RenderError::NotText { tool: name })?;
         match (&job.kind, wrapper_dir) {
-            (JobKind::Helm(h), _) => Ok(helm::split_output(&stdout, &h.chart.display_dir())),
+            (JobKind::Helm(h), _) => {
+                let dir = chart.map_or_else(|| h.chart.display_dir(), |c| c.display_dir());
+                Ok(helm::split_output(&stdout, &dir))
+            }
             (JobKind::Kustomize(k), Some(wrapper_dir)) => {
                 let dir = &k.dir;
                 let fallback = kustomize::FILE_NAMES[0];
