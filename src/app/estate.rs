@@ -96,6 +96,9 @@ pub struct Environment {
     /// What could not be rendered.
     pub errors: Vec<RunError>,
     pub live: Option<LiveState>,
+    /// Drift `ignore` rules the environment's sources declare (Argo CD `ignoreDifferences`):
+    /// its drift is judged with them before the user's rules.
+    pub drift_rules: Vec<crate::policy::rules::Rule>,
 }
 
 pub struct LiveState {
@@ -134,6 +137,7 @@ struct Read {
     documents: Vec<Document>,
     errors: Vec<RunError>,
     live: Option<(String, LiveFile)>,
+    drift_rules: Vec<crate::policy::rules::Rule>,
 }
 
 impl Estate {
@@ -153,12 +157,12 @@ impl Estate {
         // in parallel (cluster reads wait on the network).
         let mut desired = Vec::with_capacity(wanted.len());
         for want in wanted {
-            let (documents, errors) = read_desired(context, config, &tree, &want.env, allow_empty)?;
-            desired.push((want, documents, errors));
+            let state = read_desired_state(context, config, &tree, &want.env, allow_empty)?;
+            desired.push((want, state));
         }
         let reads: Vec<Result<Read, AppError>> = desired
             .into_par_iter()
-            .map(|(want, documents, errors)| read_live(context, config, want, documents, errors))
+            .map(|(want, state)| read_live(context, config, want, state))
             .collect();
         let reads: Vec<Read> = reads.into_iter().collect::<Result<_, _>>()?;
         let mut scopes = Scopes::default();
@@ -276,6 +280,18 @@ pub fn read_desired(
     name: &str,
     allow_empty: bool,
 ) -> Result<(Vec<Document>, Vec<RunError>), AppError> {
+    let state = read_desired_state(context, config, tree, name, allow_empty)?;
+    Ok((state.documents, state.errors))
+}
+
+/// [`read_desired`], with everything else the sources declare (owners, drift rules).
+fn read_desired_state(
+    context: &Context<'_>,
+    config: &LoadedConfig,
+    tree: &GitTree,
+    name: &str,
+    allow_empty: bool,
+) -> Result<desired::DesiredState, AppError> {
     let env = super::environment(config, name)?;
     context.progress.note(&format!(
         "reading {name} from Git at {} ({})",
@@ -300,7 +316,7 @@ pub fn read_desired(
             config: config.path.display().to_string(),
         });
     }
-    Ok((state.documents, state.errors))
+    Ok(state)
 }
 
 /// The live state of a wanted environment, whose scope its desired documents set.
@@ -308,9 +324,9 @@ fn read_live(
     context: &Context<'_>,
     config: &LoadedConfig,
     want: Want,
-    documents: Vec<Document>,
-    errors: Vec<RunError>,
+    state: desired::DesiredState,
 ) -> Result<Read, AppError> {
+    let documents = state.documents;
     let live = match &want.live {
         Some(source) => {
             let env = super::environment(config, &want.env)?;
@@ -323,8 +339,9 @@ fn read_live(
     Ok(Read {
         env: want.env,
         documents,
-        errors,
+        errors: state.errors,
         live,
+        drift_rules: state.rules,
     })
 }
 
@@ -357,6 +374,7 @@ fn build(
             desired: Some(desired),
             errors: read.errors,
             live,
+            drift_rules: read.drift_rules,
         },
     ))
 }

@@ -57,6 +57,8 @@ pub struct ResourceRef {
     pub version: String,
     /// The object's labels, for policies that match on them.
     pub labels: BTreeMap<String, String>,
+    /// Who applies it (rules a source declares for its own objects match on it).
+    pub owner: Option<crate::model::Owner>,
 }
 
 impl ResourceRef {
@@ -74,6 +76,7 @@ impl ResourceRef {
             id: resource.id.clone(),
             version: resource.version.clone(),
             labels,
+            owner: resource.owner.clone(),
         }
     }
 }
@@ -209,6 +212,7 @@ pub mod test_support {
                 },
                 version: "v1".into(),
                 labels: Default::default(),
+                owner: None,
             },
             path: Path::parse(path).expect("a test path parses"),
             op: Some(ChangeOp::Changed),

@@ -16,6 +16,8 @@ pub struct Selector {
     pairs: Vec<(GlobMatcher, GlobMatcher)>,
     edges: Option<bool>,
     findings: Vec<String>,
+    owners: Vec<crate::model::Owner>,
+    managers: Vec<String>,
 }
 
 impl Selector {
@@ -48,6 +50,8 @@ impl Selector {
                 .collect(),
             edges: m.edges,
             findings: m.findings.clone(),
+            owners: m.owners.clone(),
+            managers: m.managers.clone(),
         }
     }
 
@@ -57,6 +61,8 @@ impl Selector {
             && self.namespaces.is_empty()
             && self.names.is_empty()
             && self.labels.is_empty()
+            && self.owners.is_empty()
+            && self.managers.is_empty()
             && self.is_everywhere()
     }
 
@@ -99,6 +105,13 @@ impl Selector {
         envs_ok && pairs_ok && edges_ok && findings_ok
     }
 
+    /// Whether a field last changed by `changed_by` is selected: always, unless the selector
+    /// names managers.
+    pub fn matches_manager(&self, changed_by: Option<&crate::compare::ChangedBy>) -> bool {
+        self.managers.is_empty()
+            || changed_by.is_some_and(|c| self.managers.iter().any(|m| *m == c.manager))
+    }
+
     /// Whether `resource` is one of the objects selected (kinds, namespaces, names, labels).
     pub fn matches_object(&self, resource: &ResourceRef) -> bool {
         let id = &resource.id;
@@ -109,6 +122,8 @@ impl Selector {
             });
         let namespace = id.namespace.as_deref().unwrap_or("");
         kind_ok
+            && (self.owners.is_empty()
+                || resource.owner.as_ref().is_some_and(|o| self.owners.contains(o)))
             && (self.namespaces.is_empty() || self.namespaces.iter().any(|g| g.is_match(namespace)))
             && (self.names.is_empty() || self.names.iter().any(|g| g.is_match(&id.name)))
             && self.labels.iter().all(|(k, v)| {

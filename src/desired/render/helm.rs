@@ -33,6 +33,8 @@ pub struct HelmJob {
     pub inline_values: Vec<serde_json::Value>,
     /// `key=json` pairs, in key order.
     pub set: Vec<(String, String)>,
+    /// Leave the chart's CRDs out (Argo CD `helm.skipCrds`): no `--include-crds`.
+    pub skip_crds: bool,
 }
 
 /// Where a chart is: a directory in Git, or a chart in a remote repository.
@@ -69,9 +71,11 @@ impl HelmJob {
             "template".to_string(),
             self.release.clone(),
             chart_dir.display().to_string(),
-            "--include-crds".into(),
-            "--skip-tests".into(),
         ];
+        if !self.skip_crds {
+            args.push("--include-crds".into());
+        }
+        args.push("--skip-tests".into());
         if let Some(ns) = &self.namespace {
             args.extend(["--namespace".into(), ns.clone()]);
         }
@@ -107,6 +111,9 @@ impl HelmJob {
     pub fn key_parts(&self, tree: &GitTree, key: &mut KeyBuilder) -> Result<(), HelmError> {
         key.part("release", &self.release)
             .part("namespace", self.namespace.as_deref().unwrap_or(""));
+        if self.skip_crds {
+            key.part("skip-crds", "true");
+        }
         match &self.chart {
             ChartLocation::Git(chart) => {
                 tree.check_submodules(chart)?;
@@ -199,6 +206,7 @@ mod tests {
             values: vec!["charts/web/values.yaml".into(), "envs/prod.yaml".into()],
             inline_values: vec![serde_json::json!({"a": 1})],
             set: vec![("image.tag".into(), "\"1.4.0\"".into())],
+            skip_crds: false,
         };
         assert_eq!(
             job.args(
