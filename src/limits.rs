@@ -108,3 +108,9 @@ pub const ASSUMED_LIST_SIZE: u64 = 500;
 /// Characters the cost estimate assumes for a string whose length the text does not tell: a
 /// Kubernetes name is at most 253 characters, an image reference or a label value shorter.
 pub const ASSUMED_STRING_LENGTH: u64 = 256;
+
+/// Applications one Argo CD ApplicationSet may generate (list elements times directories): each
+/// is a copy of its template, and only the one a source names is followed. Real sets generate
+/// tens to a few hundred (one per cluster, team or directory); a set past this is refused as a
+/// `render` error rather than expanded into millions of copies by a hostile generator.
+pub const MAX_GENERATED_APPLICATIONS: usize = 5_000;

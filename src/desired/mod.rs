@@ -35,6 +35,13 @@ pub enum DesiredError {
         // Not `#[source]`: the message already holds it.
         error: render::kustomize::KustomizeError,
     },
+    #[error("environment `{env}`, source `{source_name}`: {error}")]
+    Argocd {
+        env: String,
+        source_name: String,
+        // Not `#[source]`: the message already holds it.
+        error: argocd::ArgocdError,
+    },
 }
 
 /// The documents of one environment, and what could not be rendered.

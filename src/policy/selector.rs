@@ -123,7 +123,10 @@ impl Selector {
         let namespace = id.namespace.as_deref().unwrap_or("");
         kind_ok
             && (self.owners.is_empty()
-                || resource.owner.as_ref().is_some_and(|o| self.owners.contains(o)))
+                || resource
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| self.owners.contains(o)))
             && (self.namespaces.is_empty() || self.namespaces.iter().any(|g| g.is_match(namespace)))
             && (self.names.is_empty() || self.names.iter().any(|g| g.is_match(&id.name)))
             && self.labels.iter().all(|(k, v)| {
