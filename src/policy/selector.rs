@@ -108,8 +108,7 @@ impl Selector {
     /// Whether a field last changed by `changed_by` is selected: always, unless the selector
     /// names managers.
     pub fn matches_manager(&self, changed_by: Option<&crate::compare::ChangedBy>) -> bool {
-        self.managers.is_empty()
-            || changed_by.is_some_and(|c| self.managers.iter().any(|m| *m == c.manager))
+        self.managers.is_empty() || changed_by.is_some_and(|c| self.managers.contains(&c.manager))
     }
 
     /// Whether `resource` is one of the objects selected (kinds, namespaces, names, labels).

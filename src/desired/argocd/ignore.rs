@@ -364,7 +364,8 @@ mod tests {
             {"group": "apps", "kind": "Deployment"}
         ]);
         let rules = rules(&entries, "api", &owner, "apps/api.yaml", 7).unwrap();
-        let summary: Vec<(String, Vec<String>, Vec<String>, Vec<String>)> = rules
+        type Summary = (String, Vec<String>, Vec<String>, Vec<String>);
+        let summary: Vec<Summary> = rules
             .iter()
             .map(|r| {
                 (
