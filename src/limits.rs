@@ -109,10 +109,10 @@ pub const ASSUMED_LIST_SIZE: u64 = 500;
 /// Kubernetes name is at most 253 characters, an image reference or a label value shorter.
 pub const ASSUMED_STRING_LENGTH: u64 = 256;
 
-/// Applications one ApplicationSet may generate (its generators' parameter sets together). Argo CD
-/// sets no bound; real ApplicationSets generate tens, a large fleet a few hundred (one per
-/// cluster and app). Each is an environment source to list, and a list generator of a million
-/// elements fits in a manifest file: past this bound the ApplicationSet is refused, by name.
+/// Applications one Argo CD ApplicationSet may generate (list elements times directories): each
+/// is a copy of its template, and only the one a source names is followed. Real sets generate
+/// tens to a few hundred (one per cluster, team or directory); a set past this is refused as a
+/// `render` error rather than expanded into millions of copies by a hostile generator.
 pub const MAX_GENERATED_APPLICATIONS: usize = 1_000;
 
 /// Bytes of a remote chart's archive (`.tgz`) plumb accepts from a chart repository. Helm stores

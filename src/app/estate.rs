@@ -100,6 +100,9 @@ pub struct Environment {
     /// live ownership).
     pub owners: Vec<DeclaredOwner>,
     pub live: Option<LiveState>,
+    /// Drift `ignore` rules the environment's sources declare (Argo CD `ignoreDifferences`):
+    /// its drift is judged with them before the user's rules.
+    pub drift_rules: Vec<crate::policy::rules::Rule>,
 }
 
 pub struct LiveState {
@@ -139,6 +142,7 @@ struct Read {
     errors: Vec<RunError>,
     owners: Vec<DeclaredOwner>,
     live: Option<(String, LiveFile)>,
+    drift_rules: Vec<crate::policy::rules::Rule>,
 }
 
 impl Estate {
@@ -320,6 +324,7 @@ fn read_live(
         documents,
         errors,
         owners,
+        rules,
     } = state;
     let live = match &want.live {
         Some(source) => {
@@ -336,6 +341,7 @@ fn read_live(
         errors,
         owners,
         live,
+        drift_rules: rules,
     })
 }
 
@@ -370,6 +376,7 @@ fn build(
             errors: read.errors,
             owners: read.owners,
             live,
+            drift_rules: read.drift_rules,
         },
     ))
 }

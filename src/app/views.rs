@@ -186,9 +186,17 @@ fn drift(project: &Project, estate: &Estate, env: &str) -> Result<Report, AppErr
         .insert(env.to_string(), live_inventory.len());
     let envs = [env];
     let place = Place::of(&envs);
+    // Rules the environment's sources declare for their own objects come first.
+    let declared;
+    let judging = if loaded.drift_rules.is_empty() {
+        policies
+    } else {
+        declared = policies.preceded_by(env, loaded.drift_rules.clone());
+        &declared
+    };
     add_judged(
         &mut report,
-        pipeline::judge(drift.differences, policies, &place),
+        pipeline::judge(drift.differences, judging, &place),
         &envs,
     );
     report.errors.extend(errors);

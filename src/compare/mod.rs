@@ -66,6 +66,8 @@ pub struct ResourceRef {
     /// `spec.scaleTargetRef`, for `match.targeted_by`; filled in by the comparison that knows the
     /// side (compare/targets.rs).
     pub targeted_by: BTreeSet<String>,
+    /// Who applies it (rules a source declares for its own objects match on it).
+    pub owner: Option<crate::model::Owner>,
 }
 
 impl ResourceRef {
@@ -86,6 +88,7 @@ impl ResourceRef {
             labels: strings("labels"),
             annotations: Arc::new(strings("annotations")),
             targeted_by: BTreeSet::new(),
+            owner: resource.owner.clone(),
         }
     }
 }
@@ -225,6 +228,7 @@ pub mod test_support {
                 labels: Default::default(),
                 annotations: Default::default(),
                 targeted_by: Default::default(),
+                owner: None,
             },
             path: Path::parse(path).expect("a test path parses"),
             op: Some(ChangeOp::Changed),

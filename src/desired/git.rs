@@ -112,6 +112,13 @@ impl GitTree {
             .join("/"))
     }
 
+    /// The URL of the remote `name` (`origin`) of the repository, where it has one: what names
+    /// "this repository" when plumb.yaml lists no `repositories:` (docs/sources.md).
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        let remote = self.repo.find_remote(name).ok()?;
+        remote.url().ok().map(str::to_string)
+    }
+
     /// What is at `path` in the commit: a file, a directory, or nothing.
     pub fn kind_of(&self, path: &str) -> Result<Option<ObjectType>, GitError> {
         Ok(self.object_id(path)?.map(|(kind, _)| kind))

@@ -35,6 +35,13 @@ pub enum DesiredError {
         // Not `#[source]`: the message already holds it.
         error: render::kustomize::KustomizeError,
     },
+    #[error("environment `{env}`, source `{source_name}`: {error}")]
+    Argocd {
+        env: String,
+        source_name: String,
+        // Not `#[source]`: the message already holds it.
+        error: argocd::ArgocdError,
+    },
 }
 
 /// The documents of one environment, and what could not be rendered.
@@ -44,6 +51,9 @@ pub struct DesiredState {
     /// Who applies the objects of each source: live objects these owners mark are this
     /// environment's to judge (docs/sources.md, live ownership).
     pub owners: Vec<DeclaredOwner>,
+    /// Drift `ignore` rules the sources declare for their own objects (Argo CD
+    /// `ignoreDifferences`), judged before the user's rules in this environment's drift.
+    pub rules: Vec<crate::policy::rules::Rule>,
 }
 
 /// An owner of live objects that one of the environment's sources declares.
@@ -81,6 +91,7 @@ pub struct EnvironmentFiles {
     pub files: Vec<SourceFile>,
     pub errors: Vec<RunError>,
     pub owners: Vec<DeclaredOwner>,
+    pub rules: Vec<crate::policy::rules::Rule>,
 }
 
 /// What reading an environment's sources needs beyond the environment itself.
@@ -101,10 +112,12 @@ pub fn read_environment(
         files,
         errors,
         owners,
+        rules,
     } = environment_files(reading, name, env)?;
     let mut parsed = parse(&name, files)?;
     parsed.errors.splice(0..0, errors);
     parsed.owners = owners;
+    parsed.rules = rules;
     Ok(parsed)
 }
 
@@ -115,6 +128,11 @@ pub struct Followed {
     pub files: Vec<SourceFile>,
     pub errors: Vec<RunError>,
     pub owners: Vec<DeclaredOwner>,
+    /// Renders still to run: they join the environment's other renders, so following a
+    /// controller object starts no tool a hand-written source would not.
+    pub jobs: Vec<Job>,
+    /// Drift `ignore` rules for the followed objects (Argo CD `ignoreDifferences`).
+    pub rules: Vec<crate::policy::rules::Rule>,
 }
 
 /// Collects the files of every source of `env`, rendering `helm:` and `kustomize:` sources.
@@ -133,6 +151,7 @@ pub fn environment_files(
     let mut jobs: Vec<(usize, Job)> = Vec::new();
     let mut source_errors = Vec::new();
     let mut owners = Vec::new();
+    let mut rules = Vec::new();
     for (index, source) in env.sources.iter().enumerate() {
         let mut files = Vec::new();
         let plain = |found: Vec<ManifestFile>| {
@@ -226,6 +245,8 @@ pub fn environment_files(
                 files.extend(followed.files);
                 source_errors.extend(followed.errors);
                 owners.extend(followed.owners);
+                jobs.extend(followed.jobs.into_iter().map(|job| (index, job)));
+                rules.extend(followed.rules);
             }
             Source::Flux(controller) => {
                 let followed = flux::follow(reading, name, env, source, controller)?;
@@ -255,6 +276,7 @@ pub fn environment_files(
         files: slots.into_iter().flatten().collect(),
         errors,
         owners,
+        rules,
     })
 }
 
@@ -345,6 +367,7 @@ fn helm_job(
             .iter()
             .map(|(k, v)| (k.clone(), v.to_string()))
             .collect(),
+        skip_crds: false,
     })
 }
 
@@ -400,6 +423,7 @@ pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<DesiredState, DesiredE
         documents: Vec::new(),
         errors: Vec::new(),
         owners: Vec::new(),
+        rules: Vec::new(),
     };
     for result in parsed {
         match result? {

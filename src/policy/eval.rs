@@ -34,6 +34,8 @@ pub struct Policies {
     pub defaults: Defaults,
     /// Days since 1970-01-01: waivers hold through their expiry day.
     today: i64,
+    /// The files these were made from, for [`Policies::preceded_by`].
+    files: Vec<PolicyFile>,
 }
 
 struct CompiledRule {
@@ -62,6 +64,7 @@ struct CompiledWaiver {
 impl Policies {
     /// Rules from `files` in order. The first file that sets `defaults` sets them.
     pub fn new(files: Vec<PolicyFile>, today: i64) -> Policies {
+        let kept = files.clone();
         let mut defaults = Defaults::default();
         let (mut parity_set, mut drift_set) = (false, false);
         let mut rules = Vec::new();
@@ -134,7 +137,21 @@ impl Policies {
             checks,
             defaults,
             today,
+            files: kept,
         }
+    }
+
+    /// These policies with `rules` judged first: the rules an environment's sources declare for
+    /// their own objects (Argo CD `ignoreDifferences`) come before the user's.
+    pub fn preceded_by(&self, name: &str, rules: Vec<Rule>) -> Policies {
+        let mut files = Vec::with_capacity(self.files.len() + 1);
+        files.push(PolicyFile {
+            name: name.to_string(),
+            rules,
+            ..PolicyFile::default()
+        });
+        files.extend(self.files.iter().cloned());
+        Policies::new(files, self.today)
     }
 
     /// No policy files: every difference unreviewed at the default severities.
@@ -381,6 +398,9 @@ fn applies(
         && compiled
             .matcher
             .matches(&difference.resource, difference.kind, place)
+        && compiled
+            .matcher
+            .matches_manager(difference.changed_by.as_ref())
 }
 
 #[cfg(test)]

@@ -77,6 +77,14 @@ pub struct Match {
     /// Finding kinds: drift, missing, unmanaged, parity, only-in, check, change, promotion.
     #[serde(default)]
     pub findings: Vec<String>,
+    /// Objects one of these sources applies (rules a source declares for its own objects, such
+    /// as Argo CD `ignoreDifferences`); never written in a policy file.
+    #[serde(skip)]
+    pub owners: Vec<crate::model::Owner>,
+    /// Drift at a field whose live manager (`changed_by.manager`) is one of these (Argo CD
+    /// `managedFieldsManagers`); never written in a policy file.
+    #[serde(skip)]
+    pub managers: Vec<String>,
 }
 
 /// The finding kinds `match.findings` may name.

@@ -18,6 +18,8 @@ pub struct Selector {
     pairs: Vec<(GlobMatcher, GlobMatcher)>,
     edges: Option<bool>,
     findings: Vec<String>,
+    owners: Vec<crate::model::Owner>,
+    managers: Vec<String>,
 }
 
 impl Selector {
@@ -56,6 +58,8 @@ impl Selector {
                 .collect(),
             edges: m.edges,
             findings: m.findings.clone(),
+            owners: m.owners.clone(),
+            managers: m.managers.clone(),
         }
     }
 
@@ -67,6 +71,8 @@ impl Selector {
             && self.labels.is_empty()
             && self.annotations.is_empty()
             && self.targeted_by.is_empty()
+            && self.owners.is_empty()
+            && self.managers.is_empty()
             && self.is_everywhere()
     }
 
@@ -115,6 +121,12 @@ impl Selector {
         envs_ok && pairs_ok && edges_ok && findings_ok
     }
 
+    /// Whether a field last changed by `changed_by` is selected: always, unless the selector
+    /// names managers.
+    pub fn matches_manager(&self, changed_by: Option<&crate::compare::ChangedBy>) -> bool {
+        self.managers.is_empty() || changed_by.is_some_and(|c| self.managers.contains(&c.manager))
+    }
+
     /// Whether `resource` is one of the objects selected (kinds, namespaces, names, labels).
     pub fn matches_object(&self, resource: &ResourceRef) -> bool {
         let id = &resource.id;
@@ -140,6 +152,11 @@ impl Selector {
         kind_ok
             && targeted_ok
             && annotations_ok
+            && (self.owners.is_empty()
+                || resource
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| self.owners.contains(o)))
             && (self.namespaces.is_empty() || self.namespaces.iter().any(|g| g.is_match(namespace)))
             && (self.names.is_empty() || self.names.iter().any(|g| g.is_match(&id.name)))
             && self.labels.iter().all(|(k, v)| {

@@ -34,6 +34,8 @@ pub struct HelmJob {
     pub inline_values: Vec<serde_json::Value>,
     /// `key=json` pairs, in key order.
     pub set: Vec<(String, String)>,
+    /// Leave the chart's CRDs out (Argo CD `helm.skipCrds`): no `--include-crds`.
+    pub skip_crds: bool,
 }
 
 /// Where a chart is: a directory in Git, or a chart in a remote repository.
@@ -70,9 +72,11 @@ impl HelmJob {
             "template".to_string(),
             self.release.clone(),
             chart_dir.display().to_string(),
-            "--include-crds".into(),
-            "--skip-tests".into(),
         ];
+        if !self.skip_crds {
+            args.push("--include-crds".into());
+        }
+        args.push("--skip-tests".into());
         if let Some(ns) = &self.namespace {
             args.extend(["--namespace".into(), ns.clone()]);
         }
@@ -117,6 +121,9 @@ impl HelmJob {
     ) -> Result<(), HelmError> {
         key.part("release", &self.release)
             .part("namespace", self.namespace.as_deref().unwrap_or(""));
+        if self.skip_crds {
+            key.part("skip-crds", "true");
+        }
         match &self.chart {
             ChartLocation::Git(chart) => {
                 tree.check_submodules(chart)?;
@@ -210,6 +217,7 @@ mod tests {
             values: vec!["charts/web/values.yaml".into(), "envs/prod.yaml".into()],
             inline_values: vec![serde_json::json!({"a": 1})],
             set: vec![("image.tag".into(), "\"1.4.0\"".into())],
+            skip_crds: false,
         };
         assert_eq!(
             job.args(
