@@ -108,3 +108,12 @@ pub const ASSUMED_LIST_SIZE: u64 = 500;
 /// Characters the cost estimate assumes for a string whose length the text does not tell: a
 /// Kubernetes name is at most 253 characters, an image reference or a label value shorter.
 pub const ASSUMED_STRING_LENGTH: u64 = 256;
+
+/// Levels of Flux objects a `flux:` source follows through each other's output (a Kustomization
+/// whose output holds a Kustomization is one level). Flux repositories nest two or three levels
+/// (cluster → infrastructure/apps → a HelmRelease); a cycle is stopped by identity before this.
+pub const MAX_FLUX_DEPTH: usize = 16;
+
+/// Flux Kustomizations and HelmReleases one `flux:` source follows: each is a render, and a
+/// hostile output could name thousands. The largest estates seen hold a few hundred per cluster.
+pub const MAX_FLUX_OBJECTS: usize = 2_000;

@@ -35,6 +35,14 @@ pub enum DesiredError {
         // Not `#[source]`: the message already holds it.
         error: render::kustomize::KustomizeError,
     },
+    /// A `flux:` path that holds no Flux object to follow, or a file there that does not parse.
+    #[error("environment `{env}`, source `{source_name}`: {error}")]
+    Flux {
+        env: String,
+        source_name: String,
+        // Not `#[source]`: the message already holds it.
+        error: flux::FluxError,
+    },
 }
 
 /// The documents of one environment, and what could not be rendered.
