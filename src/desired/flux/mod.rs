@@ -13,6 +13,7 @@ mod kustomization;
 mod objects;
 mod substitution;
 
+use super::render::kustomize::KustomizeJob;
 use super::render::{Job, JobKind};
 use super::{DeclaredOwner, DesiredError, Followed, ManifestFile, Reading, SourceFile};
 use crate::config::{ControllerSource, Environment, Source};
@@ -162,7 +163,8 @@ pub fn follow(
         .map(|object| Pending { object, depth: 0 })
         .collect();
     while !round.is_empty() {
-        let mut jobs: Vec<(FluxObject, usize, Job)> = Vec::new();
+        let mut planned: Vec<Planned> = Vec::new();
+        let mut jobs: Vec<(usize, Job)> = Vec::new();
         for Pending { object, depth } in round {
             let identity = (object.kind, object.namespace.clone(), object.name.clone());
             // A Kustomization that applies its own definition (Flux's bootstrap does) is followed once.
@@ -191,106 +193,144 @@ pub fn follow(
                 tree,
                 repositories: &reading.config.config.repositories,
             };
-            let planned = match object.kind {
-                Kind::Kustomization => {
-                    kustomization::job(&resolver, &object).map(JobKind::Kustomize)
-                }
-                _ => helmrelease::job(&resolver, &object).map(JobKind::Helm),
+            let namespace = match object.kind {
+                Kind::HelmRelease => Some(helmrelease::release_namespace(&object)),
+                _ => object.spec()["targetNamespace"]
+                    .as_str()
+                    .map(str::to_string),
             };
-            match planned {
-                Ok(kind) => {
-                    state.declare(owner.clone(), false);
-                    let namespace = match object.kind {
-                        Kind::HelmRelease => Some(helmrelease::release_namespace(&object)),
-                        _ => object.spec()["targetNamespace"]
-                            .as_str()
-                            .map(str::to_string),
-                    };
-                    let job = Job {
-                        source: state.source.clone(),
-                        kind,
-                        origin: Some(Arc::new(Origin {
-                            owner: Some(owner),
-                            namespace,
-                        })),
-                    };
-                    jobs.push((object, depth, job));
+            let origin = Arc::new(Origin {
+                owner: Some(owner.clone()),
+                namespace,
+            });
+            let job = |kind| Job {
+                source: state.source.clone(),
+                kind,
+                origin: Some(origin.clone()),
+            };
+            let plan = match object.kind {
+                Kind::Kustomization => kustomization::job(&resolver, &object).and_then(|k| {
+                    plain_or_built(tree, k).map(|(plain, built)| {
+                        (
+                            plain,
+                            built
+                                .into_iter()
+                                .map(|k| job(JobKind::Kustomize(k)))
+                                .collect(),
+                        )
+                    })
+                }),
+                _ => helmrelease::job(&resolver, &object)
+                    .map(|h| (Vec::new(), vec![job(JobKind::Helm(h))])),
+            };
+            match plan {
+                Ok((plain, object_jobs)) => {
+                    state.declare(owner, false);
+                    jobs.extend(object_jobs.into_iter().map(|j| (planned.len(), j)));
+                    planned.push(Planned {
+                        object,
+                        depth,
+                        origin,
+                        files: plain.into_iter().map(Ok).collect(),
+                        failed: false,
+                    });
                 }
                 Err(error) => state.fail(owner, &error),
             }
         }
-        let only_jobs: Vec<Job> = jobs.iter().map(|(_, _, job)| job.clone()).collect();
+        let only_jobs: Vec<Job> = jobs.iter().map(|(_, job)| job.clone()).collect();
         let results = reading.renderer.render(tree, env, &only_jobs);
-        // Every output first, so a Kustomization may substitute from a sibling's ConfigMap.
-        let mut rendered: Vec<Rendered> = Vec::new();
-        for ((object, depth, job), result) in jobs.into_iter().zip(results) {
-            let owner = owner_of(&object);
-            let origin = job.origin.clone().unwrap_or_default();
+        for ((index, _), result) in jobs.iter().zip(results) {
+            let entry = &mut planned[*index];
             match result {
-                Ok(files) => match parse_output(&object, files) {
-                    Ok(values) => {
-                        let default_ns = origin
-                            .namespace
-                            .clone()
-                            .unwrap_or_else(|| default_namespace.to_string());
-                        for (file, objects) in &values {
-                            for value in objects {
-                                known.output.extend(FluxObject::new(
-                                    value.clone(),
-                                    file,
-                                    &default_ns,
-                                ));
-                            }
-                        }
-                        rendered.push((object, depth, origin, values));
-                    }
-                    Err(error) => state.fail(owner, &error),
-                },
+                Ok(files) => entry.files.extend(files.into_iter().map(|f| Err(f.file))),
                 Err(error) => {
-                    state.mark_failed(&owner);
+                    entry.failed = true;
                     state.followed.errors.push(error);
                 }
             }
         }
-        let mut next = Vec::new();
-        for (object, depth, origin, mut values) in rendered {
-            let owner = owner_of(&object);
-            if object.kind == Kind::Kustomization {
-                if let Err(error) = substitute(&known, &object, &mut values) {
-                    state.fail(owner, &error);
-                    continue;
+        // Every output first, so a Kustomization may substitute from a sibling's ConfigMap.
+        let mut rendered: Vec<(Planned, Vec<Output>)> = Vec::new();
+        for mut entry in planned {
+            let owner = owner_of(&entry.object);
+            if entry.failed {
+                state.mark_failed(&owner);
+                continue;
+            }
+            match parse_output(&entry.object, std::mem::take(&mut entry.files)) {
+                Ok(outputs) => {
+                    let default_ns = entry
+                        .origin
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| default_namespace.to_string());
+                    for output in &outputs {
+                        for value in &output.objects {
+                            known.output.extend(FluxObject::new(
+                                value.clone(),
+                                &output.path,
+                                &default_ns,
+                            ));
+                        }
+                    }
+                    rendered.push((entry, outputs));
                 }
-                let default_ns = origin
+                Err(error) => state.fail(owner, &error),
+            }
+        }
+        let mut next = Vec::new();
+        for (entry, mut outputs) in rendered {
+            let owner = owner_of(&entry.object);
+            if entry.object.kind == Kind::Kustomization {
+                match substitute(&known, &entry.object, &mut outputs) {
+                    Ok(true) => outputs.iter_mut().for_each(|o| o.original = None),
+                    Ok(false) => {}
+                    Err(error) => {
+                        state.fail(owner, &error);
+                        continue;
+                    }
+                }
+                let default_ns = entry
+                    .origin
                     .namespace
                     .clone()
                     .unwrap_or_else(|| default_namespace.to_string());
-                for (file, objects) in &values {
-                    for value in objects {
-                        if let Some(found) = FluxObject::new(value.clone(), file, &default_ns)
+                for output in &outputs {
+                    for value in &output.objects {
+                        if let Some(found) =
+                            FluxObject::new(value.clone(), &output.path, &default_ns)
                             && matches!(found.kind, Kind::Kustomization | Kind::HelmRelease)
                         {
                             next.push(Pending {
                                 object: found,
-                                depth: depth + 1,
+                                depth: entry.depth + 1,
                             });
                         }
                     }
                 }
             }
-            for (file, objects) in values {
-                let mut text = String::new();
-                for value in objects {
-                    text.push_str(&value.to_string());
-                    text.push('\n');
-                }
+            for output in outputs {
+                let (bytes, rendered) = match output.original {
+                    // A file of Git left as it is keeps its lines.
+                    Some(bytes) => (bytes, false),
+                    None => {
+                        let mut text = String::new();
+                        for value in output.objects {
+                            text.push_str(&value.to_string());
+                            text.push('\n');
+                        }
+                        (text.into_bytes(), true)
+                    }
+                };
                 state.followed.files.push(SourceFile {
                     source: state.source.clone(),
                     file: ManifestFile {
-                        path: file,
-                        bytes: text.into_bytes(),
+                        path: output.path,
+                        bytes,
                     },
-                    rendered: true,
-                    origin: Some(origin.clone()),
+                    rendered,
+                    origin: Some(entry.origin.clone()),
                 });
             }
         }
@@ -340,15 +380,6 @@ impl State<'_> {
     }
 }
 
-/// A followed object's render: the object, its depth, the origin of its objects, and its
-/// objects per file.
-type Rendered = (
-    FluxObject,
-    usize,
-    Arc<Origin>,
-    Vec<(String, Vec<serde_json::Value>)>,
-);
-
 fn owner_of(object: &FluxObject) -> Owner {
     let (namespace, name) = (object.namespace.clone(), object.name.clone());
     match object.kind {
@@ -381,43 +412,95 @@ fn config_objects(
     Ok(objects)
 }
 
-/// A render's files as objects, per file.
-fn parse_output(
-    object: &FluxObject,
-    files: Vec<SourceFile>,
-) -> Result<Vec<(String, Vec<serde_json::Value>)>, FluxError> {
+/// A followed object's files: `Ok` a file of Git read as it is, `Err` a file a tool rendered.
+type FileOf = Result<ManifestFile, ManifestFile>;
+
+/// One followed object, planned: its render jobs run in the round's batch.
+struct Planned {
+    object: FluxObject,
+    depth: usize,
+    origin: Arc<Origin>,
+    files: Vec<FileOf>,
+    failed: bool,
+}
+
+/// One file a followed object produced, parsed.
+struct Output {
+    path: String,
+    objects: Vec<serde_json::Value>,
+    /// The bytes of a file of Git, kept while nothing changed them (its lines stay true).
+    original: Option<Vec<u8>>,
+}
+
+/// A Kustomization's build: a directory with no kustomization and nothing to add is read as
+/// plain files (and its subdirectories with a kustomization built), as a `kustomize:` source
+/// reads it — the same objects as the kustomization Flux would generate, without a tool run.
+fn plain_or_built(
+    tree: &super::git::GitTree,
+    job: KustomizeJob,
+) -> Result<(Vec<ManifestFile>, Vec<KustomizeJob>), FluxError> {
+    use super::render::kustomize::{Target, kustomization_file, target};
+    if !job.overlay.is_empty() || kustomization_file(tree, &job.dir)?.is_some() {
+        return Ok((Vec::new(), vec![job]));
+    }
+    match target(tree, &job.dir) {
+        Ok(Target::Plain {
+            files,
+            kustomizations,
+        }) => Ok((
+            files,
+            kustomizations.into_iter().map(KustomizeJob::new).collect(),
+        )),
+        Ok(_) => Ok((Vec::new(), vec![job])),
+        Err(error) => Err(FluxError::Output {
+            object: job.dir.clone(),
+            message: error.to_string(),
+        }),
+    }
+}
+
+/// A followed object's files as objects, per file.
+fn parse_output(object: &FluxObject, files: Vec<FileOf>) -> Result<Vec<Output>, FluxError> {
     files
         .into_iter()
-        .map(|f| {
-            let text = String::from_utf8_lossy(&f.file.bytes);
+        .map(|file| {
+            let (file, original) = match file {
+                Ok(file) => (file, true),
+                Err(file) => (file, false),
+            };
+            let text = String::from_utf8_lossy(&file.bytes);
             let values =
-                crate::yaml::parse_values(&text, &f.file.path).map_err(|e| FluxError::Output {
+                crate::yaml::parse_values(&text, &file.path).map_err(|e| FluxError::Output {
                     object: object.describe(),
                     message: e.message,
                 })?;
-            Ok((f.file.path, values.into_iter().map(|(v, _)| v).collect()))
+            Ok(Output {
+                objects: values.into_iter().map(|(v, _)| v).collect(),
+                original: original.then(|| file.bytes.clone()),
+                path: file.path,
+            })
         })
         .collect()
 }
 
-/// Applies a Kustomization's `postBuild` substitution to its rendered objects.
+/// Applies a Kustomization's `postBuild` substitution to its objects; whether it had any.
 fn substitute(
     known: &Known<'_>,
     object: &FluxObject,
-    values: &mut [(String, Vec<serde_json::Value>)],
-) -> Result<(), FluxError> {
+    outputs: &mut [Output],
+) -> Result<bool, FluxError> {
     let Some(vars) = kustomization::variables(known, object)? else {
-        return Ok(());
+        return Ok(false);
     };
     let wrap = |error| FluxError::Substitution {
         object: object.describe(),
         error,
     };
     substitution::check_names(&vars).map_err(wrap)?;
-    for (_, objects) in values.iter_mut() {
-        for value in objects.iter_mut() {
+    for output in outputs.iter_mut() {
+        for value in output.objects.iter_mut() {
             substitution::substitute_object(value, &vars).map_err(wrap)?;
         }
     }
-    Ok(())
+    Ok(!vars.is_empty())
 }
