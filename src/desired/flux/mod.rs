@@ -504,3 +504,156 @@ fn substitute(
     }
     Ok(!vars.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::git::GitTree;
+    use crate::desired::render::{RenderOptions, Renderer};
+    use std::path::{Path, PathBuf};
+
+    /// A pinned tool (`PLUMB_TEST_*` overrides the place scripts/install-tools puts it); a missing
+    /// one fails the test.
+    fn tool(variable: &str, default: &str) -> String {
+        let path = std::env::var_os(variable)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(default));
+        assert!(
+            path.is_file(),
+            "{} is missing: run scripts/install-tools",
+            path.display()
+        );
+        path.display().to_string()
+    }
+
+    /// fixtures/flux committed to a new Git repository.
+    fn fixture_repository() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/flux");
+        let mut stack = vec![from.clone()];
+        while let Some(current) = stack.pop() {
+            for entry in std::fs::read_dir(&current).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let target = dir.path().join(path.strip_prefix(&from).unwrap());
+                    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                    std::fs::copy(&path, target).unwrap();
+                }
+            }
+        }
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("test", "test@example.invalid").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "fixture", &tree, &[])
+            .unwrap();
+        dir
+    }
+
+    #[test]
+    fn each_followed_object_owns_what_it_produces() {
+        let dir = fixture_repository();
+        let config = crate::config::load(&dir.path().join("plumb.yaml")).unwrap();
+        let tree = GitTree::open(dir.path(), "HEAD").unwrap();
+        let renderer = Renderer::new(RenderOptions {
+            cache_dir: None,
+            timeout: std::time::Duration::from_secs(120),
+            helm: Some(tool("PLUMB_TEST_HELM4", ".tools/bin/helm")),
+            kustomize: Some(tool("PLUMB_TEST_KUBECTL", ".tools/bin/kubectl")),
+            quiet: true,
+        });
+        let reading = Reading {
+            tree: &tree,
+            renderer: &renderer,
+            config: &config,
+        };
+        let environment = &config.config.environments["production"];
+        let source = &environment.sources[0];
+        let Source::Flux(controller) = source else {
+            panic!("the fixture's production source is a flux: source");
+        };
+        let followed = follow(&reading, "production", environment, source, controller).unwrap();
+        assert!(followed.errors.is_empty(), "{:?}", followed.errors);
+        let kustomization = |name: &str| Owner::FluxKustomization {
+            namespace: "flux-system".into(),
+            name: name.into(),
+        };
+        let release = Owner::FluxHelmRelease {
+            namespace: "web".into(),
+            name: "cache".into(),
+        };
+        let mut owners: Vec<(Owner, bool)> = followed
+            .owners
+            .iter()
+            .map(|d| (d.owner.clone(), d.failed))
+            .collect();
+        owners.sort();
+        assert_eq!(
+            owners,
+            [
+                (kustomization("apps"), false),
+                (kustomization("infrastructure"), false),
+                (kustomization("workers"), false),
+                (release.clone(), false),
+            ]
+        );
+        assert!(
+            followed
+                .owners
+                .iter()
+                .all(|d| d.source == "flux: clusters/production")
+        );
+        let owner_of_file = |path: &str| -> Origin {
+            let file = followed
+                .files
+                .iter()
+                .find(|f| f.file.path == path)
+                .unwrap_or_else(|| panic!("no file {path}"));
+            (**file.origin.as_ref().unwrap()).clone()
+        };
+        // Nested objects are followed: the HelmRelease apps produced renders, and owns its chart's
+        // objects, in its namespace; the Kustomization apps produced owns the workers.
+        assert_eq!(
+            owner_of_file("charts/cache/templates/deployment.yaml"),
+            Origin {
+                owner: Some(release),
+                namespace: Some("web".into())
+            }
+        );
+        assert_eq!(
+            owner_of_file("workers/worker.yaml").owner,
+            Some(kustomization("workers"))
+        );
+        assert_eq!(
+            owner_of_file("workers/batch/nightly.yaml").owner,
+            Some(kustomization("workers"))
+        );
+        assert_eq!(
+            owner_of_file("apps/base/cache/release.yaml").owner,
+            Some(kustomization("apps"))
+        );
+        assert_eq!(
+            owner_of_file("infrastructure/configs/cluster-issuer.yaml").owner,
+            Some(kustomization("infrastructure"))
+        );
+        // The config-named Kustomizations are sources, not desired objects.
+        assert!(
+            !followed
+                .files
+                .iter()
+                .any(|f| f.file.path.starts_with("clusters/"))
+        );
+        // A plain file of Git keeps its bytes (and lines); substituted output does not.
+        let worker = followed
+            .files
+            .iter()
+            .find(|f| f.file.path == "workers/worker.yaml")
+            .unwrap();
+        assert!(!worker.rendered);
+    }
+}
