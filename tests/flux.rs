@@ -494,14 +494,20 @@ fn flux2_parity_reports_the_acme_server_and_its_oci_charts_are_render_errors() {
         .filter(|e| e["env"] == "production")
         .map(|e| e["message"].as_str().unwrap())
         .collect();
-    for chart in [
-        "oci://quay.io/jetstack/charts",
-        "oci://docker.io/envoyproxy",
+    for (release, chart) in [
+        (
+            "HelmRelease cert-manager/cert-manager",
+            "oci://quay.io/jetstack/charts",
+        ),
+        (
+            "HelmRelease envoy-gateway-system/envoy-gateway",
+            "oci://docker.io/envoyproxy",
+        ),
     ] {
         assert!(
-            messages
-                .iter()
-                .any(|m| m.contains(chart) && m.contains("flux: clusters/production")),
+            messages.iter().any(|m| m.contains(release)
+                && m.contains(chart)
+                && m.contains("flux: clusters/production")),
             "{chart}: {messages:?}"
         );
     }

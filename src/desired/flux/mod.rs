@@ -244,8 +244,15 @@ pub fn follow(
             let entry = &mut planned[*index];
             match result {
                 Ok(files) => entry.files.extend(files.into_iter().map(|f| Err(f.file))),
-                Err(error) => {
+                Err(mut error) => {
                     entry.failed = true;
+                    // The renderer names the source; the object that failed is named too.
+                    let named = format!("source `{}`: ", state.source);
+                    error.message = error.message.replacen(
+                        &named,
+                        &format!("{named}{}: ", entry.object.describe()),
+                        1,
+                    );
                     state.followed.errors.push(error);
                 }
             }
