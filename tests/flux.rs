@@ -538,3 +538,45 @@ fn flux2_production_runs_the_tools_as_often_as_a_hand_written_config() {
     assert_eq!(hand.len(), 3, "{hand:?}");
     assert_eq!(count("production"), hand);
 }
+
+#[test]
+fn a_flux_path_without_flux_objects_or_with_broken_yaml_is_bad_input() {
+    let repo = fixture_repo();
+    let text = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &text.replace("flux: clusters/production", "flux: infrastructure/configs"),
+    );
+    repo.commit("a path of plain manifests");
+    let output = run(&repo, &["render", "production", "-o", "-"], 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`infrastructure/configs` holds no Flux Kustomization or HelmRelease"),
+        "{stderr}"
+    );
+    let repo = fixture_repo();
+    repo.write("clusters/production/broken.yaml", "kind: [unclosed\n");
+    repo.commit("broken");
+    let output = run(&repo, &["render", "production", "-o", "-"], 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("clusters/production/broken.yaml") && stderr.contains(":1"),
+        "{stderr}"
+    );
+    let repo = fixture_repo();
+    let text = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &text.replace(
+            "flux: clusters/production",
+            "flux: clusters/production\n        name: nothing",
+        ),
+    );
+    repo.commit("a name that matches nothing");
+    let output = run(&repo, &["render", "production", "-o", "-"], 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("named `nothing`") && stderr.contains("apps, infrastructure"),
+        "{stderr}"
+    );
+}
