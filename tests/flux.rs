@@ -188,6 +188,25 @@ fn parity_reports_exactly_the_planted_differences() {
 }
 
 #[test]
+fn drift_compares_what_flux_applied_with_the_followed_objects() {
+    // The snapshot is production as the controllers applied it, their labels included, with the
+    // web Deployment scaled by hand: that is the one drift. Substituted values compare by type
+    // (`${replicas:=2}` is the number 2 in Git and live alike).
+    let repo = fixture_repo();
+    let output = run(&repo, &["drift", "production", "-f", "json"], 1);
+    let report = stdout_json(&output);
+    assert_eq!(report["summary"]["complete"], true);
+    assert_eq!(report["summary"]["resources"]["production"], 9);
+    assert_eq!(
+        finding_lines(&report),
+        ["drift Deployment/web spec.replicas"]
+    );
+    let finding = &report["findings"][0];
+    assert_eq!(finding["left"], 2);
+    assert_eq!(finding["right"], 5);
+}
+
+#[test]
 fn a_kustomization_of_another_repository_is_a_render_error_naming_it() {
     let repo = fixture_repo();
     repo.write(
