@@ -582,6 +582,54 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_without_a_kustomization_gets_the_one_flux_generates() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |path: &str| {
+            let full = root.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(
+                full,
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+            )
+            .unwrap();
+        };
+        for path in [
+            "plain/b.yaml",
+            "plain/a.yml",
+            "plain/README.md",
+            "plain/nested/c.yaml",
+            "plain/built/kustomization.yaml",
+            "plain/built/inside.yaml",
+            "kustomized/kustomization.yaml",
+            ".plumb-render/0/kustomization.yaml",
+            "top.yaml",
+        ] {
+            write(path);
+        }
+        let generated = |dir: &str| -> Value {
+            let text =
+                std::fs::read_to_string(root.path().join(dir).join("kustomization.yaml")).unwrap();
+            serde_json::from_str::<Value>(&text).unwrap()["resources"].clone()
+        };
+        generate_missing(root.path(), "plain").unwrap();
+        assert_eq!(
+            generated("plain"),
+            serde_json::json!(["a.yml", "b.yaml", "built", "nested/c.yaml"])
+        );
+        // A kustomization of the user's own is left alone.
+        generate_missing(root.path(), "kustomized").unwrap();
+        let own =
+            std::fs::read_to_string(root.path().join("kustomized/kustomization.yaml")).unwrap();
+        assert!(own.starts_with("apiVersion: v1\nkind: ConfigMap"), "{own}");
+        // At the root, the renderer's own wrappers are no resource.
+        generate_missing(root.path(), "").unwrap();
+        assert_eq!(
+            generated(""),
+            serde_json::json!(["kustomized", "plain", "top.yaml"])
+        );
+    }
+
+    #[test]
     fn remote_references() {
         assert!(is_url("https://github.com/org/repo//base?ref=v1"));
         assert!(is_url("git@github.com:org/repo.git"));
