@@ -599,3 +599,106 @@ fn a_flux_path_without_flux_objects_or_with_broken_yaml_is_bad_input() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_bootstrap_kustomization_that_applies_itself_is_followed_once() {
+    let repo = fixture_repo();
+    repo.write(
+        "clusters/production/flux-system/gotk-sync.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  url: ssh://git@git.example.com/acme/fleet
+  ref: {branch: main}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m
+  sourceRef: {kind: GitRepository, name: flux-system}
+  path: ./clusters/production
+  prune: true
+",
+    );
+    let text = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &text.replace(
+            "flux: clusters/production",
+            "flux: clusters/production/flux-system/gotk-sync.yaml",
+        ),
+    );
+    repo.commit("bootstrap");
+    let objects = rendered(&repo, "production", 0);
+    // The cluster directory's objects are desired objects now (the bootstrap Kustomization applies
+    // them, itself included), and the Kustomizations among them are followed, once each.
+    assert_eq!(
+        names(&objects),
+        [
+            "ArtifactGenerator/flux-system",
+            "ClusterIssuer/letsencrypt",
+            "ConfigMap/cache-values",
+            "ConfigMap/cluster-vars",
+            "ConfigMap/web-script",
+            "CronJob/nightly",
+            "Deployment/cache",
+            "Deployment/web",
+            "Deployment/worker",
+            "GitRepository/flux-system",
+            "HelmRelease/cache",
+            "Kustomization/apps",
+            "Kustomization/flux-system",
+            "Kustomization/infrastructure",
+            "Kustomization/workers",
+        ]
+    );
+    assert_eq!(
+        object(&objects, "ClusterIssuer", "letsencrypt")["spec"]["acme"]["server"],
+        "https://acme-v02.api.letsencrypt.org/directory"
+    );
+}
+
+#[test]
+fn followed_objects_nested_past_the_depth_limit_are_a_render_error() {
+    let repo = Repo::new();
+    repo.write(
+        "plumb.yaml",
+        "version: 1\nenvironments:\n  deep:\n    namespace: web\n    sources: [{flux: chain/0/next.yaml}]\n",
+    );
+    // chain/N holds the Kustomization of chain/N+1: one level of nesting each.
+    let levels = 20;
+    for n in 0..levels {
+        repo.write(
+            &format!("chain/{n}/next.yaml"),
+            &format!(
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: level-{next}, namespace: flux-system}}
+spec:
+  sourceRef: {{kind: GitRepository, name: flux-system}}
+  path: ./chain/{next}
+",
+                next = n + 1
+            ),
+        );
+    }
+    repo.write(
+        "chain/20/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: end}\n",
+    );
+    repo.commit("a chain");
+    let output = run(&repo, &["render", "deep", "-o", "-"], 3);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Kustomization flux-system/level-18")
+            && stderr.contains("nested in each other's output reach the limit of 16"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("level-17") && !stdout.contains("name: end"),
+        "{stdout}"
+    );
+}

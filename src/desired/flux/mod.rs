@@ -67,6 +67,10 @@ pub enum FluxError {
     },
     #[error("{object}: the output of its render does not parse: {message}")]
     Output { object: String, message: String },
+    #[error(
+        "cannot read the repository to look up referenced Flux objects: {0}\n  help: plumb looks for GitRepositories, ArtifactGenerators, ConfigMaps and Secrets in every manifest at the ref"
+    )]
+    Repository(String),
     #[error("{object}: postBuild substitution: {error}")]
     Substitution {
         object: String,

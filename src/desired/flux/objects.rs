@@ -133,7 +133,7 @@ pub(crate) struct Known<'a> {
     tree: &'a GitTree,
     pub config: Vec<FluxObject>,
     pub output: Vec<FluxObject>,
-    repository: OnceCell<Vec<FluxObject>>,
+    repository: OnceCell<Result<Vec<FluxObject>, String>>,
 }
 
 impl<'a> Known<'a> {
@@ -175,7 +175,7 @@ impl<'a> Known<'a> {
             }
         }
         let found: Vec<&FluxObject> = self
-            .repository()
+            .repository()?
             .iter()
             .filter(|o| o.kind == kind && o.namespace == namespace && keep(o))
             .collect();
@@ -183,13 +183,14 @@ impl<'a> Known<'a> {
     }
 
     /// Every manifest of the repository that may hold a Flux object, a ConfigMap or a Secret
-    /// (files that do not parse, such as chart templates, hold none that Flux could read).
-    fn repository(&self) -> &[FluxObject] {
-        self.repository.get_or_init(|| {
+    /// (files that do not parse, such as chart templates, hold none that Flux could read). A
+    /// repository that cannot be read (too many files, a submodule out of reach) is an error.
+    fn repository(&self) -> Result<&[FluxObject], FluxError> {
+        let scanned = self.repository.get_or_init(|| {
             let files = self
                 .tree
                 .files_under("", crate::desired::manifests::is_manifest_file)
-                .unwrap_or_default();
+                .map_err(|e| e.to_string())?;
             let mut objects = Vec::new();
             for file in files {
                 let Ok(text) = std::str::from_utf8(&file.bytes) else {
@@ -205,8 +206,11 @@ impl<'a> Known<'a> {
                     objects.extend(FluxObject::new(value, &file.path, "default"));
                 }
             }
-            objects
-        })
+            Ok(objects)
+        });
+        scanned
+            .as_deref()
+            .map_err(|message| FluxError::Repository(message.clone()))
     }
 }
 
