@@ -702,3 +702,106 @@ spec:
         "{stdout}"
     );
 }
+
+#[test]
+fn a_git_repository_is_this_one_by_its_listed_url_and_pinned_commits_must_match() {
+    let repo = fixture_repo();
+    repo.write(
+        "clusters/production/alias.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec:
+  url: git@git.example.com:acme/fleet.git
+  ref: {tag: v1.0.0}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: extra, namespace: flux-system}
+spec:
+  sourceRef: {kind: GitRepository, name: fleet}
+  path: ./extra
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: pinned, namespace: flux-system}
+spec:
+  url: https://git.example.com/acme/fleet
+  ref: {commit: 0123456789abcdef0123456789abcdef01234567}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: old, namespace: flux-system}
+spec:
+  sourceRef: {kind: GitRepository, name: pinned}
+  path: ./extra
+",
+    );
+    repo.write(
+        "extra/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: web}\n",
+    );
+    repo.commit("aliases");
+    let output = run(&repo, &["render", "production", "-o", "-"], 3);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // Another spelling of a URL in `repositories:` is this repository.
+    assert!(stdout.contains("name: extra"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("GitRepository flux-system/pinned")
+            && stderr.contains("`spec.ref.commit`")
+            && stderr.contains("0123456789abcdef"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn values_from_a_secret_never_reach_a_message() {
+    let repo = fixture_repo();
+    let password = "hunter2-correct-horse";
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(password);
+    repo.write(
+        "charts/failing/Chart.yaml",
+        "apiVersion: v2\nname: failing\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/failing/templates/fail.yaml",
+        "{{ fail (printf \"bad password %s\" .Values.password) }}\n",
+    );
+    repo.write(
+        "clusters/production/failing.yaml",
+        &format!(
+            "apiVersion: v1
+kind: Secret
+metadata: {{name: creds, namespace: web}}
+data:
+  password: {encoded}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: failing, namespace: web}}
+spec:
+  chart:
+    spec:
+      chart: ./charts/failing
+      sourceRef: {{kind: GitRepository, name: flux-system, namespace: flux-system}}
+  valuesFrom:
+    - kind: Secret
+      name: creds
+      valuesKey: password
+      targetPath: password
+"
+        ),
+    );
+    repo.commit("a failing chart");
+    let output = run(&repo, &["parity", "staging", "production", "-f", "json"], 3);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("HelmRelease web/failing"), "{text}");
+    assert!(text.contains("bad password"), "{text}");
+    assert!(!text.contains(password), "{text}");
+}
