@@ -271,6 +271,26 @@ spec:
     - kustomize:
         patches: [{patch: '[]', target: {kind: Deployment}}]
 ---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: replaced, namespace: web}
+spec:
+  chart:
+    spec:
+      chart: ./charts/cache
+      valuesFiles: [./charts/cache/small.yaml]
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: layered, namespace: web}
+spec:
+  chart:
+    spec:
+      chart: ./charts/cache
+      valuesFiles: [./charts/cache/values.yaml, ./charts/cache/small.yaml]
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: bucket, namespace: flux-system}
@@ -279,9 +299,27 @@ spec:
   path: ./
 ",
     );
+    repo.write("charts/cache/small.yaml", "memory: 32Mi\n");
     repo.commit("unsupported");
     let output = run(&repo, &["render", "production", "-o", "-"], 3);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("HelmRelease web/replaced")
+            && stderr.contains("`spec.chart.spec.valuesFiles`"),
+        "{stderr}"
+    );
+    // Starting with the chart's values.yaml, the list layers as helm layers it.
+    let objects: Vec<Value> =
+        plumb::yaml::parse_documents(&String::from_utf8_lossy(&output.stdout), "stdout")
+            .unwrap()
+            .into_iter()
+            .map(|d| d.value)
+            .collect();
+    let layered = object(&objects, "Deployment", "layered");
+    assert_eq!(
+        layered["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"],
+        "32Mi"
+    );
     assert!(
         stderr.contains("HelmRelease web/patched") && stderr.contains("`spec.postRenderers`"),
         "{stderr}"

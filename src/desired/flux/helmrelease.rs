@@ -159,6 +159,19 @@ fn chart_spec(
                 .iter()
                 .map(|f| resolve(f, "valuesFiles"))
                 .collect::<Result<Vec<_>, _>>()?;
+            // Flux's valuesFiles replace the chart's values.yaml; helm layers values files over
+            // it. The two agree when the list starts with it (or the chart has none).
+            let default = format!("{chart_dir}/values.yaml");
+            if values.first().is_some_and(|first| *first != default)
+                && resolver.tree.kind_of(&default)?.is_some()
+            {
+                return Err(not_followed(
+                    object,
+                    &format!("{field}.valuesFiles"),
+                    "replaces the chart's values.yaml, which plumb cannot leave out of `helm template`",
+                    &format!("list `{default}` first: Flux then merges the same values"),
+                ));
+            }
             Ok((ChartLocation::Git(chart_dir), values))
         }
         Some(Kind::HelmRepository) => {
