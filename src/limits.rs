@@ -125,3 +125,12 @@ pub const MAX_CHART_ARCHIVE_BYTES: u64 = 32 << 20;
 /// Bytes of a chart repository's `index.yaml`: the largest public ones (every version of every
 /// chart of a big vendor's repository) reach tens of MiB.
 pub const MAX_CHART_INDEX_BYTES: u64 = 128 << 20;
+
+/// Levels of Flux objects a `flux:` source follows through each other's output (a Kustomization
+/// whose output holds a Kustomization is one level). Flux repositories nest two or three levels
+/// (cluster → infrastructure/apps → a HelmRelease); a cycle is stopped by identity before this.
+pub const MAX_FLUX_DEPTH: usize = 16;
+
+/// Flux Kustomizations and HelmReleases one `flux:` source follows: each is a render, and a
+/// hostile output could name thousands. The largest estates seen hold a few hundred per cluster.
+pub const MAX_FLUX_OBJECTS: usize = 2_000;

@@ -172,6 +172,18 @@ pub struct RunError {
 }
 
 impl RunError {
+    /// A `render` error of `source` (as plumb.yaml names it) in `env`: the message names both.
+    pub fn render(env: &str, source: &str, message: impl fmt::Display) -> RunError {
+        RunError {
+            env: env.to_string(),
+            kind: "render".into(),
+            source: Some(source.to_string()),
+            resource: None,
+            message: format!("environment `{env}`, source `{source}`: {message}"),
+            unjudged: None,
+        }
+    }
+
     /// What a failed source left unjudged, as reports say it after the message (empty when it
     /// says nothing).
     pub fn unjudged_note(&self) -> String {

@@ -42,6 +42,14 @@ pub enum DesiredError {
         // Not `#[source]`: the message already holds it.
         error: argocd::ArgocdError,
     },
+    /// A `flux:` path that holds no Flux object to follow, or a file there that does not parse.
+    #[error("environment `{env}`, source `{source_name}`: {error}")]
+    Flux {
+        env: String,
+        source_name: String,
+        // Not `#[source]`: the message already holds it.
+        error: flux::FluxError,
+    },
 }
 
 /// The documents of one environment, and what could not be rendered.
@@ -283,17 +291,7 @@ pub fn environment_files(
 /// A source that could not be read from Git (a submodule whose commit is not in the clone): a
 /// `render` error of that source, so the run is incomplete rather than missing its objects.
 fn unreadable(env: &str, source: &Source, error: &git::GitError) -> RunError {
-    RunError {
-        env: env.to_string(),
-        kind: "render".into(),
-        source: Some(source.describe()),
-        resource: None,
-        message: format!(
-            "environment `{env}`, source `{}`: {error}",
-            source.describe()
-        ),
-        unjudged: None,
-    }
+    RunError::render(env, &source.describe(), error)
 }
 
 fn missing_path(tree: &GitTree, env: &str, source: &Source, path: &str) -> DesiredError {
@@ -399,17 +397,14 @@ pub fn parse(env: &str, files: Vec<SourceFile>) -> Result<DesiredState, DesiredE
                         }
                         Ok(Ok(documents))
                     }
-                    Err(error) if rendered => Ok(Err(RunError {
-                        env: env.to_string(),
-                        kind: "render".into(),
-                        message: format!(
-                            "environment `{env}`, source `{source}`: the rendered output for {path} does not parse: {}\n  help: the chart or overlay renders invalid YAML; fix the template that writes it",
+                    Err(error) if rendered => Ok(Err(RunError::render(
+                        env,
+                        &source,
+                        format_args!(
+                            "the rendered output for {path} does not parse: {}\n  help: the chart or overlay renders invalid YAML; fix the template that writes it",
                             rendered_parse_error(&error)
                         ),
-                        source: Some(source),
-                        resource: None,
-                        unjudged: None,
-                    })),
+                    ))),
                     Err(error) => Err(DesiredError::Source {
                         env: env.to_string(),
                         source_name: source,

@@ -265,17 +265,7 @@ fn not_expanded(
 
 /// A `render` error of `source`: what could not be followed, so the run is incomplete.
 fn render_error(env: &str, source: &Source, message: &str) -> RunError {
-    RunError {
-        env: env.to_string(),
-        kind: "render".into(),
-        source: Some(source.describe()),
-        resource: None,
-        message: format!(
-            "environment `{env}`, source `{}`: {message}",
-            source.describe()
-        ),
-        unjudged: None,
-    }
+    RunError::render(env, &source.describe(), message)
 }
 
 /// Whether `revision` (an Argo CD `targetRevision` or a git generator's `revision`) is the

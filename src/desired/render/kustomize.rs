@@ -372,6 +372,71 @@ fn looks_like_host_path(reference: &str) -> bool {
         && !lower.ends_with(".json")
 }
 
+/// Writes the kustomization kustomize-controller generates for a directory that has none (Flux
+/// builds any directory): every `.yaml` and `.yml` file below it, and each subdirectory that has a
+/// kustomization, not descended into (fluxcd/pkg's kustomize generator). Written in the tree
+/// written out for rendering, never the user's; a directory that has one is left alone. Every job
+/// over the directory writes the same text, so concurrent jobs may race harmlessly: each writes a
+/// temporary file and renames it into place.
+pub fn generate_missing(root: &std::path::Path, dir: &str) -> std::io::Result<()> {
+    let full = root.join(dir);
+    if FILE_NAMES.iter().any(|name| full.join(name).is_file()) {
+        return Ok(());
+    }
+    let mut resources = Vec::new();
+    collect_resources(&full, "", dir.is_empty(), &mut resources)?;
+    let kustomization = serde_json::json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": resources,
+    });
+    let mut file = tempfile::NamedTempFile::new_in(&full)?;
+    std::io::Write::write_all(&mut file, kustomization.to_string().as_bytes())?;
+    file.persist(full.join(FILE_NAMES[0]))
+        .map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The resources of a generated kustomization below `base`/`relative`, in walk order.
+fn collect_resources(
+    base: &std::path::Path,
+    relative: &str,
+    at_root: bool,
+    out: &mut Vec<String>,
+) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(base.join(relative))?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = if relative.is_empty() {
+            name.clone()
+        } else {
+            format!("{relative}/{name}")
+        };
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            // The renderer's own wrappers live at the root of the written-out tree.
+            if at_root && relative.is_empty() && name == ".plumb-render" {
+                continue;
+            }
+            if FILE_NAMES.iter().any(|f| entry.path().join(f).is_file()) {
+                out.push(path);
+            } else {
+                collect_resources(base, &path, at_root, out)?;
+            }
+        } else if kind.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            out.push(path);
+        }
+        if out.len() > crate::limits::MAX_FILES_PER_SOURCE {
+            return Err(std::io::Error::other(format!(
+                "more than {} files to list in a generated kustomization",
+                crate::limits::MAX_FILES_PER_SOURCE
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// One `kustomize build`: a directory in Git (a kustomization, or plain files a generated one
 /// lists), and what a GitOps controller adds on top of it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -513,6 +578,54 @@ mod tests {
                 "e.env",
                 "s.env"
             ]
+        );
+    }
+
+    #[test]
+    fn a_directory_without_a_kustomization_gets_the_one_flux_generates() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |path: &str| {
+            let full = root.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(
+                full,
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+            )
+            .unwrap();
+        };
+        for path in [
+            "plain/b.yaml",
+            "plain/a.yml",
+            "plain/README.md",
+            "plain/nested/c.yaml",
+            "plain/built/kustomization.yaml",
+            "plain/built/inside.yaml",
+            "kustomized/kustomization.yaml",
+            ".plumb-render/0/kustomization.yaml",
+            "top.yaml",
+        ] {
+            write(path);
+        }
+        let generated = |dir: &str| -> Value {
+            let text =
+                std::fs::read_to_string(root.path().join(dir).join("kustomization.yaml")).unwrap();
+            serde_json::from_str::<Value>(&text).unwrap()["resources"].clone()
+        };
+        generate_missing(root.path(), "plain").unwrap();
+        assert_eq!(
+            generated("plain"),
+            serde_json::json!(["a.yml", "b.yaml", "built", "nested/c.yaml"])
+        );
+        // A kustomization of the user's own is left alone.
+        generate_missing(root.path(), "kustomized").unwrap();
+        let own =
+            std::fs::read_to_string(root.path().join("kustomized/kustomization.yaml")).unwrap();
+        assert!(own.starts_with("apiVersion: v1\nkind: ConfigMap"), "{own}");
+        // At the root, the renderer's own wrappers are no resource.
+        generate_missing(root.path(), "").unwrap();
+        assert_eq!(
+            generated(""),
+            serde_json::json!(["kustomized", "plain", "top.yaml"])
         );
     }
 

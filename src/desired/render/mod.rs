@@ -373,6 +373,8 @@ impl Renderer {
                 (h.args(root, &chart_dir, &inline_files), None)
             }
             JobKind::Kustomize(k) => {
+                kustomize::generate_missing(root, &k.dir)
+                    .map_err(|e| RenderError::Checkout(e.to_string()))?;
                 let (relative, full) = job_dir()?;
                 std::fs::write(
                     full.join("kustomization.yaml"),

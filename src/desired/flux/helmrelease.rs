@@ -1,0 +1,476 @@
+//! A Flux HelmRelease as a `helm template`: its chart (a directory of this repository, a
+//! HelmRepository's or an OCIRepository's chart), its values merged as helm-controller merges them,
+//! its release name and namespace (docs/sources.md, flux).
+
+use super::artifacts::{Reference, Resolver};
+use super::kustomization::data_of;
+use super::objects::{FluxObject, Kind};
+use super::{FluxError, not_followed};
+use crate::config::RemoteChart;
+use crate::desired::render::helm::{ChartLocation, HelmJob};
+use crate::desired::render::join_repo;
+use serde_json::{Map, Value};
+use sha2::Digest;
+
+/// Fields that change when or how Flux applies, not what: ignored.
+const HARMLESS: [&str; 17] = [
+    "interval",
+    "timeout",
+    "dependsOn",
+    "suspend",
+    "serviceAccountName",
+    "storageNamespace",
+    "maxHistory",
+    "persistentClient",
+    "install",
+    "upgrade",
+    "test",
+    "rollback",
+    "uninstall",
+    "driftDetection",
+    "chart",
+    "chartRef",
+    "values",
+];
+
+/// Fields plumb turns into the render.
+const FOLLOWED: [&str; 3] = ["valuesFrom", "targetNamespace", "releaseName"];
+
+/// Helm's longest release name.
+const MAX_RELEASE_NAME: usize = 53;
+
+/// The release name helm-controller uses: `releaseName`, else `[targetNamespace-]name`, shortened
+/// past 53 characters to its first 40 and 12 hex digits of its SHA-256.
+pub(crate) fn release_name(object: &FluxObject) -> String {
+    let spec = object.spec();
+    let name = match (
+        spec["releaseName"].as_str(),
+        spec["targetNamespace"].as_str(),
+    ) {
+        (Some(release), _) if !release.is_empty() => release.to_string(),
+        (_, Some(target)) if !target.is_empty() => format!("{target}-{}", object.name),
+        _ => object.name.clone(),
+    };
+    if name.len() <= MAX_RELEASE_NAME {
+        return name;
+    }
+    let sum = hex(&sha2::Sha256::digest(name.as_bytes()));
+    format!("{}-{}", &name[..MAX_RELEASE_NAME - 13], &sum[..12])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The namespace the release's objects go to: `targetNamespace`, else the HelmRelease's own.
+pub(crate) fn release_namespace(object: &FluxObject) -> String {
+    object.spec()["targetNamespace"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map_or_else(|| object.namespace.clone(), str::to_string)
+}
+
+/// The `helm template` that renders `object`.
+pub(crate) fn job(resolver: &Resolver<'_, '_>, object: &FluxObject) -> Result<HelmJob, FluxError> {
+    let spec = object.spec();
+    if let Some(map) = spec.as_object()
+        && let Some(field) = map
+            .keys()
+            .find(|k| !HARMLESS.contains(&k.as_str()) && !FOLLOWED.contains(&k.as_str()))
+    {
+        return Err(not_followed(
+            object,
+            &format!("spec.{field}"),
+            "changes what Flux applies, and plumb does not follow it",
+            "see docs/sources.md for the fields plumb follows",
+        ));
+    }
+    let (chart, values_files) = if spec["chart"]["spec"].is_object() {
+        chart_spec(resolver, object, &spec["chart"]["spec"], "spec.chart.spec")?
+    } else if spec["chartRef"].is_object() {
+        chart_ref(resolver, object)?
+    } else {
+        return Err(not_followed(
+            object,
+            "spec.chart",
+            "is missing, and so is spec.chartRef",
+            "name the chart",
+        ));
+    };
+    let mut values = Value::Object(Map::new());
+    for (index, reference) in spec["valuesFrom"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        values_from(resolver, object, reference, index, &mut values)?;
+    }
+    if let Some(inline) = spec["values"].as_object() {
+        merge(&mut values, &Value::Object(inline.clone()));
+    }
+    let inline_values = match &values {
+        Value::Object(map) if map.is_empty() => Vec::new(),
+        _ => vec![values],
+    };
+    Ok(HelmJob {
+        chart,
+        release: release_name(object),
+        namespace: Some(release_namespace(object)),
+        values: values_files,
+        inline_values,
+        set: Vec::new(),
+        // Flux installs a chart's CRDs (`install.crds: Create`, its default).
+        skip_crds: false,
+    })
+}
+
+/// A `chart.spec` (or a HelmChart's spec): a chart path in a GitRepository of this repository, or a
+/// chart of a HelmRepository; and its `valuesFiles`.
+fn chart_spec(
+    resolver: &Resolver<'_, '_>,
+    object: &FluxObject,
+    spec: &Value,
+    field: &str,
+) -> Result<(ChartLocation, Vec<String>), FluxError> {
+    let chart = spec["chart"].as_str().unwrap_or("");
+    let reference = Reference::at(object, &spec["sourceRef"], &format!("{field}.sourceRef"))?;
+    let mut files: Vec<&str> = spec["valuesFiles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    files.extend(spec["valuesFile"].as_str());
+    match Kind::named(&reference.kind) {
+        Some(Kind::GitRepository) => {
+            let root = resolver.directory(object, &reference, &format!("{field}.sourceRef"))?;
+            let resolve = |path: &str, what: &str| -> Result<String, FluxError> {
+                match join_repo(&root, path) {
+                    Some(p) if resolver.tree.kind_of(&p)?.is_some() => Ok(p),
+                    _ => Err(not_followed(
+                        object,
+                        &format!("{field}.{what}"),
+                        &format!("`{path}` is not in the repository at the ref"),
+                        "fix the path, or commit the chart",
+                    )),
+                }
+            };
+            let chart_dir = resolve(chart, "chart")?;
+            let values = files
+                .iter()
+                .map(|f| resolve(f, "valuesFiles"))
+                .collect::<Result<Vec<_>, _>>()?;
+            // Flux's valuesFiles replace the chart's values.yaml; helm layers values files over
+            // it. The two agree when the list starts with it (or the chart has none).
+            let default = format!("{chart_dir}/values.yaml");
+            if values.first().is_some_and(|first| *first != default)
+                && resolver.tree.kind_of(&default)?.is_some()
+            {
+                return Err(not_followed(
+                    object,
+                    &format!("{field}.valuesFiles"),
+                    "replaces the chart's values.yaml, which plumb cannot leave out of `helm template`",
+                    &format!("list `{default}` first: Flux then merges the same values"),
+                ));
+            }
+            Ok((ChartLocation::Git(chart_dir), values))
+        }
+        Some(Kind::HelmRepository) => {
+            let repository = resolver
+                .known
+                .find(Kind::HelmRepository, &reference.namespace, &reference.name)?
+                .ok_or_else(|| missing(object, &format!("{field}.sourceRef"), &reference))?;
+            if !files.is_empty() {
+                return Err(not_followed(
+                    object,
+                    &format!("{field}.valuesFiles"),
+                    "names values files inside a remote chart, which plumb does not read",
+                    "move the values into spec.values or a values file in Git",
+                ));
+            }
+            let url = repository.spec()["url"].as_str().unwrap_or("").to_string();
+            let version = spec["version"]
+                .as_str()
+                .filter(|v| *v != "*" && !v.is_empty());
+            Ok((
+                ChartLocation::Remote(RemoteChart {
+                    repo: url,
+                    chart: chart.to_string(),
+                    version: version.map(str::to_string),
+                }),
+                Vec::new(),
+            ))
+        }
+        _ => Err(not_followed(
+            object,
+            &format!("{field}.sourceRef"),
+            &format!(
+                "refers to the {}, a chart source plumb does not follow",
+                reference.describe()
+            ),
+            "plumb follows charts in GitRepositories of this repository and in HelmRepositories",
+        )),
+    }
+}
+
+/// `chartRef`: an OCIRepository's chart (the URL up to the chart's name, the chart, the tag or
+/// semver range), or a HelmChart.
+fn chart_ref(
+    resolver: &Resolver<'_, '_>,
+    object: &FluxObject,
+) -> Result<(ChartLocation, Vec<String>), FluxError> {
+    let reference = Reference::at(object, &object.spec()["chartRef"], "spec.chartRef")?;
+    match Kind::named(&reference.kind) {
+        Some(Kind::OCIRepository) => {
+            let repository = resolver
+                .known
+                .find(Kind::OCIRepository, &reference.namespace, &reference.name)?
+                .ok_or_else(|| missing(object, "spec.chartRef", &reference))?;
+            let spec = repository.spec();
+            let url = spec["url"].as_str().unwrap_or("").trim_end_matches('/');
+            let Some((repo, chart)) = url.rsplit_once('/') else {
+                return Err(not_followed(
+                    repository,
+                    "spec.url",
+                    &format!("`{url}` names no chart"),
+                    "write the URL as oci://registry/path/chart",
+                ));
+            };
+            let version = spec["ref"]["tag"]
+                .as_str()
+                .or_else(|| spec["ref"]["semver"].as_str())
+                .map(str::to_string);
+            if spec["ref"]["digest"].is_string() && version.is_none() {
+                return Err(not_followed(
+                    repository,
+                    "spec.ref.digest",
+                    "pins a digest, which plumb cannot resolve to a chart version",
+                    "pin a tag or a semver range",
+                ));
+            }
+            Ok((
+                ChartLocation::Remote(RemoteChart {
+                    repo: repo.to_string(),
+                    chart: chart.to_string(),
+                    version,
+                }),
+                Vec::new(),
+            ))
+        }
+        Some(Kind::HelmChart) => {
+            let chart = resolver
+                .known
+                .find(Kind::HelmChart, &reference.namespace, &reference.name)?
+                .ok_or_else(|| missing(object, "spec.chartRef", &reference))?;
+            // The HelmChart's own source reference is relative to the HelmChart's namespace.
+            chart_spec(resolver, chart, chart.spec(), "spec")
+        }
+        _ => Err(not_followed(
+            object,
+            "spec.chartRef",
+            &format!(
+                "refers to the {}, which is not an OCIRepository or a HelmChart",
+                reference.describe()
+            ),
+            "refer to an OCIRepository or a HelmChart",
+        )),
+    }
+}
+
+fn missing(object: &FluxObject, field: &str, reference: &Reference) -> FluxError {
+    not_followed(
+        object,
+        field,
+        &format!(
+            "refers to the {}, which is neither in the rendered output nor anywhere in the repository at the ref",
+            reference.describe()
+        ),
+        "commit the object it refers to",
+    )
+}
+
+/// One `valuesFrom` entry merged into `values`: the ConfigMap's or Secret's `valuesKey` (default
+/// `values.yaml`) as YAML values, or, with `targetPath`, as the string at that path.
+fn values_from(
+    resolver: &Resolver<'_, '_>,
+    object: &FluxObject,
+    reference: &Value,
+    index: usize,
+    values: &mut Value,
+) -> Result<(), FluxError> {
+    let field = format!("spec.valuesFrom[{index}]");
+    let kind = match reference["kind"].as_str() {
+        Some("ConfigMap") => Kind::ConfigMap,
+        Some("Secret") => Kind::Secret,
+        _ => {
+            return Err(not_followed(
+                object,
+                &field,
+                "is not a ConfigMap or a Secret",
+                "refer to a ConfigMap or a Secret",
+            ));
+        }
+    };
+    let name = reference["name"].as_str().unwrap_or("");
+    let key = reference["valuesKey"].as_str().unwrap_or("values.yaml");
+    let optional = reference["optional"].as_bool().unwrap_or(false);
+    let Some(found) = resolver.known.find(kind, &object.namespace, name)? else {
+        if optional {
+            return Ok(());
+        }
+        return Err(not_followed(
+            object,
+            &field,
+            &format!(
+                "refers to the {} {}/{name}, which is neither in the rendered output nor in the repository at the ref",
+                kind.name(),
+                object.namespace
+            ),
+            "commit it, or mark the reference `optional: true`",
+        ));
+    };
+    let data = data_of(found)?;
+    let Some(text) = data.get(key) else {
+        if optional {
+            return Ok(());
+        }
+        return Err(not_followed(
+            object,
+            &field,
+            &format!(
+                "names the key `{key}`, which {} does not hold",
+                found.describe()
+            ),
+            "fix valuesKey",
+        ));
+    };
+    match reference["targetPath"].as_str().filter(|p| !p.is_empty()) {
+        Some(path) => {
+            if path.contains(['[', '\\']) {
+                return Err(not_followed(
+                    object,
+                    &format!("{field}.targetPath"),
+                    "uses list indexes or escapes, which plumb does not follow",
+                    "use a dotted path of keys",
+                ));
+            }
+            let mut leaf = values;
+            for part in path.split('.') {
+                if !leaf.is_object() {
+                    *leaf = Value::Object(Map::new());
+                }
+                leaf = leaf
+                    .as_object_mut()
+                    .map(|m| m.entry(part.to_string()).or_insert(Value::Null))
+                    .unwrap_or_else(|| unreachable!("made an object just above"));
+            }
+            *leaf = Value::String(text.clone());
+        }
+        None => {
+            // The values themselves never go into a message: they may be a Secret's.
+            let parsed: Value =
+                crate::yaml::from_str_holding_secrets(text, &found.file).map_err(|_| {
+                    not_followed(
+                        object,
+                        &field,
+                        &format!(
+                            "reads `{key}` of {}, which is not a YAML mapping",
+                            found.describe()
+                        ),
+                        "store values as YAML",
+                    )
+                })?;
+            if !parsed.is_object() && !parsed.is_null() {
+                return Err(not_followed(
+                    object,
+                    &field,
+                    &format!(
+                        "reads `{key}` of {}, which is not a YAML mapping",
+                        found.describe()
+                    ),
+                    "store values as YAML",
+                ));
+            }
+            merge(values, &parsed);
+        }
+    }
+    Ok(())
+}
+
+/// Helm's merge of values: mappings merge key by key, anything else replaces.
+fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(base), Value::Object(over)) => {
+            for (key, value) in over {
+                match base.get_mut(key) {
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        merge(existing, value)
+                    }
+                    _ => {
+                        base.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (base, over) if !over.is_null() => *base = over.clone(),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn release(name: &str, spec: Value) -> FluxObject {
+        FluxObject::new(
+            json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                   "metadata": {"name": name, "namespace": "apps"}, "spec": spec}),
+            "r.yaml",
+            "default",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn release_names_default_as_flux_does() {
+        assert_eq!(release_name(&release("web", json!({}))), "web");
+        assert_eq!(
+            release_name(&release("web", json!({"targetNamespace": "shop"}))),
+            "shop-web"
+        );
+        assert_eq!(
+            release_name(&release(
+                "web",
+                json!({"releaseName": "front", "targetNamespace": "shop"})
+            )),
+            "front"
+        );
+        assert_eq!(release_namespace(&release("web", json!({}))), "apps");
+        assert_eq!(
+            release_namespace(&release("web", json!({"targetNamespace": "shop"}))),
+            "shop"
+        );
+        // helm-controller's ShortenName: 40 characters, a dash, 12 hex digits of the SHA-256.
+        let long = "a-very-long-target-namespace-for-this-team";
+        let name = release_name(&release(
+            "and-an-even-longer-release",
+            json!({"targetNamespace": long}),
+        ));
+        let full = format!("{long}-and-an-even-longer-release");
+        assert_eq!(name.len(), 53);
+        assert_eq!(&name[..41], &format!("{}-", &full[..40]));
+        assert_eq!(
+            &name[41..],
+            &hex(&sha2::Sha256::digest(full.as_bytes()))[..12]
+        );
+    }
+
+    #[test]
+    fn values_merge_as_helm_merges() {
+        let mut base = json!({"a": {"b": 1, "c": 2}, "list": [1, 2]});
+        merge(&mut base, &json!({"a": {"c": 3}, "list": [3], "d": true}));
+        assert_eq!(base, json!({"a": {"b": 1, "c": 3}, "list": [3], "d": true}));
+    }
+}

@@ -1,0 +1,845 @@
+//! `flux:` sources end to end: the fixture's clusters (fixtures/flux) followed through their Flux
+//! objects with the real helm and kustomize, and the flux2 example of `../shared/realworld`
+//! (ignored in a plain `cargo test`; `.ci/run` runs them).
+
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use support::{Repo, finding_lines, fixtures, stdout_json, tool};
+
+fn fixture_repo() -> Repo {
+    let repo = Repo::new();
+    repo.copy_dir(&fixtures().join("flux"), "");
+    repo.commit("flux fixture");
+    repo
+}
+
+fn run_with(repo: &Repo, helm: &Path, kustomize: &Path, args: &[&str]) -> Output {
+    repo.plumb()
+        .env("PLUMB_HELM", helm)
+        .env("PLUMB_KUSTOMIZE", kustomize)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn run(repo: &Repo, args: &[&str], code: i32) -> Output {
+    let output = run_with(repo, &tool("helm4"), &tool("kubectl"), args);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "plumb {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The objects `plumb render ENV -o -` prints, by `Kind/name`.
+fn rendered(repo: &Repo, env: &str, code: i32) -> Vec<Value> {
+    let output = run(repo, &["render", env, "-o", "-"], code);
+    let text = String::from_utf8(output.stdout).unwrap();
+    plumb::yaml::parse_documents(&text, "stdout")
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value)
+        .collect()
+}
+
+fn object<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind}/{name} among {}", names(objects).join(", ")))
+}
+
+fn names(objects: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn production_renders_through_its_own_cluster_directory_with_its_patches() {
+    let repo = fixture_repo();
+    let objects = rendered(&repo, "production", 0);
+    assert_eq!(
+        names(&objects),
+        [
+            "ClusterIssuer/letsencrypt",
+            "ConfigMap/cache-values",
+            "ConfigMap/web-script",
+            "CronJob/nightly",
+            "Deployment/cache",
+            "Deployment/web",
+            "Deployment/worker",
+            "HelmRelease/cache",
+            "Kustomization/workers",
+        ]
+    );
+    // The infrastructure Kustomization's own patch: the production ACME server.
+    assert_eq!(
+        object(&objects, "ClusterIssuer", "letsencrypt")["spec"]["acme"]["server"],
+        "https://acme-v02.api.letsencrypt.org/directory"
+    );
+    // The apps artifact is assembled from apps/base and apps/production: production's patch of the
+    // HelmRelease reaches the chart's Deployment, with values from the ConfigMap (valuesFrom, and
+    // a targetPath) over the chart's defaults.
+    assert_eq!(
+        object(&objects, "HelmRelease", "cache")["spec"]["values"]["replicas"],
+        3
+    );
+    let cache = object(&objects, "Deployment", "cache");
+    assert_eq!(cache["metadata"]["namespace"], "web");
+    assert_eq!(cache["spec"]["replicas"], 3);
+    let container = &cache["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["ports"][0]["containerPort"], 6379);
+    assert_eq!(container["resources"]["limits"]["memory"], "128Mi");
+    let staging = rendered(&repo, "staging", 0);
+    assert_eq!(
+        object(&staging, "ClusterIssuer", "letsencrypt")["spec"]["acme"]["server"],
+        "https://acme-staging-v02.api.letsencrypt.org/directory"
+    );
+    assert_eq!(
+        object(&staging, "Deployment", "cache")["spec"]["replicas"],
+        1
+    );
+}
+
+#[test]
+fn substitution_follows_flux_rules_defaults_escapes_and_opt_out() {
+    let repo = fixture_repo();
+    let objects = rendered(&repo, "production", 0);
+    let web = object(&objects, "Deployment", "web");
+    // `substitute` inline, `${var:=default}` read back as the number YAML reads.
+    assert_eq!(web["metadata"]["labels"]["cluster"], "production");
+    assert_eq!(web["spec"]["replicas"], 2);
+    let env = &web["spec"]["template"]["spec"]["containers"][0]["env"];
+    let value = |name: &str| {
+        env.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()["value"]
+            .clone()
+    };
+    // From the cluster's ConfigMap (substituteFrom); the optional Secret is absent, and fine.
+    assert_eq!(value("REGION"), "us-east-1");
+    assert_eq!(value("TIER"), "standard");
+    // `$${kept}` is Flux's escape for a literal `${kept}`.
+    assert_eq!(value("LITERAL"), "${kept}");
+    // The opt-out annotation leaves the object as written.
+    assert_eq!(
+        object(&objects, "ConfigMap", "web-script")["data"]["run.sh"],
+        "echo \"${HOME} in ${cluster_name}\""
+    );
+    // A required substituteFrom object that is missing is a render error naming it.
+    let repo = fixture_repo();
+    repo.remove("clusters/production/cluster-vars.yaml");
+    repo.remove("clusters/staging/cluster-vars.yaml");
+    repo.commit("no cluster vars");
+    let output = run(&repo, &["render", "production", "-o", "-"], 3);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Kustomization flux-system/apps")
+            && stderr.contains("spec.postBuild.substituteFrom[0]")
+            && stderr.contains("ConfigMap flux-system/cluster-vars"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn parity_reports_exactly_the_planted_differences() {
+    let repo = fixture_repo();
+    let output = run(
+        &repo,
+        &[
+            "parity",
+            "staging",
+            "production",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+        0,
+    );
+    let report = stdout_json(&output);
+    assert_eq!(report["summary"]["complete"], true);
+    assert_eq!(
+        finding_lines(&report),
+        [
+            "parity ClusterIssuer/letsencrypt spec.acme.server",
+            "parity Deployment/cache spec.replicas",
+            "parity Deployment/web spec.template.spec.containers[name=web].env[name=REGION].value",
+            "parity HelmRelease/cache spec.values.replicas",
+        ]
+    );
+}
+
+#[test]
+fn drift_compares_what_flux_applied_with_the_followed_objects() {
+    // The snapshot is production as the controllers applied it, their labels included, with the
+    // web Deployment scaled by hand: that is the one drift. Substituted values compare by type
+    // (`${replicas:=2}` is the number 2 in Git and live alike).
+    let repo = fixture_repo();
+    let output = run(&repo, &["drift", "production", "-f", "json"], 1);
+    let report = stdout_json(&output);
+    assert_eq!(report["summary"]["complete"], true);
+    assert_eq!(report["summary"]["resources"]["production"], 9);
+    assert_eq!(
+        finding_lines(&report),
+        ["drift Deployment/web spec.replicas"]
+    );
+    let finding = &report["findings"][0];
+    assert_eq!(finding["left"], 2);
+    assert_eq!(finding["right"], 5);
+}
+
+#[test]
+fn a_kustomization_of_another_repository_is_a_render_error_naming_it() {
+    let repo = fixture_repo();
+    repo.write(
+        "clusters/production/tenants.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: tenants
+  namespace: flux-system
+spec:
+  url: https://git.example.com/acme/tenants.git
+  ref: {branch: main}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: tenants
+  namespace: flux-system
+spec:
+  sourceRef: {kind: GitRepository, name: tenants}
+  path: ./
+",
+    );
+    repo.commit("a tenant repository");
+    let output = run(&repo, &["parity", "staging", "production", "-f", "json"], 3);
+    let report = stdout_json(&output);
+    assert_eq!(report["summary"]["complete"], false);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let error = &errors[0];
+    assert_eq!(error["kind"], "render");
+    assert_eq!(error["env"], "production");
+    assert_eq!(error["source"], "flux: clusters/production");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("Kustomization flux-system/tenants")
+            && message.contains("`spec.sourceRef`")
+            && message.contains("https://git.example.com/acme/tenants.git"),
+        "{message}"
+    );
+    // The rest of production is still compared.
+    assert!(
+        finding_lines(&report)
+            .contains(&"parity ClusterIssuer/letsencrypt spec.acme.server".to_string())
+    );
+}
+
+#[test]
+fn unsupported_fields_and_unfollowed_sources_are_render_errors_naming_them() {
+    let repo = fixture_repo();
+    repo.write(
+        "clusters/production/more.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: patched, namespace: web}
+spec:
+  chart:
+    spec:
+      chart: ./charts/cache
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+  postRenderers:
+    - kustomize:
+        patches: [{patch: '[]', target: {kind: Deployment}}]
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: replaced, namespace: web}
+spec:
+  chart:
+    spec:
+      chart: ./charts/cache
+      valuesFiles: [./charts/cache/small.yaml]
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: layered, namespace: web}
+spec:
+  chart:
+    spec:
+      chart: ./charts/cache
+      valuesFiles: [./charts/cache/values.yaml, ./charts/cache/small.yaml]
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: bucket, namespace: flux-system}
+spec:
+  sourceRef: {kind: Bucket, name: artifacts}
+  path: ./
+",
+    );
+    repo.write("charts/cache/small.yaml", "memory: 32Mi\n");
+    repo.commit("unsupported");
+    let output = run(&repo, &["render", "production", "-o", "-"], 3);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("HelmRelease web/replaced")
+            && stderr.contains("`spec.chart.spec.valuesFiles`"),
+        "{stderr}"
+    );
+    // Starting with the chart's values.yaml, the list layers as helm layers it.
+    let objects: Vec<Value> =
+        plumb::yaml::parse_documents(&String::from_utf8_lossy(&output.stdout), "stdout")
+            .unwrap()
+            .into_iter()
+            .map(|d| d.value)
+            .collect();
+    let layered = object(&objects, "Deployment", "layered");
+    assert_eq!(
+        layered["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"],
+        "32Mi"
+    );
+    assert!(
+        stderr.contains("HelmRelease web/patched") && stderr.contains("`spec.postRenderers`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Kustomization flux-system/bucket")
+            && stderr.contains("Bucket flux-system/artifacts"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_directory_without_a_kustomization_is_built_as_flux_generates_it() {
+    let repo = fixture_repo();
+    // With something to add, the workers directory must be built: plumb writes the kustomization
+    // Flux generates (every manifest below it) in the tree it renders from.
+    for env in ["staging", "production"] {
+        let path = format!("apps/{env}/workers.yaml");
+        let text = std::fs::read_to_string(repo.path().join(&path)).unwrap();
+        repo.write(
+            &path,
+            &text.replace(
+                "  path: ./workers\n",
+                "  path: ./workers\n  namePrefix: ${cluster_name}-\n",
+            ),
+        );
+    }
+    repo.commit("prefixed workers");
+    let objects = rendered(&repo, "production", 0);
+    object(&objects, "Deployment", "production-worker");
+    object(&objects, "CronJob", "production-nightly");
+    // Substituted in the apps Kustomization's output before it is followed.
+    assert_eq!(
+        object(&objects, "Kustomization", "workers")["spec"]["namePrefix"],
+        "production-"
+    );
+    assert!(!repo.path().join("workers/kustomization.yaml").exists());
+}
+
+/// Wrappers around the real tools that log each run to `calls.log` beside them.
+fn counting_tools(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("calls.log");
+    let wrap = |name: &str, real: PathBuf| {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"{name} $1\" >> {}\nexec {} \"$@\"\n",
+                log.display(),
+                real.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    (
+        wrap("helm", tool("helm4")),
+        wrap("kubectl", tool("kubectl")),
+        log,
+    )
+}
+
+/// Tool runs, `helm template` and `kubectl kustomize` (version queries left out).
+fn render_runs(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.ends_with(" template") || l.ends_with(" kustomize"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn following_flux_objects_runs_the_tools_as_often_as_a_hand_written_config() {
+    let repo = fixture_repo();
+    let text = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &text.replace(
+            "parity:",
+            "  hand-production:
+    namespace: web
+    sources:
+      - kustomize: infrastructure/configs
+      - kustomize: apps/production
+      - helm: {chart: charts/cache, release: cache, namespace: web}
+      - kustomize: workers
+parity:",
+        ),
+    );
+    repo.commit("hand-written production");
+    let tools = tempfile::tempdir().unwrap();
+    let (helm, kubectl, log) = counting_tools(tools.path());
+    let count = |env: &str| {
+        std::fs::remove_file(&log).ok();
+        let output = repo
+            .plumb()
+            .arg("--no-cache")
+            .env("PLUMB_HELM", &helm)
+            .env("PLUMB_KUSTOMIZE", &kubectl)
+            .args(["render", env, "-o", "-"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        render_runs(&log)
+    };
+    let hand = count("hand-production");
+    let flux = count("production");
+    assert_eq!(hand.len(), 3, "{hand:?}");
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(flux), sorted(hand));
+}
+
+// The flux2 example of ../shared/realworld.
+
+fn realworld(name: &str) -> PathBuf {
+    let root = std::env::var_os("PLUMB_REALWORLD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld"));
+    let dir = root.join(name);
+    assert!(
+        dir.is_dir(),
+        "{} is missing (set PLUMB_REALWORLD to the realworld directory)",
+        dir.display()
+    );
+    dir
+}
+
+const FLUX2: &str = "version: 1
+environments:
+  staging:
+    sources: [{flux: clusters/staging}]
+  production:
+    sources: [{flux: clusters/production}]
+  hand-production:
+    sources:
+      - kustomize: infrastructure/controllers
+      - kustomize: infrastructure/configs
+      - kustomize: apps/production
+parity:
+  - between: [staging, production]
+";
+
+fn flux2_repo() -> Repo {
+    let repo = Repo::new();
+    repo.copy_dir(&realworld("flux2-kustomize-helm-example"), "");
+    repo.write("plumb.yaml", FLUX2);
+    repo.commit("flux2-kustomize-helm-example");
+    repo
+}
+
+#[test]
+#[ignore = "needs ../shared/realworld; .ci/run runs it"]
+fn flux2_production_renders_with_the_production_acme_server_through_its_cluster_directory() {
+    let repo = flux2_repo();
+    // Its charts are remote: render errors, so the run is incomplete (exit 3).
+    let objects = rendered(&repo, "production", 3);
+    let issuer = object(&objects, "ClusterIssuer", "letsencrypt");
+    assert_eq!(
+        issuer["spec"]["acme"]["server"],
+        "https://acme-v02.api.letsencrypt.org/directory"
+    );
+    // The apps artifact holds production's patch of the podinfo HelmRelease.
+    let podinfo = object(&objects, "HelmRelease", "podinfo");
+    assert_eq!(
+        podinfo["spec"]["values"]["httpRoute"]["hostnames"][0],
+        "podinfo.production"
+    );
+    assert_eq!(podinfo["spec"]["chart"]["spec"]["version"], ">=1.0.0");
+    let staging = rendered(&repo, "staging", 3);
+    assert_eq!(
+        object(&staging, "ClusterIssuer", "letsencrypt")["spec"]["acme"]["server"],
+        "https://acme-staging-v02.api.letsencrypt.org/directory"
+    );
+}
+
+#[test]
+#[ignore = "needs ../shared/realworld; .ci/run runs it"]
+fn flux2_parity_reports_the_acme_server_and_its_oci_charts_are_render_errors() {
+    let repo = flux2_repo();
+    let output = run(
+        &repo,
+        &[
+            "parity",
+            "staging",
+            "production",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+        3,
+    );
+    let report = stdout_json(&output);
+    assert_eq!(report["summary"]["complete"], false);
+    let lines = finding_lines(&report);
+    assert!(
+        lines.contains(&"parity ClusterIssuer/letsencrypt spec.acme.server".to_string()),
+        "{lines:?}"
+    );
+    let server = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "spec.acme.server")
+        .unwrap();
+    assert_eq!(
+        server["left"],
+        "https://acme-staging-v02.api.letsencrypt.org/directory"
+    );
+    assert_eq!(
+        server["right"],
+        "https://acme-v02.api.letsencrypt.org/directory"
+    );
+    let messages: Vec<&str> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["env"] == "production")
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    for (release, chart) in [
+        (
+            "HelmRelease cert-manager/cert-manager",
+            "oci://quay.io/jetstack/charts",
+        ),
+        (
+            "HelmRelease envoy-gateway-system/envoy-gateway",
+            "oci://docker.io/envoyproxy",
+        ),
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(release)
+                && m.contains(chart)
+                && m.contains("flux: clusters/production")),
+            "{chart}: {messages:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared/realworld; .ci/run runs it"]
+fn flux2_production_runs_the_tools_as_often_as_a_hand_written_config() {
+    let repo = flux2_repo();
+    let tools = tempfile::tempdir().unwrap();
+    let (helm, kubectl, log) = counting_tools(tools.path());
+    let count = |env: &str| {
+        std::fs::remove_file(&log).ok();
+        let output = repo
+            .plumb()
+            .arg("--no-cache")
+            .env("PLUMB_HELM", &helm)
+            .env("PLUMB_KUSTOMIZE", &kubectl)
+            .args(["render", env, "-o", "-"])
+            .output()
+            .unwrap();
+        assert!(output.status.code() == Some(0) || output.status.code() == Some(3));
+        let mut runs = render_runs(&log);
+        runs.sort();
+        runs
+    };
+    let hand = count("hand-production");
+    assert_eq!(hand.len(), 3, "{hand:?}");
+    assert_eq!(count("production"), hand);
+}
+
+#[test]
+fn a_flux_path_without_flux_objects_or_with_broken_yaml_is_bad_input() {
+    let repo = fixture_repo();
+    let text = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &text.replace("flux: clusters/production", "flux: infrastructure/configs"),
+    );
+    repo.commit("a path of plain manifests");
+    let output = run(&repo, &["render", "production", "-o", "-"], 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`infrastructure/configs` holds no Flux Kustomization or HelmRelease"),
+        "{stderr}"
+    );
+    let repo = fixture_repo();
+    repo.write("clusters/production/broken.yaml", "kind: [unclosed\n");
+    repo.commit("broken");
+    let output = run(&repo, &["render", "production", "-o", "-"], 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("clusters/production/broken.yaml") && stderr.contains(":1"),
+        "{stderr}"
+    );
+    let repo = fixture_repo();
+    let text = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &text.replace(
+            "flux: clusters/production",
+            "flux: clusters/production\n        name: nothing",
+        ),
+    );
+    repo.commit("a name that matches nothing");
+    let output = run(&repo, &["render", "production", "-o", "-"], 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("named `nothing`") && stderr.contains("apps, infrastructure"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_bootstrap_kustomization_that_applies_itself_is_followed_once() {
+    let repo = fixture_repo();
+    repo.write(
+        "clusters/production/flux-system/gotk-sync.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  url: ssh://git@git.example.com/acme/fleet
+  ref: {branch: main}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m
+  sourceRef: {kind: GitRepository, name: flux-system}
+  path: ./clusters/production
+  prune: true
+",
+    );
+    let text = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &text.replace(
+            "flux: clusters/production",
+            "flux: clusters/production/flux-system/gotk-sync.yaml",
+        ),
+    );
+    repo.commit("bootstrap");
+    let objects = rendered(&repo, "production", 0);
+    // The cluster directory's objects are desired objects now (the bootstrap Kustomization applies
+    // them, itself included), and the Kustomizations among them are followed, once each.
+    assert_eq!(
+        names(&objects),
+        [
+            "ArtifactGenerator/flux-system",
+            "ClusterIssuer/letsencrypt",
+            "ConfigMap/cache-values",
+            "ConfigMap/cluster-vars",
+            "ConfigMap/web-script",
+            "CronJob/nightly",
+            "Deployment/cache",
+            "Deployment/web",
+            "Deployment/worker",
+            "GitRepository/flux-system",
+            "HelmRelease/cache",
+            "Kustomization/apps",
+            "Kustomization/flux-system",
+            "Kustomization/infrastructure",
+            "Kustomization/workers",
+        ]
+    );
+    assert_eq!(
+        object(&objects, "ClusterIssuer", "letsencrypt")["spec"]["acme"]["server"],
+        "https://acme-v02.api.letsencrypt.org/directory"
+    );
+}
+
+#[test]
+fn followed_objects_nested_past_the_depth_limit_are_a_render_error() {
+    let repo = Repo::new();
+    repo.write(
+        "plumb.yaml",
+        "version: 1\nenvironments:\n  deep:\n    namespace: web\n    sources: [{flux: chain/0/next.yaml}]\n",
+    );
+    // chain/N holds the Kustomization of chain/N+1: one level of nesting each.
+    let levels = 20;
+    for n in 0..levels {
+        repo.write(
+            &format!("chain/{n}/next.yaml"),
+            &format!(
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: level-{next}, namespace: flux-system}}
+spec:
+  sourceRef: {{kind: GitRepository, name: flux-system}}
+  path: ./chain/{next}
+",
+                next = n + 1
+            ),
+        );
+    }
+    repo.write(
+        "chain/20/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: end}\n",
+    );
+    repo.commit("a chain");
+    let output = run(&repo, &["render", "deep", "-o", "-"], 3);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Kustomization flux-system/level-18")
+            && stderr.contains("nested in each other's output reach the limit of 16"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("level-17") && !stdout.contains("name: end"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_git_repository_is_this_one_by_its_listed_url_and_pinned_commits_must_match() {
+    let repo = fixture_repo();
+    repo.write(
+        "clusters/production/alias.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec:
+  url: git@git.example.com:acme/fleet.git
+  ref: {tag: v1.0.0}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: extra, namespace: flux-system}
+spec:
+  sourceRef: {kind: GitRepository, name: fleet}
+  path: ./extra
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: pinned, namespace: flux-system}
+spec:
+  url: https://git.example.com/acme/fleet
+  ref: {commit: 0123456789abcdef0123456789abcdef01234567}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: old, namespace: flux-system}
+spec:
+  sourceRef: {kind: GitRepository, name: pinned}
+  path: ./extra
+",
+    );
+    repo.write(
+        "extra/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: web}\n",
+    );
+    repo.commit("aliases");
+    let output = run(&repo, &["render", "production", "-o", "-"], 3);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // Another spelling of a URL in `repositories:` is this repository.
+    assert!(stdout.contains("name: extra"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("GitRepository flux-system/pinned")
+            && stderr.contains("`spec.ref.commit`")
+            && stderr.contains("0123456789abcdef"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn values_from_a_secret_never_reach_a_message() {
+    let repo = fixture_repo();
+    let password = "hunter2-correct-horse";
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(password);
+    repo.write(
+        "charts/failing/Chart.yaml",
+        "apiVersion: v2\nname: failing\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/failing/templates/fail.yaml",
+        "{{ fail (printf \"bad password %s\" .Values.password) }}\n",
+    );
+    repo.write(
+        "clusters/production/failing.yaml",
+        &format!(
+            "apiVersion: v1
+kind: Secret
+metadata: {{name: creds, namespace: web}}
+data:
+  password: {encoded}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: failing, namespace: web}}
+spec:
+  chart:
+    spec:
+      chart: ./charts/failing
+      sourceRef: {{kind: GitRepository, name: flux-system, namespace: flux-system}}
+  valuesFrom:
+    - kind: Secret
+      name: creds
+      valuesKey: password
+      targetPath: password
+"
+        ),
+    );
+    repo.commit("a failing chart");
+    let output = run(&repo, &["parity", "staging", "production", "-f", "json"], 3);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("HelmRelease web/failing"), "{text}");
+    assert!(text.contains("bad password"), "{text}");
+    assert!(!text.contains(password), "{text}");
+}
