@@ -596,6 +596,128 @@ fn flux2_production_runs_the_tools_as_often_as_a_hand_written_config() {
     assert_eq!(count("production"), hand);
 }
 
+/// The flux2 example with its podinfo chart (the real one, from ../shared/realworld/podinfo)
+/// served by a chart repository on 127.0.0.1 that `charts.mirrors` puts in place of
+/// `https://stefanprodan.github.io/podinfo`.
+fn flux2_with_a_podinfo_mirror() -> (Repo, support::chart_repo::ChartRepo) {
+    let charts = support::chart_repo::ChartRepo::start();
+    charts.add_chart_dir(&tool("helm4"), &realworld("podinfo").join("charts/podinfo"));
+    let repo = Repo::new();
+    repo.copy_dir(&realworld("flux2-kustomize-helm-example"), "");
+    repo.write(
+        "plumb.yaml",
+        &format!(
+            "{FLUX2}charts:\n  mirrors: {{\"https://stefanprodan.github.io/podinfo\": \"{}\"}}\n",
+            charts.url("podinfo")
+        ),
+    );
+    repo.commit("flux2-kustomize-helm-example with a chart mirror");
+    (repo, charts)
+}
+
+#[test]
+#[ignore = "needs ../shared/realworld; .ci/run runs it"]
+fn flux2_podinfo_renders_through_a_chart_mirror_and_offline_without_a_cache_it_is_unjudged() {
+    let (repo, charts) = flux2_with_a_podinfo_mirror();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().display().to_string();
+    // Online: the HelmRelease's range resolves against the mirror and the chart renders, with
+    // production's values; the OCI charts (no mirror) stay render errors, so the run is exit 3.
+    let output = run(
+        &repo,
+        &["--cache-dir", &cache_dir, "render", "production", "-o", "-"],
+        3,
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let objects: Vec<Value> = plumb::yaml::parse_documents(&text, "stdout")
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value)
+        .collect();
+    let deployment = object(&objects, "Deployment", "podinfo");
+    assert_eq!(deployment["metadata"]["namespace"], "podinfo");
+    let route = object(&objects, "HTTPRoute", "podinfo");
+    assert_eq!(route["spec"]["hostnames"][0], "podinfo.production");
+    assert!(
+        charts.paths().iter().any(|p| p.ends_with(".tgz")),
+        "{:?}",
+        charts.paths()
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("stefanprodan.github.io"), "{stderr}");
+
+    // Offline with an empty cache: podinfo is a render error of its source, and the podinfo
+    // objects the cluster runs (marked by Flux's helm-controller) are neither missing nor
+    // unmanaged: unjudged, and counted in that error.
+    let live = tempfile::tempdir().unwrap();
+    let list = serde_json::json!({
+        "apiVersion": "v1", "kind": "List", "metadata": {},
+        "items": [
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "podinfo", "namespace": "podinfo",
+                          "labels": {"helm.toolkit.fluxcd.io/name": "podinfo",
+                                     "helm.toolkit.fluxcd.io/namespace": "podinfo"}},
+             "spec": {"replicas": 1}},
+            {"apiVersion": "v1", "kind": "Service",
+             "metadata": {"name": "podinfo", "namespace": "podinfo",
+                          "labels": {"helm.toolkit.fluxcd.io/name": "podinfo",
+                                     "helm.toolkit.fluxcd.io/namespace": "podinfo"}},
+             "spec": {"type": "ClusterIP"}}
+        ]
+    });
+    let list_path = live.path().join("production.json");
+    std::fs::write(&list_path, list.to_string()).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let requests_before = charts.requests().len();
+    let output = run(
+        &repo,
+        &[
+            "--offline",
+            "--cache-dir",
+            &empty.path().display().to_string(),
+            "drift",
+            "production",
+            "--live",
+            &list_path.display().to_string(),
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+        3,
+    );
+    assert_eq!(charts.requests().len(), requests_before, "offline fetched");
+    let report = stdout_json(&output);
+    let podinfo_findings: Vec<String> = finding_lines(&report)
+        .into_iter()
+        .filter(|l| l.contains("/podinfo"))
+        .filter(|l| l.contains("Deployment/") || l.contains("Service/"))
+        .collect();
+    assert!(podinfo_findings.is_empty(), "{podinfo_findings:?}");
+    let podinfo_error = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("HelmRelease podinfo/podinfo")
+        })
+        .unwrap_or_else(|| panic!("no podinfo error: {}", report["errors"]));
+    assert!(
+        podinfo_error["message"]
+            .as_str()
+            .unwrap()
+            .contains("offline"),
+        "{podinfo_error}"
+    );
+    assert!(
+        podinfo_error["unjudged"].as_u64().unwrap_or(0) >= 2,
+        "{podinfo_error}"
+    );
+}
+
 #[test]
 fn a_flux_path_without_flux_objects_or_with_broken_yaml_is_bad_input() {
     let repo = fixture_repo();

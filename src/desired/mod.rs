@@ -360,6 +360,7 @@ fn helm_job(
         namespace: helm.namespace.clone().or_else(|| env.namespace.clone()),
         values,
         inline_values: Vec::new(),
+        secret_values: Vec::new(),
         set: helm
             .set
             .iter()

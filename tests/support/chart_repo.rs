@@ -123,6 +123,22 @@ impl ChartRepo {
         self
     }
 
+    /// Packages the chart in `dir` as it is (a real chart) and re-indexes the repository.
+    pub fn add_chart_dir(&self, helm: &Path, dir: &Path) -> &Self {
+        let served = self.dir.path().join("served");
+        run(
+            helm,
+            &[
+                "package",
+                &dir.display().to_string(),
+                "-d",
+                &served.display().to_string(),
+            ],
+        );
+        run(helm, &["repo", "index", &served.display().to_string()]);
+        self
+    }
+
     /// Every request so far, in order.
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()

@@ -536,6 +536,7 @@ impl ApplicationSource<'_> {
             namespace,
             values,
             inline_values,
+            secret_values: Vec::new(),
             set,
             skip_crds: helm["skipCrds"].as_bool().unwrap_or(false),
         })

@@ -98,13 +98,21 @@ pub(crate) fn job(resolver: &Resolver<'_, '_>, object: &FluxObject) -> Result<He
         ));
     };
     let mut values = Value::Object(Map::new());
+    let mut secret_values = Vec::new();
     for (index, reference) in spec["valuesFrom"]
         .as_array()
         .into_iter()
         .flatten()
         .enumerate()
     {
-        values_from(resolver, object, reference, index, &mut values)?;
+        values_from(
+            resolver,
+            object,
+            reference,
+            index,
+            &mut values,
+            &mut secret_values,
+        )?;
     }
     if let Some(inline) = spec["values"].as_object() {
         merge(&mut values, &Value::Object(inline.clone()));
@@ -119,6 +127,7 @@ pub(crate) fn job(resolver: &Resolver<'_, '_>, object: &FluxObject) -> Result<He
         namespace: Some(release_namespace(object)),
         values: values_files,
         inline_values,
+        secret_values,
         set: Vec::new(),
         // Flux installs a chart's CRDs (`install.crds: Create`, its default).
         skip_crds: false,
@@ -298,6 +307,7 @@ fn values_from(
     reference: &Value,
     index: usize,
     values: &mut Value,
+    secret_values: &mut Vec<Value>,
 ) -> Result<(), FluxError> {
     let field = format!("spec.valuesFrom[{index}]");
     let kind = match reference["kind"].as_str() {
@@ -331,6 +341,9 @@ fn values_from(
         ));
     };
     let data = data_of(found)?;
+    if kind == Kind::Secret {
+        secret_values.extend(data.values().map(|v| Value::String(v.clone())));
+    }
     let Some(text) = data.get(key) else {
         if optional {
             return Ok(());
@@ -391,6 +404,9 @@ fn values_from(
                     ),
                     "store values as YAML",
                 ));
+            }
+            if kind == Kind::Secret {
+                secret_values.push(parsed.clone());
             }
             merge(values, &parsed);
         }

@@ -32,6 +32,9 @@ pub struct HelmJob {
     /// Values written inline (Argo CD `values`/`valuesObject`, Flux `values`), after the files,
     /// each a mapping.
     pub inline_values: Vec<serde_json::Value>,
+    /// What of those values came from Secrets (Flux `valuesFrom` a Secret): scrubbed from
+    /// whatever the tool prints, like `set` values. Values written in Git in the open are not.
+    pub secret_values: Vec<serde_json::Value>,
     /// `key=json` pairs, in key order.
     pub set: Vec<(String, String)>,
     /// Leave the chart's CRDs out (Argo CD `helm.skipCrds`): no `--include-crds`.
@@ -98,7 +101,7 @@ impl HelmJob {
         if let ChartLocation::Remote(remote) = &self.chart {
             super::charts::credentials_into(&remote.repo, scrubber);
         }
-        for value in &self.inline_values {
+        for value in &self.secret_values {
             scrubber.add_value(value);
         }
         for (key, json) in &self.set {
@@ -216,6 +219,7 @@ mod tests {
             namespace: Some("shop".into()),
             values: vec!["charts/web/values.yaml".into(), "envs/prod.yaml".into()],
             inline_values: vec![serde_json::json!({"a": 1})],
+            secret_values: Vec::new(),
             set: vec![("image.tag".into(), "\"1.4.0\"".into())],
             skip_crds: false,
         };

@@ -438,7 +438,6 @@ fn failure_message(tree: &GitTree, env: &str, job: &Job, error: &RenderError) ->
         JobKind::Helm(h) => h.secrets(&mut scrubber),
         JobKind::Kustomize(k) => {
             kustomize::secrets(tree, &k.dir, &mut scrubber);
-            scrubber.add_value(&serde_json::Value::Object(k.overlay.clone()));
         }
     }
     let mut message = scrubber.scrub(&format!(
