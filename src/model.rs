@@ -53,7 +53,18 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceLocation {
     pub file: String,
+    /// 0 when unknown (a rendered object: its line in the tool's output is no line of the file).
     pub line: u64,
+}
+
+impl fmt::Display for SourceLocation {
+    /// `file:line`, or the file alone when the line is unknown (never `:0`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => f.write_str(&self.file),
+            line => write!(f, "{}:{line}", self.file),
+        }
+    }
 }
 
 /// One managedFields entry of a live object: who wrote which fields, when.
@@ -238,6 +249,20 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
     ("resource.k8s.io", "DeviceClass"),
     ("resource.k8s.io", "ResourceSlice"),
+    // Cluster-scoped kinds of the CRDs GitOps repositories most often declare objects of without
+    // carrying the CRD itself (it comes with a chart, or the cluster has it): desired state read
+    // with no cluster must not give them a namespace. A CRD in the desired state, a snapshot or a
+    // cluster's discovery says otherwise and wins (docs/decisions.md).
+    ("cert-manager.io", "ClusterIssuer"),
+    ("gateway.networking.k8s.io", "GatewayClass"),
+    ("external-secrets.io", "ClusterSecretStore"),
+    ("external-secrets.io", "ClusterExternalSecret"),
+    ("kyverno.io", "ClusterPolicy"),
+    ("kyverno.io", "ClusterCleanupPolicy"),
+    ("templates.gatekeeper.sh", "ConstraintTemplate"),
+    ("karpenter.sh", "NodePool"),
+    ("karpenter.k8s.aws", "EC2NodeClass"),
+    ("crd.projectcalico.org", "GlobalNetworkPolicy"),
 ];
 
 /// Knows which kinds are cluster-scoped: the built-in ones, plus what CRDs, snapshots and live
@@ -388,16 +413,33 @@ mod tests {
         let mut scopes = Scopes::default();
         assert!(scopes.is_cluster_scoped("rbac.authorization.k8s.io", "ClusterRole"));
         assert!(!scopes.is_cluster_scoped("apps", "Deployment"));
-        let crd = json!({"kind": "CustomResourceDefinition", "spec": {"group": "cert-manager.io",
-            "names": {"kind": "ClusterIssuer"}, "scope": "Cluster"}});
+        let crd = json!({"kind": "CustomResourceDefinition", "spec": {"group": "example.com",
+            "names": {"kind": "Widget"}, "scope": "Cluster"}});
+        assert!(!scopes.is_cluster_scoped("example.com", "Widget"));
         scopes.learn_from_crds([&crd]);
+        assert!(scopes.is_cluster_scoped("example.com", "Widget"));
+        // A common CRD's cluster kind is known without its CRD; a CRD that says otherwise wins.
         assert!(scopes.is_cluster_scoped("cert-manager.io", "ClusterIssuer"));
+        let namespaced = json!({"kind": "CustomResourceDefinition", "spec": {"group": "cert-manager.io",
+            "names": {"kind": "ClusterIssuer"}, "scope": "Namespaced"}});
+        scopes.learn_from_crds([&namespaced]);
+        assert!(!scopes.is_cluster_scoped("cert-manager.io", "ClusterIssuer"));
         let live = json!({"apiVersion": "foo.io/v1", "kind": "Foo", "metadata": {"name": "x"}});
         scopes.learn_from_live([&live]);
         assert!(scopes.is_cluster_scoped("foo.io", "Foo"));
         let live_ns = json!({"apiVersion": "bar.io/v1", "kind": "Bar", "metadata": {"name": "x", "namespace": "a"}});
         scopes.learn_from_live([&live_ns]);
         assert!(!scopes.is_cluster_scoped("bar.io", "Bar"));
+    }
+
+    #[test]
+    fn a_source_line_that_is_not_known_is_not_shown() {
+        let at = |line| SourceLocation {
+            file: "charts/web/templates/a.yaml".into(),
+            line,
+        };
+        assert_eq!(at(7).to_string(), "charts/web/templates/a.yaml:7");
+        assert_eq!(at(0).to_string(), "charts/web/templates/a.yaml");
     }
 
     #[test]

@@ -179,10 +179,8 @@ fn finding_line(f: &Finding) -> String {
             f.message
         );
     }
-    if let Some(source) = &f.source
-        && source.line > 0
-    {
-        let _ = write!(line, " ({}:{})", source.file, source.line);
+    if let Some(source) = &f.source {
+        let _ = write!(line, " ({source})");
     }
     line
 }

@@ -160,7 +160,7 @@ fn resource_header(f: &Finding) -> String {
     let source = f
         .source
         .as_ref()
-        .map(|s| format!("  ({}:{})", s.file, s.line))
+        .map(|s| format!("  ({s})"))
         .unwrap_or_default();
     visible_controls(&format!(
         "{} {} [{}]{source}",
