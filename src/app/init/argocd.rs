@@ -7,8 +7,8 @@
 use super::promotion::environment_in;
 use super::repositories::ThisRepository;
 use super::{Findings, Found, Here, Object, folder_under};
-use crate::limits::MAX_GENERATED_APPLICATIONS;
-use serde_json::{Map, Value};
+use crate::desired::argocd::appset::{Directories, expand};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -222,219 +222,70 @@ fn oci_chart_warning(what: &str, chart: &str, url: &str) -> String {
     )
 }
 
-/// The Applications an ApplicationSet's generators make, or why plumb init cannot tell.
+/// The Applications an ApplicationSet's generators make — expanded exactly as an `argocd:`
+/// source expands it, over the working tree's directories — or why plumb init cannot tell.
 fn generate(
     here: &Here,
     files: &[PathBuf],
     appset: &Object,
     this: &mut ThisRepository,
 ) -> Result<Vec<Value>, String> {
-    let spec = &appset.value["spec"];
-    let template = &spec["template"];
-    if !template.is_object() {
-        return Err("it has no `template`".into());
-    }
-    let generators = spec["generators"]
-        .as_array()
-        .ok_or("it has no `generators` list")?;
-    let mut parameters: Vec<BTreeMap<String, String>> = Vec::new();
-    for generator in generators {
-        if let Some(elements) = generator["list"]["elements"].as_array() {
-            parameters.extend(elements.iter().map(|e| {
-                let mut flat = BTreeMap::new();
-                flatten("", e, &mut flat);
-                flat
-            }));
-        } else if let Some(git) = generator.get("git")
-            && git.get("directories").is_some()
-        {
-            parameters.extend(directories(here, files, git, this)?);
-        } else {
-            let kind = generator
-                .as_object()
-                .and_then(|g| g.keys().next().cloned())
-                .unwrap_or_default();
-            return Err(format!(
-                "its `{kind}` generator is not one plumb expands (list and git directories): write its Applications' sources by hand"
-            ));
-        }
-        if parameters.len() > MAX_GENERATED_APPLICATIONS {
-            return Err(format!(
-                "it generates more than {MAX_GENERATED_APPLICATIONS} Applications (limits::MAX_GENERATED_APPLICATIONS)"
-            ));
-        }
-    }
-    let mut applications = Vec::new();
-    for parameters in &parameters {
-        let application = substitute(template, parameters);
+    let mut directories = WorkingTreeDirectories { here, files, this };
+    let applications = expand(&appset.value, &mut directories)?;
+    for application in &applications {
         let name = application["metadata"]["name"].as_str().unwrap_or("");
         if name.is_empty() || name.contains("{{") {
             return Err(format!(
                 "its template's metadata.name `{}` uses more than the generator's parameters: plumb cannot name the Applications it generates",
-                template["metadata"]["name"].as_str().unwrap_or("")
+                appset.value["spec"]["template"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or("")
             ));
         }
-        applications.push(application);
     }
     Ok(applications)
 }
 
-/// The parameters of a git directory generator: one set per directory of this repository its
-/// `directories` globs match (and no `exclude: true` entry does).
-fn directories(
-    here: &Here,
-    files: &[PathBuf],
-    git: &Value,
-    this: &mut ThisRepository,
-) -> Result<Vec<BTreeMap<String, String>>, String> {
-    let url = git["repoURL"].as_str().unwrap_or("");
-    let mut include = Vec::new();
-    let mut exclude = Vec::new();
-    for entry in git["directories"].as_array().into_iter().flatten() {
-        let Some(pattern) = entry["path"].as_str() else {
-            continue;
-        };
-        let glob = globset::GlobBuilder::new(pattern.trim_start_matches("./"))
-            .literal_separator(true)
-            .build()
-            .map_err(|e| format!("its directory pattern `{pattern}` is not a glob: {e}"))?
-            .compile_matcher();
-        if entry["exclude"].as_bool() == Some(true) {
-            exclude.push(glob);
-        } else {
-            include.push(glob);
-        }
-    }
-    // Every directory of the repository, as a repository path.
-    let all: BTreeSet<String> = files
-        .iter()
-        .filter_map(|f| f.strip_prefix(&here.repo_root).ok())
-        .flat_map(|f| f.ancestors().skip(1).map(|a| a.to_path_buf()))
-        .map(|d| d.to_string_lossy().replace('\\', "/"))
-        .filter(|d| !d.is_empty())
-        .collect();
-    let matched: Vec<&String> = all
-        .iter()
-        .filter(|d| include.iter().any(|g| g.is_match(d.as_str())))
-        .filter(|d| !exclude.iter().any(|g| g.is_match(d.as_str())))
-        .collect();
-    if !this.names(url, !matched.is_empty()) {
-        return Err(format!(
-            "its git generator reads `{}`, which is not this repository: plumb cannot list its directories",
-            super::repositories::without_credentials(url)
-        ));
-    }
-    Ok(matched
-        .into_iter()
-        .map(|dir| {
-            let basename = dir.rsplit('/').next().unwrap_or(dir).to_string();
-            let normalized: String = basename
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_lowercase()
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            BTreeMap::from([
-                ("path".to_string(), dir.clone()),
-                ("path.path".to_string(), dir.clone()),
-                ("path.basename".to_string(), basename),
-                ("path.basenameNormalized".to_string(), normalized),
-            ])
-        })
-        .collect())
+/// A git directory generator's directories in the working tree: those of this repository, which
+/// is the generator's repository when `origin` names it, or — without an `origin` — when the
+/// directories it asks for exist here (the URL is then guessed to be this repository's).
+struct WorkingTreeDirectories<'a> {
+    here: &'a Here,
+    files: &'a [PathBuf],
+    this: &'a mut ThisRepository,
 }
 
-/// A generator element's values by dotted key: `{cluster: staging, values: {ns: shop}}` →
-/// `cluster`, `values.ns`. Depth is bounded by the parser (limits::MAX_DEPTH).
-fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, value) in map {
-                let key = if prefix.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                flatten(&key, value, out);
-            }
+impl Directories for WorkingTreeDirectories<'_> {
+    fn list(
+        &mut self,
+        _field: &str,
+        git: &Value,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, String> {
+        let url = git["repoURL"].as_str().unwrap_or("");
+        let matched: Vec<String> = self
+            .files
+            .iter()
+            .filter_map(|f| f.strip_prefix(&self.here.repo_root).ok())
+            .flat_map(|f| f.ancestors().skip(1).map(|a| a.to_path_buf()))
+            .map(|d| d.to_string_lossy().replace('\\', "/"))
+            .filter(|d| !d.is_empty() && matches(d))
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        if !self.this.names(url, !matched.is_empty()) {
+            return Err(format!(
+                "its git generator reads `{}`, which is not this repository: plumb cannot list its directories",
+                super::repositories::without_credentials(url)
+            ));
         }
-        Value::String(s) => {
-            out.insert(prefix.to_string(), s.clone());
-        }
-        Value::Number(_) | Value::Bool(_) => {
-            out.insert(prefix.to_string(), value.to_string());
-        }
-        Value::Null | Value::Array(_) => {}
+        Ok(matched)
     }
-}
-
-/// The template with each `{{key}}` / `{{ .key }}` of a generator parameter replaced (Argo CD's
-/// fasttemplate and Go-template spellings of a plain lookup); anything else is left as written.
-fn substitute(template: &Value, parameters: &BTreeMap<String, String>) -> Value {
-    match template {
-        Value::String(text) if text.contains("{{") => {
-            Value::String(substitute_text(text, parameters))
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| substitute(item, parameters))
-                .collect(),
-        ),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), substitute(v, parameters)))
-                .collect::<Map<String, Value>>(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn substitute_text(text: &str, parameters: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let Some(length) = rest[start..].find("}}") else {
-            break;
-        };
-        let expression = rest[start + 2..start + length].trim();
-        let key = expression.strip_prefix('.').unwrap_or(expression);
-        out.push_str(&rest[..start]);
-        match parameters.get(key) {
-            Some(value) => out.push_str(value),
-            None => out.push_str(&rest[start..start + length + 2]),
-        }
-        rest = &rest[start + length + 2..];
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn templates_take_both_spellings_of_a_parameter() {
-        let parameters = BTreeMap::from([
-            ("env".to_string(), "staging".to_string()),
-            ("path.basename".to_string(), "shop".to_string()),
-        ]);
-        assert_eq!(
-            substitute_text("{{path.basename}}-{{ .env }}", &parameters),
-            "shop-staging"
-        );
-        assert_eq!(
-            substitute_text("{{ .env | upper }}-x", &parameters),
-            "{{ .env | upper }}-x",
-            "functions are not evaluated"
-        );
-        assert_eq!(substitute_text("{{env", &parameters), "{{env");
-    }
 
     #[test]
     fn oci_helm_repositories_with_and_without_a_scheme() {

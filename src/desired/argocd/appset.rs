@@ -24,12 +24,70 @@ const HARMLESS: &[&str] = &[
     "applyNestedSelectors",
 ];
 
+/// Where a `git` directory generator's directories come from: Git at the ref for a run
+/// ([`TreeDirectories`]), the working tree for `plumb init` — so both expand an ApplicationSet
+/// the same way.
+pub(crate) trait Directories {
+    /// The directories (repository paths, in path order) of the repository the generator `git`
+    /// (at `field`) reads that `matches` accepts, or why they cannot be listed.
+    fn list(
+        &mut self,
+        field: &str,
+        git: &Value,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, String>;
+}
+
+/// The directories of this repository at the ref: a generator of another repository or revision
+/// is not followed.
+pub(super) struct TreeDirectories<'a> {
+    pub(super) tree: &'a GitTree,
+    pub(super) repositories: &'a [String],
+}
+
+impl Directories for TreeDirectories<'_> {
+    fn list(
+        &mut self,
+        field: &str,
+        git: &Value,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, String> {
+        let url = git["repoURL"].as_str().unwrap_or("");
+        if !is_this_repository(url, self.repositories) {
+            return Err(format!(
+                "`{field}.repoURL` {url} is another repository, which plumb does not read"
+            ));
+        }
+        check_revision(
+            self.tree,
+            &format!("{field}.revision"),
+            git["revision"].as_str().unwrap_or(""),
+        )?;
+        // Every directory of the tree, from the paths of its files (no file is read).
+        let directories = RefCell::new(BTreeSet::new());
+        self.tree
+            .files_under("", |path| {
+                let mut dirs = directories.borrow_mut();
+                let mut rest = path;
+                while let Some((dir, _)) = rest.rsplit_once('/') {
+                    if !dirs.insert(dir.to_string()) {
+                        break;
+                    }
+                    rest = dir;
+                }
+                false
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(directories
+            .into_inner()
+            .into_iter()
+            .filter(|dir| matches(dir))
+            .collect())
+    }
+}
+
 /// The Applications `set` generates, in generator order, or why it cannot be expanded.
-pub(super) fn expand(
-    set: &Value,
-    tree: &GitTree,
-    repositories: &[String],
-) -> Result<Vec<Value>, String> {
+pub(crate) fn expand(set: &Value, directories: &mut dyn Directories) -> Result<Vec<Value>, String> {
     let spec = &set["spec"];
     for key in spec.as_object().into_iter().flat_map(|m| m.keys()) {
         if !HARMLESS.contains(&key.as_str()) {
@@ -56,9 +114,7 @@ pub(super) fn expand(
             .collect();
         let params = match keys.as_slice() {
             [key] if key.as_str() == "list" => list(&field, &generator["list"])?,
-            [key] if key.as_str() == "git" => {
-                git(&field, &generator["git"], tree, repositories, go)?
-            }
+            [key] if key.as_str() == "git" => git(&field, &generator["git"], directories, go)?,
             [key] => {
                 return Err(format!(
                     "`{field}.{key}`: only `list` and `git` directory generators are followed"
@@ -126,14 +182,12 @@ fn list(field: &str, list: &Value) -> Result<Vec<Value>, String> {
         .collect()
 }
 
-/// A `git` directory generator over this repository: every directory some `path` glob matches
-/// and no `exclude: true` glob does, in path order (Argo CD's `path.Match`: `*` stays within one
-/// directory).
+/// A `git` directory generator: every directory some `path` glob matches and no `exclude: true`
+/// glob does, in path order (Argo CD's `path.Match`: `*` stays within one directory).
 fn git(
     field: &str,
     git: &Value,
-    tree: &GitTree,
-    repositories: &[String],
+    directories: &mut dyn Directories,
     go: bool,
 ) -> Result<Vec<Value>, String> {
     let field = format!("{field}.git");
@@ -142,17 +196,6 @@ fn git(
             return Err(format!("`{field}.{key}` is not followed"));
         }
     }
-    let url = git["repoURL"].as_str().unwrap_or("");
-    if !is_this_repository(url, repositories) {
-        return Err(format!(
-            "`{field}.repoURL` {url} is another repository, which plumb does not read"
-        ));
-    }
-    check_revision(
-        tree,
-        &format!("{field}.revision"),
-        git["revision"].as_str().unwrap_or(""),
-    )?;
     let mut include = Vec::new();
     let mut exclude = Vec::new();
     for (i, entry) in git["directories"]
@@ -164,7 +207,7 @@ fn git(
         let Some(pattern) = entry["path"].as_str() else {
             return Err(format!("`{field}.directories[{i}].path` is missing"));
         };
-        let glob = globset::GlobBuilder::new(pattern)
+        let glob = globset::GlobBuilder::new(pattern.trim_start_matches("./"))
             .literal_separator(true)
             .build()
             .map_err(|e| format!("`{field}.directories[{i}].path` {pattern}: {e}"))?
@@ -175,27 +218,13 @@ fn git(
             include.push(glob);
         }
     }
-    // Every directory of the tree, from the paths of its files (no file is read).
-    let directories = RefCell::new(BTreeSet::new());
-    tree.files_under("", |path| {
-        let mut dirs = directories.borrow_mut();
-        let mut rest = path;
-        while let Some((dir, _)) = rest.rsplit_once('/') {
-            if !dirs.insert(dir.to_string()) {
-                break;
-            }
-            rest = dir;
-        }
-        false
-    })
-    .map_err(|e| e.to_string())?;
-    let directories = directories.into_inner();
+    let matches = |dir: &str| {
+        include.iter().any(|g| g.is_match(dir)) && !exclude.iter().any(|g| g.is_match(dir))
+    };
     Ok(directories
-        .into_iter()
-        .filter(|dir| {
-            include.iter().any(|g| g.is_match(dir)) && !exclude.iter().any(|g| g.is_match(dir))
-        })
-        .map(|dir| directory_params(&dir, go))
+        .list(&field, git, &matches)?
+        .iter()
+        .map(|dir| directory_params(dir, go))
         .collect())
 }
 
@@ -353,18 +382,19 @@ mod tests {
 
     #[test]
     fn list_sets_expand_and_other_generators_are_named() {
-        let tree_less = |set: &Value| -> Result<Vec<Value>, String> {
-            // List generators read no tree: any repository stands in.
-            let dir = tempfile::tempdir().unwrap();
-            let repo = git2::Repository::init(dir.path()).unwrap();
-            let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
-            let tree_id = repo.index().unwrap().write_tree().unwrap();
-            let tree = repo.find_tree(tree_id).unwrap();
-            repo.commit(Some("HEAD"), &sig, &sig, "empty", &tree, &[])
-                .unwrap();
-            let git_tree = GitTree::open(dir.path(), "HEAD").unwrap();
-            expand(set, &git_tree, &[])
-        };
+        /// List generators read no directory.
+        struct NoDirectories;
+        impl Directories for NoDirectories {
+            fn list(
+                &mut self,
+                _: &str,
+                _: &Value,
+                _: &dyn Fn(&str) -> bool,
+            ) -> Result<Vec<String>, String> {
+                Err("no directories here".into())
+            }
+        }
+        let tree_less = |set: &Value| expand(set, &mut NoDirectories);
         let set = json!({
             "metadata": {"name": "shop", "namespace": "argocd"},
             "spec": {

@@ -9,7 +9,7 @@
 //! Application's live objects are then not judged.
 
 mod application;
-mod appset;
+pub(crate) mod appset;
 mod ignore;
 
 use super::git::GitError;
@@ -117,7 +117,11 @@ pub fn follow(
                     .as_str()
                     .unwrap_or("")
                     .to_string();
-                match appset::expand(&document, tree, &repositories) {
+                let mut directories = appset::TreeDirectories {
+                    tree,
+                    repositories: &repositories,
+                };
+                match appset::expand(&document, &mut directories) {
                     Ok(generated) => {
                         candidates.extend(generated.into_iter().map(|application| Candidate {
                             application,
