@@ -538,6 +538,7 @@ impl ApplicationSource<'_> {
             inline_values,
             set,
             skip_crds: helm["skipCrds"].as_bool().unwrap_or(false),
+            post_render: Vec::new(),
         })
     }
 

@@ -36,6 +36,10 @@ pub struct HelmJob {
     pub set: Vec<(String, String)>,
     /// Leave the chart's CRDs out (Argo CD `helm.skipCrds`): no `--include-crds`.
     pub skip_crds: bool,
+    /// Kustomizations applied in order to helm's output (Flux `postRenderers`), each a set of
+    /// kustomization fields as kustomize spells them (`patches`, `images`), inline only: nothing
+    /// in them names a file, so the fields alone key the render.
+    pub post_render: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Where a chart is: a directory in Git, or a chart in a remote repository.
@@ -101,6 +105,9 @@ impl HelmJob {
         for value in &self.inline_values {
             scrubber.add_value(value);
         }
+        for step in &self.post_render {
+            scrubber.add_value(&serde_json::Value::Object(step.clone()));
+        }
         for (key, json) in &self.set {
             scrubber.add(json);
             scrubber.add(&format!("{key}={json}"));
@@ -149,6 +156,12 @@ impl HelmJob {
         for (k, v) in &self.set {
             key.part("set", k).part("set-value", v);
         }
+        for step in &self.post_render {
+            key.part(
+                "post-render",
+                &serde_json::Value::Object(step.clone()).to_string(),
+            );
+        }
         Ok(())
     }
 }
@@ -166,7 +179,7 @@ pub fn split_output(stdout: &str, chart_dir: &str) -> Vec<CachedFile> {
             text.clear();
             return;
         }
-        let path = path.unwrap_or_else(|| git_path(chart_dir, "chart/Chart.yaml"));
+        let path = path.unwrap_or_else(|| chart_file(chart_dir));
         let doc = std::mem::take(text);
         match files.iter_mut().find(|f| f.path == path) {
             Some(file) => {
@@ -191,6 +204,11 @@ pub fn split_output(stdout: &str, chart_dir: &str) -> Vec<CachedFile> {
     }
     flush(current.take(), &mut text);
     files
+}
+
+/// The chart's `Chart.yaml`, where findings point for an object no template can be named for.
+pub fn chart_file(chart_dir: &str) -> String {
+    git_path(chart_dir, "chart/Chart.yaml")
 }
 
 /// `web/templates/a.yaml` of the chart at `charts/web` is `charts/web/templates/a.yaml` in Git;
@@ -218,6 +236,7 @@ mod tests {
             inline_values: vec![serde_json::json!({"a": 1})],
             set: vec![("image.tag".into(), "\"1.4.0\"".into())],
             skip_crds: false,
+            post_render: Vec::new(),
         };
         assert_eq!(
             job.args(
