@@ -660,6 +660,98 @@ mod tests {
     }
 
     #[test]
+    fn post_renderers_become_kustomize_steps_in_order() {
+        let object = release(
+            "web",
+            json!({"postRenderers": [
+                {"kustomize": {
+                    "images": [{"name": "redis", "newTag": "7.4"}],
+                    "patchesJson6902": [{
+                        "target": {"kind": "Deployment", "name": "web"},
+                        "patch": [{"op": "add", "path": "/spec/paused", "value": true}]
+                    }],
+                    "patches": [{"patch": "- op: remove\n  path: /x", "target": {"kind": "Service"}}],
+                    "patchesStrategicMerge": [
+                        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+                    ]
+                }},
+                {},
+                {"kustomize": {"images": [{"name": "nginx", "digest": "sha256:00"}]}}
+            ]}),
+        );
+        let steps = post_renderers(&object).unwrap();
+        assert_eq!(
+            steps.len(),
+            2,
+            "an entry without `kustomize` is skipped: {steps:?}"
+        );
+        // Strategic merge first, then `patches`, then JSON 6902: kustomize's own order for them.
+        assert_eq!(
+            Value::Object(steps[0].clone()),
+            json!({
+                "patches": [
+                    {"patch": "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}"},
+                    {"patch": "- op: remove\n  path: /x", "target": {"kind": "Service"}},
+                    {"patch": "[{\"op\":\"add\",\"path\":\"/spec/paused\",\"value\":true}]",
+                     "target": {"kind": "Deployment", "name": "web"}}
+                ],
+                "images": [{"name": "redis", "newTag": "7.4"}]
+            })
+        );
+        assert_eq!(
+            Value::Object(steps[1].clone()),
+            json!({"images": [{"name": "nginx", "digest": "sha256:00"}]})
+        );
+        assert!(
+            post_renderers(&release("web", json!({})))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn post_renderer_fields_plumb_does_not_follow_are_named() {
+        let field_of = |post: Value| -> String {
+            match post_renderers(&release("web", json!({ "postRenderers": post }))) {
+                Err(FluxError::NotFollowed { field, .. }) => field,
+                other => panic!("not refused: {other:?}"),
+            }
+        };
+        assert_eq!(
+            field_of(json!([{"kustomize": {"patches": [{"path": "p.yaml"}]}}])),
+            "spec.postRenderers[0].kustomize.patches[0].path"
+        );
+        assert_eq!(
+            field_of(json!([{}, {"kustomize": {"replicas": []}}])),
+            "spec.postRenderers[1].kustomize.replicas"
+        );
+        assert_eq!(
+            field_of(
+                json!([{"kustomize": {"patches": [{"patch": "{}", "target": {"kinds": "X"}}]}}])
+            ),
+            "spec.postRenderers[0].kustomize.patches[0].target.kinds"
+        );
+        assert_eq!(
+            field_of(json!([{"kustomize": {"patches": [{"patch": {"a": 1}}]}}])),
+            "spec.postRenderers[0].kustomize.patches[0].patch"
+        );
+        assert_eq!(
+            field_of(json!([{"kustomize": {"images": [{"name": "a", "newTags": "1"}]}}])),
+            "spec.postRenderers[0].kustomize.images[0].newTags"
+        );
+        assert_eq!(field_of(json!({"kustomize": {}})), "spec.postRenderers");
+        assert_eq!(
+            field_of(json!([{"helm": {}}])),
+            "spec.postRenderers[0].helm"
+        );
+        let many = vec![json!({"kustomize": {}}); crate::limits::MAX_POST_RENDERERS + 1];
+        assert!(matches!(
+            post_renderers(&release("web", json!({ "postRenderers": many }))),
+            Err(FluxError::Limit { .. })
+        ));
+    }
+
+    #[test]
     fn values_merge_as_helm_merges() {
         let mut base = json!({"a": {"b": 1, "c": 2}, "list": [1, 2]});
         merge(&mut base, &json!({"a": {"c": 3}, "list": [3], "d": true}));

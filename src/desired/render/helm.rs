@@ -105,8 +105,22 @@ impl HelmJob {
         for value in &self.inline_values {
             scrubber.add_value(value);
         }
-        for step in &self.post_render {
-            scrubber.add_value(&serde_json::Value::Object(step.clone()));
+        // A post-render patch of a Secret holds its values, and kustomize quotes the patch's
+        // nodes when it cannot apply it; targets and images name no secret.
+        for patch in self
+            .post_render
+            .iter()
+            .filter_map(|step| step.get("patches")?.as_array())
+            .flatten()
+            .filter_map(|patch| patch["patch"].as_str())
+        {
+            scrubber.add(patch);
+            if let Ok(parsed) = crate::yaml::from_str_holding_secrets::<serde_json::Value>(
+                patch,
+                "post-render patch",
+            ) {
+                scrubber.add_value(&parsed);
+            }
         }
         for (key, json) in &self.set {
             scrubber.add(json);
@@ -262,6 +276,29 @@ mod tests {
                 "image.tag=\"1.4.0\""
             ]
         );
+    }
+
+    #[test]
+    fn post_render_patches_are_scrubbed_but_not_their_targets() {
+        let step = serde_json::json!({"patches": [{
+            "patch": "kind: Secret\nmetadata: {name: db}\nstringData:\n  password: [s3cret-in-a-patch]\n",
+            "target": {"kind": "Deployment"}
+        }]});
+        let job = HelmJob {
+            chart: ChartLocation::Git("charts/db".into()),
+            release: "db".into(),
+            namespace: None,
+            values: Vec::new(),
+            inline_values: Vec::new(),
+            set: Vec::new(),
+            skip_crds: false,
+            post_render: vec![step.as_object().unwrap().clone()],
+        };
+        let mut scrubber = Scrubber::new();
+        job.secrets(&mut scrubber);
+        let message = scrubber.scrub("node contents:\n[s3cret-in-a-patch] of Deployment db");
+        assert!(!message.contains("s3cret-in-a-patch"), "{message}");
+        assert!(message.contains("Deployment"), "{message}");
     }
 
     #[test]

@@ -739,6 +739,74 @@ mod tests {
     }
 
     #[test]
+    fn a_post_render_chains_one_kustomization_per_step_and_reads_objects_back_by_template() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = [
+            CachedFile {
+                path: "charts/cache/templates/deployment.yaml".into(),
+                text: "# Source: cache/templates/deployment.yaml\nkind: Deployment\n".into(),
+            },
+            CachedFile {
+                path: "charts/cache/templates/svc.yaml".into(),
+                text: "# Source: cache/templates/svc.yaml\nkind: Service\n".into(),
+            },
+        ];
+        let images = json!({"images": [{"name": "redis", "newTag": "7.4"}]});
+        let patches = json!({"patches": [{"patch": "[]", "target": {"kind": "Service"}}]});
+        let steps = [
+            images.as_object().unwrap().clone(),
+            patches.as_object().unwrap().clone(),
+        ];
+        let written = write_post_render(dir.path(), &output, &steps).unwrap();
+        assert_eq!(written.top, "post-render-1");
+        let read = |path: &str| -> Value {
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(path)).unwrap()).unwrap()
+        };
+        let first = read("post-render-0/kustomization.yaml");
+        assert_eq!(
+            first["resources"],
+            json!(["helm-output-0.yaml", "helm-output-1.yaml"])
+        );
+        assert_eq!(first["images"], images["images"]);
+        assert!(first.get("buildMetadata").is_none());
+        let last = read("post-render-1/kustomization.yaml");
+        assert_eq!(last["resources"], json!(["../post-render-0"]));
+        assert_eq!(last["patches"], patches["patches"]);
+        assert_eq!(last["buildMetadata"], json!(["originAnnotations"]));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("post-render-0/helm-output-1.yaml")).unwrap(),
+            output[1].text
+        );
+        // Origins are relative to the last step; one a patch took away goes to the fallback.
+        let stdout = "kind: Service\nmetadata:\n  name: s\n  annotations:\n    config.kubernetes.io/origin: |\n      path: ../post-render-0/helm-output-1.yaml\n---\nkind: Deployment\nmetadata:\n  name: d\n  annotations:\n    config.kubernetes.io/origin: |\n      configuredIn: kustomization.yaml\n";
+        let files = written
+            .split_output(stdout, "charts/cache/Chart.yaml")
+            .unwrap();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].path, "charts/cache/templates/svc.yaml");
+        assert_eq!(
+            files[0].text,
+            "{\"kind\":\"Service\",\"metadata\":{\"name\":\"s\"}}\n"
+        );
+        assert_eq!(files[1].path, "charts/cache/Chart.yaml");
+    }
+
+    #[test]
+    fn rendered_secret_values_are_scrubbed() {
+        let mut scrubber = Scrubber::new();
+        let files = [CachedFile {
+            path: "c/templates/s.yaml".into(),
+            text:
+                "kind: Secret\nstringData: {token: hunter2-token}\ndata: {key: aHVudGVyMi1rZXk=}\n"
+                    .into(),
+        }];
+        rendered_secrets(&files, &mut scrubber);
+        let scrubbed = scrubber.scrub("got hunter2-token and hunter2-key and aHVudGVyMi1rZXk=");
+        assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
+        assert!(!scrubbed.contains("aHVudGVyMi1rZXk="), "{scrubbed}");
+    }
+
+    #[test]
     fn output_goes_back_to_its_origin_without_the_annotation() {
         let out = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-7h2k9m5f8t\n  annotations:\n    config.kubernetes.io/origin: |\n      configuredIn: ../../apps/x/kustomization.yaml\n      configuredBy:\n        kind: ConfigMapGenerator\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  annotations:\n    keep: me\n    config.kubernetes.io/origin: |\n      path: ../../base/svc.yaml\n";
         let files = split_output(out, ".plumb-render/1", "apps/x/kustomization.yaml").unwrap();
