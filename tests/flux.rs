@@ -527,6 +527,56 @@ fn post_renders_come_from_the_cache_until_a_patch_changes() {
 }
 
 #[test]
+fn post_renderers_leave_the_crds_of_a_charts_crds_directory_alone() {
+    let repo = fixture_repo();
+    // The cache chart, with a CRD of its own (the fixture's HelmReleases render the original).
+    repo.copy_dir(&fixtures().join("flux/charts/cache"), "charts/widgets");
+    repo.write(
+        "charts/widgets/crds/widgets.yaml",
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions: [{name: v1, served: true, storage: true}]
+",
+    );
+    let label = "- op: add\n  path: /metadata/labels\n  value: {post-rendered: \"yes\"}";
+    repo.write(
+        "clusters/production/more.yaml",
+        &format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: labelled, namespace: web}}
+spec:
+  chart:
+    spec:
+      chart: ./charts/widgets
+      sourceRef: {{kind: GitRepository, name: flux-system, namespace: flux-system}}
+  postRenderers:
+    - kustomize:
+        patches:
+          - target: {{kind: CustomResourceDefinition}}
+            patch: {label:?}
+          - target: {{kind: Deployment}}
+            patch: {label:?}
+"
+        ),
+    );
+    repo.commit("a chart with a CRD, post-rendered");
+    let objects = rendered(&repo, "production", 0);
+    assert_eq!(
+        object(&objects, "Deployment", "labelled")["metadata"]["labels"]["post-rendered"],
+        "yes"
+    );
+    // helm installs `crds/` before the release, past any post renderer.
+    let crd = object(&objects, "CustomResourceDefinition", "widgets.example.com");
+    assert!(crd["metadata"].get("labels").is_none(), "{crd}");
+}
+
+#[test]
 fn a_failed_post_render_is_a_render_error_naming_the_helm_release_without_its_values() {
     let repo = fixture_repo();
     let path = "apps/production/kustomization.yaml";

@@ -220,6 +220,27 @@ pub fn split_output(stdout: &str, chart_dir: &str) -> Vec<CachedFile> {
     files
 }
 
+/// Whether `path`, a file [`split_output`] made for the chart at `chart_dir`, holds CRDs of the
+/// chart's or a subchart's `crds/` directory: helm installs those before the release and never
+/// hands them to a post renderer.
+pub fn is_crd_file(chart_dir: &str, path: &str) -> bool {
+    let rest = if chart_dir.is_empty() {
+        Some(path)
+    } else {
+        path.strip_prefix(chart_dir)
+            .and_then(|rest| rest.strip_prefix('/'))
+    };
+    let mut segments = rest.into_iter().flat_map(|rest| rest.split('/'));
+    loop {
+        match segments.next() {
+            Some("crds") => return true,
+            // A subchart: `charts/<name>/`.
+            Some("charts") if segments.next().is_some() => {}
+            _ => return false,
+        }
+    }
+}
+
 /// The chart's `Chart.yaml`, where findings point for an object no template can be named for.
 pub fn chart_file(chart_dir: &str) -> String {
     git_path(chart_dir, "chart/Chart.yaml")
@@ -299,6 +320,27 @@ mod tests {
         let message = scrubber.scrub("node contents:\n[s3cret-in-a-patch] of Deployment db");
         assert!(!message.contains("s3cret-in-a-patch"), "{message}");
         assert!(message.contains("Deployment"), "{message}");
+    }
+
+    #[test]
+    fn crd_files_are_told_apart_from_templates() {
+        assert!(is_crd_file("charts/web", "charts/web/crds/a.yaml"));
+        assert!(is_crd_file(
+            "charts/web",
+            "charts/web/charts/db/crds/b.yaml"
+        ));
+        assert!(is_crd_file("", "crds/a.yaml"));
+        assert!(!is_crd_file("charts/web", "charts/web/templates/crds.yaml"));
+        assert!(!is_crd_file(
+            "charts/web",
+            "charts/web/templates/crds/a.yaml"
+        ));
+        assert!(!is_crd_file(
+            "charts/web",
+            "charts/web/charts/db/templates/a.yaml"
+        ));
+        assert!(!is_crd_file("charts/web", "charts/webx/crds/a.yaml"));
+        assert!(!is_crd_file("charts/web", "charts/web/Chart.yaml"));
     }
 
     #[test]

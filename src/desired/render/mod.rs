@@ -432,7 +432,8 @@ impl Renderer {
 
     /// Applies a Helm job's post-render steps to helm's `output` (split by template) with
     /// kustomize, in the render's own directory `dir`, as helm-controller applies a HelmRelease's
-    /// `postRenderers`; objects keep their template's file (docs/sources.md, flux).
+    /// `postRenderers`; objects keep their template's file (docs/sources.md, flux). The CRDs of
+    /// `crds/` directories pass as they are: helm never post-renders them.
     fn post_render(
         &self,
         root: &Path,
@@ -441,8 +442,15 @@ impl Renderer {
         job: &helm::HelmJob,
         chart_dir: &str,
     ) -> Outcome {
+        let (crds, output): (Vec<CachedFile>, Vec<CachedFile>) = output
+            .iter()
+            .cloned()
+            .partition(|file| helm::is_crd_file(chart_dir, &file.path));
+        if output.is_empty() {
+            return Ok(crds);
+        }
         let tool = self.kustomize()?;
-        let written = kustomize::write_post_render(dir, output, &job.post_render)
+        let written = kustomize::write_post_render(dir, &output, &job.post_render)
             .map_err(|e| RenderError::Checkout(e.to_string()))?;
         let relative = dir.strip_prefix(root).unwrap_or(dir).join(&written.top);
         let stdout = self
@@ -461,7 +469,7 @@ impl Renderer {
                     dropped,
                 } => {
                     let mut scrubber = Scrubber::new();
-                    kustomize::rendered_secrets(output, &mut scrubber);
+                    kustomize::rendered_secrets(&output, &mut scrubber);
                     RenderError::Failed {
                         tool,
                         code,
@@ -471,7 +479,9 @@ impl Renderer {
                 }
                 other => other,
             })?;
-        Ok(written.split_output(&stdout, &helm::chart_file(chart_dir))?)
+        let mut files = crds;
+        files.extend(written.split_output(&stdout, &helm::chart_file(chart_dir))?);
+        Ok(files)
     }
 
     /// Runs `tool` with `args` in the written-out tree at `root`, and returns what it printed.
