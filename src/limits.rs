@@ -134,3 +134,8 @@ pub const MAX_FLUX_DEPTH: usize = 16;
 /// Flux Kustomizations and HelmReleases one `flux:` source follows: each is a render, and a
 /// hostile output could name thousands. The largest estates seen hold a few hundred per cluster.
 pub const MAX_FLUX_OBJECTS: usize = 2_000;
+
+/// Post renderers of one HelmRelease (`spec.postRenderers`): each is a kustomization nested in
+/// the next, which kustomize builds recursively in one run. Real HelmReleases have one or two; a
+/// hostile one naming thousands would nest that deep.
+pub const MAX_POST_RENDERERS: usize = 32;

@@ -105,7 +105,17 @@ fn production_renders_through_its_own_cluster_directory_with_its_patches() {
     let container = &cache["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["ports"][0]["containerPort"], 6379);
     assert_eq!(container["resources"]["limits"]["memory"], "128Mi");
+    // The HelmRelease's post renderers, in order: the base's image tag, then production's
+    // own patch (added to the HelmRelease by production's kustomization).
+    assert_eq!(container["image"], "redis:7.4");
+    assert_eq!(
+        container["args"],
+        serde_json::json!(["--maxmemory-policy", "allkeys-lru"])
+    );
     let staging = rendered(&repo, "staging", 0);
+    let staging_cache = &object(&staging, "Deployment", "cache")["spec"]["template"]["spec"];
+    assert_eq!(staging_cache["containers"][0]["image"], "redis:7.4");
+    assert!(staging_cache["containers"][0].get("args").is_none());
     assert_eq!(
         object(&staging, "ClusterIssuer", "letsencrypt")["spec"]["acme"]["server"],
         "https://acme-staging-v02.api.letsencrypt.org/directory"
@@ -181,7 +191,10 @@ fn parity_reports_exactly_the_planted_differences() {
         [
             "parity ClusterIssuer/letsencrypt spec.acme.server",
             "parity Deployment/cache spec.replicas",
+            // Production's post renderer: the HelmRelease's field, and what it does to the chart.
+            "parity Deployment/cache spec.template.spec.containers[name=redis].args",
             "parity Deployment/web spec.template.spec.containers[name=web].env[name=REGION].value",
+            "parity HelmRelease/cache spec.postRenderers[1]",
             "parity HelmRelease/cache spec.values.replicas",
         ]
     );
@@ -269,7 +282,27 @@ spec:
       sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
   postRenderers:
     - kustomize:
-        patches: [{patch: '[]', target: {kind: Deployment}}]
+        patches: [{path: ./patch.yaml, target: {kind: Deployment}}]
+---
+apiVersion: helm.toolkit.fluxcd.io/v2beta1
+kind: HelmRelease
+metadata: {name: legacy, namespace: web}
+spec:
+  chart:
+    spec:
+      chart: ./charts/cache
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+  postRenderers:
+    - kustomize:
+        patchesStrategicMerge:
+          - apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: legacy}
+            spec: {paused: true}
+        patchesJson6902:
+          - target: {group: apps, version: v1, kind: Deployment, name: legacy}
+            patch:
+              - {op: add, path: /spec/minReadySeconds, value: 5}
 ---
 apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
@@ -320,10 +353,16 @@ spec:
         layered["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"],
         "32Mi"
     );
+    // A post-render patch read from a file is not followed (Flux's has none).
     assert!(
-        stderr.contains("HelmRelease web/patched") && stderr.contains("`spec.postRenderers`"),
+        stderr.contains("HelmRelease web/patched")
+            && stderr.contains("`spec.postRenderers[0].kustomize.patches[0].path`"),
         "{stderr}"
     );
+    // The deprecated patch lists of v2beta1 and v2beta2 are applied.
+    let legacy = object(&objects, "Deployment", "legacy");
+    assert_eq!(legacy["spec"]["paused"], true);
+    assert_eq!(legacy["spec"]["minReadySeconds"], 5);
     assert!(
         stderr.contains("Kustomization flux-system/bucket")
             && stderr.contains("Bucket flux-system/artifacts"),
@@ -440,7 +479,151 @@ parity:",
         v.sort();
         v
     };
-    assert_eq!(sorted(flux), sorted(hand));
+    // The cache HelmRelease's post renderers, which a hand-written `helm:` source cannot
+    // express, are one `kustomize build` more: all its steps in one run.
+    let mut expected = hand;
+    expected.push("kubectl kustomize".to_string());
+    assert_eq!(sorted(flux), sorted(expected));
+}
+
+#[test]
+fn post_renders_come_from_the_cache_until_a_patch_changes() {
+    let repo = fixture_repo();
+    let tools = tempfile::tempdir().unwrap();
+    let (helm, kubectl, log) = counting_tools(tools.path());
+    let runs = |repo: &Repo| {
+        std::fs::remove_file(&log).ok();
+        let output = run_with(repo, &helm, &kubectl, &["render", "production", "-o", "-"]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        (render_runs(&log), text)
+    };
+    let (cold, first) = runs(&repo);
+    assert!(cold.contains(&"helm template".to_string()), "{cold:?}");
+    let (warm, second) = runs(&repo);
+    assert_eq!(warm, Vec::<String>::new(), "a warm cache starts no tool");
+    assert_eq!(first, second);
+    assert!(second.contains("allkeys-lru"), "{second}");
+    // Production's post-render patch changes: the apps build (its input changed) and the
+    // HelmRelease's helm template and post-render run again; nothing else does.
+    let path = "apps/production/kustomization.yaml";
+    let text = std::fs::read_to_string(repo.path().join(path)).unwrap();
+    repo.write(path, &text.replace("allkeys-lru", "volatile-lru"));
+    repo.commit("another eviction policy");
+    let (changed, output) = runs(&repo);
+    let mut changed_sorted = changed.clone();
+    changed_sorted.sort();
+    assert_eq!(
+        changed_sorted,
+        ["helm template", "kubectl kustomize", "kubectl kustomize"],
+        "{changed:?}"
+    );
+    assert!(output.contains("volatile-lru") && !output.contains("allkeys-lru"));
+}
+
+#[test]
+fn post_renderers_leave_the_crds_of_a_charts_crds_directory_alone() {
+    let repo = fixture_repo();
+    // The cache chart, with a CRD of its own (the fixture's HelmReleases render the original).
+    repo.copy_dir(&fixtures().join("flux/charts/cache"), "charts/widgets");
+    repo.write(
+        "charts/widgets/crds/widgets.yaml",
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions: [{name: v1, served: true, storage: true}]
+",
+    );
+    let label = "- op: add\n  path: /metadata/labels\n  value: {post-rendered: \"yes\"}";
+    repo.write(
+        "clusters/production/more.yaml",
+        &format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: labelled, namespace: web}}
+spec:
+  chart:
+    spec:
+      chart: ./charts/widgets
+      sourceRef: {{kind: GitRepository, name: flux-system, namespace: flux-system}}
+  postRenderers:
+    - kustomize:
+        patches:
+          - target: {{kind: CustomResourceDefinition}}
+            patch: {label:?}
+          - target: {{kind: Deployment}}
+            patch: {label:?}
+"
+        ),
+    );
+    repo.commit("a chart with a CRD, post-rendered");
+    let objects = rendered(&repo, "production", 0);
+    assert_eq!(
+        object(&objects, "Deployment", "labelled")["metadata"]["labels"]["post-rendered"],
+        "yes"
+    );
+    // helm installs `crds/` before the release, past any post renderer.
+    let crd = object(&objects, "CustomResourceDefinition", "widgets.example.com");
+    assert!(crd["metadata"].get("labels").is_none(), "{crd}");
+}
+
+#[test]
+fn a_failed_post_render_is_a_render_error_naming_the_helm_release_without_its_values() {
+    let repo = fixture_repo();
+    let path = "apps/production/kustomization.yaml";
+    let text = std::fs::read_to_string(repo.path().join(path)).unwrap();
+    // A strategic merge patch of the wrong shape: kustomize quotes the patch's node when it
+    // cannot apply it, and the patch may hold what a team keeps secret.
+    repo.write(
+        path,
+        &text.replace(
+            "            patches:\n",
+            "            patches:\n              - patch: |\n                  apiVersion: apps/v1\n                  kind: Deployment\n                  metadata: {name: cache}\n                  spec:\n                    replicas: [hunter2-in-a-patch]\n",
+        ),
+    );
+    repo.commit("a broken post renderer");
+    let output = run(&repo, &["drift", "production", "-f", "json"], 3);
+    let report = stdout_json(&output);
+    assert_eq!(report["summary"]["complete"], false);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let error = &errors[0];
+    assert_eq!(error["kind"], "render");
+    assert_eq!(error["env"], "production");
+    assert_eq!(error["source"], "flux: clusters/production");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("HelmRelease web/cache")
+            && message.contains("`spec.postRenderers`")
+            && message.contains("kubectl kustomize failed")
+            && message.contains("wrong node kind"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2-in-a-patch"), "{message}");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("hunter2-in-a-patch"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The release's live Deployment is not judged (neither drift nor unmanaged): the error
+    // counts it. The HelmRelease itself is compared: its new patch is not applied yet.
+    assert_eq!(error["unjudged"], 1, "{error}");
+    assert_eq!(
+        finding_lines(&report),
+        [
+            "drift Deployment/web spec.replicas",
+            "drift HelmRelease/cache spec.postRenderers[1].kustomize.patches[0]"
+        ]
+    );
 }
 
 // The flux2 example of ../shared/realworld.

@@ -367,6 +367,7 @@ fn helm_job(
             .map(|(k, v)| (k.clone(), v.to_string()))
             .collect(),
         skip_crds: false,
+        post_render: Vec::new(),
     })
 }
 

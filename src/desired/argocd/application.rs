@@ -539,6 +539,7 @@ impl ApplicationSource<'_> {
             secret_values: Vec::new(),
             set,
             skip_crds: helm["skipCrds"].as_bool().unwrap_or(false),
+            post_render: Vec::new(),
         })
     }
 

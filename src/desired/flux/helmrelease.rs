@@ -34,7 +34,35 @@ const HARMLESS: [&str; 17] = [
 ];
 
 /// Fields plumb turns into the render.
-const FOLLOWED: [&str; 3] = ["valuesFrom", "targetNamespace", "releaseName"];
+const FOLLOWED: [&str; 4] = [
+    "valuesFrom",
+    "targetNamespace",
+    "releaseName",
+    "postRenderers",
+];
+
+/// The fields of a post renderer's `kustomize`: helm-controller's, and the deprecated ones of its
+/// v2beta1 and v2beta2 APIs, which plumb writes as `patches`.
+const POST_RENDER_FIELDS: [&str; 4] = [
+    "patches",
+    "images",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+];
+
+/// The fields of a patch's `target` (Flux's selector, spelled as kustomize spells it).
+const SELECTOR_FIELDS: [&str; 7] = [
+    "group",
+    "version",
+    "kind",
+    "name",
+    "namespace",
+    "labelSelector",
+    "annotationSelector",
+];
+
+/// The fields of an `images` entry.
+const IMAGE_FIELDS: [&str; 4] = ["name", "newName", "newTag", "digest"];
 
 /// Helm's longest release name.
 const MAX_RELEASE_NAME: usize = 53;
@@ -131,6 +159,7 @@ pub(crate) fn job(resolver: &Resolver<'_, '_>, object: &FluxObject) -> Result<He
         set: Vec::new(),
         // Flux installs a chart's CRDs (`install.crds: Create`, its default).
         skip_crds: false,
+        post_render: post_renderers(object)?,
     })
 }
 
@@ -414,6 +443,169 @@ fn values_from(
     Ok(())
 }
 
+/// `postRenderers`, as helm-controller builds them: for each entry with a `kustomize`, in order,
+/// the kustomization fields applied to the chart's output — `patches` (inline strategic merge or
+/// JSON 6902, with a `target`) and `images`. The deprecated `patchesStrategicMerge` and
+/// `patchesJson6902` become `patches` in the order kustomize applies them (strategic merge first,
+/// then `patches`, then JSON 6902), which is the same result without kustomize's deprecation
+/// warnings. Anything else is not followed.
+fn post_renderers(object: &FluxObject) -> Result<Vec<Map<String, Value>>, FluxError> {
+    let field = "spec.postRenderers";
+    let entries = match &object.spec()["postRenderers"] {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(entries) => entries,
+        _ => return Err(shape(object, field, "a list of post renderers")),
+    };
+    if entries.len() > crate::limits::MAX_POST_RENDERERS {
+        return Err(FluxError::Limit {
+            object: object.describe(),
+            what: "post renderers of one HelmRelease",
+            limit: crate::limits::MAX_POST_RENDERERS,
+        });
+    }
+    let mut steps = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let entry = entry
+            .as_object()
+            .ok_or_else(|| shape(object, &at, "a mapping with `kustomize`"))?;
+        if let Some(other) = entry.keys().find(|k| *k != "kustomize") {
+            return Err(unknown(object, &format!("{at}.{other}")));
+        }
+        // helm-controller skips an entry without a kustomization.
+        let kustomize = match &entry.get("kustomize") {
+            None | Some(Value::Null) => continue,
+            Some(Value::Object(kustomize)) => kustomize,
+            Some(_) => return Err(shape(object, &format!("{at}.kustomize"), "a mapping")),
+        };
+        let at = format!("{at}.kustomize");
+        if let Some(other) = kustomize
+            .keys()
+            .find(|k| !POST_RENDER_FIELDS.contains(&k.as_str()))
+        {
+            return Err(unknown(object, &format!("{at}.{other}")));
+        }
+        let list = |name: &str| -> Result<&[Value], FluxError> {
+            match kustomize.get(name) {
+                None | Some(Value::Null) => Ok(&[]),
+                Some(Value::Array(items)) => Ok(items),
+                Some(_) => Err(shape(object, &format!("{at}.{name}"), "a list")),
+            }
+        };
+        let mut patches = Vec::new();
+        for (j, patch) in list("patchesStrategicMerge")?.iter().enumerate() {
+            let text = match patch {
+                Value::String(text) => text.clone(),
+                Value::Object(_) => patch.to_string(),
+                _ => {
+                    return Err(shape(
+                        object,
+                        &format!("{at}.patchesStrategicMerge[{j}]"),
+                        "an object to merge",
+                    ));
+                }
+            };
+            patches.push(serde_json::json!({ "patch": text }));
+        }
+        for (j, patch) in list("patches")?.iter().enumerate() {
+            let at = format!("{at}.patches[{j}]");
+            let patch = patch
+                .as_object()
+                .ok_or_else(|| shape(object, &at, "a mapping with `patch` and `target`"))?;
+            if let Some(other) = patch.keys().find(|k| *k != "patch" && *k != "target") {
+                return Err(unknown(object, &format!("{at}.{other}")));
+            }
+            let text = patch
+                .get("patch")
+                .and_then(Value::as_str)
+                .ok_or_else(|| shape(object, &format!("{at}.patch"), "the patch, as a string"))?;
+            let mut out = Map::new();
+            out.insert("patch".into(), text.into());
+            if let Some(target) = patch.get("target").filter(|t| !t.is_null()) {
+                out.insert(
+                    "target".into(),
+                    selector(object, &format!("{at}.target"), target)?,
+                );
+            }
+            patches.push(Value::Object(out));
+        }
+        for (j, patch) in list("patchesJson6902")?.iter().enumerate() {
+            let at = format!("{at}.patchesJson6902[{j}]");
+            let operations = match &patch["patch"] {
+                Value::Array(_) => patch["patch"].to_string(),
+                _ => {
+                    return Err(shape(
+                        object,
+                        &format!("{at}.patch"),
+                        "a list of operations",
+                    ));
+                }
+            };
+            if let Some(other) = patch
+                .as_object()
+                .and_then(|p| p.keys().find(|k| *k != "patch" && *k != "target"))
+            {
+                return Err(unknown(object, &format!("{at}.{other}")));
+            }
+            patches.push(serde_json::json!({
+                "patch": operations,
+                "target": selector(object, &format!("{at}.target"), &patch["target"])?,
+            }));
+        }
+        let mut images = Vec::new();
+        for (j, image) in list("images")?.iter().enumerate() {
+            let at = format!("{at}.images[{j}]");
+            let image = image
+                .as_object()
+                .ok_or_else(|| shape(object, &at, "a mapping with `name`"))?;
+            if let Some(other) = image.keys().find(|k| !IMAGE_FIELDS.contains(&k.as_str())) {
+                return Err(unknown(object, &format!("{at}.{other}")));
+            }
+            images.push(Value::Object(image.clone()));
+        }
+        let mut step = Map::new();
+        if !patches.is_empty() {
+            step.insert("patches".into(), patches.into());
+        }
+        if !images.is_empty() {
+            step.insert("images".into(), images.into());
+        }
+        if !step.is_empty() {
+            steps.push(step);
+        }
+    }
+    Ok(steps)
+}
+
+/// A patch's `target`: a mapping of selector fields.
+fn selector(object: &FluxObject, field: &str, target: &Value) -> Result<Value, FluxError> {
+    let map = target
+        .as_object()
+        .ok_or_else(|| shape(object, field, "a mapping of `kind`, `name`, ..."))?;
+    if let Some(other) = map.keys().find(|k| !SELECTOR_FIELDS.contains(&k.as_str())) {
+        return Err(unknown(object, &format!("{field}.{other}")));
+    }
+    Ok(target.clone())
+}
+
+fn shape(object: &FluxObject, field: &str, expected: &str) -> FluxError {
+    not_followed(
+        object,
+        field,
+        &format!("is not {expected}"),
+        "write it as helm-controller's HelmRelease API has it",
+    )
+}
+
+fn unknown(object: &FluxObject, field: &str) -> FluxError {
+    not_followed(
+        object,
+        field,
+        "is not a field plumb follows in a post renderer",
+        "see docs/sources.md for the fields plumb follows",
+    )
+}
+
 /// Helm's merge of values: mappings merge key by key, anything else replaces.
 fn merge(base: &mut Value, over: &Value) {
     match (base, over) {
@@ -481,6 +673,98 @@ mod tests {
             &name[41..],
             &hex(&sha2::Sha256::digest(full.as_bytes()))[..12]
         );
+    }
+
+    #[test]
+    fn post_renderers_become_kustomize_steps_in_order() {
+        let object = release(
+            "web",
+            json!({"postRenderers": [
+                {"kustomize": {
+                    "images": [{"name": "redis", "newTag": "7.4"}],
+                    "patchesJson6902": [{
+                        "target": {"kind": "Deployment", "name": "web"},
+                        "patch": [{"op": "add", "path": "/spec/paused", "value": true}]
+                    }],
+                    "patches": [{"patch": "- op: remove\n  path: /x", "target": {"kind": "Service"}}],
+                    "patchesStrategicMerge": [
+                        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+                    ]
+                }},
+                {},
+                {"kustomize": {"images": [{"name": "nginx", "digest": "sha256:00"}]}}
+            ]}),
+        );
+        let steps = post_renderers(&object).unwrap();
+        assert_eq!(
+            steps.len(),
+            2,
+            "an entry without `kustomize` is skipped: {steps:?}"
+        );
+        // Strategic merge first, then `patches`, then JSON 6902: kustomize's own order for them.
+        assert_eq!(
+            Value::Object(steps[0].clone()),
+            json!({
+                "patches": [
+                    {"patch": "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}"},
+                    {"patch": "- op: remove\n  path: /x", "target": {"kind": "Service"}},
+                    {"patch": "[{\"op\":\"add\",\"path\":\"/spec/paused\",\"value\":true}]",
+                     "target": {"kind": "Deployment", "name": "web"}}
+                ],
+                "images": [{"name": "redis", "newTag": "7.4"}]
+            })
+        );
+        assert_eq!(
+            Value::Object(steps[1].clone()),
+            json!({"images": [{"name": "nginx", "digest": "sha256:00"}]})
+        );
+        assert!(
+            post_renderers(&release("web", json!({})))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn post_renderer_fields_plumb_does_not_follow_are_named() {
+        let field_of = |post: Value| -> String {
+            match post_renderers(&release("web", json!({ "postRenderers": post }))) {
+                Err(FluxError::NotFollowed { field, .. }) => field,
+                other => panic!("not refused: {other:?}"),
+            }
+        };
+        assert_eq!(
+            field_of(json!([{"kustomize": {"patches": [{"path": "p.yaml"}]}}])),
+            "spec.postRenderers[0].kustomize.patches[0].path"
+        );
+        assert_eq!(
+            field_of(json!([{}, {"kustomize": {"replicas": []}}])),
+            "spec.postRenderers[1].kustomize.replicas"
+        );
+        assert_eq!(
+            field_of(
+                json!([{"kustomize": {"patches": [{"patch": "{}", "target": {"kinds": "X"}}]}}])
+            ),
+            "spec.postRenderers[0].kustomize.patches[0].target.kinds"
+        );
+        assert_eq!(
+            field_of(json!([{"kustomize": {"patches": [{"patch": {"a": 1}}]}}])),
+            "spec.postRenderers[0].kustomize.patches[0].patch"
+        );
+        assert_eq!(
+            field_of(json!([{"kustomize": {"images": [{"name": "a", "newTags": "1"}]}}])),
+            "spec.postRenderers[0].kustomize.images[0].newTags"
+        );
+        assert_eq!(field_of(json!({"kustomize": {}})), "spec.postRenderers");
+        assert_eq!(
+            field_of(json!([{"helm": {}}])),
+            "spec.postRenderers[0].helm"
+        );
+        let many = vec![json!({"kustomize": {}}); crate::limits::MAX_POST_RENDERERS + 1];
+        assert!(matches!(
+            post_renderers(&release("web", json!({ "postRenderers": many }))),
+            Err(FluxError::Limit { .. })
+        ));
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub struct HelmJob {
     pub set: Vec<(String, String)>,
     /// Leave the chart's CRDs out (Argo CD `helm.skipCrds`): no `--include-crds`.
     pub skip_crds: bool,
+    /// Kustomizations applied in order to helm's output (Flux `postRenderers`), each a set of
+    /// kustomization fields as kustomize spells them (`patches`, `images`), inline only: nothing
+    /// in them names a file, so the fields alone key the render.
+    pub post_render: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Where a chart is: a directory in Git, or a chart in a remote repository.
@@ -104,6 +108,23 @@ impl HelmJob {
         for value in &self.secret_values {
             scrubber.add_value(value);
         }
+        // A post-render patch of a Secret holds its values, and kustomize quotes the patch's
+        // nodes when it cannot apply it; targets and images name no secret.
+        for patch in self
+            .post_render
+            .iter()
+            .filter_map(|step| step.get("patches")?.as_array())
+            .flatten()
+            .filter_map(|patch| patch["patch"].as_str())
+        {
+            scrubber.add(patch);
+            if let Ok(parsed) = crate::yaml::from_str_holding_secrets::<serde_json::Value>(
+                patch,
+                "post-render patch",
+            ) {
+                scrubber.add_value(&parsed);
+            }
+        }
         for (key, json) in &self.set {
             scrubber.add(json);
             scrubber.add(&format!("{key}={json}"));
@@ -152,6 +173,12 @@ impl HelmJob {
         for (k, v) in &self.set {
             key.part("set", k).part("set-value", v);
         }
+        for step in &self.post_render {
+            key.part(
+                "post-render",
+                &serde_json::Value::Object(step.clone()).to_string(),
+            );
+        }
         Ok(())
     }
 }
@@ -169,7 +196,7 @@ pub fn split_output(stdout: &str, chart_dir: &str) -> Vec<CachedFile> {
             text.clear();
             return;
         }
-        let path = path.unwrap_or_else(|| git_path(chart_dir, "chart/Chart.yaml"));
+        let path = path.unwrap_or_else(|| chart_file(chart_dir));
         let doc = std::mem::take(text);
         match files.iter_mut().find(|f| f.path == path) {
             Some(file) => {
@@ -194,6 +221,32 @@ pub fn split_output(stdout: &str, chart_dir: &str) -> Vec<CachedFile> {
     }
     flush(current.take(), &mut text);
     files
+}
+
+/// Whether `path`, a file [`split_output`] made for the chart at `chart_dir`, holds CRDs of the
+/// chart's or a subchart's `crds/` directory: helm installs those before the release and never
+/// hands them to a post renderer.
+pub fn is_crd_file(chart_dir: &str, path: &str) -> bool {
+    let rest = if chart_dir.is_empty() {
+        Some(path)
+    } else {
+        path.strip_prefix(chart_dir)
+            .and_then(|rest| rest.strip_prefix('/'))
+    };
+    let mut segments = rest.into_iter().flat_map(|rest| rest.split('/'));
+    loop {
+        match segments.next() {
+            Some("crds") => return true,
+            // A subchart: `charts/<name>/`.
+            Some("charts") if segments.next().is_some() => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The chart's `Chart.yaml`, where findings point for an object no template can be named for.
+pub fn chart_file(chart_dir: &str) -> String {
+    git_path(chart_dir, "chart/Chart.yaml")
 }
 
 /// `web/templates/a.yaml` of the chart at `charts/web` is `charts/web/templates/a.yaml` in Git;
@@ -222,6 +275,7 @@ mod tests {
             secret_values: Vec::new(),
             set: vec![("image.tag".into(), "\"1.4.0\"".into())],
             skip_crds: false,
+            post_render: Vec::new(),
         };
         assert_eq!(
             job.args(
@@ -247,6 +301,50 @@ mod tests {
                 "image.tag=\"1.4.0\""
             ]
         );
+    }
+
+    #[test]
+    fn post_render_patches_are_scrubbed_but_not_their_targets() {
+        let step = serde_json::json!({"patches": [{
+            "patch": "kind: Secret\nmetadata: {name: db}\nstringData:\n  password: [s3cret-in-a-patch]\n",
+            "target": {"kind": "Deployment"}
+        }]});
+        let job = HelmJob {
+            chart: ChartLocation::Git("charts/db".into()),
+            release: "db".into(),
+            namespace: None,
+            values: Vec::new(),
+            inline_values: Vec::new(),
+            set: Vec::new(),
+            skip_crds: false,
+            post_render: vec![step.as_object().unwrap().clone()],
+        };
+        let mut scrubber = Scrubber::new();
+        job.secrets(&mut scrubber);
+        let message = scrubber.scrub("node contents:\n[s3cret-in-a-patch] of Deployment db");
+        assert!(!message.contains("s3cret-in-a-patch"), "{message}");
+        assert!(message.contains("Deployment"), "{message}");
+    }
+
+    #[test]
+    fn crd_files_are_told_apart_from_templates() {
+        assert!(is_crd_file("charts/web", "charts/web/crds/a.yaml"));
+        assert!(is_crd_file(
+            "charts/web",
+            "charts/web/charts/db/crds/b.yaml"
+        ));
+        assert!(is_crd_file("", "crds/a.yaml"));
+        assert!(!is_crd_file("charts/web", "charts/web/templates/crds.yaml"));
+        assert!(!is_crd_file(
+            "charts/web",
+            "charts/web/templates/crds/a.yaml"
+        ));
+        assert!(!is_crd_file(
+            "charts/web",
+            "charts/web/charts/db/templates/a.yaml"
+        ));
+        assert!(!is_crd_file("charts/web", "charts/webx/crds/a.yaml"));
+        assert!(!is_crd_file("charts/web", "charts/web/Chart.yaml"));
     }
 
     #[test]

@@ -502,14 +502,24 @@ pub fn split_output(
     wrapper_dir: &str,
     fallback: &str,
 ) -> Result<Vec<CachedFile>, KustomizeError> {
+    split_by_origin(stdout, |origin| {
+        origin
+            .and_then(|o| join_repo(wrapper_dir, &o))
+            .unwrap_or_else(|| fallback.to_string())
+    })
+}
+
+/// Reads kustomize's output into files, each object in the file `place` gives for the path its
+/// origin annotation names (none when it has no annotation), the annotation removed.
+fn split_by_origin(
+    stdout: &str,
+    place: impl Fn(Option<String>) -> String,
+) -> Result<Vec<CachedFile>, KustomizeError> {
     let values = crate::yaml::parse_values(stdout, "kustomize output")
         .map_err(|e| KustomizeError::Output(e.to_string()))?;
     let mut files: Vec<CachedFile> = Vec::new();
     for (mut object, _) in values {
-        let origin = take_origin(&mut object);
-        let path = origin
-            .and_then(|o| join_repo(wrapper_dir, &o))
-            .unwrap_or_else(|| fallback.to_string());
+        let path = place(take_origin(&mut object));
         let json =
             serde_json::to_string(&object).map_err(|e| KustomizeError::Output(e.to_string()))?;
         match files.iter_mut().find(|f| f.path == path) {
@@ -524,6 +534,94 @@ pub fn split_output(
         }
     }
     Ok(files)
+}
+
+/// A post-render of helm's output written out for `kustomize build`: the directory to build and
+/// the path in Git of each file of helm's output, by its path in the render's directory.
+pub struct PostRender {
+    /// The last step's directory, relative to the render's directory.
+    pub top: String,
+    written: BTreeMap<String, String>,
+}
+
+/// Writes a post-render of `output` (helm's, split by template) under the render's own directory
+/// `dir`, as helm-controller runs it: the first step's kustomization takes helm's output as its
+/// resources, each later one the step before it, so the steps apply in order, each with its
+/// fields (`patches`, `images`) as kustomize applies them in one kustomization. Each template's
+/// output is a file of its own, so origin annotations, asked for at the last step, say which
+/// template each object came from.
+pub fn write_post_render(
+    dir: &std::path::Path,
+    output: &[CachedFile],
+    steps: &[serde_json::Map<String, Value>],
+) -> std::io::Result<PostRender> {
+    let step_dir = |i: usize| format!("post-render-{i}");
+    let mut written = BTreeMap::new();
+    let mut resources = Vec::new();
+    std::fs::create_dir_all(dir.join(step_dir(0)))?;
+    for (i, file) in output.iter().enumerate() {
+        let name = format!("helm-output-{i}.yaml");
+        std::fs::write(dir.join(step_dir(0)).join(&name), &file.text)?;
+        written.insert(format!("{}/{name}", step_dir(0)), file.path.clone());
+        resources.push(Value::from(name));
+    }
+    let last = steps.len().saturating_sub(1);
+    for (i, fields) in steps.iter().enumerate() {
+        let mut kustomization = serde_json::Map::new();
+        kustomization.insert(
+            "apiVersion".into(),
+            "kustomize.config.k8s.io/v1beta1".into(),
+        );
+        kustomization.insert("kind".into(), "Kustomization".into());
+        let step_resources = if i == 0 {
+            std::mem::take(&mut resources)
+        } else {
+            vec![Value::from(format!("../{}", step_dir(i - 1)))]
+        };
+        kustomization.insert("resources".into(), step_resources.into());
+        for (key, value) in fields {
+            kustomization.insert(key.clone(), value.clone());
+        }
+        if i == last {
+            kustomization.insert("buildMetadata".into(), vec!["originAnnotations"].into());
+        }
+        std::fs::create_dir_all(dir.join(step_dir(i)))?;
+        // JSON is YAML: kustomize reads it as written.
+        std::fs::write(
+            dir.join(step_dir(i)).join(FILE_NAMES[0]),
+            Value::Object(kustomization).to_string(),
+        )?;
+    }
+    Ok(PostRender {
+        top: step_dir(last),
+        written,
+    })
+}
+
+impl PostRender {
+    /// Reads the post-render's output back: each object into the template file it came from,
+    /// else (a patch that replaced its annotations took the origin away) into `fallback`.
+    pub fn split_output(
+        &self,
+        stdout: &str,
+        fallback: &str,
+    ) -> Result<Vec<CachedFile>, KustomizeError> {
+        split_by_origin(stdout, |origin| {
+            origin
+                .and_then(|o| join_repo(&self.top, &o))
+                .and_then(|path| self.written.get(&path).cloned())
+                .unwrap_or_else(|| fallback.to_string())
+        })
+    }
+}
+
+/// The values of the Secrets among rendered `files`, which a failed post-render may echo.
+pub fn rendered_secrets(files: &[CachedFile], scrubber: &mut Scrubber) {
+    for file in files.iter().filter(|f| f.text.contains("Secret")) {
+        for (object, _) in crate::yaml::parse_values(&file.text, &file.path).unwrap_or_default() {
+            secret_values(&object, scrubber);
+        }
+    }
 }
 
 /// Removes the origin annotation (and an annotations map it leaves empty) and returns the path it
@@ -638,6 +736,74 @@ mod tests {
         assert!(!looks_like_host_path("../base"));
         assert!(!looks_like_host_path("deploy.yaml"));
         assert!(!looks_like_host_path("conf.d.yaml/x"));
+    }
+
+    #[test]
+    fn a_post_render_chains_one_kustomization_per_step_and_reads_objects_back_by_template() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = [
+            CachedFile {
+                path: "charts/cache/templates/deployment.yaml".into(),
+                text: "# Source: cache/templates/deployment.yaml\nkind: Deployment\n".into(),
+            },
+            CachedFile {
+                path: "charts/cache/templates/svc.yaml".into(),
+                text: "# Source: cache/templates/svc.yaml\nkind: Service\n".into(),
+            },
+        ];
+        let images = json!({"images": [{"name": "redis", "newTag": "7.4"}]});
+        let patches = json!({"patches": [{"patch": "[]", "target": {"kind": "Service"}}]});
+        let steps = [
+            images.as_object().unwrap().clone(),
+            patches.as_object().unwrap().clone(),
+        ];
+        let written = write_post_render(dir.path(), &output, &steps).unwrap();
+        assert_eq!(written.top, "post-render-1");
+        let read = |path: &str| -> Value {
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(path)).unwrap()).unwrap()
+        };
+        let first = read("post-render-0/kustomization.yaml");
+        assert_eq!(
+            first["resources"],
+            json!(["helm-output-0.yaml", "helm-output-1.yaml"])
+        );
+        assert_eq!(first["images"], images["images"]);
+        assert!(first.get("buildMetadata").is_none());
+        let last = read("post-render-1/kustomization.yaml");
+        assert_eq!(last["resources"], json!(["../post-render-0"]));
+        assert_eq!(last["patches"], patches["patches"]);
+        assert_eq!(last["buildMetadata"], json!(["originAnnotations"]));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("post-render-0/helm-output-1.yaml")).unwrap(),
+            output[1].text
+        );
+        // Origins are relative to the last step; one a patch took away goes to the fallback.
+        let stdout = "kind: Service\nmetadata:\n  name: s\n  annotations:\n    config.kubernetes.io/origin: |\n      path: ../post-render-0/helm-output-1.yaml\n---\nkind: Deployment\nmetadata:\n  name: d\n  annotations:\n    config.kubernetes.io/origin: |\n      configuredIn: kustomization.yaml\n";
+        let files = written
+            .split_output(stdout, "charts/cache/Chart.yaml")
+            .unwrap();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].path, "charts/cache/templates/svc.yaml");
+        assert_eq!(
+            files[0].text,
+            "{\"kind\":\"Service\",\"metadata\":{\"name\":\"s\"}}\n"
+        );
+        assert_eq!(files[1].path, "charts/cache/Chart.yaml");
+    }
+
+    #[test]
+    fn rendered_secret_values_are_scrubbed() {
+        let mut scrubber = Scrubber::new();
+        let files = [CachedFile {
+            path: "c/templates/s.yaml".into(),
+            text:
+                "kind: Secret\nstringData: {token: hunter2-token}\ndata: {key: aHVudGVyMi1rZXk=}\n"
+                    .into(),
+        }];
+        rendered_secrets(&files, &mut scrubber);
+        let scrubbed = scrubber.scrub("got hunter2-token and hunter2-key and aHVudGVyMi1rZXk=");
+        assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
+        assert!(!scrubbed.contains("aHVudGVyMi1rZXk="), "{scrubbed}");
     }
 
     #[test]

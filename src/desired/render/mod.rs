@@ -48,6 +48,9 @@ pub enum RenderError {
         /// Bytes of stderr past the kept ones.
         dropped: usize,
     },
+    /// Helm rendered, but kustomize could not apply the post-render to its output.
+    #[error("post-rendering helm's output with kustomize (`spec.postRenderers`): {0}")]
+    PostRender(Box<RenderError>),
     #[error("{tool} printed output that is not UTF-8")]
     NotText { tool: &'static str },
     #[error(transparent)]
@@ -157,10 +160,24 @@ impl Renderer {
     }
 
     fn tool(&self, kind: &JobKind) -> Result<Tool, RenderError> {
-        let (slot, locate, given): (_, Locate, _) = match kind {
-            JobKind::Helm(_) => (&self.helm, tools::helm, &self.helm_given),
-            JobKind::Kustomize(_) => (&self.kustomize, tools::kustomize, &self.kustomize_given),
-        };
+        match kind {
+            JobKind::Helm(_) => self.located(&self.helm, tools::helm, &self.helm_given),
+            JobKind::Kustomize(_) => self.kustomize(),
+        }
+    }
+
+    /// kustomize, for `kustomize:` renders and for post-rendering helm's output.
+    fn kustomize(&self) -> Result<Tool, RenderError> {
+        self.located(&self.kustomize, tools::kustomize, &self.kustomize_given)
+    }
+
+    /// A tool located once per run.
+    fn located(
+        &self,
+        slot: &OnceLock<Result<Tool, String>>,
+        locate: Locate,
+        given: &Option<String>,
+    ) -> Result<Tool, RenderError> {
         slot.get_or_init(|| locate(&self.cache, given.as_deref()).map_err(|e| e.to_string()))
             .clone()
             .map_err(RenderError::ToolUnavailable)
@@ -288,7 +305,12 @@ impl Renderer {
                 if let helm::ChartLocation::Remote(remote) = &h.chart {
                     chart = Some(self.charts.resolve(&tool, remote)?);
                 }
-                h.key_parts(tree, chart.as_ref(), &mut key)?
+                h.key_parts(tree, chart.as_ref(), &mut key)?;
+                if !h.post_render.is_empty() {
+                    let post = self.kustomize()?;
+                    key.part("post-render-tool", post.name())
+                        .part("post-render-version", &post.version);
+                }
             }
             JobKind::Kustomize(job) => kustomize::key_parts(tree, job, &mut key)?,
         }
@@ -326,7 +348,6 @@ impl Renderer {
         tool: &Tool,
         chart: Option<&charts::ResolvedChart>,
     ) -> Outcome {
-        let name = tool.name();
         // Each job that writes files of its own gets a directory of its own in the tree.
         let job_dir = || -> Result<(String, PathBuf), RenderError> {
             let n = self
@@ -337,7 +358,7 @@ impl Renderer {
             std::fs::create_dir_all(&full).map_err(|e| RenderError::Checkout(e.to_string()))?;
             Ok((relative, full))
         };
-        let (args, wrapper_dir) = match &job.kind {
+        let (args, wrapper_dir, helm_dir) = match &job.kind {
             JobKind::Helm(h) => {
                 let mut own_dir = None;
                 let chart_dir = match (&h.chart, chart) {
@@ -356,12 +377,11 @@ impl Renderer {
                         )));
                     }
                 };
+                if own_dir.is_none() && (!h.inline_values.is_empty() || !h.post_render.is_empty()) {
+                    own_dir = Some(job_dir()?.1);
+                }
                 let mut inline_files = Vec::new();
-                if !h.inline_values.is_empty() {
-                    let full = match own_dir {
-                        Some(full) => full,
-                        None => job_dir()?.1,
-                    };
+                if let Some(full) = own_dir.as_ref().filter(|_| !h.inline_values.is_empty()) {
                     for (i, values) in h.inline_values.iter().enumerate() {
                         let file = full.join(format!("values-{i}.yaml"));
                         // JSON is YAML: helm reads it as written.
@@ -370,7 +390,7 @@ impl Renderer {
                         inline_files.push(file);
                     }
                 }
-                (h.args(root, &chart_dir, &inline_files), None)
+                (h.args(root, &chart_dir, &inline_files), None, own_dir)
             }
             JobKind::Kustomize(k) => {
                 kustomize::generate_missing(root, &k.dir)
@@ -381,9 +401,92 @@ impl Renderer {
                     kustomize::wrapper(k, "../../"),
                 )
                 .map_err(|e| RenderError::Checkout(e.to_string()))?;
-                (tool.build_args(&relative), Some(relative))
+                (tool.build_args(&relative), Some(relative), None)
             }
         };
+        let stdout = self.execute(root, tool, &args)?;
+        match (&job.kind, wrapper_dir) {
+            (JobKind::Helm(h), _) => {
+                let dir = chart.map_or_else(|| h.chart.display_dir(), |c| c.display_dir());
+                let files = helm::split_output(&stdout, &dir);
+                match helm_dir.filter(|_| !h.post_render.is_empty()) {
+                    Some(helm_dir) => self
+                        .post_render(root, &helm_dir, &files, h, &dir)
+                        .map_err(|e| RenderError::PostRender(Box::new(e))),
+                    None => Ok(files),
+                }
+            }
+            (JobKind::Kustomize(k), Some(wrapper_dir)) => {
+                let dir = &k.dir;
+                let fallback = kustomize::FILE_NAMES[0];
+                let fallback = if dir.is_empty() {
+                    fallback.to_string()
+                } else {
+                    format!("{dir}/{fallback}")
+                };
+                Ok(kustomize::split_output(&stdout, &wrapper_dir, &fallback)?)
+            }
+            (JobKind::Kustomize(_), None) => Err(RenderError::Checkout("no wrapper".into())),
+        }
+    }
+
+    /// Applies a Helm job's post-render steps to helm's `output` (split by template) with
+    /// kustomize, in the render's own directory `dir`, as helm-controller applies a HelmRelease's
+    /// `postRenderers`; objects keep their template's file (docs/sources.md, flux). The CRDs of
+    /// `crds/` directories pass as they are: helm never post-renders them.
+    fn post_render(
+        &self,
+        root: &Path,
+        dir: &Path,
+        output: &[CachedFile],
+        job: &helm::HelmJob,
+        chart_dir: &str,
+    ) -> Outcome {
+        let (crds, output): (Vec<CachedFile>, Vec<CachedFile>) = output
+            .iter()
+            .cloned()
+            .partition(|file| helm::is_crd_file(chart_dir, &file.path));
+        if output.is_empty() {
+            return Ok(crds);
+        }
+        let tool = self.kustomize()?;
+        let written = kustomize::write_post_render(dir, &output, &job.post_render)
+            .map_err(|e| RenderError::Checkout(e.to_string()))?;
+        let relative = dir.strip_prefix(root).unwrap_or(dir).join(&written.top);
+        let stdout = self
+            .execute(
+                root,
+                &tool,
+                &tool.build_args(&relative.display().to_string()),
+            )
+            .map_err(|error| match error {
+                // kustomize may quote the objects it fails on: the values of the chart's Secrets
+                // are scrubbed here, where helm's output is at hand.
+                RenderError::Failed {
+                    tool,
+                    code,
+                    stderr,
+                    dropped,
+                } => {
+                    let mut scrubber = Scrubber::new();
+                    kustomize::rendered_secrets(&output, &mut scrubber);
+                    RenderError::Failed {
+                        tool,
+                        code,
+                        stderr: scrubber.scrub(&stderr),
+                        dropped,
+                    }
+                }
+                other => other,
+            })?;
+        let mut files = crds;
+        files.extend(written.split_output(&stdout, &helm::chart_file(chart_dir))?);
+        Ok(files)
+    }
+
+    /// Runs `tool` with `args` in the written-out tree at `root`, and returns what it printed.
+    fn execute(&self, root: &Path, tool: &Tool, args: &[String]) -> Result<String, RenderError> {
+        let name = tool.name();
         // Offline: git must never prompt for credentials of a remote it was somehow led to.
         let mut env = vec![("GIT_TERMINAL_PROMPT", "0"), ("HELM_NO_PLUGINS", "1")];
         // helm and kubectl are Go programs that live a tenth of a second, most of it start-up
@@ -392,7 +495,7 @@ impl Renderer {
         if std::env::var_os("GOGC").is_none() && std::env::var_os("GOMEMLIMIT").is_none() {
             env.extend([("GOGC", "off"), ("GOMEMLIMIT", "1GiB")]);
         }
-        let out = process::run(&tool.path, &args, root, &env, self.timeout)
+        let out = process::run(&tool.path, args, root, &env, self.timeout)
             .map_err(|source| RenderError::Process { tool: name, source })?;
         let root_text = format!("{}/", root.display());
         if !out.success {
@@ -407,25 +510,7 @@ impl Renderer {
                 dropped: out.stderr_dropped,
             });
         }
-        let stdout =
-            String::from_utf8(out.stdout).map_err(|_| RenderError::NotText { tool: name })?;
-        match (&job.kind, wrapper_dir) {
-            (JobKind::Helm(h), _) => {
-                let dir = chart.map_or_else(|| h.chart.display_dir(), |c| c.display_dir());
-                Ok(helm::split_output(&stdout, &dir))
-            }
-            (JobKind::Kustomize(k), Some(wrapper_dir)) => {
-                let dir = &k.dir;
-                let fallback = kustomize::FILE_NAMES[0];
-                let fallback = if dir.is_empty() {
-                    fallback.to_string()
-                } else {
-                    format!("{dir}/{fallback}")
-                };
-                Ok(kustomize::split_output(&stdout, &wrapper_dir, &fallback)?)
-            }
-            (JobKind::Kustomize(_), None) => Err(RenderError::Checkout("no wrapper".into())),
-        }
+        String::from_utf8(out.stdout).map_err(|_| RenderError::NotText { tool: name })
     }
 }
 
@@ -444,12 +529,16 @@ fn failure_message(tree: &GitTree, env: &str, job: &Job, error: &RenderError) ->
         "environment `{env}`, source `{}`: {error}",
         job.source
     ));
+    let failed = match error {
+        RenderError::PostRender(inner) => inner,
+        other => other,
+    };
     if let RenderError::Failed {
         tool,
         stderr,
         dropped,
         ..
-    } = error
+    } = failed
     {
         tracing::debug!(
             env,
