@@ -315,6 +315,7 @@ mod tests {
             namespace: None,
             values: Vec::new(),
             inline_values: Vec::new(),
+            secret_values: Vec::new(),
             set: Vec::new(),
             skip_crds: false,
             post_render: vec![step.as_object().unwrap().clone()],
