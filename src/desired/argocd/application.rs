@@ -79,7 +79,7 @@ const DIRECTORY_FIELDS: &[&str] = &["recurse", "include", "exclude", "jsonnet"];
 
 /// What one source brings.
 enum Planned {
-    Job(JobKind),
+    Job(Box<JobKind>),
     Files(Vec<ManifestFile>),
 }
 
@@ -198,7 +198,7 @@ pub(super) fn follow(context: &Context<'_>, application: &Value) -> Followed {
         match plan {
             Planned::Job(kind) => followed.jobs.push(Job {
                 source: describe.clone(),
-                kind,
+                kind: *kind,
                 origin: Some(origin.clone()),
             }),
             Planned::Files(files) => {
@@ -352,10 +352,10 @@ impl ApplicationSource<'_> {
                     &dir,
                     problems,
                 )
-                .map(|job| Planned::Job(JobKind::Helm(job))),
+                .map(|job| Planned::Job(Box::new(JobKind::Helm(job)))),
             SourceType::Kustomize => self
                 .kustomize(field, &source["kustomize"], &dir, problems)
-                .map(|job| Planned::Job(JobKind::Kustomize(job))),
+                .map(|job| Planned::Job(Box::new(JobKind::Kustomize(job)))),
             SourceType::Directory => self
                 .directory(field, &source["directory"], &dir, problems)
                 .map(Planned::Files),
@@ -409,7 +409,7 @@ impl ApplicationSource<'_> {
             version: Some(version.to_string()).filter(|v| !v.is_empty() && v != "*"),
         });
         self.helm(field, &source["helm"], location, "", problems)
-            .map(|job| Planned::Job(JobKind::Helm(job)))
+            .map(|job| Planned::Job(Box::new(JobKind::Helm(job))))
     }
 
     /// A Helm source: value files (relative to the source's path, or `$ref/` to a `ref:`
