@@ -5,7 +5,7 @@
 use super::artifacts::{Reference, Resolver};
 use super::kustomization::data_of;
 use super::objects::{FluxObject, Kind};
-use super::{FluxError, not_followed};
+use super::{FluxError, not_followed, only_known_fields};
 use crate::config::RemoteChart;
 use crate::desired::render::helm::{ChartLocation, HelmJob};
 use crate::desired::render::join_repo;
@@ -101,18 +101,7 @@ pub(crate) fn release_namespace(object: &FluxObject) -> String {
 /// The `helm template` that renders `object`.
 pub(crate) fn job(resolver: &Resolver<'_, '_>, object: &FluxObject) -> Result<HelmJob, FluxError> {
     let spec = object.spec();
-    if let Some(map) = spec.as_object()
-        && let Some(field) = map
-            .keys()
-            .find(|k| !HARMLESS.contains(&k.as_str()) && !FOLLOWED.contains(&k.as_str()))
-    {
-        return Err(not_followed(
-            object,
-            &format!("spec.{field}"),
-            "changes what Flux applies, and plumb does not follow it",
-            "see docs/sources.md for the fields plumb follows",
-        ));
-    }
+    only_known_fields(object, &FOLLOWED, &HARMLESS)?;
     let (chart, values_files) = if spec["chart"]["spec"].is_object() {
         chart_spec(resolver, object, &spec["chart"]["spec"], "spec.chart.spec")?
     } else if spec["chartRef"].is_object() {

@@ -4,7 +4,7 @@
 
 use super::artifacts::{Reference, Resolver};
 use super::objects::{FluxObject, Kind, Known};
-use super::{FluxError, not_followed};
+use super::{FluxError, not_followed, only_known_fields};
 use crate::desired::render::join_repo;
 use crate::desired::render::kustomize::KustomizeJob;
 use serde_json::{Map, Value, json};
@@ -47,18 +47,7 @@ pub(crate) fn job(
     object: &FluxObject,
 ) -> Result<KustomizeJob, FluxError> {
     let spec = object.spec();
-    if let Some(map) = spec.as_object()
-        && let Some(field) = map
-            .keys()
-            .find(|k| !HARMLESS.contains(&k.as_str()) && !FOLLOWED.contains(&k.as_str()))
-    {
-        return Err(not_followed(
-            object,
-            &format!("spec.{field}"),
-            "changes what Flux applies, and plumb does not follow it",
-            "see docs/sources.md for the fields plumb follows",
-        ));
-    }
+    only_known_fields(object, &FOLLOWED, &HARMLESS)?;
     let reference = Reference::at(object, &spec["sourceRef"], "spec.sourceRef")?;
     let root = resolver.directory(object, &reference, "spec.sourceRef")?;
     let path = spec["path"].as_str().unwrap_or("./");

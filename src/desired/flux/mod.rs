@@ -102,6 +102,28 @@ pub(crate) fn not_followed(
     }
 }
 
+/// Refuses the first `spec` field of `object` that plumb neither follows nor may ignore: it
+/// changes what Flux applies, so following the object without it would be a wrong answer.
+pub(crate) fn only_known_fields(
+    object: &FluxObject,
+    followed: &[&str],
+    harmless: &[&str],
+) -> Result<(), FluxError> {
+    let unknown = object.spec().as_object().and_then(|map| {
+        map.keys()
+            .find(|k| !harmless.contains(&k.as_str()) && !followed.contains(&k.as_str()))
+    });
+    match unknown {
+        Some(field) => Err(not_followed(
+            object,
+            &format!("spec.{field}"),
+            "changes what Flux applies, and plumb does not follow it",
+            "see docs/sources.md for the fields plumb follows",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// One Flux object to follow, and how deep it was found.
 struct Pending {
     object: FluxObject,
