@@ -199,7 +199,7 @@ impl RunError {
     /// says nothing).
     pub fn unjudged_note(&self) -> String {
         match self.unjudged {
-            Some(count) => format!(" ({count} live object(s) not judged)"),
+            Some(count) => format!(" ({count} object(s) not judged)"),
             None => String::new(),
         }
     }

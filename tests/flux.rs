@@ -624,6 +624,40 @@ fn a_failed_post_render_is_a_render_error_naming_the_helm_release_without_its_va
             "drift HelmRelease/cache spec.postRenderers[1].kustomize.patches[0]"
         ]
     );
+    // Parity: staging's cache objects are not "only in staging" — production's release could not
+    // be rendered, so they are not judged, and production's error counts them.
+    let output = run(
+        &repo,
+        &[
+            "parity",
+            "staging",
+            "production",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+        3,
+    );
+    let report = stdout_json(&output);
+    let lines = finding_lines(&report);
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.starts_with("only-in") && l.contains("/cache")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"parity HelmRelease/cache spec.postRenderers[1]".to_string()),
+        "{lines:?}"
+    );
+    let error = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["env"] == "production" && e["kind"] == "render")
+        .unwrap();
+    assert!(error["unjudged"].as_u64().unwrap() >= 1, "{error}");
 }
 
 // The flux2 example of ../shared/realworld.

@@ -379,7 +379,7 @@ fn a_source_that_fails_to_render_leaves_its_live_objects_unjudged() {
         .output()
         .unwrap();
     let table = String::from_utf8_lossy(&output.stdout);
-    assert!(table.contains("5 live object(s) not judged"), "{table}");
+    assert!(table.contains("5 object(s) not judged"), "{table}");
 }
 
 #[test]

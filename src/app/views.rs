@@ -9,13 +9,14 @@ use crate::compare::equivalents::Equivalents;
 use crate::compare::made_by_cluster;
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::Sides as PairSides;
+use crate::compare::{Difference, FindingKind};
 use crate::config::Pair;
-use crate::model::{Inventory, RunError};
+use crate::model::{Inventory, Owner, RunError};
 use crate::pipeline::{self, DeclaredSource, DriftScope, Judged};
 use crate::policy::{Place, Scope};
 use crate::report::{EnvironmentInput, Report};
 use rayon::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One view of a command over its estate.
 #[derive(Clone, Copy)]
@@ -244,6 +245,11 @@ fn parity(project: &Project, estate: &Estate, pair: &Pair, live: bool) -> Result
         policies,
         &place,
     )?;
+    let (differences, unjudged) = if live {
+        (differences, Vec::new())
+    } else {
+        withhold_unrenderable(differences, estate, pair)?
+    };
     let mut report = partial("parity");
     for env in [left, right] {
         report.inputs.environments.push(EnvironmentInput {
@@ -267,12 +273,116 @@ fn parity(project: &Project, estate: &Estate, pair: &Pair, live: bool) -> Result
     );
     for env in [left, right] {
         let loaded = estate.env(env)?;
+        let first = report.errors.len();
         report.errors.extend(loaded.errors.iter().cloned());
+        for (source, count) in unjudged
+            .iter()
+            .filter(|(e, _, _)| e == env)
+            .map(|(_, s, n)| (s, n))
+        {
+            if let Some(error) = report.errors[first..]
+                .iter_mut()
+                .find(|e| e.kind == "render" && e.source.as_deref() == Some(source.as_str()))
+            {
+                *error.unjudged.get_or_insert(0) += count;
+            }
+        }
         if live && let Some(state) = &loaded.live {
             report.errors.extend(state.errors.iter().cloned());
         }
     }
     Ok(report)
+}
+
+/// Takes out the `only-in` findings of objects whose counterpart could not be rendered: the
+/// object's owner (a Helm release, a Flux object, an Argo CD Application), mapped to the other
+/// environment's namespaces, is one the other environment declares and failed to render. Saying
+/// "only in staging" there would be a guess (docs/sources.md, live ownership); each is counted in
+/// the failed source's error instead, as `(env, source, count)`.
+fn withhold_unrenderable(
+    differences: Vec<Difference>,
+    estate: &Estate,
+    pair: &Pair,
+) -> Result<(Vec<Difference>, Vec<(String, String, usize)>), AppError> {
+    let failed = |env: &str| -> Result<Vec<(Owner, String)>, AppError> {
+        Ok(estate
+            .env(env)?
+            .owners
+            .iter()
+            .filter(|d| d.failed)
+            .map(|d| (d.owner.clone(), d.source.clone()))
+            .collect())
+    };
+    let (left_failed, right_failed) = (failed(&pair.left)?, failed(&pair.right)?);
+    if left_failed.is_empty() && right_failed.is_empty() {
+        return Ok((differences, Vec::new()));
+    }
+    let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(differences.len());
+    for difference in differences {
+        let withheld_by = match (
+            &difference.kind,
+            &difference.resource.owner,
+            difference.only_in.as_deref(),
+        ) {
+            (FindingKind::OnlyIn, Some(owner), Some(only_in)) => {
+                let (other, failed, to_other): (&str, &[(Owner, String)], bool) =
+                    if only_in == pair.left {
+                        (&pair.right, &right_failed, true)
+                    } else {
+                        (&pair.left, &left_failed, false)
+                    };
+                let mapped = owner_in_other(owner, &pair.namespaces, to_other);
+                failed
+                    .iter()
+                    .find(|(o, _)| *o == mapped)
+                    .map(|(_, source)| (other.to_string(), source.clone()))
+            }
+            _ => None,
+        };
+        match withheld_by {
+            Some(key) => *counts.entry(key).or_default() += 1,
+            None => kept.push(difference),
+        }
+    }
+    Ok((
+        kept,
+        counts
+            .into_iter()
+            .map(|((env, source), n)| (env, source, n))
+            .collect(),
+    ))
+}
+
+/// `owner` as the other environment of a pair would name it: its namespace through the pair's
+/// map (left to right, or back).
+fn owner_in_other(owner: &Owner, namespaces: &BTreeMap<String, String>, to_right: bool) -> Owner {
+    let map = |namespace: &String| -> String {
+        if to_right {
+            namespaces.get(namespace).cloned()
+        } else {
+            namespaces
+                .iter()
+                .find(|(_, r)| *r == namespace)
+                .map(|(l, _)| l.clone())
+        }
+        .unwrap_or_else(|| namespace.clone())
+    };
+    match owner {
+        Owner::ArgoApplication(name) => Owner::ArgoApplication(name.clone()),
+        Owner::FluxKustomization { namespace, name } => Owner::FluxKustomization {
+            namespace: map(namespace),
+            name: name.clone(),
+        },
+        Owner::FluxHelmRelease { namespace, name } => Owner::FluxHelmRelease {
+            namespace: map(namespace),
+            name: name.clone(),
+        },
+        Owner::HelmRelease { namespace, name } => Owner::HelmRelease {
+            namespace: map(namespace),
+            name: name.clone(),
+        },
+    }
 }
 
 /// Which of an environment's states its checks run on.
