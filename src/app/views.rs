@@ -275,16 +275,11 @@ fn parity(project: &Project, estate: &Estate, pair: &Pair, live: bool) -> Result
         let loaded = estate.env(env)?;
         let first = report.errors.len();
         report.errors.extend(loaded.errors.iter().cloned());
-        for (source, count) in unjudged
-            .iter()
-            .filter(|(e, _, _)| e == env)
-            .map(|(_, s, n)| (s, n))
-        {
-            if let Some(error) = report.errors[first..]
-                .iter_mut()
-                .find(|e| e.kind == "render" && e.source.as_deref() == Some(source.as_str()))
-            {
-                *error.unjudged.get_or_insert(0) += count;
+        for withheld in unjudged.iter().filter(|u| u.env == env) {
+            if let Some(error) = report.errors[first..].iter_mut().find(|e| {
+                e.kind == "render" && e.source.as_deref() == Some(withheld.source.as_str())
+            }) {
+                *error.unjudged.get_or_insert(0) += withheld.count;
             }
         }
         if live && let Some(state) = &loaded.live {
@@ -298,12 +293,12 @@ fn parity(project: &Project, estate: &Estate, pair: &Pair, live: bool) -> Result
 /// object's owner (a Helm release, a Flux object, an Argo CD Application), mapped to the other
 /// environment's namespaces, is one the other environment declares and failed to render. Saying
 /// "only in staging" there would be a guess (docs/sources.md, live ownership); each is counted in
-/// the failed source's error instead, as `(env, source, count)`.
+/// the failed source's error instead.
 fn withhold_unrenderable(
     differences: Vec<Difference>,
     estate: &Estate,
     pair: &Pair,
-) -> Result<(Vec<Difference>, Vec<(String, String, usize)>), AppError> {
+) -> Result<(Vec<Difference>, Vec<Unjudged>), AppError> {
     let failed = |env: &str| -> Result<Vec<(Owner, String)>, AppError> {
         Ok(estate
             .env(env)?
@@ -345,13 +340,18 @@ fn withhold_unrenderable(
             None => kept.push(difference),
         }
     }
-    Ok((
-        kept,
-        counts
-            .into_iter()
-            .map(|((env, source), n)| (env, source, n))
-            .collect(),
-    ))
+    let unjudged = counts
+        .into_iter()
+        .map(|((env, source), count)| Unjudged { env, source, count })
+        .collect();
+    Ok((kept, unjudged))
+}
+
+/// Objects of a pair not judged because the other environment's `source` failed to render.
+struct Unjudged {
+    env: String,
+    source: String,
+    count: usize,
 }
 
 /// `owner` as the other environment of a pair would name it: its namespace through the pair's
