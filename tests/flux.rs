@@ -220,6 +220,55 @@ fn drift_compares_what_flux_applied_with_the_followed_objects() {
 }
 
 #[test]
+fn objects_of_flux_objects_a_failed_kustomization_hides_are_unjudged_not_managed_elsewhere() {
+    // production's apps Kustomization asks for SOPS decryption, which plumb does not follow: it
+    // fails, so the HelmRelease and the workers Kustomization in its output are never found. The
+    // live objects they applied are not another team's: they are unjudged, like apps' own.
+    let repo = fixture_repo();
+    let path = "clusters/production/apps.yaml";
+    let text = std::fs::read_to_string(repo.path().join(path)).unwrap();
+    repo.write(
+        path,
+        &text.replace(
+            "  prune: true\n",
+            "  prune: true\n  decryption:\n    provider: sops\n",
+        ),
+    );
+    repo.commit("apps needs decryption");
+    let output = run(
+        &repo,
+        &["drift", "production", "-f", "json", "--fail-on", "never"],
+        3,
+    );
+    let report = stdout_json(&output);
+    let lines = finding_lines(&report);
+    assert!(
+        !lines.iter().any(|l| l.starts_with("unmanaged")),
+        "{lines:?}"
+    );
+    let elsewhere = report["summary"]["managed_elsewhere"]["production"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(elsewhere, 0, "{}", report["summary"]);
+    let error = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["env"] == "production" && e["kind"] == "render")
+        .unwrap();
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("spec.decryption"),
+        "{error}"
+    );
+    // apps' own five objects, the cache release's Deployment, the workers' Deployment and
+    // CronJob.
+    assert_eq!(error["unjudged"], 8, "{error}");
+}
+
+#[test]
 fn a_kustomization_of_another_repository_is_a_render_error_naming_it() {
     let repo = fixture_repo();
     repo.write(

@@ -138,18 +138,41 @@ fn is_namespace(resource: &Resource) -> bool {
 /// ownership): one of the environment's own sources (`unmanaged` wherever it is, or unjudged
 /// while that source fails), someone the config does not name (managed elsewhere), or nobody
 /// (`unmanaged` in scope, unless a failed source might have rendered it).
+///
+/// A Flux object nobody declares may be one a failed Kustomization would have produced (its
+/// output, never rendered, is where plumb would have found it): while one of the environment's
+/// Kustomizations fails, such objects are unjudged and counted in its source's error, not
+/// managed elsewhere.
 fn unexplained(resource: &Resource, in_scope: bool, scope: &DriftScope) -> Unexplained {
     match &resource.owner {
         Some(owner) => match scope.owners.get(owner) {
             Some(declared) if declared.rendered => Unexplained::Unmanaged,
             Some(declared) => Unexplained::Unjudged(Some(declared.source.clone())),
-            None if in_scope => Unexplained::ManagedElsewhere,
-            None => Unexplained::OutOfScope,
+            None => match failed_kustomization(owner, scope) {
+                Some(source) => Unexplained::Unjudged(Some(source.to_string())),
+                None if in_scope => Unexplained::ManagedElsewhere,
+                None => Unexplained::OutOfScope,
+            },
         },
         None if !in_scope => Unexplained::OutOfScope,
         None if scope.failed_sources.is_empty() => Unexplained::Unmanaged,
         None => Unexplained::Unjudged(None),
     }
+}
+
+/// For an object a Flux controller applied: the source of a declared Flux Kustomization of the
+/// environment that failed to render, whose output might have declared `owner`.
+fn failed_kustomization<'a>(owner: &Owner, scope: &'a DriftScope) -> Option<&'a str> {
+    if !matches!(
+        owner,
+        Owner::FluxKustomization { .. } | Owner::FluxHelmRelease { .. }
+    ) {
+        return None;
+    }
+    scope.owners.iter().find_map(|(declared, source)| {
+        (matches!(declared, Owner::FluxKustomization { .. }) && !source.rendered)
+            .then_some(source.source.as_str())
+    })
 }
 
 fn compare_object(
