@@ -5,9 +5,9 @@
 mod support;
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
-use support::{Repo, fixtures, stdout_json, tool};
+use support::{Repo, counting_tools, fixtures, stdout_json, tool};
 
 fn fixture_repo() -> Repo {
     let repo = Repo::new();
@@ -335,31 +335,6 @@ fn bad_application_files_are_bad_input_naming_file_and_line() {
         err.contains("charts/web/values.yaml:1") && err.contains("holds no Argo CD Application"),
         "{err}"
     );
-}
-
-/// Wrappers around the real tools that log each invocation to `calls.log` beside them.
-fn counting_tools(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let log = dir.join("calls.log");
-    let wrap = |name: &str, real: PathBuf| {
-        let path = dir.join(name);
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/sh\necho \"{name} $1\" >> {}\nexec {} \"$@\"\n",
-                log.display(),
-                real.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path
-    };
-    (
-        wrap("helm", tool("helm4")),
-        wrap("kubectl", tool("kubectl")),
-        log,
-    )
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use support::{Repo, finding_lines, fixtures, stdout_json, tool};
+use support::{Repo, counting_tools, finding_lines, fixtures, stdout_json, tool, tool_calls};
 
 fn fixture_repo() -> Repo {
     let repo = Repo::new();
@@ -447,38 +447,11 @@ fn a_directory_without_a_kustomization_is_built_as_flux_generates_it() {
     assert!(!repo.path().join("workers/kustomization.yaml").exists());
 }
 
-/// Wrappers around the real tools that log each run to `calls.log` beside them.
-fn counting_tools(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let log = dir.join("calls.log");
-    let wrap = |name: &str, real: PathBuf| {
-        let path = dir.join(name);
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/sh\necho \"{name} $1\" >> {}\nexec {} \"$@\"\n",
-                log.display(),
-                real.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path
-    };
-    (
-        wrap("helm", tool("helm4")),
-        wrap("kubectl", tool("kubectl")),
-        log,
-    )
-}
-
 /// Tool runs, `helm template` and `kubectl kustomize` (version queries left out).
 fn render_runs(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
+    tool_calls(log)
+        .into_iter()
         .filter(|l| l.ends_with(" template") || l.ends_with(" kustomize"))
-        .map(str::to_string)
         .collect()
 }
 

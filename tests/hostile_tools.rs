@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use support::fake_apiserver::{FakeApiServer, Switches, kubeconfig};
-use support::{Repo, demo_repo, fixtures, stdout_json, tool};
+use support::{Repo, demo_repo, fixtures, stdout_json, tool, write_script};
 
 /// Every byte plumb printed, and every file it wrote, must be free of `marker`.
 fn assert_nowhere(marker: &str, output: &Output, files: &[PathBuf], what: &str) {
@@ -33,14 +33,6 @@ fn assert_nowhere(marker: &str, output: &Output, files: &[PathBuf], what: &str) 
             file.display()
         );
     }
-}
-
-fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
 }
 
 const LIVE: &str = r#"{"apiVersion": "v1", "kind": "List", "items": [

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 use support::chart_repo::{ChartRepo, unreachable_url};
-use support::{Repo, stdout_json, tool};
+use support::{Repo, counting_tool, stdout_json, tool, tool_calls};
 
 /// A repository serving the chart `demo` at 1.2.0, 1.3.0, 2.0.0 and the prerelease 1.4.0-rc.1.
 fn served(helm: &Path) -> ChartRepo {
@@ -75,28 +75,12 @@ fn stderr(output: &Output) -> String {
 
 /// A wrapper around `real` that logs `helm <first argument>` to `calls.log` beside it.
 fn counting_helm(dir: &Path, real: &Path) -> (PathBuf, PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
     let log = dir.join("calls.log");
-    let path = dir.join("helm");
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\necho \"helm $1\" >> {}\nexec {} \"$@\"\n",
-            log.display(),
-            real.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (path, log)
+    (counting_tool(dir, "helm", real, &log), log)
 }
 
 fn calls(log: &Path) -> Vec<String> {
-    let mut calls: Vec<String> = std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let mut calls = tool_calls(log);
     calls.sort();
     calls
 }

@@ -4,9 +4,11 @@
 mod support;
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
-use support::{Repo, finding_lines, fixtures, stdout_json, tool};
+use support::{
+    Repo, counting_tools, finding_lines, fixtures, stdout_json, tool, tool_calls, write_script,
+};
 
 /// A Git repository holding a copy of fixtures/render.
 fn fixture_repo() -> Repo {
@@ -303,43 +305,6 @@ fn a_render_past_its_timeout_is_stopped_and_reported() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("name: staging-api"));
 }
 
-fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
-/// Wrappers around the real tools that log each invocation to `calls.log` beside them.
-fn counting_tools(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let log = dir.join("calls.log");
-    let wrap = |name: &str, real: PathBuf| {
-        write_script(
-            dir,
-            name,
-            &format!(
-                "echo \"{name} $1\" >> {}\nexec {} \"$@\"\n",
-                log.display(),
-                real.display()
-            ),
-        )
-    };
-    (
-        wrap("helm", tool("helm4")),
-        wrap("kubectl", tool("kubectl")),
-        log,
-    )
-}
-
-fn calls(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn the_cache_starts_no_tool_for_unchanged_inputs_and_one_for_one_changed_values_file() {
     let repo = fixture_repo();
@@ -366,7 +331,7 @@ fn the_cache_starts_no_tool_for_unchanged_inputs_and_one_for_one_changed_values_
         stdout_json(&output)
     };
     let cold = parity(&[]);
-    let mut first = calls(&log);
+    let mut first = tool_calls(&log);
     first.sort();
     assert_eq!(
         first,
@@ -382,7 +347,7 @@ fn the_cache_starts_no_tool_for_unchanged_inputs_and_one_for_one_changed_values_
 
     let warm = parity(&[]);
     assert_eq!(
-        calls(&log).len(),
+        tool_calls(&log).len(),
         6,
         "a warm run starts no tool, not even for its version"
     );
@@ -396,7 +361,7 @@ fn the_cache_starts_no_tool_for_unchanged_inputs_and_one_for_one_changed_values_
     );
     repo.commit("staging logs less");
     let changed = parity(&[]);
-    assert_eq!(calls(&log)[6..], ["helm template"]);
+    assert_eq!(tool_calls(&log)[6..], ["helm template"]);
     let log_level = finding(
         &changed,
         "Deployment",
@@ -412,11 +377,14 @@ fn the_cache_starts_no_tool_for_unchanged_inputs_and_one_for_one_changed_values_
     );
     repo.commit("longer cache");
     parity(&[]);
-    assert_eq!(calls(&log)[7..], ["kubectl kustomize", "kubectl kustomize"]);
+    assert_eq!(
+        tool_calls(&log)[7..],
+        ["kubectl kustomize", "kubectl kustomize"]
+    );
 
     // --no-cache renders everything again.
     parity(&["--no-cache"]);
-    let after: Vec<String> = calls(&log)[9..].to_vec();
+    let after: Vec<String> = tool_calls(&log)[9..].to_vec();
     assert_eq!(
         after.iter().filter(|c| *c == "helm template").count(),
         2,

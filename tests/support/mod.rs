@@ -214,3 +214,46 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Writes an executable shell script `name` in `dir` that runs `body`.
+pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// A wrapper `name` in `dir` around the real tool `real` that logs `name <first argument>`
+/// (`helm template`, `kubectl kustomize`) to `log` before running it: tests count tool runs.
+pub fn counting_tool(dir: &Path, name: &str, real: &Path, log: &Path) -> PathBuf {
+    write_script(
+        dir,
+        name,
+        &format!(
+            "echo \"{name} $1\" >> {}\nexec {} \"$@\"\n",
+            log.display(),
+            real.display()
+        ),
+    )
+}
+
+/// Counting wrappers around the pinned helm 4 and kubectl in `dir`, and the `calls.log` beside
+/// them: `(helm, kubectl, log)`.
+pub fn counting_tools(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let log = dir.join("calls.log");
+    (
+        counting_tool(dir, "helm", &tool("helm4"), &log),
+        counting_tool(dir, "kubectl", &tool("kubectl"), &log),
+        log,
+    )
+}
+
+/// The runs a counting wrapper logged, in order.
+pub fn tool_calls(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
