@@ -36,6 +36,20 @@ fn run(repo: &Repo, args: &[&str], code: i32) -> Output {
     output
 }
 
+/// The JSON report of `plumb parity staging production --fail-on never`, which exits `code`.
+fn parity_report(repo: &Repo, code: i32) -> Value {
+    let args = [
+        "parity",
+        "staging",
+        "production",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+    ];
+    stdout_json(&run(repo, &args, code))
+}
+
 /// The objects `plumb render ENV -o -` prints, by `Kind/name`.
 fn rendered(repo: &Repo, env: &str, code: i32) -> Vec<Value> {
     let output = run(repo, &["render", env, "-o", "-"], code);
@@ -171,20 +185,7 @@ fn substitution_follows_flux_rules_defaults_escapes_and_opt_out() {
 #[test]
 fn parity_reports_exactly_the_planted_differences() {
     let repo = fixture_repo();
-    let output = run(
-        &repo,
-        &[
-            "parity",
-            "staging",
-            "production",
-            "-f",
-            "json",
-            "--fail-on",
-            "never",
-        ],
-        0,
-    );
-    let report = stdout_json(&output);
+    let report = parity_report(&repo, 0);
     assert_eq!(report["summary"]["complete"], true);
     assert_eq!(
         finding_lines(&report),
@@ -648,20 +649,7 @@ fn a_failed_post_render_is_a_render_error_naming_the_helm_release_without_its_va
     );
     // Parity: staging's cache objects are not "only in staging" — production's release could not
     // be rendered, so they are not judged, and production's error counts them.
-    let output = run(
-        &repo,
-        &[
-            "parity",
-            "staging",
-            "production",
-            "-f",
-            "json",
-            "--fail-on",
-            "never",
-        ],
-        3,
-    );
-    let report = stdout_json(&output);
+    let report = parity_report(&repo, 3);
     let lines = finding_lines(&report);
     assert!(
         !lines
@@ -749,20 +737,7 @@ fn flux2_production_renders_with_the_production_acme_server_through_its_cluster_
 #[ignore = "needs ../shared/realworld; .ci/run runs it"]
 fn flux2_parity_reports_the_acme_server_and_its_oci_charts_are_render_errors() {
     let repo = flux2_repo();
-    let output = run(
-        &repo,
-        &[
-            "parity",
-            "staging",
-            "production",
-            "-f",
-            "json",
-            "--fail-on",
-            "never",
-        ],
-        3,
-    );
-    let report = stdout_json(&output);
+    let report = parity_report(&repo, 3);
     assert_eq!(report["summary"]["complete"], false);
     let lines = finding_lines(&report);
     assert!(
