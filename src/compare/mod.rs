@@ -7,6 +7,7 @@ pub mod managed;
 pub(crate) mod ownership;
 pub mod pairing;
 pub mod parity;
+pub mod promotion;
 pub(crate) mod targets;
 
 use crate::diff::{Change, ChangeOp, Path};
@@ -25,6 +26,7 @@ pub enum FindingKind {
     Unmanaged,
     Parity,
     OnlyIn,
+    Promotion,
     Check,
     Change,
 }
@@ -37,6 +39,7 @@ impl FindingKind {
             FindingKind::Unmanaged => "unmanaged",
             FindingKind::Parity => "parity",
             FindingKind::OnlyIn => "only-in",
+            FindingKind::Promotion => "promotion",
             FindingKind::Check => "check",
             FindingKind::Change => "change",
         }
@@ -113,6 +116,10 @@ pub struct Difference {
     /// The (normalized) object the difference is about — the left or desired one when there is
     /// one — for policy conditions. Attached only when a policy has conditions.
     pub object: Option<Arc<Value>>,
+    /// For a parity change: the left object's own identity (`resource` is the right one's).
+    pub counterpart: Option<ResourceId>,
+    /// For a `promotion` finding: how downstream's version stands against upstream's history.
+    pub promotion: Option<Box<promotion::Promotion>>,
 }
 
 impl Difference {
@@ -136,6 +143,8 @@ impl Difference {
             only_in: None,
             note: None,
             object: Some(object),
+            counterpart: None,
+            promotion: None,
         }
     }
 
@@ -152,6 +161,8 @@ impl Difference {
             only_in: None,
             note: None,
             object: Some(Arc::new(resource.object_with_identity())),
+            counterpart: None,
+            promotion: None,
         }
     }
 }
@@ -239,6 +250,8 @@ pub mod test_support {
             only_in: None,
             note: None,
             object: None,
+            counterpart: None,
+            promotion: None,
         }
     }
 }

@@ -214,16 +214,19 @@ fn compare_pair(
                 .unwrap_or_else(|| mapped.clone()),
         });
         let object = object.get_or_init(|| Arc::new(left.object_with_identity()));
-        out.push(Difference::field(
-            FindingKind::Parity,
-            ResourceRef::of(right),
-            Change {
-                left: left_value,
-                ..change
-            },
-            left.source.clone().or_else(|| right.source.clone()),
-            object.clone(),
-        ));
+        out.push(Difference {
+            counterpart: Some(left.id.clone()),
+            ..Difference::field(
+                FindingKind::Parity,
+                ResourceRef::of(right),
+                Change {
+                    left: left_value,
+                    ..change
+                },
+                left.source.clone().or_else(|| right.source.clone()),
+                object.clone(),
+            )
+        });
     }
 }
 

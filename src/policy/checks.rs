@@ -137,6 +137,8 @@ impl CheckResults {
                     only_in: None,
                     note: Some(seen_in.unwrap_or("cannot be evaluated").to_string()),
                     object: None,
+                    counterpart: None,
+                    promotion: None,
                 },
                 verdict,
             ));

@@ -7,6 +7,7 @@ use super::pattern::PathPattern;
 use super::rules::{Action, Check, PolicyFile, Rule, RuleScope, Waiver};
 use super::selector::Selector;
 use super::{Defaults, Place, Scope, Severity, Status, Verdict, scope_of};
+use crate::compare::promotion::{Promotion, PromotionState};
 use crate::compare::{Difference, FindingKind, ResourceRef};
 use crate::diff::{Change, ChangeOp};
 use crate::model::Resource;
@@ -210,14 +211,17 @@ impl Policies {
         errors: &mut Vec<String>,
     ) -> Judgement {
         let scope = scope_of(difference.kind);
-        let default = || Verdict {
-            status: Status::Unreviewed,
-            severity: match scope {
-                Scope::Drift => self.defaults.drift,
-                Scope::Parity => self.defaults.parity,
+        let default = || match &difference.promotion {
+            Some(promotion) => engine_verdict(promotion),
+            None => Verdict {
+                status: Status::Unreviewed,
+                severity: match scope {
+                    Scope::Drift => self.defaults.drift,
+                    Scope::Parity => self.defaults.parity,
+                },
+                rule: None,
+                note: None,
             },
-            rule: None,
-            note: None,
         };
         let mut decided = None;
         for compiled in self
@@ -228,11 +232,15 @@ impl Policies {
             let rule = &compiled.rule;
             if let Some(condition) = &rule.condition {
                 let null = Value::Null;
-                let variables = [
+                let mut variables = vec![
                     ("left", difference.left.as_ref().unwrap_or(&null)),
                     ("right", difference.right.as_ref().unwrap_or(&null)),
                     ("object", difference.object.as_deref().unwrap_or(&null)),
                 ];
+                let promotion = difference.promotion.as_deref().map(promotion_variables);
+                if let Some(values) = &promotion {
+                    variables.extend(PROMOTION_VARIABLES.iter().copied().zip(values));
+                }
                 match condition.evaluate(&variables) {
                     Ok(true) => {}
                     Ok(false) => continue,
@@ -380,6 +388,38 @@ fn scope_allows(rule: RuleScope, scope: Scope) -> bool {
         RuleScope::Parity => scope == Scope::Parity,
         RuleScope::Drift => scope == Scope::Drift,
     }
+}
+
+/// What a promotion finding comes to when no rule naming `findings: [promotion]` decides it
+/// (docs/promotion.md): a lag within `max_lag` is expected; past it, or a reverted value, a
+/// warning; a value upstream never ran, an error.
+fn engine_verdict(promotion: &Promotion) -> Verdict {
+    let (status, severity) = match promotion.state {
+        PromotionState::Lag if !promotion.overdue => (Status::Expected, Severity::Info),
+        PromotionState::Lag | PromotionState::Reverted => (Status::Violation, Severity::Warning),
+        PromotionState::Unvalidated => (Status::Violation, Severity::Error),
+    };
+    Verdict {
+        status,
+        severity,
+        rule: None,
+        note: None,
+    }
+}
+
+/// The names promotion conditions see beside `left`, `right` and `object`.
+const PROMOTION_VARIABLES: [&str; 4] = ["state", "upstream_value", "since_time", "age_days"];
+
+/// Their values, in [`PROMOTION_VARIABLES`]' order.
+fn promotion_variables(promotion: &Promotion) -> [Value; 4] {
+    [
+        Value::from(promotion.state.as_str()),
+        Value::from(promotion.upstream_value.clone()),
+        Value::from(crate::timestamp::format_unix(
+            promotion.since_time.max(0) as u64
+        )),
+        Value::from(promotion.age_days),
+    ]
 }
 
 fn applies(

@@ -111,9 +111,11 @@ pub enum Scope {
 pub fn scope_of(kind: FindingKind) -> Scope {
     match kind {
         FindingKind::Drift | FindingKind::Missing | FindingKind::Unmanaged => Scope::Drift,
-        FindingKind::Parity | FindingKind::OnlyIn | FindingKind::Check | FindingKind::Change => {
-            Scope::Parity
-        }
+        FindingKind::Parity
+        | FindingKind::OnlyIn
+        | FindingKind::Promotion
+        | FindingKind::Check
+        | FindingKind::Change => Scope::Parity,
     }
 }
 

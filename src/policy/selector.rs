@@ -116,8 +116,10 @@ impl Selector {
         let edges_ok = self
             .edges
             .is_none_or(|edge| pair.is_some() && place.edge == edge);
-        let findings_ok =
-            self.findings.is_empty() || self.findings.iter().any(|f| f == kind.as_str());
+        // Promotion findings carry the engine's verdict: only a selection that names them
+        // decides them, so a parity rule never turns a healthy lag into an error.
+        let findings_ok = (self.findings.is_empty() && kind != FindingKind::Promotion)
+            || self.findings.iter().any(|f| f == kind.as_str());
         envs_ok && pairs_ok && edges_ok && findings_ok
     }
 

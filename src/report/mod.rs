@@ -52,6 +52,9 @@ pub struct Finding {
     pub source: Option<SourceLocation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<ChangedBy>,
+    /// For `promotion` findings: how downstream's version stands against upstream's history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<crate::compare::promotion::Promotion>,
     /// With `--baseline`: whether the baseline had it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<baseline::BaselineStatus>,
@@ -195,6 +198,7 @@ impl Report {
             message,
             source: difference.source,
             changed_by: difference.changed_by,
+            promotion: difference.promotion.map(|p| *p),
             baseline: None,
             first_seen: None,
         });
@@ -357,6 +361,13 @@ fn message(d: &Difference, envs: &[&str]) -> String {
         (FindingKind::Unmanaged, _) => "in the cluster but not declared in Git".to_string(),
         (FindingKind::Check, _) => {
             return format!("fails {}", d.note.as_deref().unwrap_or("this check"));
+        }
+        // The promotion engine words its own message (compare/promotion.rs).
+        (FindingKind::Promotion, _) => {
+            return d
+                .note
+                .clone()
+                .unwrap_or_else(|| "out of promotion order".into());
         }
         (FindingKind::Change, None) if d.only_in.as_deref() == Some("head") => {
             "added by this change".to_string()

@@ -137,6 +137,7 @@ fn description(id: &str, f: &Finding, report: &Report) -> String {
             "parity" => "The two environments differ here, and no policy rule says whether they may.",
             "only-in" => "The object exists in only one of the two environments.",
             "check" => "A check failed.",
+            "promotion" => "Downstream runs a version out of promotion order: behind upstream, never run upstream, or rolled back upstream.",
             _ => "A change between two revisions.",
         }
         .to_string();
