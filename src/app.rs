@@ -17,6 +17,7 @@ mod compare;
 mod context;
 mod diff;
 mod estate;
+mod history;
 mod init;
 mod live;
 mod policies;
@@ -255,7 +256,7 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
                 false,
             )?;
             let views = [View::Drift(env), View::Checks(env, Checked::Both)];
-            views::prepare(&project, &mut estate, &views, &[])?;
+            views::prepare(context, &project, &mut estate, &views, &[])?;
             let mut report =
                 Report::new("drift", inputs(context, &estate, &project, &[env.as_str()]));
             for part in views::run(&project, &estate, &views)? {
@@ -302,7 +303,7 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
                 View::Checks(left, checked),
                 View::Checks(right, checked),
             ];
-            views::prepare(&project, &mut estate, &views, &[])?;
+            views::prepare(context, &project, &mut estate, &views, &[])?;
             let mut report = Report::new(
                 "parity",
                 inputs(context, &estate, &project, &[left.as_str(), right.as_str()]),

@@ -82,6 +82,11 @@ pub struct Common {
     #[arg(long, global = true, env = "PLUMB_RENDER_TIMEOUT", value_name = "SECONDS",
           value_parser = seconds, default_value = "120")]
     pub render_timeout: Duration,
+    /// Promotion order: how many commits of each upstream environment's history to search
+    /// (the commits that changed what it reads, newest first).
+    #[arg(long, global = true, value_name = "N", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::limits::MAX_HISTORY_COMMITS)))]
+    pub history: u32,
     /// How long one request to a cluster may take.
     #[arg(long, global = true, env = "PLUMB_REQUEST_TIMEOUT", value_name = "SECONDS",
           value_parser = seconds, default_value = "10")]

@@ -44,6 +44,10 @@ pub struct Config {
     pub repositories: Vec<String>,
     #[serde(default)]
     pub charts: Charts,
+    /// More version paths for promotion order, beside container images and Flux HelmRelease
+    /// chart versions (docs/promotion.md): path patterns, as in policy files.
+    #[serde(default)]
+    pub promotion_paths: Vec<String>,
 }
 
 impl Config {
@@ -300,6 +304,18 @@ pub struct LoadedConfig {
 impl LoadedConfig {
     pub fn environment(&self, name: &str) -> Option<&Environment> {
         self.config.environments.get(name)
+    }
+
+    /// Where versions are, for promotion order: images, Flux chart versions and the
+    /// `promotion_paths` (checked when the file was loaded).
+    pub fn version_paths(&self) -> crate::compare::promotion::VersionPaths {
+        crate::compare::promotion::VersionPaths::new(
+            self.config
+                .promotion_paths
+                .iter()
+                .filter_map(|p| crate::policy::pattern::PathPattern::parse(p).ok())
+                .collect(),
+        )
     }
 
     /// Every pair the estate compares: each promotion edge (upstream on the left, refined by a
@@ -757,6 +773,18 @@ fn validate(config: &Config, text: &str, file: &str) -> Result<(), ConfigError> 
             format!("`upstream` forms a cycle: {}", cycle.join(" → ")),
             "promotion edges form a tree: each environment has at most one upstream, and following them must end at an environment with none",
         ));
+    }
+    for path in &config.promotion_paths {
+        if let Err(e) = crate::policy::pattern::PathPattern::parse(path) {
+            return Err(invalid_at(
+                text,
+                file,
+                "promotion_paths",
+                path,
+                format!("`{path}` is not a path: {e}"),
+                "write a path as policy files do: `spec.chart.spec.version`, `data.version`",
+            ));
+        }
     }
     for pair in &config.parity {
         if pair.between.len() == 2 && pair.between[0] == pair.between[1] {

@@ -139,3 +139,11 @@ pub const MAX_FLUX_OBJECTS: usize = 2_000;
 /// the next, which kustomize builds recursively in one run. Real HelmReleases have one or two; a
 /// hostile one naming thousands would nest that deep.
 pub const MAX_POST_RENDERERS: usize = 32;
+
+/// The most commits of an environment's history `--history N` may ask for: each one that changed
+/// what the environment reads is read (and its renders run, cold) once.
+pub const MAX_HISTORY_COMMITS: u32 = 10_000;
+
+/// The most first-parent commits one history walk looks at, changed or not: a repository where
+/// the environment's files rarely change is walked this far back at most.
+pub const MAX_HISTORY_WALK: usize = 100_000;

@@ -4,11 +4,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, as `2026-11-27T03:29:18Z`.
 pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
+    format_unix(now_seconds() as u64)
+}
+
+/// Now, in seconds since 1970-01-01 (UTC).
+pub fn now_seconds() -> i64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format_unix(secs)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 pub fn format_unix(secs: u64) -> String {

@@ -672,6 +672,7 @@ fn report_from(input: &[u8]) -> Report {
                 operation: c.string(),
                 time: c.optional_string(),
             }),
+            promotion: None,
             baseline: None,
             first_seen: c.optional_string(),
         });

@@ -64,7 +64,7 @@ pub fn audit(
     let mut units: Vec<View> = drifted.iter().map(|e| View::Drift(e)).collect();
     units.extend(pairs.iter().map(|pair| View::Parity { pair, live: false }));
     units.extend(order.iter().map(|e| View::Checks(e, Checked::Both)));
-    views::prepare(project, &mut estate, &units, &[])?;
+    views::prepare(context, project, &mut estate, &units, &[])?;
     context.progress.note(&format!(
         "auditing {} environments: {} drift, {} parity, {} checks",
         order.len(),

@@ -23,6 +23,8 @@ pub struct Context<'a> {
     pub progress: Progress,
     /// Days since 1970-01-01: the day waivers are judged on.
     pub today: i64,
+    /// Seconds since 1970-01-01: the time promotion ages are counted to.
+    pub now: i64,
 }
 
 /// What the environment says beyond the flags (which clap resolves with their variables), read
@@ -87,6 +89,7 @@ impl<'a> Context<'a> {
             renderer,
             progress: Progress::new(quiet),
             today: crate::timestamp::today(),
+            now: crate::timestamp::now_seconds(),
             settings,
         }
     }

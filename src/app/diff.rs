@@ -66,8 +66,9 @@ pub fn diff(
         .iter()
         .map(|name| View::Checks(name, Checked::Desired))
         .collect();
-    views::prepare(project, &mut base, &gaps, &compared)?;
+    views::prepare(context, project, &mut base, &gaps, &compared)?;
     views::prepare(
+        context,
         project,
         &mut head,
         &[gaps.clone(), checks.clone()].concat(),

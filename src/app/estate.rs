@@ -15,6 +15,7 @@
 use super::live::{self, LiveSource};
 use super::{AppError, Context};
 use crate::compare::ownership;
+use crate::compare::promotion::{History, Versions};
 use crate::config::LoadedConfig;
 use crate::desired::{self, DeclaredOwner, DesiredState, git::GitTree};
 use crate::inventory;
@@ -53,8 +54,12 @@ pub enum Side {
 /// Every environment of one revision a command needs, loaded.
 pub struct Estate {
     pub revision: Revision,
+    /// The run's time (seconds since the epoch): ages of promotion findings are counted to it.
+    pub now: i64,
     envs: BTreeMap<String, Environment>,
     prepared: HashMap<PreparedKey, Arc<Inventory>>,
+    /// Environments' histories, for promotion order ([`Estate::read_histories`]).
+    histories: BTreeMap<String, History>,
 }
 
 /// What a view reads: an environment's side, with the noise a policy set removes for a scope
@@ -103,6 +108,9 @@ pub struct Environment {
     /// Drift `ignore` rules the environment's sources declare (Argo CD `ignoreDifferences`):
     /// its drift is judged with them before the user's rules.
     pub drift_rules: Vec<crate::policy::rules::Rule>,
+    /// The versions its desired state holds (images, chart versions, `promotion_paths`): the
+    /// newest entry of its history.
+    pub versions: Versions,
 }
 
 pub struct LiveState {
@@ -189,9 +197,35 @@ impl Estate {
                 rev: tree.rev.clone(),
                 commit: tree.commit,
             },
+            now: context.now,
             envs,
             prepared: HashMap::new(),
+            histories: BTreeMap::new(),
         })
+    }
+
+    /// Reads the history of each of `envs` (loaded environments) from Git, newest first, at most
+    /// `--history N` commits each (docs/promotion.md).
+    pub fn read_histories(
+        &mut self,
+        context: &Context<'_>,
+        config: &LoadedConfig,
+        envs: &[String],
+    ) -> Result<(), AppError> {
+        for env in envs {
+            if self.histories.contains_key(env) {
+                continue;
+            }
+            let loaded = self.env(env)?;
+            let history = super::history::read(context, config, &self.revision, env, loaded)?;
+            self.histories.insert(env.clone(), history);
+        }
+        Ok(())
+    }
+
+    /// An environment's history, where [`Estate::read_histories`] read it.
+    pub fn history(&self, env: &str) -> Option<&History> {
+        self.histories.get(env)
     }
 
     /// A loaded environment. Views ask only for what their command loaded: anything else is a
@@ -355,6 +389,7 @@ fn build(
     let mut desired =
         inventory::build(&read.env, read.documents, env.namespace.as_deref(), scopes)?;
     pipeline::normalize(&mut desired, &context.normalizer, false);
+    let versions = config.version_paths().of_inventory(&desired);
     let live = match read.live {
         Some((source, live)) => {
             let mut inventory = inventory::build_live(&read.env, live.documents, scopes)?;
@@ -377,6 +412,7 @@ fn build(
             owners: read.owners,
             live,
             drift_rules: read.drift_rules,
+            versions,
         },
     ))
 }

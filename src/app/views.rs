@@ -4,11 +4,12 @@
 //! merges into its own. A view reads what the estate loaded and never loads anything itself.
 
 use super::estate::{Estate, Need, Side};
-use super::{AppError, Project};
+use super::{AppError, Context, Project};
 use crate::compare::equivalents::Equivalents;
 use crate::compare::made_by_cluster;
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::Sides as PairSides;
+use crate::compare::promotion;
 use crate::compare::{Difference, FindingKind};
 use crate::config::Pair;
 use crate::model::{Inventory, Owner, RunError};
@@ -46,13 +47,25 @@ impl<'a> View<'a> {
 }
 
 /// Has the estate prepare what `views` read, and `more` besides (a command's own comparison), each
-/// once.
+/// once: the histories of the upstream environments of the edges they compare (promotion order),
+/// then the prepared inventories.
 pub fn prepare<'a>(
+    context: &Context<'_>,
     project: &'a Project,
     estate: &mut Estate,
     views: &[View<'a>],
     more: &[Need<'a>],
 ) -> Result<(), AppError> {
+    let mut upstreams: Vec<String> = Vec::new();
+    for view in views {
+        if let View::Parity { pair, live: false } = view
+            && pair.edge
+            && !upstreams.contains(&pair.left)
+        {
+            upstreams.push(pair.left.clone());
+        }
+    }
+    estate.read_histories(context, &project.config, &upstreams)?;
     let mut needs = more.to_vec();
     for view in views {
         needs.extend(view.needs(project, estate)?);
@@ -245,11 +258,27 @@ fn parity(project: &Project, estate: &Estate, pair: &Pair, live: bool) -> Result
         policies,
         &place,
     )?;
-    let (differences, unjudged) = if live {
+    let (mut differences, unjudged) = if live {
         (differences, Vec::new())
     } else {
         withhold_unrenderable(differences, estate, pair)?
     };
+    // On an edge, versions are judged by promotion order, from the upstream's history.
+    if pair.edge && !live {
+        let history = estate.history(left).ok_or_else(|| AppError::NotLoaded {
+            env: format!("{left} (history)"),
+        })?;
+        let edge = promotion::Edge {
+            upstream: left,
+            downstream: right,
+            history,
+            equivalents: &mapping.equivalents,
+            paths: &project.config.version_paths(),
+            now: estate.now,
+            max_lag_minutes: pair.max_lag_minutes,
+        };
+        differences = promotion::promote(differences, &left_inventory, &right_inventory, &edge);
+    }
     let mut report = partial("parity");
     for env in [left, right] {
         report.inputs.environments.push(EnvironmentInput {
