@@ -656,7 +656,7 @@ fn baselines_mark_new_recurring_and_resolved_findings() {
     let api = std::fs::read_to_string(repo.path().join("envs/production/api.yaml")).unwrap();
     repo.write(
         "envs/production/api.yaml",
-        &api.replace("shop-api:1.7.2", "shop-api:1.7.3-hotfix")
+        &api.replace("shop-api:1.8.0", "shop-api:1.7.3-hotfix")
             .replacen("  labels:\n", "  labels:\n    audited: \"yes\"\n", 1),
     );
     repo.commit("adopt the hotfix; label api");

@@ -8,10 +8,19 @@ mod support;
 use std::path::Path;
 use support::{Repo, fixtures, sorted_findings, text, tool};
 
+/// The estate, with the history its promotion order reads: dev and qa first ran api 1.8.0 — what
+/// staging and production run — then moved on to 1.9.0.
 fn estate_repo() -> Repo {
     let repo = Repo::new();
     repo.copy_dir(&fixtures().join("estate"), "");
-    repo.commit("the estate");
+    for env in ["dev", "qa"] {
+        let app = format!("envs/{env}/app.yaml");
+        let text = std::fs::read_to_string(repo.path().join(&app)).unwrap();
+        repo.write(&app, &text.replace("shop-api:1.9.0", "shop-api:1.8.0"));
+    }
+    repo.commit("the estate runs api 1.8.0");
+    repo.copy_dir(&fixtures().join("estate"), "");
+    repo.commit("dev and qa run api 1.9.0");
     repo
 }
 
@@ -54,15 +63,15 @@ fn an_audit_compares_every_edge_and_the_peer_pair_exactly() {
     let mut expected = vec![
         // dev → qa: the log level only (replicas and images are equal).
         "parity dev,qa ConfigMap/app-config data.LOG_LEVEL unreviewed -".to_string(),
-        // qa → each staging region: a region appears, replicas grow, the image lags (allowed on
-        // edges), and the NetworkPolicy first appears.
+        // qa → each staging region: a region appears, replicas grow, the image lags (promotion
+        // order: staging runs what qa ran before), and the NetworkPolicy first appears.
         "parity qa,staging-eu ConfigMap/app-config data.REGION unreviewed -".into(),
         "parity qa,staging-eu Deployment/api spec.replicas expected sized-per-env".into(),
-        format!("parity qa,staging-eu Deployment/api {image} expected images-lag-on-edges"),
+        format!("promotion qa,staging-eu Deployment/api {image} expected -"),
         "only-in qa,staging-eu NetworkPolicy/default-deny  unreviewed -".into(),
         "parity qa,staging-us ConfigMap/app-config data.REGION unreviewed -".into(),
         "parity qa,staging-us Deployment/api spec.replicas expected sized-per-env".into(),
-        format!("parity qa,staging-us Deployment/api {image} expected images-lag-on-edges"),
+        format!("promotion qa,staging-us Deployment/api {image} expected -"),
         "only-in qa,staging-us NetworkPolicy/default-deny  unreviewed -".into(),
         // staging → production, per region.
         "parity staging-eu,prod-eu Deployment/api spec.replicas expected sized-per-env".into(),
@@ -97,7 +106,19 @@ fn an_audit_compares_every_edge_and_the_peer_pair_exactly() {
         "{}",
         message("regions-differ")
     );
-    assert!(message("images-lag-on-edges").contains("runs what qa ran before"));
+    let lag = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "promotion" && f["envs"][1] == "staging-eu")
+        .unwrap();
+    let message = lag["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("qa has run shop-api:1.9.0 since ")
+            && message.ends_with("staging-eu still runs shop-api:1.8.0"),
+        "{message}"
+    );
+    assert_eq!(lag["promotion"]["state"], "lag");
     // prod-eu's drift meets both of its pairs, which agree in Git: one note names them both.
     let drift = report["findings"]
         .as_array()

@@ -73,8 +73,9 @@ fn init_finds_the_demo_and_render_fixture_environments() {
     );
     assert_eq!(
         code,
-        Some(0),
-        "the demo has no live state in the new config: parity only, warnings"
+        Some(1),
+        "the demo has no live state in the new config: parity only, and in this one-commit copy \
+         production runs an api image staging never ran (an error of promotion order)"
     );
     let render = repo_of(&support::fixtures().join("render"));
     let (config, _) = init_then_audit(&render);

@@ -184,19 +184,28 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// A Git repository holding a copy of the demo (the demo's desired state is read from Git).
+/// A Git repository holding a copy of the demo (the demo's desired state is read from Git), with
+/// the history its promotion order reads: staging first ran api 1.8.0 — what production runs —
+/// then moved on to 1.9.0, as in this repository's own history.
 pub fn demo_repo() -> Repo {
     let repo = Repo::new();
     let demo = fixtures().join("demo");
+    let api = "envs/staging/api.yaml";
     for entry in walk(&demo) {
         let relative = entry
             .strip_prefix(&demo)
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        repo.write(&relative, &std::fs::read_to_string(&entry).unwrap());
+        let text = std::fs::read_to_string(&entry).unwrap();
+        repo.write(&relative, &text);
+        if relative == api {
+            repo.write(api, &text.replace("shop-api:1.9.0", "shop-api:1.8.0"));
+        }
     }
-    repo.commit("demo");
+    repo.commit("demo: staging runs api 1.8.0");
+    repo.write(api, &std::fs::read_to_string(demo.join(api)).unwrap());
+    repo.commit("demo: staging runs api 1.9.0");
     repo
 }
 
