@@ -19,6 +19,10 @@ const SHIPPED: &[(&str, &str)] = &[
         "builtin:security",
         include_str!("../../policies/security.yaml"),
     ),
+    (
+        "builtin:promotion",
+        include_str!("../../policies/promotion.yaml"),
+    ),
 ];
 
 /// The names users can write in `policies:`.
