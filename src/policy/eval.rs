@@ -33,8 +33,9 @@ pub struct Policies {
     /// rule with a condition decides differences; it has no difference to test it on here).
     equal_rules: Vec<usize>,
     pub defaults: Defaults,
-    /// Days since 1970-01-01: waivers hold through their expiry day.
-    today: i64,
+    /// Days since 1970-01-01: waivers hold through their expiry day (and policy tests count the
+    /// age of their promotion findings to it).
+    pub(super) today: i64,
     /// The files these were made from, for [`Policies::preceded_by`].
     files: Vec<PolicyFile>,
 }
