@@ -150,9 +150,7 @@ mod tests {
             let file = load(name).unwrap().unwrap();
             for rule in &file.rules {
                 let description = rule.description.as_deref().unwrap_or("").to_lowercase();
-                let words: Vec<&str> = description
-                    .split(|c: char| !c.is_alphanumeric())
-                    .collect();
+                let words: Vec<&str> = description.split(|c: char| !c.is_alphanumeric()).collect();
                 for env in ["staging", "production", "prod", "dev", "qa"] {
                     assert!(
                         !words.contains(&env),

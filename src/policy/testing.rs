@@ -10,8 +10,8 @@ use crate::compare::FindingKind;
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::Sides;
 use crate::compare::promotion::{Promotion, PromotionState, VersionPaths};
-use crate::diff::ChangeOp;
 use crate::diagnostic::LocatedError;
+use crate::diff::ChangeOp;
 use crate::diff::Path;
 use crate::inventory;
 use crate::model::{Inventory, Scopes};
@@ -300,14 +300,16 @@ pub fn parse(text: &str, name: &str) -> Result<TestFile, PolicyError> {
                 }
                 let since = match &raw.since {
                     None => None,
-                    Some(day) => Some(crate::timestamp::parse_date(&day.value).ok_or_else(|| {
-                        at(
-                            day.referenced.line(),
-                            day.referenced.column(),
-                            format!("`{}` is not a date", day.value),
-                            "write the day as YYYY-MM-DD",
-                        )
-                    })?),
+                    Some(day) => {
+                        Some(crate::timestamp::parse_date(&day.value).ok_or_else(|| {
+                            at(
+                                day.referenced.line(),
+                                day.referenced.column(),
+                                format!("`{}` is not a date", day.value),
+                                "write the day as YYYY-MM-DD",
+                            )
+                        })?)
+                    }
                 };
                 Some(CasePromotion {
                     state: raw.state,
