@@ -871,6 +871,126 @@ fn diff_shows_what_a_change_does_to_each_environment() {
     );
 }
 
+/// The pull-request case (docs/promotion.md): a change that makes production run what staging
+/// never ran is the report's first line, in every format, and fails the run; a change that bumps
+/// staging first says nothing of the kind.
+#[test]
+fn diff_says_when_a_change_makes_downstream_run_what_upstream_never_ran() {
+    let repo = Repo::new();
+    let api = |image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api}}\nspec:\n  template:\n    spec:\n      containers:\n        - {{name: api, image: \"registry.example.com/shop/{image}\"}}\n"
+        )
+    };
+    repo.write(
+        "plumb.yaml",
+        "version: 1\nenvironments:\n  staging:\n    namespace: shop-staging\n    sources: [{manifests: staging}]\n  production:\n    upstream: staging\n    namespace: shop\n    sources: [{manifests: production}]\n",
+    )
+    .write("staging/api.yaml", &api("api:2.3"))
+    .write("production/api.yaml", &api("api:2.3"));
+    let base = repo.commit("both run 2.3");
+    repo.write("production/api.yaml", &api("api:2.4"));
+    let direct = repo.commit("bump production directly");
+    let headline = "this change makes production run api:2.4, which staging never ran";
+    let run = |base: &str, head: &str, format: &str| {
+        let output = repo
+            .plumb()
+            .args(["diff", "--base", base, "--head", head, "-f", format])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.code(), stdout)
+    };
+
+    // Markdown: the headline comes before the summary table, and the run fails.
+    let (code, markdown) = run(&base, &direct, "markdown");
+    assert_eq!(code, Some(1), "{markdown}");
+    let said = markdown
+        .find(headline)
+        .unwrap_or_else(|| panic!("{markdown}"));
+    let table = markdown.find("| |").unwrap();
+    assert!(said < table, "the headline comes first:\n{markdown}");
+    // JSON: the headline names its finding, an unvalidated promotion finding, an error.
+    let (code, json) = run(&base, &direct, "json");
+    assert_eq!(code, Some(1));
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let headlines = report["headlines"].as_array().unwrap();
+    assert_eq!(headlines.len(), 1, "{headlines:?}");
+    assert!(
+        headlines[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(headline)
+    );
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == headlines[0]["finding"])
+        .unwrap();
+    assert_eq!(
+        (
+            &finding["kind"],
+            &finding["status"],
+            &finding["severity"],
+            &finding["promotion"]["state"]
+        ),
+        (
+            &json!("promotion"),
+            &json!("violation"),
+            &json!("error"),
+            &json!("unvalidated")
+        )
+    );
+    assert_eq!(finding["envs"], json!(["staging", "production"]));
+    assert_eq!(
+        finding["promotion"]["upstream_value"],
+        "registry.example.com/shop/api:2.3"
+    );
+    // The table's first line; SARIF and JUnit carry it as the finding's message.
+    let (_, table) = run(&base, &direct, "table");
+    assert!(table.lines().next().unwrap().contains(headline), "{table}");
+    for format in ["sarif", "junit"] {
+        let (code, text) = run(&base, &direct, format);
+        assert_eq!(code, Some(1));
+        assert!(text.contains(headline), "{format}: {text}");
+    }
+
+    // Staging first: production keeps running what it ran, as promotion intends. No headline,
+    // whatever the history says of production's version (its lag is the history walk's to tell).
+    repo.write("production/api.yaml", &api("api:2.3"))
+        .write("staging/api.yaml", &api("api:2.4"));
+    let staging_first = repo.commit("bump staging first");
+    let (_, markdown) = run(&base, &staging_first, "markdown");
+    assert!(!markdown.contains("this change makes"), "{markdown}");
+    assert!(!markdown.contains("CAUTION"), "{markdown}");
+    let (_, json) = run(&base, &staging_first, "json");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(report.get("headlines").is_none(), "{report}");
+    let promotions: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "promotion")
+        .collect();
+    assert_eq!(promotions.len(), 1, "{promotions:?}");
+    assert_eq!(
+        promotions[0]["promotion"]["upstream_value"],
+        "registry.example.com/shop/api:2.4"
+    );
+
+    // From that lag, bumping production past staging: the same place turns unvalidated, and
+    // that is the headline even though the base already had a promotion finding there.
+    repo.write("production/api.yaml", &api("api:2.5"));
+    let past = repo.commit("bump production past staging");
+    let (code, markdown) = run(&staging_first, &past, "markdown");
+    assert_eq!(code, Some(1), "{markdown}");
+    assert!(
+        markdown.contains("this change makes production run api:2.5, which staging never ran"),
+        "{markdown}"
+    );
+}
+
 #[test]
 fn diff_follows_a_values_change_to_the_one_environment_it_reaches() {
     let repo = Repo::new();

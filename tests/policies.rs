@@ -500,6 +500,80 @@ cases:
     }
 }
 
+/// A case's `promotion` block: bad input is located (a state that is none, a date that is not
+/// one, an object case that can have no promotion finding); a good one makes the differing image
+/// a promotion finding that only a rule naming `findings: [promotion]` decides.
+#[test]
+fn policy_test_promotion_blocks_are_checked_and_decide_version_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("promotion.yaml"),
+        "version: 1\nrules:\n  - id: all-images-alike\n    paths: [\"spec.template.spec.containers[*].image\"]\n    action: deny\n  - id: old-hotfix\n    match: {findings: [promotion]}\n    condition: \"state == 'unvalidated' && age_days > 7\"\n    action: deny\n    severity: warning\n",
+    )
+    .unwrap();
+    let deployment = |image: &str| {
+        format!(
+            "{{apiVersion: apps/v1, kind: Deployment, metadata: {{name: api}}, spec: {{template: {{spec: {{containers: [{{name: api, image: \"{image}\"}}]}}}}}}}}"
+        )
+    };
+    let case = |promotion: &str, expect: &str| {
+        format!(
+            "version: 1\npolicies: [promotion.yaml]\ntoday: 2026-11-27\ncases:\n  - name: a case\n    envs: [staging, production]\n{promotion}    left: {}\n    right: {}\n    expect:\n      spec.template.spec.containers[name=api].image: {expect}\n",
+            deployment("api:2.4.1"),
+            deployment("api:1.7.3-hotfix")
+        )
+    };
+    let run = |text: &str| {
+        std::fs::write(dir.path().join("case.yaml"), text).unwrap();
+        let output = support::plumb()
+            .current_dir(dir.path())
+            .args(["policy", "test", "case.yaml"])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // Without a promotion block the pair is plain parity: the broad rule decides.
+    let (code, stdout, _) = run(&case("", "violation"));
+    assert_eq!(code, Some(0), "{stdout}");
+    // Ten days unvalidated: the promotion rule decides (a warning violation); the broad rule,
+    // naming no `findings`, cannot.
+    let (code, stdout, _) = run(&case(
+        "    promotion: {state: unvalidated, since: 2026-11-17}\n",
+        "violation",
+    ));
+    assert_eq!(code, Some(0), "{stdout}");
+    // A lag of two days: no rule decides, plumb's own verdict (expected) stands, and the case
+    // expecting a violation fails.
+    let (code, stdout, _) = run(&case(
+        "    promotion: {state: lag, since: 2026-11-25}\n",
+        "violation",
+    ));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("expected violation, got expected (no rule matched)"),
+        "{stdout}"
+    );
+    for (bad, line) in [
+        ("    promotion: {state: late}\n", 7),
+        ("    promotion: {state: lag, since: last week}\n", 7),
+    ] {
+        let (code, _, stderr) = run(&case(bad, "violation"));
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("case.yaml:{line}")), "{stderr}");
+    }
+    let object_case = "version: 1\npolicies: [promotion.yaml]\ncases:\n  - name: one object\n    promotion: {state: lag}\n    object: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n    expect: {}\n";
+    let (code, _, stderr) = run(object_case);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("case.yaml:4") && stderr.contains("no parity case"),
+        "{stderr}"
+    );
+}
+
 /// Eight comprehensions, each nested in the previous one, over `object.spec.items`: 10^8
 /// iterations on a list of ten, which ran for minutes before evaluations had a cost budget.
 fn nested_alls(depth: usize) -> String {

@@ -244,3 +244,19 @@ fn a_check_that_cannot_be_evaluated_makes_the_run_incomplete() {
     );
     assert_eq!(report["summary"]["complete"], false);
 }
+
+/// The shipped policies' own `plumb policy test` cases (policies/tests/): builtin:promotion's
+/// recipes and builtin:parity-baseline's image rule, peers only.
+#[test]
+fn shipped_policy_tests_pass() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/tests");
+    let output = support::plumb()
+        .arg("policy")
+        .arg("test")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("9 case(s): 9 passed, 0 failed"), "{stdout}");
+}

@@ -2,19 +2,24 @@
 //! cluster. Both revisions are loaded once each; each environment's objects are compared base
 //! against head (a `change` finding per changed field, added or removed object), the checks run on
 //! the head, and each pair's parity at both revisions gives the gaps the change opens (listed as
-//! findings) or closes (listed under `resolved`).
+//! findings) or closes (listed under `resolved`). A gap that makes a downstream environment run
+//! a version its upstream never ran is the report's headline (docs/promotion.md, the pull-request
+//! case): a PR that bumps production directly.
 
 use super::estate::{Estate, Need, Side, Want};
 use super::views::{self, Checked, View};
 use super::{AppError, Context, Project, inputs};
 use crate::compare::FindingKind;
+use crate::compare::equivalents::Equivalents;
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::Sides as PairSides;
+use crate::compare::promotion::{self, PromotionState};
+use crate::model::ResourceId;
 use crate::pipeline;
 use crate::policy::eval::Policies;
 use crate::policy::{Place, Scope, Severity, Status, Verdict};
-use crate::report::Report;
 use crate::report::baseline::Resolved;
+use crate::report::{Finding, Headline, Report};
 use std::collections::HashSet;
 
 /// The revisions and environments a diff covers.
@@ -136,10 +141,20 @@ pub fn diff(
         let opened: Vec<_> = after
             .findings
             .iter()
-            .filter(|gap| !before_ids.contains(gap.id.as_str()))
+            .filter(|gap| {
+                !before_ids.contains(gap.id.as_str()) || introduces_unvalidated(gap, &base)
+            })
             .cloned()
             .map(|mut gap| {
-                gap.message = format!("{} (opened by this change)", gap.message);
+                if introduces_unvalidated(&gap, &base) {
+                    gap.message = introduced_message(&gap);
+                    report.headlines.push(Headline {
+                        finding: gap.id.clone(),
+                        message: gap.message.clone(),
+                    });
+                } else {
+                    gap.message = format!("{} (opened by this change)", gap.message);
+                }
                 gap
             })
             .collect();
@@ -152,4 +167,57 @@ pub fn diff(
         }
     }
     Ok(report)
+}
+
+/// Whether `gap`, a finding of the head's parity, says the change makes a downstream environment
+/// run a version its upstream never ran: an `unvalidated` promotion finding at a version the
+/// change gave downstream. Downstream's value at the base tells: the same version there (an
+/// unchanged production that a change elsewhere left unvalidated) is not this change's doing;
+/// another value or none (a new workload) is, whatever the base's parity said of it.
+fn introduces_unvalidated(gap: &Finding, base: &Estate) -> bool {
+    let unvalidated = gap
+        .promotion
+        .as_ref()
+        .is_some_and(|p| p.state == PromotionState::Unvalidated);
+    let (true, Some(serde_json::Value::String(now)), [_, downstream]) =
+        (unvalidated, &gap.right, gap.envs.as_slice())
+    else {
+        return false;
+    };
+    let id = ResourceId {
+        group: gap.resource.group.clone(),
+        kind: gap.resource.kind.clone(),
+        namespace: gap.resource.namespace.clone(),
+        name: gap.resource.name.clone(),
+    };
+    // An environment the base does not have yet ran nothing there.
+    let before = base
+        .env(downstream)
+        .ok()
+        .and_then(|env| env.versions.get(&id))
+        .and_then(|versions| versions.get(&gap.path));
+    !before.is_some_and(|before| {
+        promotion::same_version(&gap.path, before, now, &Equivalents::default())
+    })
+}
+
+/// The headline's words: "this change makes production run api:1.7.3-hotfix, which staging
+/// never ran (searched 200 commits back to 2026-06-01)". A promotion finding's environments are
+/// its edge's, upstream first.
+fn introduced_message(gap: &Finding) -> String {
+    let (Some(promotion), [upstream, downstream]) = (&gap.promotion, gap.envs.as_slice()) else {
+        return gap.message.clone();
+    };
+    let downstream_value = match &gap.right {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    promotion::introduced_message(
+        upstream,
+        downstream,
+        &gap.path,
+        &downstream_value,
+        promotion,
+    )
 }

@@ -440,6 +440,32 @@ pub fn message(edge: &Edge<'_>, path: &str, downstream: &str, promotion: &Promot
     }
 }
 
+/// What a change does when it makes downstream run a value upstream never ran (`plumb diff`'s
+/// headline): "this change makes production run api:1.7.3-hotfix, which staging never ran
+/// (searched 200 commits back to 2026-06-01)".
+pub fn introduced_message(
+    upstream: &str,
+    downstream: &str,
+    path: &str,
+    downstream_value: &str,
+    promotion: &Promotion,
+) -> String {
+    format!(
+        "this change makes {downstream} run {}, which {upstream} never ran (searched {} back to {})",
+        display_value(path, downstream_value),
+        commits(promotion.searched_commits),
+        date(promotion.searched_since)
+    )
+}
+
+fn commits(n: usize) -> String {
+    if n == 1 {
+        "1 commit".to_string()
+    } else {
+        format!("{n} commits")
+    }
+}
+
 /// The first 7 characters of a commit id, as `git log --oneline` shows it.
 pub fn short_commit(commit: &str) -> &str {
     commit.get(..7).unwrap_or(commit)

@@ -33,8 +33,9 @@ pub struct Policies {
     /// rule with a condition decides differences; it has no difference to test it on here).
     equal_rules: Vec<usize>,
     pub defaults: Defaults,
-    /// Days since 1970-01-01: waivers hold through their expiry day.
-    today: i64,
+    /// Days since 1970-01-01: waivers hold through their expiry day (and policy tests count the
+    /// age of their promotion findings to it).
+    pub(super) today: i64,
     /// The files these were made from, for [`Policies::preceded_by`].
     files: Vec<PolicyFile>,
 }
@@ -751,6 +752,135 @@ defaults: {parity: info}
         assert!(
             p.equal_values(&config, &config, &Place::of(&["staging", "production"]))
                 .is_empty()
+        );
+    }
+
+    /// A promotion finding on the edge staging → production at an image path.
+    fn promotion_finding(state: PromotionState, age_days: i64, overdue: bool) -> Difference {
+        let mut d = difference(
+            FindingKind::Promotion,
+            "Deployment",
+            "api",
+            "spec.template.spec.containers[name=api].image",
+        );
+        d.left = Some("r/api:2.4.1".into());
+        d.right = Some("r/api:2.3.0".into());
+        d.promotion = Some(Box::new(Promotion {
+            state,
+            upstream_value: "r/api:2.4.1".into(),
+            since_commit: "3f2a9c1".repeat(5) + "00000",
+            since_time: 1_795_000_000,
+            searched_commits: 200,
+            searched_since: 1_780_000_000,
+            age_days,
+            overdue,
+        }));
+        d
+    }
+
+    fn on_edge(p: &Policies, d: &Difference) -> (Status, Severity, Option<String>) {
+        verdict_at(
+            p,
+            d,
+            &Place {
+                envs: &["staging", "production"],
+                edge: true,
+            },
+        )
+    }
+
+    #[test]
+    fn promotion_findings_take_the_engines_verdict_without_a_rule() {
+        let p = Policies::none();
+        let verdicts: Vec<_> = [
+            (PromotionState::Lag, false),
+            (PromotionState::Lag, true),
+            (PromotionState::Unvalidated, false),
+            (PromotionState::Reverted, false),
+        ]
+        .into_iter()
+        .map(|(state, overdue)| on_edge(&p, &promotion_finding(state, 3, overdue)))
+        .collect();
+        assert_eq!(
+            verdicts,
+            [
+                (Status::Expected, Severity::Info, None),
+                (Status::Violation, Severity::Warning, None),
+                (Status::Violation, Severity::Error, None),
+                (Status::Violation, Severity::Warning, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_rules_naming_promotion_findings_decide_them() {
+        // A parity rule covering every image, with no `findings`: it decides the plain parity
+        // finding and never the promotion one, whose lag stays expected.
+        let p = policies(
+            r#"version: 1
+rules:
+  - id: same-images
+    paths: ["spec.template.spec.containers[*].image"]
+    action: deny
+"#,
+        );
+        let lag = promotion_finding(PromotionState::Lag, 3, false);
+        assert_eq!(on_edge(&p, &lag), (Status::Expected, Severity::Info, None));
+        let mut parity = lag.clone();
+        parity.kind = FindingKind::Parity;
+        parity.promotion = None;
+        assert_eq!(on_edge(&p, &parity).2.as_deref(), Some("same-images"));
+        // Naming `promotion` in `findings` decides it.
+        let p = policies(
+            r#"version: 1
+rules:
+  - id: no-lag
+    match: {findings: [promotion]}
+    action: deny
+    severity: warning
+"#,
+        );
+        assert_eq!(
+            on_edge(&p, &lag),
+            (Status::Violation, Severity::Warning, Some("no-lag".into()))
+        );
+    }
+
+    #[test]
+    fn promotion_conditions_see_state_upstream_value_since_time_and_age_days() {
+        let p = policies(
+            r#"version: 1
+rules:
+  - id: old-hotfix
+    match: {findings: [promotion]}
+    condition: "state == 'unvalidated' && age_days > 7"
+    action: deny
+  - id: upstream-of-the-2-4-line
+    match: {findings: [promotion]}
+    condition: "upstream_value.endsWith(':2.4.1') && since_time.startsWith('2026-11-18')"
+    action: allow
+"#,
+        );
+        let old = promotion_finding(PromotionState::Unvalidated, 8, false);
+        assert_eq!(on_edge(&p, &old).2.as_deref(), Some("old-hotfix"));
+        // Seven days is not more than seven: the next rule reads the upstream value and time.
+        let young = promotion_finding(PromotionState::Unvalidated, 7, false);
+        assert_eq!(
+            on_edge(&p, &young),
+            (
+                Status::Expected,
+                Severity::Info,
+                Some("upstream-of-the-2-4-line".into())
+            )
+        );
+        let mut elsewhere = young.clone();
+        if let Some(promotion) = elsewhere.promotion.as_mut() {
+            promotion.upstream_value = "r/api:3.0.0".into();
+        }
+        // No rule applies: the engine's verdict (unvalidated is an error).
+        assert_eq!(
+            on_edge(&p, &elsewhere),
+            (Status::Violation, Severity::Error, None)
         );
     }
 }

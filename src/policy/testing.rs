@@ -6,9 +6,12 @@
 use super::eval::Policies;
 use super::rules::PolicyError;
 use super::{Place, Scope, Status};
+use crate::compare::FindingKind;
 use crate::compare::pairing::Mapping;
 use crate::compare::parity::Sides;
+use crate::compare::promotion::{Promotion, PromotionState, VersionPaths};
 use crate::diagnostic::LocatedError;
+use crate::diff::ChangeOp;
 use crate::diff::Path;
 use crate::inventory;
 use crate::model::{Inventory, Scopes};
@@ -53,7 +56,33 @@ struct RawCase {
     /// Whether the pair is a promotion edge, for rules scoped by `match.edges`.
     #[serde(default)]
     edge: bool,
+    /// How the right side's versions stand against the left's history, for rules naming
+    /// `findings: [promotion]`: a case has no Git history to judge promotion order from.
+    #[serde(default)]
+    promotion: Option<RawPromotion>,
     expect: BTreeMap<String, Spanned<Outcome>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPromotion {
+    state: PromotionState,
+    /// When upstream began running its current value (`YYYY-MM-DD`); default: the file's day.
+    #[serde(default)]
+    since: Option<Spanned<String>>,
+    /// For `lag`: whether it is past the pair's `max_lag`.
+    #[serde(default)]
+    overdue: bool,
+}
+
+/// A case's promotion block: every differing version of the pair (an image, a Flux chart
+/// version) is a `promotion` finding in this state instead of a parity one.
+#[derive(Debug, Clone, Copy)]
+pub struct CasePromotion {
+    pub state: PromotionState,
+    /// Days since 1970-01-01; `None`: the day the file is judged on.
+    pub since: Option<i64>,
+    pub overdue: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -117,6 +146,8 @@ pub struct Case {
     /// `object` for a check case).
     pub envs: Vec<String>,
     pub edge: bool,
+    /// For pair cases on an edge: promotion findings in this state at the differing versions.
+    pub promotion: Option<CasePromotion>,
     /// Expected outcomes by path (pair cases, `""` for the whole object) or check id (object cases).
     pub expect: Vec<Expectation>,
 }
@@ -247,12 +278,54 @@ pub fn parse(text: &str, name: &str) -> Result<TestFile, PolicyError> {
                 "a parity case names two environments (left, right); a drift or object case one",
             ));
         }
+        let promotion = match case.promotion {
+            None => None,
+            Some(raw) => {
+                if !matches!(
+                    input,
+                    CaseInput::Pair {
+                        scope: CaseScope::Parity,
+                        ..
+                    }
+                ) {
+                    return Err(at(
+                        line,
+                        column,
+                        format!(
+                            "case `{}` has a `promotion` block but is no parity case",
+                            case.name.value
+                        ),
+                        "promotion findings are found between two environments: give `left` and `right`",
+                    ));
+                }
+                let since = match &raw.since {
+                    None => None,
+                    Some(day) => {
+                        Some(crate::timestamp::parse_date(&day.value).ok_or_else(|| {
+                            at(
+                                day.referenced.line(),
+                                day.referenced.column(),
+                                format!("`{}` is not a date", day.value),
+                                "write the day as YYYY-MM-DD",
+                            )
+                        })?)
+                    }
+                };
+                Some(CasePromotion {
+                    state: raw.state,
+                    since,
+                    overdue: raw.overdue,
+                })
+            }
+        };
         cases.push(Case {
             name: case.name.value,
             line,
             input,
             envs,
-            edge: case.edge,
+            // Promotion findings are found on edges only.
+            edge: case.edge || promotion.is_some(),
+            promotion,
             expect,
         });
     }
@@ -282,6 +355,7 @@ pub fn run_case(
             *scope,
             (left.as_ref(), right.as_ref()),
             &place,
+            case.promotion,
         )?,
         CaseInput::Object(object) => judge_checks(policies, normalizer, object, &place)?,
     };
@@ -369,6 +443,7 @@ fn judge_pair(
     scope: CaseScope,
     (left, right): (Option<&Value>, Option<&Value>),
     place: &Place<'_>,
+    promotion: Option<CasePromotion>,
 ) -> Result<Outcomes, String> {
     let mut l = inventory_of("left", left)?;
     let mut r = inventory_of("right", right)?;
@@ -387,7 +462,12 @@ fn judge_pair(
                 _ => ("left", "right"),
             };
             let sides = Sides { left, right };
-            pipeline::parity(&l, &r, &mapping, sides, policies, place).map_err(|e| e.to_string())?
+            let differences = pipeline::parity(&l, &r, &mapping, sides, policies, place)
+                .map_err(|e| e.to_string())?;
+            match promotion {
+                Some(promotion) => promoted(differences, &r, promotion, policies.today),
+                None => differences,
+            }
         }
         CaseScope::Drift => {
             pipeline::prepare(&mut l, normalizer, policies, Scope::Drift, false);
@@ -416,6 +496,49 @@ fn judge_pair(
         );
     }
     Ok(out)
+}
+
+/// The case's differences with each changed version of the right side (docs/promotion.md:
+/// images, Flux chart versions) made a `promotion` finding as the case's block describes.
+fn promoted(
+    differences: Vec<crate::compare::Difference>,
+    right: &Inventory,
+    promotion: CasePromotion,
+    today: i64,
+) -> Vec<crate::compare::Difference> {
+    const DAY: i64 = 86_400;
+    let paths = VersionPaths::default();
+    let since_day = promotion.since.unwrap_or(today);
+    differences
+        .into_iter()
+        .map(|mut difference| {
+            let is_version = difference.kind == FindingKind::Parity
+                && difference.op == Some(ChangeOp::Changed)
+                && right
+                    .resources
+                    .get(&difference.resource.id)
+                    .is_some_and(|r| paths.of(r).contains_key(&difference.path.to_string()));
+            let upstream_value = match &difference.left {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            if let (true, Some(upstream_value)) = (is_version, upstream_value) {
+                difference.kind = FindingKind::Promotion;
+                difference.promotion = Some(Box::new(Promotion {
+                    state: promotion.state,
+                    upstream_value,
+                    since_commit: String::new(),
+                    since_time: since_day * DAY,
+                    searched_commits: 0,
+                    searched_since: since_day * DAY,
+                    age_days: (today - since_day).max(0),
+                    overdue: promotion.state == PromotionState::Lag && promotion.overdue,
+                }));
+            }
+            difference
+        })
+        .collect()
 }
 
 fn judge_checks(

@@ -188,8 +188,28 @@ fn fails(f: &Finding, fail_on: FailOn) -> bool {
     }
 }
 
+/// Headlines shown in the comment; the JSON report has them all.
+const HEADLINES_MAX: usize = 20;
+
 fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
     let mut out = format!("### {}\n\n", md(title));
+    // The most valuable lines of a pull-request comment come first: a change that makes a
+    // downstream environment run what its upstream never ran.
+    if !report.headlines.is_empty() {
+        out.push_str("> [!CAUTION]\n");
+        for (n, headline) in report.headlines.iter().enumerate() {
+            if n == HEADLINES_MAX {
+                let _ = writeln!(
+                    out,
+                    "> - … and {} more (see the JSON report)",
+                    report.headlines.len() - n
+                );
+                break;
+            }
+            let _ = writeln!(out, "> - **{}**", md(&truncate(&headline.message, 500)));
+        }
+        out.push('\n');
+    }
     let failing = report.findings.iter().filter(|f| fails(f, fail_on)).count();
     let threshold = match fail_on {
         FailOn::Severity(s) => s.as_str(),

@@ -139,6 +139,19 @@ pub struct Report {
     /// With `--baseline`: the baseline's findings this run no longer has.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved: Option<Vec<baseline::Resolved>>,
+    /// What the report must say before anything else, each about one of its findings: for
+    /// `plumb diff`, each downstream environment the change makes run a version its upstream
+    /// never ran (docs/promotion.md, the pull-request case). Every format puts them first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headlines: Vec<Headline>,
+}
+
+/// One line the report puts first, and the finding it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Headline {
+    /// The `id` of the finding.
+    pub finding: String,
+    pub message: String,
 }
 
 /// `--fail-on`: the lowest severity that fails the run.
@@ -163,6 +176,7 @@ impl Report {
             findings: Vec::new(),
             errors: Vec::new(),
             resolved: None,
+            headlines: Vec::new(),
         }
     }
 
@@ -239,6 +253,11 @@ impl Report {
         summary
             .managed_elsewhere
             .extend(other.summary.managed_elsewhere);
+        for headline in other.headlines {
+            if !self.headlines.contains(&headline) {
+                self.headlines.push(headline);
+            }
+        }
         let seen: std::collections::HashSet<String> =
             self.findings.iter().map(|f| f.id.clone()).collect();
         self.findings

@@ -47,6 +47,18 @@ impl Style {
 
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
+    // What the report must say first (`plumb diff`: a change that makes a downstream environment
+    // run what its upstream never ran).
+    for headline in &report.headlines {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.red(&style.bold(&format!("! {}", visible_controls(&headline.message))))
+        );
+    }
+    if !report.headlines.is_empty() {
+        let _ = writeln!(out);
+    }
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
