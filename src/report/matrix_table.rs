@@ -103,12 +103,15 @@ pub fn render(report: &MatrixReport, style: Style) -> String {
                     .map(|r| format!(" · {r}"))
                     .unwrap_or_default()
             ));
-            let painted = match f.severity {
-                crate::policy::Severity::Error => style.red(&text),
-                crate::policy::Severity::Warning => style.yellow(&text),
-                crate::policy::Severity::Info => style.dim(&text),
-            };
-            let _ = writeln!(out, "  {painted}");
+            for (i, line) in wrap(&text, WIDTH - 4).into_iter().enumerate() {
+                let indent = if i == 0 { "  " } else { "    " };
+                let painted = match f.severity {
+                    crate::policy::Severity::Error => style.red(&line),
+                    crate::policy::Severity::Warning => style.yellow(&line),
+                    crate::policy::Severity::Info => style.dim(&line),
+                };
+                let _ = writeln!(out, "{indent}{painted}");
+            }
         }
     }
     if !report.errors.is_empty() {
@@ -120,15 +123,18 @@ pub fn render(report: &MatrixReport, style: Style) -> String {
         );
         for e in &report.errors {
             let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
-            let _ = writeln!(
-                out,
-                "  {} [{}] {}: {}{}",
+            let text = format!(
+                "{} [{}] {}: {}{}",
                 visible_controls(&e.env),
                 visible_controls(&e.kind),
                 visible_controls(what),
                 visible_controls(&e.message.replace('\n', " ")),
                 e.unjudged_note()
             );
+            for (i, line) in wrap(&text, WIDTH - 4).into_iter().enumerate() {
+                let indent = if i == 0 { "  " } else { "    " };
+                let _ = writeln!(out, "{indent}{line}");
+            }
         }
     }
     out
