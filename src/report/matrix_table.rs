@@ -78,7 +78,7 @@ pub fn render(report: &MatrixReport, style: Style) -> String {
         .map(|(m, what)| format!("{m} {what}"))
         .collect();
     let _ = writeln!(out);
-    for line in wrap(&format!("legend: {}", legend.join(" · ")), WIDTH) {
+    for line in join_within(&legend, "legend: ", " · ", WIDTH) {
         let _ = writeln!(out, "{}", style.dim(&line));
     }
     if !report.findings.is_empty() {
@@ -230,6 +230,28 @@ fn paint(style: Style, state: CellState, text: &str) -> String {
         CellState::Absent => style.dim(text),
         CellState::Origin => text.to_string(),
     }
+}
+
+/// `items` joined by `separator` into lines of at most `width` characters, broken only between
+/// items; the first line starts with `prefix`.
+fn join_within(items: &[String], prefix: &str, separator: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = prefix.to_string();
+    let mut empty = true;
+    for item in items {
+        if !empty && line.chars().count() + separator.chars().count() + item.chars().count() > width
+        {
+            lines.push(std::mem::take(&mut line));
+            empty = true;
+        }
+        if !empty {
+            line.push_str(separator);
+        }
+        line.push_str(item);
+        empty = false;
+    }
+    lines.push(line);
+    lines
 }
 
 /// Words into lines of at most `width` characters.
