@@ -163,6 +163,9 @@ pub fn chart_names(inventory: &Inventory) -> BTreeMap<ResourceId, String> {
         .collect()
 }
 
+/// A column's placed objects by the identity they are matched on and their path: their row.
+type Placed<'a> = BTreeMap<(ResourceId, &'a str), usize>;
+
 /// One object's value in a row, per column.
 type Slot = Option<(ResourceId, String)>;
 
@@ -180,10 +183,10 @@ pub fn rows(columns: &[Column<'_>], peers: &[Link<'_>], now: i64) -> Vec<Row> {
         let candidates = candidates(columns, peers, index);
         // Per candidate, its column's objects by the identity they are matched on, and how this
         // column's identities are looked up there.
-        let indexes: Vec<(BTreeMap<(ResourceId, &str), usize>, Option<&Mapping>)> = candidates
+        let indexes: Vec<(Placed<'_>, Option<&Mapping>)> = candidates
             .iter()
             .map(|candidate| {
-                let index: BTreeMap<(ResourceId, &str), usize> = placed[candidate.column]
+                let index: Placed<'_> = placed[candidate.column]
                     .iter()
                     .map(|(id, path, row)| {
                         let mapped = candidate

@@ -31,14 +31,7 @@ pub fn render(report: &MatrixReport, style: Style) -> String {
             at_commit(report)
         )))
     );
-    let labels: Vec<String> = report
-        .rows
-        .iter()
-        .map(|row| {
-            let (object, detail) = row_label(row);
-            visible_controls(&format!("{object} {detail}"))
-        })
-        .collect();
+    let labels: Vec<Vec<String>> = report.rows.iter().map(label_forms).collect();
     let texts: Vec<Vec<(String, String)>> = report
         .rows
         .iter()
@@ -51,7 +44,8 @@ pub fn render(report: &MatrixReport, style: Style) -> String {
                 .collect()
         })
         .collect();
-    let (label_width, cell_width) = widths(envs, &labels, &texts);
+    let longest: Vec<String> = labels.iter().filter_map(|l| l.first().cloned()).collect();
+    let (label_width, cell_width) = widths(envs, &longest, &texts);
     let mut header = pad(&cut("", label_width), label_width);
     for env in envs {
         header.push_str(&" ".repeat(GAP));
@@ -59,7 +53,7 @@ pub fn render(report: &MatrixReport, style: Style) -> String {
     }
     let _ = writeln!(out, "{}", style.bold(header.trim_end()));
     for ((row, label), cells) in report.rows.iter().zip(&labels).zip(&texts) {
-        let mut line = pad(&cut(label, label_width), label_width);
+        let mut line = pad(&fit_label(label, label_width), label_width);
         for (env, (value, mark)) in envs.iter().zip(cells) {
             let text = fit(value, mark, cell_width);
             let len = text.chars().count();
@@ -138,6 +132,28 @@ pub fn render(report: &MatrixReport, style: Style) -> String {
         }
     }
     out
+}
+
+/// A row's label, longest first: `Deployment shop/api api`, `shop/api api`, `api api` — a narrow
+/// first column drops the kind, then the namespace, before it cuts the name.
+fn label_forms(row: &Row) -> Vec<String> {
+    let (object, detail) = row_label(row);
+    let r = &row.resource;
+    let mut forms = vec![format!("{object} {detail}")];
+    if let Some(ns) = &r.namespace {
+        forms.push(format!("{ns}/{} {detail}", r.name));
+    }
+    forms.push(format!("{} {detail}", r.name));
+    forms.into_iter().map(|f| visible_controls(&f)).collect()
+}
+
+/// The longest form of a label that fits `width`, else the shortest cut to it.
+fn fit_label(forms: &[String], width: usize) -> String {
+    forms
+        .iter()
+        .find(|f| f.chars().count() <= width)
+        .cloned()
+        .unwrap_or_else(|| cut(forms.last().map_or("", String::as_str), width))
 }
 
 fn at_commit(report: &MatrixReport) -> String {
