@@ -20,6 +20,7 @@ mod estate;
 mod history;
 mod init;
 mod live;
+mod matrix;
 mod policies;
 mod policy_commands;
 mod render;
@@ -107,6 +108,8 @@ pub enum AppError {
         "`plumb parity {env} {env}` compares an environment with itself\n  help: name two different environments"
     )]
     SameEnvironment { env: String },
+    #[error("`plumb matrix` does not write {format}\n  help: use -f table, -f json or -f markdown")]
+    MatrixFormat { format: String },
     #[error("internal: environment `{env}` was not loaded for this view")]
     NotLoaded { env: String },
     #[error("cannot read {path}: {source}")]
@@ -313,6 +316,25 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             }
             emit(context, report)
         }
+        Command::Matrix {
+            envs,
+            git_ref,
+            live,
+        } => {
+            // A format the matrix cannot write is refused before any work.
+            if matches!(common.format, Format::Sarif | Format::Junit) {
+                return Err(AppError::MatrixFormat {
+                    format: format!("{:?}", common.format).to_lowercase(),
+                });
+            }
+            let project = Project::load(context)?;
+            let request = matrix::MatrixRequest {
+                envs,
+                git_ref: git_ref.as_deref(),
+                live: *live,
+            };
+            emit_matrix(context, matrix::matrix(context, &project, &request)?)
+        }
         Command::Policy {
             action: PolicyCommand::Lint { files },
         } => policy_commands::policy_lint(context, files),
@@ -372,12 +394,7 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
     if let Some(path) = &common.baseline {
         report::baseline::apply(&mut report, &report::baseline::Baseline::read(path)?);
     }
-    let fail_on = match common.fail_on {
-        FailOn::Error => report::FailOn::Severity(Severity::Error),
-        FailOn::Warning => report::FailOn::Severity(Severity::Warning),
-        FailOn::Info => report::FailOn::Severity(Severity::Info),
-        FailOn::Never => report::FailOn::Never,
-    };
+    let fail_on = fail_on(common.fail_on);
     let text = match common.format {
         Format::Json => report::json::render(&report),
         Format::Sarif => report::sarif::render(&report, sarif_fallback(common, &report).as_deref()),
@@ -387,18 +404,7 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
             write_parts(common.output.as_deref(), &parts)?;
             String::new()
         }
-        Format::Table => {
-            let color = match common.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    common.output.is_none()
-                        && std::io::stdout().is_terminal()
-                        && !context.settings.no_color
-                }
-            };
-            report::table::render(&report, Style { color })
-        }
+        Format::Table => report::table::render(&report, table_style(context)),
     };
     if common.format != Format::Markdown {
         write_output(common.output.as_deref(), &text)?;
@@ -407,6 +413,56 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
         write_metrics(path, &report)?;
     }
     Ok(report.exit(fail_on, common.fail_on_new))
+}
+
+/// Writes the matrix report in its formats (table, JSON, Markdown); its exit code is its
+/// findings' and completeness's, as any report's.
+fn emit_matrix(context: &Context<'_>, mut matrix: matrix::Matrix) -> Result<Exit, AppError> {
+    let common = context.common;
+    matrix.judged.finish();
+    if let Some(path) = &common.baseline {
+        report::baseline::apply(&mut matrix.judged, &report::baseline::Baseline::read(path)?);
+    }
+    let fail_on = fail_on(common.fail_on);
+    let exit = matrix.judged.exit(fail_on, common.fail_on_new);
+    if let Some(path) = &common.metrics {
+        write_metrics(path, &matrix.judged)?;
+    }
+    let report = matrix.into_report();
+    let text = match common.format {
+        Format::Json => report::matrix::json(&report),
+        Format::Markdown => report::matrix_markdown::render(&report, fail_on),
+        Format::Table => report::matrix_table::render(&report, table_style(context)),
+        Format::Sarif | Format::Junit => {
+            return Err(AppError::MatrixFormat {
+                format: format!("{:?}", common.format).to_lowercase(),
+            });
+        }
+    };
+    write_output(common.output.as_deref(), &text)?;
+    Ok(exit)
+}
+
+fn fail_on(choice: FailOn) -> report::FailOn {
+    match choice {
+        FailOn::Error => report::FailOn::Severity(Severity::Error),
+        FailOn::Warning => report::FailOn::Severity(Severity::Warning),
+        FailOn::Info => report::FailOn::Severity(Severity::Info),
+        FailOn::Never => report::FailOn::Never,
+    }
+}
+
+/// Colours where the table goes to a terminal and nothing says otherwise.
+fn table_style(context: &Context<'_>) -> Style {
+    let common = context.common;
+    let color = match common.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            common.output.is_none() && std::io::stdout().is_terminal() && !context.settings.no_color
+        }
+    };
+    Style { color }
 }
 
 /// The plumb.yaml of this run relative to its repository, where SARIF places findings that have

@@ -207,6 +207,23 @@ pub enum Command {
         #[arg(long = "ref")]
         git_ref: Option<String>,
     },
+    /// Which version runs where: one row per container image, chart version and
+    /// `promotion_paths` value, one column per environment in promotion order, each cell its
+    /// version and how it stands against its upstream (same, lag, unvalidated, reverted,
+    /// absent). Formats: table, json, markdown.
+    ///
+    /// Example: plumb matrix staging production --live -f markdown -o matrix.md
+    Matrix {
+        /// Environments to show (default: all, in promotion order).
+        envs: Vec<String>,
+        /// Git revision to read (default: the config's `ref`, else HEAD).
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+        /// Also show what each cluster runs (its live.snapshot or live.context) and mark where
+        /// it differs from Git.
+        #[arg(long)]
+        live: bool,
+    },
     /// Work with policy files.
     Policy {
         #[command(subcommand)]

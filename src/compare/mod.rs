@@ -4,6 +4,7 @@
 pub mod drift;
 pub mod equivalents;
 pub mod managed;
+pub mod matrix;
 pub(crate) mod ownership;
 pub mod pairing;
 pub mod parity;

@@ -268,7 +268,7 @@ pub fn same_version(
     }
 }
 
-fn is_image_path(path: &str) -> bool {
+pub fn is_image_path(path: &str) -> bool {
     path.ends_with("].image")
 }
 
