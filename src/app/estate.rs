@@ -111,6 +111,9 @@ pub struct Environment {
     /// The versions its desired state holds (images, chart versions, `promotion_paths`): the
     /// newest entry of its history.
     pub versions: Versions,
+    /// Every repository path reading its desired state asked about: a commit that changes none
+    /// of them leaves its desired state as it was (its history, docs/promotion.md).
+    pub reads: Vec<String>,
 }
 
 pub struct LiveState {
@@ -151,6 +154,7 @@ struct Read {
     owners: Vec<DeclaredOwner>,
     live: Option<(String, LiveFile)>,
     drift_rules: Vec<crate::policy::rules::Rule>,
+    reads: Vec<String>,
 }
 
 impl Estate {
@@ -169,13 +173,14 @@ impl Estate {
         // between threads; each environment's renders run in parallel), then every live state
         // in parallel (cluster reads wait on the network).
         let mut desired = Vec::with_capacity(wanted.len());
+        tree.take_reads();
         for want in wanted {
             let state = read_desired(context, config, &tree, &want.env, allow_empty)?;
-            desired.push((want, state));
+            desired.push((want, state, tree.take_reads()));
         }
         let reads: Vec<Result<Read, AppError>> = desired
             .into_par_iter()
-            .map(|(want, state)| read_live(context, config, want, state))
+            .map(|(want, state, reads)| read_live(context, config, want, state, reads))
             .collect();
         let reads: Vec<Read> = reads.into_iter().collect::<Result<_, _>>()?;
         let mut scopes = Scopes::default();
@@ -353,6 +358,7 @@ fn read_live(
     config: &LoadedConfig,
     want: Want,
     state: DesiredState,
+    reads: Vec<String>,
 ) -> Result<Read, AppError> {
     let DesiredState {
         documents,
@@ -376,6 +382,7 @@ fn read_live(
         owners,
         live,
         drift_rules: rules,
+        reads,
     })
 }
 
@@ -385,10 +392,7 @@ fn build(
     read: Read,
     scopes: &Scopes,
 ) -> Result<(String, Environment), AppError> {
-    let env = super::environment(config, &read.env)?;
-    let mut desired =
-        inventory::build(&read.env, read.documents, env.namespace.as_deref(), scopes)?;
-    pipeline::normalize(&mut desired, &context.normalizer, false);
+    let desired = desired_inventory(context, config, &read.env, read.documents, scopes)?;
     let versions = config.version_paths().of_inventory(&desired);
     let live = match read.live {
         Some((source, live)) => {
@@ -413,6 +417,22 @@ fn build(
             live,
             drift_rules: read.drift_rules,
             versions,
+            reads: read.reads,
         },
     ))
+}
+
+/// An environment's desired documents as a normalized inventory (noise not yet removed): the
+/// one way both a loaded environment and an old commit of its history are built.
+pub fn desired_inventory(
+    context: &Context<'_>,
+    config: &LoadedConfig,
+    name: &str,
+    documents: Vec<Document>,
+    scopes: &Scopes,
+) -> Result<Inventory, AppError> {
+    let env = super::environment(config, name)?;
+    let mut desired = inventory::build(name, documents, env.namespace.as_deref(), scopes)?;
+    pipeline::normalize(&mut desired, &context.normalizer, false);
+    Ok(desired)
 }

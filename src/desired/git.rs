@@ -12,6 +12,8 @@
 use super::ManifestFile;
 use crate::limits::{MAX_FILES_PER_SOURCE, MAX_MANIFEST_BYTES};
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,11 @@ pub struct GitTree {
     pub workdir: PathBuf,
     pub rev: String,
     pub commit: Oid,
+    /// Every repository path asked about since the last [`GitTree::take_reads`]: what an
+    /// environment's desired state depends on, so its history knows which commits changed it
+    /// (docs/promotion.md, History). A tree is used on one thread (a repository handle is not
+    /// shared), so a `RefCell` is enough.
+    reads: RefCell<BTreeSet<String>>,
 }
 
 impl GitTree {
@@ -90,7 +97,54 @@ impl GitTree {
             workdir,
             rev: rev.to_string(),
             commit,
+            reads: RefCell::default(),
         })
+    }
+
+    /// The same repository at another commit (a new handle: a tree is read on one thread), its
+    /// `rev` the commit id, so errors name the commit.
+    pub fn at_commit(&self, commit: Oid) -> Result<GitTree, GitError> {
+        let repo = Repository::open(self.repo.path())?;
+        repo.find_commit(commit)?;
+        Ok(GitTree {
+            repo,
+            workdir: self.workdir.clone(),
+            rev: commit.to_string(),
+            commit,
+            reads: RefCell::default(),
+        })
+    }
+
+    /// The paths asked about since the last call (every read goes through
+    /// [`GitTree::object_id`]), and forgets them.
+    pub fn take_reads(&self) -> Vec<String> {
+        std::mem::take(&mut *self.reads.borrow_mut())
+            .into_iter()
+            .collect()
+    }
+
+    /// What is at each of `paths` in `commit` (any commit of the repository), not recorded as
+    /// reads: how a history walk tells whether a commit changed what an environment reads.
+    pub fn ids_at(
+        &self,
+        commit: Oid,
+        paths: &[String],
+    ) -> Result<Vec<Option<(ObjectType, Oid)>>, GitError> {
+        let root = self.repo.find_commit(commit)?.tree()?;
+        paths.iter().map(|path| self.lookup(&root, path)).collect()
+    }
+
+    /// The first parent of `commit`, none for a root commit.
+    pub fn first_parent(&self, commit: Oid) -> Result<Option<Oid>, GitError> {
+        let found = self.repo.find_commit(commit)?;
+        Ok((found.parent_count() > 0)
+            .then(|| found.parent_id(0))
+            .transpose()?)
+    }
+
+    /// The committer time of `commit`, seconds since the epoch.
+    pub fn commit_time(&self, commit: Oid) -> Result<i64, GitError> {
+        Ok(self.repo.find_commit(commit)?.committer().when().seconds())
     }
 
     /// The repository-relative form of `relative` resolved against `base_dir` (a directory on
@@ -202,8 +256,22 @@ impl GitTree {
     /// The object id of what is at `path` in the commit (a blob's or a tree's), or none. Render
     /// cache keys are made of these: a tree id changes whenever anything below it does.
     /// A submodule is its commit's tree.
+    /// Every path asked about is recorded ([`GitTree::take_reads`]), `""` (the whole tree) too.
     pub fn object_id(&self, path: &str) -> Result<Option<(ObjectType, Oid)>, GitError> {
-        let mut tree = self.repo.find_commit(self.commit)?.tree()?;
+        self.reads
+            .borrow_mut()
+            .insert(path.trim_matches('/').to_string());
+        let root = self.repo.find_commit(self.commit)?.tree()?;
+        self.lookup(&root, path)
+    }
+
+    /// What is at `path` below `root` (a commit's tree), submodules followed.
+    fn lookup(
+        &self,
+        root: &git2::Tree<'_>,
+        path: &str,
+    ) -> Result<Option<(ObjectType, Oid)>, GitError> {
+        let mut tree = root.clone();
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let mut walked = String::new();
         for (index, part) in parts.iter().enumerate() {

@@ -54,6 +54,27 @@ impl Repo {
             .to_string()
     }
 
+    /// Commits the whole working tree with committer (and author) time `seconds` since the epoch
+    /// (histories with dates relative to now); returns the commit id.
+    pub fn commit_at(&self, message: &str, seconds: i64) -> String {
+        let mut index = self.repo.index().unwrap();
+        index
+            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.update_all(["*"].iter(), None).unwrap();
+        index.write().unwrap();
+        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig =
+            git2::Signature::new("test", "test@example.invalid", &git2::Time::new(seconds, 0))
+                .unwrap();
+        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .unwrap()
+            .to_string()
+    }
+
     pub fn tag(&self, name: &str) {
         let head = self.repo.head().unwrap().peel_to_commit().unwrap();
         self.repo

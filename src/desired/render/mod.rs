@@ -148,6 +148,12 @@ impl Renderer {
         out
     }
 
+    /// The render cache, where other results derived from renders are stored too (an
+    /// environment's versions at an old commit, docs/promotion.md).
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
     /// `charts.mirrors` of plumb.yaml (a run has one configuration: the first call sets them).
     pub fn use_chart_mirrors(&self, mirrors: &BTreeMap<String, String>) {
         self.charts.set_mirrors(mirrors);
