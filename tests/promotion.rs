@@ -365,3 +365,121 @@ fn a_broken_file_in_old_history_ends_the_history_there_and_the_run_stays_complet
     assert!(!stderr.contains("do-not-print-me"), "{stderr}");
     assert!(!String::from_utf8_lossy(&output.stdout).contains("do-not-print-me"));
 }
+
+#[test]
+fn the_matrix_shows_the_scripted_history_as_parity_judges_it() {
+    let (repo, commits) = scripted();
+    let output = repo
+        .plumb()
+        .args(["matrix", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "the worker is unvalidated");
+    let matrix = stdout_json(&output);
+    assert_eq!(
+        matrix["environments"],
+        serde_json::json!(["staging", "production"])
+    );
+    let cell = |name: &str, env: &str| -> Value {
+        matrix["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"]["name"] == name)
+            .unwrap_or_else(|| panic!("no row {name}: {matrix:#}"))["cells"][env]
+            .clone()
+    };
+    let states: Vec<(String, String, String)> = ["api", "cache", "web", "worker"]
+        .iter()
+        .map(|name| {
+            (
+                name.to_string(),
+                cell(name, "staging")["state"].as_str().unwrap().to_string(),
+                cell(name, "production")["state"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("api", "origin", "lag"),
+        ("cache", "origin", "same"),
+        ("web", "origin", "reverted"),
+        ("worker", "origin", "unvalidated"),
+    ]
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    assert_eq!(states, expected);
+    // Each cell's run began where its own environment's history says: staging's api at the 30-day
+    // commit, its web at the 20-day rollback; production's web at the 35-day promotion.
+    assert_eq!(
+        cell("api", "staging")["since_commit"],
+        commits[&30].as_str()
+    );
+    assert_eq!(
+        cell("web", "staging")["since_commit"],
+        commits[&20].as_str()
+    );
+    assert_eq!(
+        cell("web", "production")["since_commit"],
+        commits[&35].as_str()
+    );
+    // The matrix's findings are parity's, id for id.
+    let (report, _) = parity(&repo, &[], 1);
+    let ids = |findings: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "promotion")
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&matrix["findings"]), ids(&report["findings"]));
+    // The table says the same in words.
+    let table = repo.plumb().args(["matrix"]).output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    for state in ["lag", "reverted", "unvalidated"] {
+        assert!(text.contains(state), "{text}");
+    }
+}
+
+#[test]
+fn a_shallow_clone_says_its_history_ends_where_the_clone_does() {
+    let (repo, _) = scripted();
+    let clone = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "1"])
+        .arg(format!("file://{}", repo.path().display()))
+        .arg(clone.path())
+        .status()
+        .expect("git runs (the tests need the git command for a shallow clone)");
+    assert!(status.success());
+    let output = support::plumb()
+        .current_dir(clone.path())
+        .args(["parity", "staging", "production", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout_json(&output);
+    let found = promotions(&report);
+    // One commit in the clone: api 1.0 is behind it, so unvalidated — and the message says why
+    // and what to do.
+    let api = &found["api"];
+    assert_eq!(api["promotion"]["state"], "unvalidated", "{report:#}");
+    assert_eq!(api["promotion"]["searched_commits"], 1);
+    let message = api["message"].as_str().unwrap();
+    assert!(
+        message.contains("shallow clone") && message.contains("fetch-depth: 0"),
+        "{message}"
+    );
+    // The full repository's history ends at its root: no such hint.
+    let (report, _) = parity(&repo, &["--history", "1"], 1);
+    let message = promotions(&report)["api"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!message.contains("shallow"), "{message}");
+}

@@ -11,7 +11,7 @@
 
 use super::estate::{self, Environment, Revision};
 use super::{AppError, Context};
-use crate::compare::promotion::{History, HistoryEntry, Versions};
+use crate::compare::promotion::{History, HistoryEnd, HistoryEntry, Versions};
 use crate::config::LoadedConfig;
 use crate::desired::git::GitTree;
 use crate::desired::render::cache::{Key, KeyBuilder};
@@ -56,6 +56,7 @@ pub fn read(
     let mut begin = revision.commit;
     let mut walked = 1usize;
     let mut read_again = 0usize;
+    let mut ended = HistoryEnd::Window;
     loop {
         let parent = if walked >= MAX_HISTORY_WALK {
             tracing::info!(env, walked, "history walk reached its limit");
@@ -68,10 +69,22 @@ pub fn read(
                 Ok(found) => Some((parent, found)),
                 Err(e) => {
                     tracing::warn!(env, commit = %parent, error = %e, "history stops: the commit cannot be read from Git");
+                    ended = HistoryEnd::Unreadable;
                     None
                 }
             },
-            None => None,
+            None => {
+                // A shallow clone's oldest commit has no parent either: say which it is, since a
+                // shallow window makes every older version look unvalidated.
+                ended = if walked >= MAX_HISTORY_WALK {
+                    HistoryEnd::Window
+                } else if tree.is_shallow() {
+                    HistoryEnd::Shallow
+                } else {
+                    HistoryEnd::Root
+                };
+                None
+            }
         };
         walked += 1;
         let Some((parent, parent_ids)) = parent_ids else {
@@ -96,6 +109,7 @@ pub fn read(
             }
             Err(why) => {
                 tracing::warn!(env, commit = %parent, reason = %why, "history stops: the environment cannot be read at this commit");
+                ended = HistoryEnd::Unreadable;
                 break;
             }
         }
@@ -112,6 +126,7 @@ pub fn read(
         searched_commits: entries.len(),
         searched_since,
         entries,
+        ended,
     })
 }
 

@@ -439,7 +439,7 @@ fn optional_rfc3339<S: serde::Serializer>(seconds: &Option<i64>, s: S) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::promotion::HistoryEntry;
+    use crate::compare::promotion::{HistoryEnd, HistoryEntry};
 
     const DAY: i64 = 86_400;
     const NOW: i64 = 20_000 * DAY;
@@ -481,6 +481,7 @@ mod tests {
             searched_commits: entries.len(),
             searched_since: entries.last().map_or(NOW, |e| e.time),
             entries,
+            ended: HistoryEnd::Root,
         }
     }
 

@@ -28,6 +28,25 @@ pub struct History {
     pub searched_commits: usize,
     /// Committer time (seconds since the epoch) of the oldest commit searched.
     pub searched_since: i64,
+    /// Why the search stopped there.
+    #[serde(default)]
+    pub ended: HistoryEnd,
+}
+
+/// Why a history search stopped where it did: messages say so where it matters (a shallow clone
+/// makes every older version look unvalidated).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HistoryEnd {
+    /// `--history N` commits were searched.
+    #[default]
+    Window,
+    /// The first commit of the repository.
+    Root,
+    /// The first commit a shallow clone holds: older ones are not in the clone.
+    Shallow,
+    /// An older commit could not be read (a file that did not parse then, a render that failed).
+    Unreadable,
 }
 
 /// One version of an environment's desired state.
@@ -430,9 +449,16 @@ pub fn message(edge: &Edge<'_>, path: &str, downstream: &str, promotion: &Promot
             "{up} has run {upstream_value} since {since}; {down} still runs {downstream_value}"
         ),
         PromotionState::Unvalidated => format!(
-            "{down} runs {downstream_value}, which {up} never ran (searched {} commits back to {})",
+            "{down} runs {downstream_value}, which {up} never ran (searched {} commits back to {}{})",
             promotion.searched_commits,
-            date(promotion.searched_since)
+            date(promotion.searched_since),
+            match edge.history.ended {
+                HistoryEnd::Shallow => {
+                    ", where this shallow clone's history ends: fetch the full history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)"
+                }
+                HistoryEnd::Unreadable => ", before which it could not be read",
+                HistoryEnd::Window | HistoryEnd::Root => "",
+            }
         ),
         PromotionState::Reverted => format!(
             "{down} runs {downstream_value}, which {up} rolled back: {up} has run {upstream_value} again since {since}"
@@ -575,6 +601,7 @@ mod tests {
             searched_commits: entries.len(),
             searched_since: entries.last().map_or(NOW, |e| e.time),
             entries,
+            ended: HistoryEnd::Root,
         }
     }
 

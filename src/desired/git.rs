@@ -142,6 +142,11 @@ impl GitTree {
             .transpose()?)
     }
 
+    /// Whether the repository is a shallow clone: its oldest commits have parents it does not hold.
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow()
+    }
+
     /// The committer time of `commit`, seconds since the epoch.
     pub fn commit_time(&self, commit: Oid) -> Result<i64, GitError> {
         Ok(self.repo.find_commit(commit)?.committer().when().seconds())
