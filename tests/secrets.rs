@@ -261,3 +261,53 @@ fn policies_that_read_secrets_see_and_print_only_fingerprints() {
         &String::from_utf8_lossy(&output.stderr),
     );
 }
+
+#[test]
+fn promotion_paths_into_secrets_never_reach_a_report_or_the_history_cache() {
+    let repo = demo_repo();
+    // A config that asks for versions everywhere, Secrets' data included.
+    let config = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &format!("{config}promotion_paths: [\"data.*\", \"stringData.*\"]\n"),
+    );
+    repo.commit("versions everywhere");
+    for args in [
+        vec!["matrix", "-f", "json"],
+        vec!["matrix", "-f", "markdown"],
+        vec!["matrix", "--color", "always"],
+        vec!["parity", "staging", "production", "-f", "json", "-v"],
+    ] {
+        let output = repo.plumb().args(&args).output().unwrap();
+        assert!(
+            matches!(output.status.code(), Some(0) | Some(1)),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_clean(
+            &format!("{args:?} stdout"),
+            &String::from_utf8_lossy(&output.stdout),
+        );
+        assert_clean(
+            &format!("{args:?} stderr"),
+            &String::from_utf8_lossy(&output.stderr),
+        );
+        if args[0] == "matrix" && args[2] == "json" {
+            // ConfigMap data became versions (so the paths were really read).
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(text.contains("data.LOG_LEVEL"), "{text}");
+        }
+    }
+    // The history cache holds versions per commit: none from a Secret.
+    let history: Vec<_> = walk(&repo.cache_dir())
+        .into_iter()
+        .filter(|f| f.to_string_lossy().contains("history"))
+        .collect();
+    assert!(!history.is_empty(), "the history cache was written");
+    for file in history {
+        assert_clean(
+            &file.display().to_string(),
+            &String::from_utf8_lossy(&std::fs::read(&file).unwrap()),
+        );
+    }
+}
