@@ -978,6 +978,12 @@ fn diff_says_when_a_change_makes_downstream_run_what_upstream_never_ran() {
         promotions[0]["promotion"]["upstream_value"],
         "registry.example.com/shop/api:2.4"
     );
+    // Staging ran 2.3 before (at the base): production lags, as promotion intends — expected,
+    // and the change passes.
+    assert_eq!(promotions[0]["promotion"]["state"], "lag", "{report}");
+    assert_eq!(promotions[0]["status"], "expected");
+    let (code, _) = run(&base, &staging_first, "json");
+    assert_eq!(code, Some(0), "{report}");
 
     // From that lag, bumping production past staging: the same place turns unvalidated, and
     // that is the headline even though the base already had a promotion finding there.
