@@ -483,3 +483,24 @@ fn a_shallow_clone_says_its_history_ends_where_the_clone_does() {
         .to_string();
     assert!(!message.contains("shallow"), "{message}");
 }
+
+#[test]
+fn an_environment_added_mid_history_begins_there_without_a_warning() {
+    let repo = Repo::new();
+    let now = now();
+    repo.write("README.md", "before the environments\n");
+    repo.commit_at("readme", now - 40 * DAY);
+    repo.write("plumb.yaml", CONFIG);
+    set(&repo, "staging", "api", "1.0");
+    set(&repo, "production", "api", "1.0");
+    repo.commit_at("the environments", now - 30 * DAY);
+    set(&repo, "staging", "api", "2.0");
+    let bump = repo.commit_at("staging api 2.0", now - 10 * DAY);
+    let (report, output) = parity(&repo, &[], 0);
+    let api = &promotions(&report)["api"]["promotion"];
+    assert_eq!(api["state"], "lag", "{report:#}");
+    assert_eq!(api["since_commit"], bump.as_str());
+    assert_eq!(api["searched_commits"], 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("WARN"), "{stderr}");
+}

@@ -107,7 +107,12 @@ pub fn read(
                 ids = tree.ids_at(parent, &reads)?;
                 begin = parent;
             }
-            Err(why) => {
+            Err(Stop::Began) => {
+                tracing::debug!(env, commit = %parent, "history begins: the environment's sources are not there before");
+                ended = HistoryEnd::Root;
+                break;
+            }
+            Err(Stop::Unreadable(why)) => {
                 tracing::warn!(env, commit = %parent, reason = %why, "history stops: the environment cannot be read at this commit");
                 ended = HistoryEnd::Unreadable;
                 break;
@@ -150,15 +155,31 @@ fn entry(tree: &GitTree, commit: Oid, versions: Versions) -> Result<HistoryEntry
     })
 }
 
+/// Why an older commit of an environment's history is not read.
+enum Stop {
+    /// Its sources are not there yet (a path missing, no objects): the environment's history
+    /// begins after it — as ordinary as the first commit of a repository.
+    Began,
+    /// It is there but cannot be read (a file that did not parse then, a render that failed):
+    /// said without any file's content, since it is logged.
+    Unreadable(String),
+}
+
+impl From<String> for Stop {
+    fn from(why: String) -> Stop {
+        Stop::Unreadable(why)
+    }
+}
+
 /// `env`'s versions and read paths at `commit`, from the cache or read as the estate reads an
-/// environment. The error says why not, without any file's content (it is only logged).
+/// environment.
 fn versions_at(
     context: &Context<'_>,
     config: &LoadedConfig,
     tree: &GitTree,
     commit: Oid,
     env: &str,
-) -> Result<Cached, String> {
+) -> Result<Cached, Stop> {
     let cache = context.renderer.cache();
     let key = cache_key(config, env, commit)?;
     if let Some(found) = cache
@@ -185,7 +206,7 @@ fn read_at(
     tree: &GitTree,
     commit: Oid,
     env: &str,
-) -> Result<Cached, String> {
+) -> Result<Cached, Stop> {
     let definition = super::environment(config, env).map_err(|e| e.to_string())?;
     let old = tree.at_commit(commit).map_err(|e| e.to_string())?;
     let reading = desired::Reading {
@@ -193,7 +214,14 @@ fn read_at(
         renderer: &context.renderer,
         config,
     };
-    let state = desired::read_environment(&reading, env, definition).map_err(|e| e.to_string())?;
+    let state = match desired::read_environment(&reading, env, definition) {
+        Ok(state) => state,
+        Err(desired::DesiredError::Source {
+            error: desired::manifests::ManifestError::MissingPath { .. },
+            ..
+        }) => return Err(Stop::Began),
+        Err(e) => return Err(Stop::Unreadable(e.to_string())),
+    };
     if !state.errors.is_empty() {
         // Render errors may quote a tool's output, which may quote a file: name the sources only.
         let sources: Vec<&str> = state
@@ -201,13 +229,13 @@ fn read_at(
             .iter()
             .filter_map(|e| e.source.as_deref())
             .collect();
-        return Err(format!(
+        return Err(Stop::Unreadable(format!(
             "sources could not be rendered: {}",
             sources.join(", ")
-        ));
+        )));
     }
     if state.documents.is_empty() {
-        return Err("the environment has no objects at this commit".into());
+        return Err(Stop::Began);
     }
     let reads = old.take_reads();
     let mut scopes = Scopes::default();
