@@ -3,7 +3,7 @@
 //! `main` only maps the result to an exit code. Each command is a view over the loaded estate and
 //! never calls another (docs/architecture.md).
 
-use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, PolicyCommand};
+use crate::cli::{Cli, ColorChoice, Command, Common, FailOn, Format, PolicyCommand, ReportTarget};
 use crate::config;
 use crate::desired;
 use crate::exit::Exit;
@@ -24,6 +24,7 @@ mod matrix;
 mod policies;
 mod policy_commands;
 mod render;
+mod tool_commands;
 mod views;
 
 pub use context::Context;
@@ -65,7 +66,7 @@ pub enum AppError {
     #[error(transparent)]
     Baseline(#[from] report::baseline::BaselineError),
     #[error(
-        "{path} exists\n  help: pass --force to replace it, or -o FILE (or -o -) to write elsewhere"
+        "{path} exists\n  help: pass --force to replace it, or --out-file FILE (or --out-file -) to write elsewhere"
     )]
     ConfigExists { path: String },
     #[error(
@@ -108,8 +109,14 @@ pub enum AppError {
         "`plumb parity {env} {env}` compares an environment with itself\n  help: name two different environments"
     )]
     SameEnvironment { env: String },
-    #[error("`plumb matrix` does not write {format}\n  help: use -f table, -f json or -f markdown")]
+    #[error(
+        "`plumb matrix` does not write {format}\n  help: use -o table, -o json or -o markdown (also in --report)"
+    )]
     MatrixFormat { format: String },
+    #[error(
+        "--out-dir writes YAML files; -o json is for stdout\n  help: drop -o json, or drop --out-dir to print one JSON List"
+    )]
+    RenderOutDirJson,
     #[error("internal: environment `{env}` was not loaded for this view")]
     NotLoaded { env: String },
     #[error("cannot read {path}: {source}")]
@@ -129,7 +136,7 @@ pub enum AppError {
         source: std::io::Error,
     },
     #[error(
-        "cannot write the report to stdout: {cause}\n  help: the report is lost; write it to a file with -o FILE, or read all of it (a pipe closed early, as by `| head`, loses the rest)"
+        "cannot write the report to stdout: {cause}\n  help: the report is lost; write it to a file with --report FORMAT=FILE, or read all of it (a pipe closed early, as by `| head`, loses the rest)"
     )]
     Stdout { cause: std::io::Error },
 }
@@ -177,13 +184,15 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
 }
 
 fn run_command(cli: Cli) -> Result<Exit, AppError> {
-    let common = &cli.common;
+    let common = &cli.common();
     let _ = STARTED.set(std::time::Instant::now());
     let context = Context::new(common);
     let context = &context;
     init_logging(common.verbose, common.quiet, context.settings.no_color);
     match &cli.command {
-        Command::Diff { base, head, envs } => {
+        Command::Diff {
+            base, head, envs, ..
+        } => {
             let project = Project::load(context)?;
             let request = diff::DiffRequest {
                 base,
@@ -192,14 +201,14 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             };
             emit(context, diff::diff(context, &project, &request)?)
         }
-        Command::Init { force } => {
+        Command::Init { force, out_file } => {
             let root = std::env::current_dir().map_err(|source| AppError::Read {
                 path: ".".into(),
                 source,
             })?;
-            init::init(&root, *force, common.output.as_deref())
+            init::init(&root, *force, out_file.as_deref())
         }
-        Command::Audit { git_ref } => {
+        Command::Audit { git_ref, .. } => {
             let project = Project::load(context)?;
             emit(
                 context,
@@ -210,6 +219,8 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             env,
             context: cluster_context,
             git_ref,
+            out_file,
+            ..
         } => {
             let project = Project::load(context)?;
             live::snapshot(
@@ -218,12 +229,15 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
                 env,
                 cluster_context.as_deref(),
                 git_ref.as_deref(),
+                out_file.as_deref(),
             )
         }
         Command::Render {
             env,
             git_ref,
+            output,
             out_dir,
+            ..
         } => {
             let project = Project::load(context)?;
             render::render(
@@ -231,6 +245,7 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
                 &project.config,
                 env,
                 git_ref.as_deref(),
+                *output,
                 out_dir.as_deref(),
             )
         }
@@ -239,6 +254,7 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             git_ref,
             live,
             context: cluster_context,
+            ..
         } => {
             let project = Project::load(context)?;
             let source = live::LiveSource::resolve(
@@ -272,6 +288,7 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             right,
             live,
             git_ref,
+            ..
         } => {
             if left == right {
                 return Err(AppError::SameEnvironment { env: left.clone() });
@@ -320,11 +337,17 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             envs,
             git_ref,
             live,
+            ..
         } => {
             // A format the matrix cannot write is refused before any work.
-            if matches!(common.format, Format::Sarif | Format::Junit) {
+            let formats =
+                std::iter::once(common.format).chain(common.reports.iter().map(|r| r.format));
+            if let Some(format) = formats
+                .into_iter()
+                .find(|f| matches!(f, Format::Sarif | Format::Junit))
+            {
                 return Err(AppError::MatrixFormat {
-                    format: format!("{:?}", common.format).to_lowercase(),
+                    format: format!("{format:?}").to_lowercase(),
                 });
             }
             let project = Project::load(context)?;
@@ -341,6 +364,11 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
         Command::Policy {
             action: PolicyCommand::Test { path },
         } => policy_commands::policy_test(context, path),
+        Command::Policy {
+            action: PolicyCommand::Show { name },
+        } => policy_commands::policy_show(name),
+        Command::Completion { shell } => tool_commands::completion(*shell),
+        Command::Version { .. } => tool_commands::version(context),
         Command::Compare {
             left,
             right,
@@ -348,6 +376,7 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             policy,
             field_manager,
             namespace,
+            ..
         } => {
             let request = compare::CompareRequest {
                 left,
@@ -395,19 +424,27 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
         report::baseline::apply(&mut report, &report::baseline::Baseline::read(path)?);
     }
     let fail_on = fail_on(common.fail_on);
-    let text = match common.format {
-        Format::Json => report::json::render(&report),
-        Format::Sarif => report::sarif::render(&report, sarif_fallback(common, &report).as_deref()),
-        Format::Junit => report::junit::render(&report, fail_on),
-        Format::Markdown => {
-            let parts = report::markdown::render(&report, fail_on);
-            write_parts(common.output.as_deref(), &parts)?;
-            String::new()
+    // `-o FORMAT` on stdout, each `--report FORMAT=FILE` into its file: one report, many formats.
+    let render = |format: Format, to_file: bool| -> Vec<String> {
+        match format {
+            Format::Json => vec![report::json::render(&report)],
+            Format::Sarif => vec![report::sarif::render(
+                &report,
+                sarif_fallback(common, &report).as_deref(),
+            )],
+            Format::Junit => vec![report::junit::render(&report, fail_on)],
+            // Parts only in files (a CI job posts each as a comment); stdout gets the whole text.
+            Format::Markdown if to_file => report::markdown::render(&report, fail_on),
+            Format::Markdown => report::markdown::render_with_limit(&report, fail_on, WHOLE),
+            Format::Table => vec![report::table::render(
+                &report,
+                table_style(context, to_file),
+            )],
         }
-        Format::Table => report::table::render(&report, table_style(context)),
     };
-    if common.format != Format::Markdown {
-        write_output(common.output.as_deref(), &text)?;
+    write_output(None, &render(common.format, false).concat())?;
+    for ReportTarget { format, path } in &common.reports {
+        write_parts(path, &render(*format, true))?;
     }
     if let Some(path) = &common.metrics {
         write_metrics(path, &report)?;
@@ -429,17 +466,22 @@ fn emit_matrix(context: &Context<'_>, mut matrix: matrix::Matrix) -> Result<Exit
         write_metrics(path, &matrix.judged)?;
     }
     let report = matrix.into_report();
-    let text = match common.format {
-        Format::Json => report::matrix::json(&report),
-        Format::Markdown => report::matrix_markdown::render(&report, fail_on),
-        Format::Table => report::matrix_table::render(&report, table_style(context)),
-        Format::Sarif | Format::Junit => {
-            return Err(AppError::MatrixFormat {
-                format: format!("{:?}", common.format).to_lowercase(),
-            });
-        }
+    let render = |format: Format, to_file: bool| -> Result<String, AppError> {
+        Ok(match format {
+            Format::Json => report::matrix::json(&report),
+            Format::Markdown => report::matrix_markdown::render(&report, fail_on),
+            Format::Table => report::matrix_table::render(&report, table_style(context, to_file)),
+            Format::Sarif | Format::Junit => {
+                return Err(AppError::MatrixFormat {
+                    format: format!("{format:?}").to_lowercase(),
+                });
+            }
+        })
     };
-    write_output(common.output.as_deref(), &text)?;
+    write_output(None, &render(common.format, false)?)?;
+    for ReportTarget { format, path } in &common.reports {
+        write_output(Some(path), &render(*format, true)?)?;
+    }
     Ok(exit)
 }
 
@@ -452,14 +494,17 @@ fn fail_on(choice: FailOn) -> report::FailOn {
     }
 }
 
-/// Colours where the table goes to a terminal and nothing says otherwise.
-fn table_style(context: &Context<'_>) -> Style {
+/// Markdown on stdout is one text, however long: no comment limit applies there.
+const WHOLE: usize = usize::MAX / 4;
+
+/// Colours where the table goes to a terminal and nothing says otherwise (never in a file).
+fn table_style(context: &Context<'_>, to_file: bool) -> Style {
     let common = context.common;
     let color = match common.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            common.output.is_none() && std::io::stdout().is_terminal() && !context.settings.no_color
+            !to_file && std::io::stdout().is_terminal() && !context.settings.no_color
         }
     };
     Style { color }
@@ -478,55 +523,37 @@ fn sarif_fallback(common: &Common, report: &Report) -> Option<String> {
     Some(relative.to_string_lossy().replace('\\', "/"))
 }
 
-/// Markdown parts: `-o comment.md` writes `comment.md`, `comment-2.md`, …, and removes
-/// `comment-N.md` files beyond them left by an earlier, longer run (a CI job posting every part
-/// would otherwise post stale ones). On stdout the parts follow one another, each after a
-/// `<!-- plumb: part N of M -->` line when there are several.
-fn write_parts(path: Option<&Path>, parts: &[String]) -> Result<(), AppError> {
-    match path {
-        Some(p) if p != Path::new("-") => {
-            let name = |n: usize| -> PathBuf {
-                if n == 1 {
-                    return p.to_path_buf();
-                }
-                let stem = p
-                    .file_stem()
-                    .map(|s| s.to_string_lossy())
-                    .unwrap_or_default();
-                let file = match p.extension() {
-                    Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
-                    None => format!("{stem}-{n}"),
-                };
-                p.with_file_name(file)
-            };
-            for (i, part) in parts.iter().enumerate() {
-                write_output(Some(&name(i + 1)), part)?;
-            }
-            let mut stale = parts.len() + 1;
-            while name(stale).is_file() {
-                let file = name(stale);
-                std::fs::remove_file(&file).map_err(|source| AppError::Write {
-                    path: file.display().to_string(),
-                    source,
-                })?;
-                stale += 1;
-            }
-            Ok(())
+/// A report's parts into its file: `--report markdown=comment.md` writes `comment.md`,
+/// `comment-2.md`, …, and removes `comment-N.md` files beyond them left by an earlier, longer run
+/// (a CI job posting every part would otherwise post stale ones). Other formats are one part.
+fn write_parts(p: &Path, parts: &[String]) -> Result<(), AppError> {
+    let name = |n: usize| -> PathBuf {
+        if n == 1 {
+            return p.to_path_buf();
         }
-        _ => {
-            let text = if parts.len() == 1 {
-                parts.concat()
-            } else {
-                parts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| format!("<!-- plumb: part {} of {} -->\n{p}", i + 1, parts.len()))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            };
-            write_output(None, &text)
-        }
+        let stem = p
+            .file_stem()
+            .map(|s| s.to_string_lossy())
+            .unwrap_or_default();
+        let file = match p.extension() {
+            Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+            None => format!("{stem}-{n}"),
+        };
+        p.with_file_name(file)
+    };
+    for (i, part) in parts.iter().enumerate() {
+        write_output(Some(&name(i + 1)), part)?;
     }
+    let mut stale = parts.len() + 1;
+    while name(stale).is_file() {
+        let file = name(stale);
+        std::fs::remove_file(&file).map_err(|source| AppError::Write {
+            path: file.display().to_string(),
+            source,
+        })?;
+        stale += 1;
+    }
+    Ok(())
 }
 
 /// `--metrics FILE`: written beside a temporary name and renamed over FILE, so the textfile

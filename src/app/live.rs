@@ -132,6 +132,7 @@ fn read_cluster(
             namespaces: &scope.namespaces,
             desired_kinds: &scope.kinds,
             timeout: context.common.request_timeout,
+            kubeconfig: context.common.kubeconfig.as_deref(),
         },
         &context.progress,
     )?;
@@ -154,6 +155,7 @@ pub fn snapshot(
     name: &str,
     cluster_context: Option<&str>,
     git_ref: Option<&str>,
+    out_file: Option<&Path>,
 ) -> Result<Exit, AppError> {
     let env = environment(config, name)?;
     let cluster_context = cluster_context
@@ -200,7 +202,7 @@ pub fn snapshot(
         path: "snapshot".into(),
         source: std::io::Error::other(e),
     })?;
-    write_output(context.common.output.as_deref(), &(text + "\n"))?;
+    write_output(out_file, &(text + "\n"))?;
     Ok(Exit::incomplete_if(!state.live.errors.is_empty()))
 }
 

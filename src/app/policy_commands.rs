@@ -69,7 +69,7 @@ pub(super) fn policy_lint(context: &Context<'_>, files: &[PathBuf]) -> Result<Ex
             findings.len()
         )
     });
-    write_output(common.output.as_deref(), &out)?;
+    write_output(None, &out)?;
     let errors = findings
         .iter()
         .any(|f| f.level == policy::lint::Level::Error);
@@ -144,7 +144,7 @@ pub(super) fn policy_test(context: &Context<'_>, path: &Path) -> Result<Exit, Ap
 ",
         passed + failed
     ));
-    write_output(common.output.as_deref(), &out)?;
+    write_output(None, &out)?;
     Ok(Exit::findings_if(failed > 0))
 }
 
@@ -171,4 +171,22 @@ pub(super) fn test_files(path: &Path) -> Result<Vec<PathBuf>, AppError> {
     }
     out.sort();
     Ok(out)
+}
+
+/// `plumb policy show builtin:NAME`: the shipped policy's YAML as shipped, comments included, so
+/// it can be read or copied into a repository and adapted (a bare NAME means builtin:NAME).
+pub(super) fn policy_show(name: &str) -> Result<Exit, AppError> {
+    let full = if name.starts_with("builtin:") {
+        name.to_string()
+    } else {
+        format!("builtin:{name}")
+    };
+    let text = crate::policy::builtin::text(&full).ok_or_else(|| AppError::UnknownBuiltin {
+        name: name.to_string(),
+        known: crate::policy::builtin::names()
+            .collect::<Vec<_>>()
+            .join(", "),
+    })?;
+    write_output(None, text)?;
+    Ok(Exit::Clean)
 }

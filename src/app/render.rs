@@ -4,6 +4,7 @@
 
 use super::estate::{open_tree, read_desired};
 use super::{AppError, Context, environment, write_output};
+use crate::cli::RenderFormat;
 use crate::config::LoadedConfig;
 use crate::exit::Exit;
 use crate::inventory;
@@ -19,8 +20,12 @@ pub(super) fn render(
     config: &LoadedConfig,
     env: &str,
     git_ref: Option<&str>,
+    format: RenderFormat,
     out_dir: Option<&Path>,
 ) -> Result<Exit, AppError> {
+    if out_dir.is_some() && format == RenderFormat::Json {
+        return Err(AppError::RenderOutDirJson);
+    }
     let tree = open_tree(config, git_ref)?;
     let crate::desired::DesiredState {
         documents, errors, ..
@@ -40,14 +45,19 @@ pub(super) fn render(
             visible_controls_keeping_lines(&e.message)
         );
     }
-    // `-o DIR` is the older spelling of `--out-dir DIR` (`-o -` is stdout).
-    let dir = out_dir.or(context
-        .common
-        .output
-        .as_deref()
-        .filter(|p| *p != Path::new("-")));
-    match dir {
+    match out_dir {
         Some(dir) => write_tree(dir, inventory.resources.values())?,
+        // kubectl's `get -o json`: one List of the objects.
+        None if format == RenderFormat::Json => {
+            let items: Vec<&serde_json::Value> =
+                inventory.resources.values().map(|r| &r.object).collect();
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+            let text = serde_json::to_string_pretty(&list).map_err(|e| AppError::Write {
+                path: "stdout".into(),
+                source: std::io::Error::other(e),
+            })?;
+            write_output(None, &(text + "\n"))?;
+        }
         None => {
             let mut out = String::new();
             for resource in inventory.resources.values() {

@@ -108,6 +108,8 @@ pub struct ReadRequest<'a> {
     pub desired_kinds: &'a BTreeSet<(String, String)>,
     /// How long one request may take before it is abandoned (`--request-timeout`).
     pub timeout: Duration,
+    /// `--kubeconfig FILE`: read instead of `$KUBECONFIG` (as kubectl does).
+    pub kubeconfig: Option<&'a std::path::Path>,
 }
 
 /// What was read: the objects, what could not be read, and where they came from.
@@ -144,9 +146,15 @@ async fn read_async(
             context: Some(request.context.to_string()),
             ..Default::default()
         };
-        kube::Config::from_kubeconfig(&options)
-            .await
-            .map_err(|e| kubeconfig_error(kubeconfig_message(&e)))?
+        let files = kubeconfig_files(request.kubeconfig);
+        let loaded = match request.kubeconfig {
+            Some(file) => match kube::config::Kubeconfig::read_from(file) {
+                Ok(kubeconfig) => kube::Config::from_custom_kubeconfig(kubeconfig, &options).await,
+                Err(e) => Err(e),
+            },
+            None => kube::Config::from_kubeconfig(&options).await,
+        };
+        loaded.map_err(|e| kubeconfig_error(kubeconfig_message(&e, &files)))?
     };
     config.default_retry = false;
     // The timeout around each request (below) is the one that counts; kube's own read timeout
@@ -607,11 +615,13 @@ fn auth_message(error: &kube::client::AuthError) -> String {
 
 /// A kubeconfig error that names the file and the place, never a value: the YAML parser's
 /// message quotes the offending line (a `token:`), and a type error quotes the value.
-fn kubeconfig_message(error: &kube::config::KubeconfigError) -> String {
+fn kubeconfig_message(
+    error: &kube::config::KubeconfigError,
+    files: &[std::path::PathBuf],
+) -> String {
     let kube::config::KubeconfigError::Parse(_) = error else {
         return scrubbed(error);
     };
-    let files = kubeconfig_files();
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let text = error.to_string();
     let place = Regex::new(r"line (\d+) column (\d+)")
@@ -646,8 +656,12 @@ fn kubeconfig_message(error: &kube::config::KubeconfigError) -> String {
     )
 }
 
-/// The kubeconfig files kube reads: `KUBECONFIG`'s list, else `~/.kube/config`.
-fn kubeconfig_files() -> Vec<std::path::PathBuf> {
+/// The kubeconfig files kube reads: `--kubeconfig FILE`, else `KUBECONFIG`'s list, else
+/// `~/.kube/config`.
+fn kubeconfig_files(given: Option<&std::path::Path>) -> Vec<std::path::PathBuf> {
+    if let Some(file) = given {
+        return vec![file.to_path_buf()];
+    }
     match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         Some(list) => std::env::split_paths(&list).collect(),
         None => std::env::var_os("HOME")

@@ -30,6 +30,15 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     SHIPPED.iter().map(|(name, _)| *name)
 }
 
+/// The YAML of the shipped policy `name`, as shipped (`plumb policy show`); `None` when no
+/// policy has that name.
+pub fn text(name: &str) -> Option<&'static str> {
+    SHIPPED
+        .iter()
+        .find(|(shipped, _)| *shipped == name)
+        .map(|(_, text)| *text)
+}
+
 /// The shipped policy `name` (`builtin:security`), parsed; `None` when no policy has that name.
 pub fn load(name: &str) -> Option<Result<PolicyFile, PolicyError>> {
     SHIPPED

@@ -148,6 +148,24 @@ impl Renderer {
         out
     }
 
+    /// helm and kustomize as a render of this run would find them: each tool's name, path and
+    /// version, or why it cannot be used (`plumb version`).
+    pub fn tools_available(
+        &self,
+    ) -> Vec<(&'static str, Result<(String, PathBuf, String), String>)> {
+        let described = |tool: Result<Tool, RenderError>| {
+            tool.map(|t| (t.name().to_string(), t.path, t.version))
+                .map_err(|e| e.to_string())
+        };
+        vec![
+            (
+                "helm",
+                described(self.located(&self.helm, tools::helm, &self.helm_given)),
+            ),
+            ("kustomize", described(self.kustomize())),
+        ]
+    }
+
     /// The render cache, where other results derived from renders are stored too (an
     /// environment's versions at an old commit, docs/promotion.md).
     pub fn cache(&self) -> &Cache {
