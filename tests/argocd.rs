@@ -63,7 +63,7 @@ fn findings(report: &Value) -> Vec<String> {
 #[test]
 fn drift_is_exactly_the_planted_drift_and_ignore_differences_hides_only_the_api_replicas() {
     let repo = fixture_repo();
-    let staging = report(&repo, &["drift", "staging", "-f", "json"], 1);
+    let staging = report(&repo, &["drift", "staging", "-o", "json"], 1);
     assert_eq!(
         findings(&staging),
         [
@@ -78,7 +78,7 @@ fn drift_is_exactly_the_planted_drift_and_ignore_differences_hides_only_the_api_
         "shop-staging"
     );
 
-    let production = report(&repo, &["drift", "production", "-f", "json"], 1);
+    let production = report(&repo, &["drift", "production", "-o", "json"], 1);
     assert_eq!(
         findings(&production),
         [
@@ -101,7 +101,7 @@ fn without_ignore_differences_the_api_replicas_are_drift() {
     let cut = text.find("  ignoreDifferences:").unwrap();
     std::fs::write(&path, &text[..cut]).unwrap();
     repo.commit("no ignoreDifferences");
-    let production = report(&repo, &["drift", "production", "-f", "json"], 1);
+    let production = report(&repo, &["drift", "production", "-o", "json"], 1);
     assert!(
         findings(&production).contains(&"drift Deployment/api spec.replicas 2 -> 5".to_string()),
         "{:?}",
@@ -113,7 +113,7 @@ fn without_ignore_differences_the_api_replicas_are_drift() {
 #[test]
 fn parity_is_exactly_the_planted_differences_with_ref_value_files_and_values_object() {
     let repo = fixture_repo();
-    let parity = report(&repo, &["parity", "staging", "production", "-f", "json"], 0);
+    let parity = report(&repo, &["parity", "staging", "production", "-o", "json"], 0);
     assert_eq!(
         findings(&parity),
         [
@@ -136,7 +136,7 @@ fn parity_is_exactly_the_planted_differences_with_ref_value_files_and_values_obj
         "replicas: 6\nhost: example.com\n",
     );
     repo.commit("production scales out");
-    let parity = report(&repo, &["parity", "staging", "production", "-f", "json"], 0);
+    let parity = report(&repo, &["parity", "staging", "production", "-o", "json"], 0);
     assert!(
         findings(&parity).contains(&"parity Deployment/web spec.replicas 1 -> 6".to_string()),
         "{:?}",
@@ -147,7 +147,7 @@ fn parity_is_exactly_the_planted_differences_with_ref_value_files_and_values_obj
 #[test]
 fn the_application_set_skips_excluded_and_nested_files() {
     let repo = fixture_repo();
-    let output = run(&repo, &["render", "staging", "-o", "-"]);
+    let output = run(&repo, &["render", "staging"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let stream = String::from_utf8(output.stdout).unwrap();
     assert!(stream.contains("name: shop-config"), "{stream}");
@@ -194,10 +194,7 @@ spec:
         "version: 1\nrepositories: [https://github.com/example/shop.git]\nenvironments:\n  staging:\n    sources:\n      - argocd: argocd/api-set.yaml\n        name: api-staging\n  production:\n    sources:\n      - argocd: argocd/api-set.yaml\n        name: api-production\n",
     );
     repo.commit("api ApplicationSet");
-    let output = run(
-        &repo,
-        &["render", "staging", "-c", "plumb-set.yaml", "-o", "-"],
-    );
+    let output = run(&repo, &["render", "staging", "-c", "plumb-set.yaml"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let stream = String::from_utf8(output.stdout).unwrap();
     assert!(stream.contains("namespace: team-staging"), "{stream}");
@@ -206,10 +203,7 @@ spec:
         "{stream}"
     );
     // The production directory is excluded: the set generates no `api-production`.
-    let output = run(
-        &repo,
-        &["render", "production", "-c", "plumb-set.yaml", "-o", "-"],
-    );
+    let output = run(&repo, &["render", "production", "-c", "plumb-set.yaml"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(
@@ -236,7 +230,7 @@ fn another_repository_and_an_unsupported_field_are_render_errors_naming_them() {
         );
     std::fs::write(&path, text).unwrap();
     repo.commit("values elsewhere, an unsupported kustomize field");
-    let drift = report(&repo, &["drift", "production", "-f", "json"], 3);
+    let drift = report(&repo, &["drift", "production", "-o", "json"], 3);
     let errors: Vec<(String, String)> = drift["errors"]
         .as_array()
         .unwrap()
@@ -306,7 +300,7 @@ fn bad_application_files_are_bad_input_naming_file_and_line() {
     );
     repo.commit("ambiguous, broken, empty");
     // Two Applications, no `name:`.
-    let output = run(&repo, &["render", "staging", "-o", "-"]);
+    let output = run(&repo, &["render", "staging"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(
@@ -316,19 +310,13 @@ fn bad_application_files_are_bad_input_naming_file_and_line() {
         "{err}"
     );
     // YAML that does not parse.
-    let output = run(
-        &repo,
-        &["render", "staging", "-c", "plumb-broken.yaml", "-o", "-"],
-    );
+    let output = run(&repo, &["render", "staging", "-c", "plumb-broken.yaml"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(err.contains("argocd/broken.yaml:"), "{err}");
     assert!(err.contains("fix the file and commit it"), "{err}");
     // No Application at all.
-    let output = run(
-        &repo,
-        &["render", "staging", "-c", "plumb-none.yaml", "-o", "-"],
-    );
+    let output = run(&repo, &["render", "staging", "-c", "plumb-none.yaml"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(
@@ -372,7 +360,7 @@ parity:
             "production",
             "-c",
             config,
-            "-f",
+            "-o",
             "json",
             "--no-cache",
         ];

@@ -89,7 +89,7 @@ fn parity_maps_namespaces_equivalents_and_hash_suffixes() {
     let repo = shop_repo();
     let output = repo
         .plumb()
-        .args(["parity", "staging", "production", "-f", "json"])
+        .args(["parity", "staging", "production", "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(
@@ -130,7 +130,7 @@ fn parity_maps_namespaces_equivalents_and_hash_suffixes() {
             "production",
             "--fail-on",
             "warning",
-            "-f",
+            "-o",
             "json",
         ])
         .output()
@@ -145,7 +145,7 @@ fn finding_ids_are_stable_across_runs() {
         let report = stdout_json(
             &repo
                 .plumb()
-                .args(["parity", "staging", "production", "-f", "json"])
+                .args(["parity", "staging", "production", "-o", "json"])
                 .output()
                 .unwrap(),
         );
@@ -196,7 +196,7 @@ fn live_staging() -> serde_json::Value {
 fn drift_reports_changes_missing_unmanaged_and_who_changed_them() {
     let repo = shop_repo();
     repo.write("live/staging.json", &live_list(live_staging()));
-    let report = repo.report(&["drift", "staging", "-f", "json"], 1);
+    let report = repo.report(&["drift", "staging", "-o", "json"], 1);
     assert_eq!(
         finding_lines(&report),
         [
@@ -239,7 +239,7 @@ fn drift_reports_changes_missing_unmanaged_and_who_changed_them() {
     .unwrap();
     let again = repo
         .plumb()
-        .args(["drift", "staging", "-f", "json", "--live"])
+        .args(["drift", "staging", "-o", "json", "--live"])
         .arg(&yaml)
         .output()
         .unwrap();
@@ -251,7 +251,7 @@ fn ref_reads_history_not_the_working_tree() {
     let repo = shop_repo();
     let first = repo
         .plumb()
-        .args(["parity", "staging", "production", "-f", "json"])
+        .args(["parity", "staging", "production", "-o", "json"])
         .output()
         .unwrap();
     let first_commit = stdout_json(&first)["inputs"]["commit"]
@@ -275,7 +275,7 @@ fn ref_reads_history_not_the_working_tree() {
     let head = stdout_json(
         &repo
             .plumb()
-            .args(["parity", "staging", "production", "-f", "json"])
+            .args(["parity", "staging", "production", "-o", "json"])
             .output()
             .unwrap(),
     );
@@ -290,7 +290,7 @@ fn ref_reads_history_not_the_working_tree() {
                 "parity",
                 "staging",
                 "production",
-                "-f",
+                "-o",
                 "json",
                 "--ref",
                 "v1",
@@ -317,7 +317,7 @@ fn render_prints_desired_state_with_namespaces_and_writes_a_tree() {
     assert!(text.contains("namespace: shop-staging"), "{text}");
     let out = repo.path().join("rendered");
     repo.plumb()
-        .args(["render", "production", "-o"])
+        .args(["render", "production", "--out-dir"])
         .arg(&out)
         .assert()
         .success();
@@ -342,7 +342,7 @@ fn helm_and_kustomize_sources_that_fail_make_the_run_incomplete_not_clean() {
     repo.commit("c");
     let output = repo
         .plumb()
-        .args(["parity", "a", "b", "-f", "json", "--fail-on", "never"])
+        .args(["parity", "a", "b", "-o", "json", "--fail-on", "never"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
@@ -604,8 +604,7 @@ fn baselines_mark_new_recurring_and_resolved_findings() {
         let status = repo
             .plumb()
             .args(args)
-            .args(["-f", "json", "-o"])
-            .arg(to)
+            .arg(format!("--report=json={}", to.display()))
             .output()
             .unwrap()
             .status;
@@ -629,7 +628,7 @@ fn baselines_mark_new_recurring_and_resolved_findings() {
             &[
                 "drift",
                 "production",
-                "-f",
+                "-o",
                 "json",
                 "--baseline",
                 baseline.to_str().unwrap(),
@@ -714,7 +713,7 @@ fn baselines_mark_new_recurring_and_resolved_findings() {
 #[test]
 fn audit_is_every_drift_and_parity_in_one_report_and_they_meet() {
     let repo = support::demo_repo();
-    let audit = repo.report(&["audit", "-f", "json"], 1);
+    let audit = repo.report(&["audit", "-o", "json"], 1);
     let parts: Vec<serde_json::Value> = [
         vec!["drift", "staging"],
         vec!["drift", "production"],
@@ -723,7 +722,7 @@ fn audit_is_every_drift_and_parity_in_one_report_and_they_meet() {
     .iter()
     .map(|args| {
         let mut args = args.clone();
-        args.extend(["-f", "json"]);
+        args.extend(["-o", "json"]);
         repo.report(&args, 1)
     })
     .collect();
@@ -772,7 +771,7 @@ fn audit_is_every_drift_and_parity_in_one_report_and_they_meet() {
     let output = repo
         .plumb()
         .env("KUBECONFIG", repo.path().join("kubeconfig"))
-        .args(["audit", "-f", "json"])
+        .args(["audit", "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
@@ -823,7 +822,7 @@ fn diff_shows_what_a_change_does_to_each_environment() {
         .write("production/settings.yaml", &settings("info"));
     std::fs::remove_file(repo.path().join("production/service.yaml")).unwrap();
     repo.commit("the change");
-    let report = repo.report(&["diff", "--base", &base, "-f", "json"], 0);
+    let report = repo.report(&["diff", "--base", &base, "-o", "json"], 0);
     let lines = support::sorted_findings(&report, |f| {
         format!(
             "{} {} {}/{} {} {}",
@@ -861,7 +860,7 @@ fn diff_shows_what_a_change_does_to_each_environment() {
         .unwrap();
     assert!(token["right"].as_str().unwrap().starts_with("hmac-sha256:"));
     // One environment only.
-    let production = repo.report(&["diff", "--base", &base, "-f", "json", "production"], 0);
+    let production = repo.report(&["diff", "--base", &base, "-o", "json", "production"], 0);
     assert!(
         production["findings"]
             .as_array()
@@ -895,7 +894,7 @@ fn diff_says_when_a_change_makes_downstream_run_what_upstream_never_ran() {
     let run = |base: &str, head: &str, format: &str| {
         let output = repo
             .plumb()
-            .args(["diff", "--base", base, "--head", head, "-f", format])
+            .args(["diff", "--base", base, "--head", head, "-o", format])
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -1018,7 +1017,7 @@ fn diff_follows_a_values_change_to_the_one_environment_it_reaches() {
     let output = repo
         .plumb()
         .env("PLUMB_HELM", support::tool("helm4"))
-        .args(["diff", "--base", &base, "-f", "json"])
+        .args(["diff", "--base", &base, "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(
@@ -1039,4 +1038,364 @@ fn diff_follows_a_values_change_to_the_one_environment_it_reaches() {
         )
     });
     assert_eq!(lines, ["production change spec.replicas: 3 -> 5"]);
+}
+
+// kubectl's conventions: -o FORMAT, --report FORMAT=FILE, per-command flags, version,
+// completion, policy show (README.md, commands and flags).
+
+#[test]
+fn dash_o_json_prints_the_json_report_on_stdout() {
+    let repo = support::demo_repo();
+    let output = repo
+        .plumb()
+        .args(["parity", "staging", "production", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout_json(&output);
+    assert_eq!(report["command"], "parity");
+    assert!(!finding_lines(&report).is_empty());
+    // No file named `json` appears (what -o json did before: it wrote the table there).
+    assert!(!repo.path().join("json").exists());
+}
+
+#[test]
+fn dash_f_is_a_usage_error_that_names_dash_o() {
+    let repo = support::demo_repo();
+    for args in [
+        vec!["parity", "staging", "production", "-f", "json"],
+        vec!["-f", "json", "audit"],
+        vec!["render", "staging", "--format", "json"],
+    ] {
+        let output = repo.plumb().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("use -o json"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn three_reports_from_one_run_agree_and_render_once() {
+    let repo = Repo::new();
+    repo.write(
+        "plumb.yaml",
+        "version: 1\nenvironments:\n  a:\n    sources: [{kustomize: o/a}]\n  b:\n    sources: [{kustomize: o/b}]\nparity:\n  - between: [a, b]\n",
+    )
+    .write("base/kustomization.yaml", "resources: [cm.yaml]\n")
+    .write(
+        "base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, labels: {app: x}}\ndata: {x: '1'}\n",
+    )
+    .write("o/a/kustomization.yaml", "resources: [../../base]\n")
+    .write(
+        "o/b/kustomization.yaml",
+        "resources: [../../base]\ncommonLabels: {env: b}\n",
+    );
+    repo.commit("overlays");
+    let bin = tempfile::tempdir().unwrap();
+    let (_, kubectl, log) = support::counting_tools(bin.path());
+    let out = repo.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let file = |name: &str| out.join(name).display().to_string();
+    let output = repo
+        .plumb()
+        .env("PLUMB_KUSTOMIZE", &kubectl)
+        .args([
+            "parity",
+            "a",
+            "b",
+            "--no-cache",
+            "--fail-on",
+            "info",
+            "-o",
+            "json",
+        ])
+        .args(["--report", &format!("json={}", file("plumb.json"))])
+        .args(["--report", &format!("sarif={}", file("plumb.sarif"))])
+        .args(["--report", &format!("junit={}", file("plumb.xml"))])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Each overlay rendered once, for all four outputs.
+    let calls = support::tool_calls(&log);
+    let renders = calls.iter().filter(|c| *c == "kubectl kustomize").count();
+    assert_eq!(renders, 2, "{calls:?}");
+    assert_eq!(calls.len(), 3, "one version lookup, two renders: {calls:?}");
+    // The JSON file is the JSON on stdout (the same run, so the same generated_at).
+    let stdout = stdout_json(&output);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file("plumb.json")).unwrap()).unwrap();
+    assert_eq!(json, stdout);
+    let ids: std::collections::BTreeSet<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!ids.is_empty(), "{json}");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file("plumb.sarif")).unwrap()).unwrap();
+    let sarif_ids: std::collections::BTreeSet<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["partialFingerprints"]["plumbFindingId/v1"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(sarif_ids, ids);
+    let junit = std::fs::read_to_string(file("plumb.xml")).unwrap();
+    assert!(junit.contains("<failure"), "{junit}");
+    assert!(junit.contains("metadata.labels.env"), "{junit}");
+}
+
+#[test]
+fn a_bad_report_target_is_a_usage_error() {
+    let repo = support::demo_repo();
+    for (target, says) in [
+        ("yaml=out.yaml", "not a report format"),
+        ("json=", "names no file"),
+        ("out.json", "FORMAT=FILE"),
+    ] {
+        let output = repo
+            .plumb()
+            .args(["parity", "staging", "production", "--report", target])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{target}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{target}: {stderr}");
+    }
+}
+
+#[test]
+fn a_flag_on_a_command_that_does_not_take_it_is_a_usage_error() {
+    let repo = support::demo_repo();
+    for args in [
+        vec!["render", "staging", "--fail-on", "error"],
+        vec!["render", "staging", "-o", "markdown"],
+        vec!["drift", "staging", "--history", "5"],
+        vec!["compare", "a", "b", "--no-cache"],
+        vec!["policy", "lint", "--metrics", "m.prom"],
+        vec!["diff", "--base", "HEAD", "--kubeconfig", "k"],
+    ] {
+        let output = repo.plumb().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+    // The same flags where they belong are accepted.
+    repo.plumb()
+        .args([
+            "parity",
+            "staging",
+            "production",
+            "--history",
+            "5",
+            "--fail-on",
+            "never",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn render_prints_json_as_a_kubectl_list() {
+    let repo = support::demo_repo();
+    let output = repo
+        .plumb()
+        .args(["render", "staging", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let list = stdout_json(&output);
+    assert_eq!(list["kind"], "List");
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"Deployment"), "{kinds:?}");
+    // No Secret value: data is fingerprinted as in YAML.
+    let text = String::from_utf8_lossy(&output.stdout);
+    let secrets = std::fs::read_to_string(support::fixtures().join("demo/SECRETS.txt")).unwrap();
+    for secret in secrets
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.len() > 6 && !l.starts_with('#'))
+    {
+        assert!(!text.contains(secret), "{secret}");
+    }
+}
+
+#[test]
+fn bash_sources_the_completion_script() {
+    let plumb = env!("CARGO_BIN_EXE_plumb");
+    let output = std::process::Command::new("bash")
+        .args([
+            "--norc",
+            "-c",
+            &format!("source <('{plumb}' completion bash) && complete -p plumb"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        line.contains("complete") && line.contains("plumb"),
+        "{line}"
+    );
+    assert!(line.contains("-F _plumb"), "{line}");
+    // The other shells' scripts are generated too.
+    for shell in ["zsh", "fish", "powershell"] {
+        let output = support::plumb()
+            .args(["completion", shell])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("plumb"),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn version_names_the_build_and_the_tools_a_render_would_use() {
+    let output = support::plumb()
+        .env("PLUMB_HELM", support::tool("helm4"))
+        .env("PLUMB_KUSTOMIZE", support::tool("kubectl"))
+        .arg("version")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.starts_with(&format!("plumb {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    let commit = text
+        .lines()
+        .find_map(|l| l.strip_prefix("commit: "))
+        .unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("built: ")), "{text}");
+    let helm = text.lines().find(|l| l.starts_with("helm: ")).unwrap();
+    assert!(helm.contains("v4.") && helm.contains("helm"), "{text}");
+    let kustomize = text.lines().find(|l| l.starts_with("kustomize: ")).unwrap();
+    assert!(kustomize.contains("kustomize v5."), "{text}");
+    // A helm that is not there is said, not an error.
+    let output = support::plumb()
+        .env("PLUMB_HELM", "/nonexistent/helm")
+        .arg("version")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("helm: not available"));
+}
+
+#[test]
+fn policy_show_prints_a_shipped_policy_that_lint_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["builtin:noise", "builtin:security"] {
+        let output = support::plumb()
+            .args(["policy", "show", name])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{name}");
+        let file = dir.path().join("shown.yaml");
+        std::fs::write(&file, &output.stdout).unwrap();
+        let lint = support::plumb()
+            .current_dir(dir.path())
+            .args(["policy", "lint"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(
+            lint.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&lint.stdout)
+        );
+        assert!(String::from_utf8_lossy(&lint.stdout).contains("no problems"));
+    }
+    let output = support::plumb()
+        .args(["policy", "show", "builtin:nope"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("builtin:noise"));
+}
+
+#[test]
+fn every_command_help_shows_an_example() {
+    for command in [
+        "init",
+        "render",
+        "parity",
+        "drift",
+        "diff",
+        "matrix",
+        "audit",
+        "snapshot",
+        "compare",
+        "policy",
+        "completion",
+        "version",
+    ] {
+        let output = support::plumb().args([command, "--help"]).output().unwrap();
+        assert!(output.status.success(), "{command}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            help.contains("Examples:\n  plumb ") || help.contains("Examples:\n  source <(plumb"),
+            "{command}: {help}"
+        );
+    }
+    // Listed in the order a user meets them.
+    let help = String::from_utf8_lossy(&support::plumb().arg("--help").output().unwrap().stdout)
+        .into_owned();
+    let order: Vec<usize> = [
+        "init", "render", "parity", "drift", "diff", "matrix", "audit",
+    ]
+    .iter()
+    .map(|c| help.find(&format!("\n  {c} ")).unwrap())
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{help}");
+}
+
+#[test]
+fn kubeconfig_flag_wins_over_the_environment() {
+    let repo = support::demo_repo();
+    let dir = tempfile::tempdir().unwrap();
+    let given = dir.path().join("given-kubeconfig");
+    std::fs::write(&given, "apiVersion: v1\nkind: Config\nclusters: [\n").unwrap();
+    let output = repo
+        .plumb()
+        .env("KUBECONFIG", dir.path().join("absent"))
+        .args(["drift", "staging", "--context", "nowhere", "--kubeconfig"])
+        .arg(&given)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The error names the file --kubeconfig gave, not $KUBECONFIG's.
+    assert!(stderr.contains("given-kubeconfig"), "{stderr}");
+    assert!(!stderr.contains("absent"), "{stderr}");
 }

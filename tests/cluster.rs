@@ -49,7 +49,7 @@ impl Clusters {
 
     /// `drift production -f json`: expects exit `code` and returns the report.
     fn drift_production(&self, code: i32) -> Value {
-        let output = self.plumb(&["drift", "production", "-f", "json"]);
+        let output = self.plumb(&["drift", "production", "-o", "json"]);
         let report = stdout_json(&output);
         assert_eq!(output.status.code(), Some(code), "{:?}", errors(&report));
         report
@@ -70,7 +70,7 @@ fn drift_from_snapshot() -> Vec<String> {
     let repo = demo_repo();
     let output = repo
         .plumb()
-        .args(["drift", "production", "-f", "json"])
+        .args(["drift", "production", "-o", "json"])
         .output()
         .unwrap();
     finding_lines(&stdout_json(&output))
@@ -101,7 +101,7 @@ fn drift_over_the_api_equals_drift_over_the_snapshot_with_either_discovery() {
             pre_aggregated,
             ..Default::default()
         });
-        let output = clusters.plumb(&["drift", "production", "-f", "json"]);
+        let output = clusters.plumb(&["drift", "production", "-o", "json"]);
         let report = stdout_json(&output);
         assert_eq!(output.status.code(), Some(1), "{:?}", errors(&report));
         assert_eq!(
@@ -128,9 +128,14 @@ fn drift_over_the_api_equals_drift_over_the_snapshot_with_either_discovery() {
 #[test]
 fn snapshot_then_drift_from_the_file_equals_drift_against_the_server() {
     let clusters = Clusters::start(Switches::default());
-    let direct = stdout_json(&clusters.plumb(&["drift", "production", "-f", "json"]));
+    let direct = stdout_json(&clusters.plumb(&["drift", "production", "-o", "json"]));
     let file = clusters.repo.path().join("production-snapshot.json");
-    let output = clusters.plumb(&["snapshot", "production", "-o", file.to_str().unwrap()]);
+    let output = clusters.plumb(&[
+        "snapshot",
+        "production",
+        "--out-file",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -144,7 +149,7 @@ fn snapshot_then_drift_from_the_file_equals_drift_against_the_server() {
     let from_file = stdout_json(&clusters.plumb(&[
         "drift",
         "production",
-        "-f",
+        "-o",
         "json",
         "--live",
         file.to_str().unwrap(),
@@ -173,7 +178,7 @@ fn snapshot_then_drift_from_the_file_equals_drift_against_the_server() {
 fn no_raw_secret_value_in_a_snapshot() {
     let clusters = Clusters::start(Switches::default());
     let file = clusters.repo.path().join("s.json");
-    clusters.plumb(&["snapshot", "staging", "-o", file.to_str().unwrap()]);
+    clusters.plumb(&["snapshot", "staging", "--out-file", file.to_str().unwrap()]);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("hmac-sha256:"), "Secrets are in the snapshot");
     let secrets = std::fs::read_to_string(fixtures().join("demo/SECRETS.txt")).unwrap();
@@ -240,7 +245,7 @@ fn a_broken_aggregated_api_costs_a_few_requests_and_nothing_else() {
         broken_aggregated_api: true,
         ..Default::default()
     });
-    let output = clusters.plumb(&["drift", "production", "-f", "json"]);
+    let output = clusters.plumb(&["drift", "production", "-o", "json"]);
     let report = stdout_json(&output);
     // No desired kind lives in the broken group: the run is complete, and says so on stderr.
     assert_eq!(output.status.code(), Some(1), "{:?}", errors(&report));
@@ -315,12 +320,12 @@ fn an_unreachable_cluster_is_incomplete_and_names_context_and_server() {
 fn parity_live_compares_two_clusters() {
     let clusters = Clusters::start(Switches::default());
     let over_api =
-        stdout_json(&clusters.plumb(&["parity", "staging", "production", "--live", "-f", "json"]));
+        stdout_json(&clusters.plumb(&["parity", "staging", "production", "--live", "-o", "json"]));
     let repo = demo_repo();
     let over_files = stdout_json(
         &repo
             .plumb()
-            .args(["parity", "staging", "production", "--live", "-f", "json"])
+            .args(["parity", "staging", "production", "--live", "-o", "json"])
             .output()
             .unwrap(),
     );
@@ -339,7 +344,7 @@ fn a_server_too_slow_to_answer_is_a_timeout_not_a_hang() {
         .plumb()
         .env("KUBECONFIG", clusters.repo.path().join("kubeconfig"))
         .env("PLUMB_REQUEST_TIMEOUT", "0.5")
-        .args(["drift", "production", "-f", "json", "-v"])
+        .args(["drift", "production", "-o", "json", "-v"])
         .output()
         .unwrap();
     assert_eq!(
@@ -378,7 +383,7 @@ fn exec_credential_plugins_run() {
         ),
     );
     clusters.repo.write("kubeconfig", &config);
-    let output = clusters.plumb(&["drift", "production", "-f", "json"]);
+    let output = clusters.plumb(&["drift", "production", "-o", "json"]);
     assert_eq!(
         output.status.code(),
         Some(1),

@@ -9,7 +9,7 @@ fn run(args: &[&str]) -> (Option<i32>, Vec<String>, serde_json::Value) {
     let output = repo
         .plumb()
         .args(args)
-        .args(["-f", "json"])
+        .args(["-o", "json"])
         .output()
         .unwrap();
     let report = stdout_json(&output);

@@ -58,7 +58,7 @@ fn lines(report: &serde_json::Value) -> Vec<String> {
 #[test]
 fn an_audit_compares_every_edge_and_the_peer_pair_exactly() {
     let repo = estate_repo();
-    let report = repo.report(&["audit", "-f", "json"], 1);
+    let report = repo.report(&["audit", "-o", "json"], 1);
     let image = "spec.template.spec.containers[name=api].image";
     let mut expected = vec![
         // dev → qa: the log level only (replicas and images are equal).
@@ -189,7 +189,7 @@ fn every_format_lists_environments_in_promotion_order() {
     let run = |format: &str| {
         let output = repo
             .plumb()
-            .args(["audit", "-f", format, "--fail-on", "never"])
+            .args(["audit", "-o", format, "--fail-on", "never"])
             .output()
             .unwrap();
         assert_eq!(
@@ -364,7 +364,7 @@ fn an_audit_renders_each_environment_once_and_a_warm_one_renders_nothing() {
         let output = repo
             .plumb()
             .env("PLUMB_HELM", &helm)
-            .args(["audit", "-f", "json", "--fail-on", "never"])
+            .args(["audit", "-o", "json", "--fail-on", "never"])
             .args(extra)
             .output()
             .unwrap();

@@ -202,7 +202,13 @@ fn kubectl_accepts_the_fake_and_sees_what_plumb_snapshots() {
     let output = repo
         .plumb()
         .env("KUBECONFIG", &kubeconfig_path)
-        .args(["snapshot", "production", "--context", "production", "-o"])
+        .args([
+            "snapshot",
+            "production",
+            "--context",
+            "production",
+            "--out-file",
+        ])
         .arg(&snapshot)
         .output()
         .unwrap();

@@ -42,7 +42,7 @@ fn parity_report(repo: &Repo, code: i32) -> Value {
         "parity",
         "staging",
         "production",
-        "-f",
+        "-o",
         "json",
         "--fail-on",
         "never",
@@ -52,7 +52,7 @@ fn parity_report(repo: &Repo, code: i32) -> Value {
 
 /// The objects `plumb render ENV -o -` prints, by `Kind/name`.
 fn rendered(repo: &Repo, env: &str, code: i32) -> Vec<Value> {
-    let output = run(repo, &["render", env, "-o", "-"], code);
+    let output = run(repo, &["render", env], code);
     let text = String::from_utf8(output.stdout).unwrap();
     plumb::yaml::parse_documents(&text, "stdout")
         .unwrap()
@@ -172,7 +172,7 @@ fn substitution_follows_flux_rules_defaults_escapes_and_opt_out() {
     repo.remove("clusters/production/cluster-vars.yaml");
     repo.remove("clusters/staging/cluster-vars.yaml");
     repo.commit("no cluster vars");
-    let output = run(&repo, &["render", "production", "-o", "-"], 3);
+    let output = run(&repo, &["render", "production"], 3);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("Kustomization flux-system/apps")
@@ -207,7 +207,7 @@ fn drift_compares_what_flux_applied_with_the_followed_objects() {
     // web Deployment scaled by hand: that is the one drift. Substituted values compare by type
     // (`${replicas:=2}` is the number 2 in Git and live alike).
     let repo = fixture_repo();
-    let output = run(&repo, &["drift", "production", "-f", "json"], 1);
+    let output = run(&repo, &["drift", "production", "-o", "json"], 1);
     let report = stdout_json(&output);
     assert_eq!(report["summary"]["complete"], true);
     assert_eq!(report["summary"]["resources"]["production"], 9);
@@ -238,7 +238,7 @@ fn objects_of_flux_objects_a_failed_kustomization_hides_are_unjudged_not_managed
     repo.commit("apps needs decryption");
     let output = run(
         &repo,
-        &["drift", "production", "-f", "json", "--fail-on", "never"],
+        &["drift", "production", "-o", "json", "--fail-on", "never"],
         3,
     );
     let report = stdout_json(&output);
@@ -294,7 +294,7 @@ spec:
 ",
     );
     repo.commit("a tenant repository");
-    let output = run(&repo, &["parity", "staging", "production", "-f", "json"], 3);
+    let output = run(&repo, &["parity", "staging", "production", "-o", "json"], 3);
     let report = stdout_json(&output);
     assert_eq!(report["summary"]["complete"], false);
     let errors = report["errors"].as_array().unwrap();
@@ -384,7 +384,7 @@ spec:
     );
     repo.write("charts/cache/small.yaml", "memory: 32Mi\n");
     repo.commit("unsupported");
-    let output = run(&repo, &["render", "production", "-o", "-"], 3);
+    let output = run(&repo, &["render", "production"], 3);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("HelmRelease web/replaced")
@@ -484,7 +484,7 @@ parity:",
             .arg("--no-cache")
             .env("PLUMB_HELM", &helm)
             .env("PLUMB_KUSTOMIZE", &kubectl)
-            .args(["render", env, "-o", "-"])
+            .args(["render", env])
             .output()
             .unwrap();
         assert_eq!(
@@ -516,7 +516,7 @@ fn post_renders_come_from_the_cache_until_a_patch_changes() {
     let (helm, kubectl, log) = counting_tools(tools.path());
     let runs = |repo: &Repo| {
         std::fs::remove_file(&log).ok();
-        let output = run_with(repo, &helm, &kubectl, &["render", "production", "-o", "-"]);
+        let output = run_with(repo, &helm, &kubectl, &["render", "production"]);
         assert_eq!(
             output.status.code(),
             Some(0),
@@ -614,7 +614,7 @@ fn a_failed_post_render_is_a_render_error_naming_the_helm_release_without_its_va
         ),
     );
     repo.commit("a broken post renderer");
-    let output = run(&repo, &["drift", "production", "-f", "json"], 3);
+    let output = run(&repo, &["drift", "production", "-o", "json"], 3);
     let report = stdout_json(&output);
     assert_eq!(report["summary"]["complete"], false);
     let errors = report["errors"].as_array().unwrap();
@@ -797,7 +797,7 @@ fn flux2_production_runs_the_tools_as_often_as_a_hand_written_config() {
             .arg("--no-cache")
             .env("PLUMB_HELM", &helm)
             .env("PLUMB_KUSTOMIZE", &kubectl)
-            .args(["render", env, "-o", "-"])
+            .args(["render", env])
             .output()
             .unwrap();
         assert!(output.status.code() == Some(0) || output.status.code() == Some(3));
@@ -839,7 +839,7 @@ fn flux2_podinfo_renders_through_a_chart_mirror_and_offline_without_a_cache_it_i
     // production's values; the OCI charts (no mirror) stay render errors, so the run is exit 3.
     let output = run(
         &repo,
-        &["--cache-dir", &cache_dir, "render", "production", "-o", "-"],
+        &["--cache-dir", &cache_dir, "render", "production"],
         3,
     );
     let text = String::from_utf8(output.stdout).unwrap();
@@ -893,7 +893,7 @@ fn flux2_podinfo_renders_through_a_chart_mirror_and_offline_without_a_cache_it_i
             "production",
             "--live",
             &list_path.display().to_string(),
-            "-f",
+            "-o",
             "json",
             "--fail-on",
             "never",
@@ -941,7 +941,7 @@ fn a_flux_path_without_flux_objects_or_with_broken_yaml_is_bad_input() {
         &text.replace("flux: clusters/production", "flux: infrastructure/configs"),
     );
     repo.commit("a path of plain manifests");
-    let output = run(&repo, &["render", "production", "-o", "-"], 2);
+    let output = run(&repo, &["render", "production"], 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("`infrastructure/configs` holds no Flux Kustomization or HelmRelease"),
@@ -950,7 +950,7 @@ fn a_flux_path_without_flux_objects_or_with_broken_yaml_is_bad_input() {
     let repo = fixture_repo();
     repo.write("clusters/production/broken.yaml", "kind: [unclosed\n");
     repo.commit("broken");
-    let output = run(&repo, &["render", "production", "-o", "-"], 2);
+    let output = run(&repo, &["render", "production"], 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("clusters/production/broken.yaml") && stderr.contains(":1"),
@@ -966,7 +966,7 @@ fn a_flux_path_without_flux_objects_or_with_broken_yaml_is_bad_input() {
         ),
     );
     repo.commit("a name that matches nothing");
-    let output = run(&repo, &["render", "production", "-o", "-"], 2);
+    let output = run(&repo, &["render", "production"], 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("named `nothing`") && stderr.contains("apps, infrastructure"),
@@ -1063,7 +1063,7 @@ spec:
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: end}\n",
     );
     repo.commit("a chain");
-    let output = run(&repo, &["render", "deep", "-o", "-"], 3);
+    let output = run(&repo, &["render", "deep"], 3);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("Kustomization flux-system/level-18")
@@ -1116,7 +1116,7 @@ spec:
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: web}\n",
     );
     repo.commit("aliases");
-    let output = run(&repo, &["render", "production", "-o", "-"], 3);
+    let output = run(&repo, &["render", "production"], 3);
     let stdout = String::from_utf8_lossy(&output.stdout);
     // Another spelling of a URL in `repositories:` is this repository.
     assert!(stdout.contains("name: extra"), "{stdout}");
@@ -1169,7 +1169,7 @@ spec:
         ),
     );
     repo.commit("a failing chart");
-    let output = run(&repo, &["parity", "staging", "production", "-f", "json"], 3);
+    let output = run(&repo, &["parity", "staging", "production", "-o", "json"], 3);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

@@ -106,7 +106,7 @@ fn statuses(report: &Value) -> BTreeMap<String, usize> {
 #[test]
 fn markdown_summarises_every_status_under_the_limit() {
     let repo = demo_repo();
-    let report = repo.report(&["parity", "staging", "production", "-f", "json"], 1);
+    let report = repo.report(&["parity", "staging", "production", "-o", "json"], 1);
     let counts = statuses(&report);
     for status in ["violation", "unreviewed", "waived", "expected"] {
         assert!(
@@ -116,7 +116,7 @@ fn markdown_summarises_every_status_under_the_limit() {
     }
     let text = run(
         &repo,
-        &["parity", "staging", "production", "-f", "markdown"],
+        &["parity", "staging", "production", "-o", "markdown"],
         1,
     );
     assert!(text.len() <= LIMIT);
@@ -175,11 +175,11 @@ fn markdown_summarises_every_status_under_the_limit() {
         .find(|l| l.contains("`data.username`"))
         .expect("the Secret's username difference");
     assert_eq!(username.matches("`hmac-sha256:").count(), 2, "{username}");
-    // -o writes the comment to a file, the same text.
+    // --report writes the comment to a file, the same text.
     let file = repo.path().join("comment.md");
     repo.plumb()
-        .args(["parity", "staging", "production", "-f", "markdown", "-o"])
-        .arg(&file)
+        .args(["parity", "staging", "production"])
+        .arg(format!("--report=markdown={}", file.display()))
         .assert()
         .code(1);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
@@ -189,7 +189,7 @@ fn markdown_summarises_every_status_under_the_limit() {
 #[test]
 fn markdown_drift_names_who_changed_a_field() {
     let repo = demo_repo();
-    let text = run(&repo, &["drift", "production", "-f", "markdown"], 1);
+    let text = run(&repo, &["drift", "production", "-o", "markdown"], 1);
     assert!(text.contains("changed by `"), "{text}");
     for kind in ["drift", "missing", "unmanaged"] {
         assert!(text.contains(&format!("· {kind}")), "{kind}\n{text}");
@@ -226,17 +226,8 @@ fn markdown_splits_a_large_report_into_parts_under_the_limit() {
     let out = repo.path().join("out/comment.md");
     let output = repo
         .plumb()
-        .args([
-            "compare",
-            "left",
-            "right",
-            "-f",
-            "markdown",
-            "--fail-on",
-            "never",
-            "-o",
-        ])
-        .arg(&out)
+        .args(["compare", "left", "right", "--fail-on", "never"])
+        .arg(format!("--report=markdown={}", out.display()))
         .output()
         .unwrap();
     assert_eq!(
@@ -320,7 +311,7 @@ fn markdown_values_cannot_break_the_layout_or_inject_html() {
             serde_json::to_string(nasty).unwrap()
         ),
     );
-    let text = run(&repo, &["compare", "left", "right", "-f", "markdown"], 0);
+    let text = run(&repo, &["compare", "left", "right", "-o", "markdown"], 0);
     // Outside code spans and code blocks (where GitHub and GitLab show text as it is) there is
     // no tag a value brought in.
     let prose = without_code(&text);
@@ -403,8 +394,8 @@ fn sarif_validates_and_points_at_the_lines_that_declare_resources() {
         (vec!["parity", "staging", "production"], 1),
         (vec!["drift", "production"], 1),
     ] {
-        let report = repo.report(&[args.clone(), vec!["-f", "json"]].concat(), code);
-        let text = run(&repo, &[args.clone(), vec!["-f", "sarif"]].concat(), code);
+        let report = repo.report(&[args.clone(), vec!["-o", "json"]].concat(), code);
+        let text = run(&repo, &[args.clone(), vec!["-o", "sarif"]].concat(), code);
         let file = repo.path().join("out.sarif");
         std::fs::write(&file, &text).unwrap();
         let verdict = check(&[
@@ -487,7 +478,7 @@ fn sarif_validates_and_points_at_the_lines_that_declare_resources() {
     // A policy rule's description reaches the rule.
     let text = run(
         &repo,
-        &["parity", "staging", "production", "-f", "sarif"],
+        &["parity", "staging", "production", "-o", "sarif"],
         1,
     );
     let log: Value = serde_json::from_str(&text).unwrap();
@@ -540,7 +531,7 @@ fn declares(repo: &Repo, file: &str, line: usize, resource: &Value) {
 #[test]
 fn junit_parses_back_with_failures_following_fail_on() {
     let repo = demo_repo();
-    let report = repo.report(&["parity", "staging", "production", "-f", "json"], 1);
+    let report = repo.report(&["parity", "staging", "production", "-o", "json"], 1);
     let findings = report["findings"].as_array().unwrap();
     for (fail_on, code) in [("error", 1), ("warning", 1), ("never", 0)] {
         let text = run(
@@ -549,7 +540,7 @@ fn junit_parses_back_with_failures_following_fail_on() {
                 "parity",
                 "staging",
                 "production",
-                "-f",
+                "-o",
                 "junit",
                 "--fail-on",
                 fail_on,
@@ -661,7 +652,7 @@ fn junit_escapes_what_xml_cannot_hold() {
             "compare",
             "left",
             "right",
-            "-f",
+            "-o",
             "junit",
             "--fail-on",
             "info",
@@ -718,7 +709,7 @@ fn metrics_parse_back_and_count_what_the_report_counts() {
         .as_secs_f64();
     let output = repo
         .plumb()
-        .args(["drift", "production", "-f", "json", "--metrics"])
+        .args(["drift", "production", "-o", "json", "--metrics"])
         .arg(&metrics)
         .output()
         .unwrap();
@@ -776,7 +767,7 @@ fn metrics_parse_back_and_count_what_the_report_counts() {
     );
     let output = repo
         .plumb()
-        .args(["drift", "production", "-f", "json", "--metrics"])
+        .args(["drift", "production", "-o", "json", "--metrics"])
         .arg(&metrics)
         .output()
         .unwrap();
@@ -807,8 +798,8 @@ fn sarif_with_a_baseline_says_which_results_are_new() {
     let baseline = repo.path().join("baseline.json");
     let written = repo
         .plumb()
-        .args(["drift", "production", "-f", "json", "-o"])
-        .arg(&baseline)
+        .args(["drift", "production"])
+        .arg(format!("--report=json={}", baseline.display()))
         .output()
         .unwrap();
     assert_eq!(written.status.code(), Some(1));
@@ -817,7 +808,7 @@ fn sarif_with_a_baseline_says_which_results_are_new() {
         &[
             "drift",
             "production",
-            "-f",
+            "-o",
             "sarif",
             "--baseline",
             baseline.to_str().unwrap(),

@@ -91,15 +91,13 @@ fn a_document_exactly_at_the_depth_limit_passes_every_stage_on_the_smallest_stac
             [
                 "plumb",
                 "-q",
-                "-f",
-                format,
-                "-o",
-                &path("report"),
                 "compare",
                 &path("left.yaml"),
                 &path("right.json"),
                 "--policy",
                 &path("deep.yaml"),
+                "--report",
+                &format!("{format}={}", path("report")),
             ]
             .map(String::from)
             .to_vec(),
@@ -111,15 +109,13 @@ fn a_document_exactly_at_the_depth_limit_passes_every_stage_on_the_smallest_stac
             [
                 "plumb",
                 "-q",
-                "-f",
-                "json",
-                "-o",
-                &path("report.json"),
                 "compare",
                 &path("left.yaml"),
                 &path("right.json"),
                 "--policy",
                 &path("deep.yaml"),
+                "--report",
+                &format!("json={}", path("report.json")),
             ]
             .map(String::from)
             .to_vec(),
@@ -157,10 +153,10 @@ fn a_document_exactly_at_the_depth_limit_passes_every_stage_on_the_smallest_stac
             "-q",
             "-c",
             &config,
-            "-o",
-            &path("rendered"),
             "render",
             "dev",
+            "--out-dir",
+            &path("rendered"),
         ]
         .map(String::from)
         .to_vec(),
@@ -172,14 +168,12 @@ fn a_document_exactly_at_the_depth_limit_passes_every_stage_on_the_smallest_stac
             "-q",
             "-c",
             &config,
-            "-f",
-            "json",
-            "-o",
-            &path("drift.json"),
             "drift",
             "dev",
             "--live",
             &path("live.json"),
+            "--report",
+            &format!("json={}", path("drift.json")),
         ]
         .map(String::from)
         .to_vec(),
@@ -258,7 +252,7 @@ fn bad_input(output: &Output, says: &[&str]) -> String {
 }
 
 const COMMANDS: [&[&str]; 5] = [
-    &["render", "staging", "-o", "-"],
+    &["render", "staging"],
     &["drift", "staging"],
     &["parity", "staging", "production"],
     &["audit"],
@@ -404,7 +398,7 @@ fn a_duplicate_key_in_helm_output_is_a_render_error_not_bad_input() {
     let output = repo
         .plumb()
         .env("PLUMB_HELM", tool("helm4"))
-        .args(["drift", "dev", "-f", "json"])
+        .args(["drift", "dev", "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));

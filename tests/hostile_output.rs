@@ -81,7 +81,7 @@ fn names_that_are_paths_are_bad_input_naming_the_file_line_kind_and_rule() {
         let out = repo.path().join("rendered");
         for args in [
             vec!["render", "prod", "--out-dir", out.to_str().unwrap()],
-            vec!["render", "prod", "-o", out.to_str().unwrap()],
+            vec!["render", "prod", "--out-dir", out.to_str().unwrap()],
         ] {
             let output = run(&repo, &args);
             let text = stderr(&output);
@@ -152,7 +152,10 @@ fn kinds_that_share_a_name_across_api_groups_get_a_file_each() {
         "{custom}"
     );
     // Rendering again replaces the files of the earlier render.
-    let output = run(&repo, &["render", "prod", "-o", out.to_str().unwrap()]);
+    let output = run(
+        &repo,
+        &["render", "prod", "--out-dir", out.to_str().unwrap()],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(files_below(&out).len(), 3);
 }
@@ -206,7 +209,7 @@ fn live_objects_are_never_refused_for_their_names() {
     );
     let output = run(
         &repo,
-        &["compare", "git", "live", "--mode", "drift", "-f", "json"],
+        &["compare", "git", "live", "--mode", "drift", "-o", "json"],
     );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let report = stdout_json(&output);
@@ -215,7 +218,7 @@ fn live_objects_are_never_refused_for_their_names() {
     // The same object declared in Git is bad input.
     let output = run(
         &repo,
-        &["compare", "live", "git", "--mode", "drift", "-f", "json"],
+        &["compare", "live", "git", "--mode", "drift", "-o", "json"],
     );
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(stderr(&output).contains("`Legacy_Name`"));
@@ -385,7 +388,7 @@ fn a_snapshot_taken_under_another_key_compares_no_secret_values() {
     let file = repo.path().join("snapshot.json");
     let output = plumb(
         "key-one",
-        &["snapshot", "prod", "-o", file.to_str().unwrap()],
+        &["snapshot", "prod", "--out-file", file.to_str().unwrap()],
     );
     assert_eq!(
         output.status.code(),
@@ -402,7 +405,7 @@ fn a_snapshot_taken_under_another_key_compares_no_secret_values() {
                 "prod",
                 "--live",
                 file.to_str().unwrap(),
-                "-f",
+                "-o",
                 "json",
             ],
         );

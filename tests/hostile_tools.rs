@@ -78,7 +78,7 @@ fn assert_render_error_never_leaks(repo: &Repo, helm: &Path, marker: &str, expec
     let out_dir = tempfile::tempdir().unwrap();
     let report = stdout_json(
         &plumb()
-            .args(["drift", "staging", "-f", "json"])
+            .args(["drift", "staging", "-o", "json"])
             .output()
             .unwrap(),
     );
@@ -92,24 +92,25 @@ fn assert_render_error_never_leaks(repo: &Repo, helm: &Path, marker: &str, expec
         for verbosity in [None, Some("-v"), Some("-vv")] {
             let file = out_dir.path().join(format!("report.{format}"));
             let metrics = out_dir.path().join("metrics.prom");
-            let mut args = vec!["drift", "staging", "-f", format];
+            let mut args = vec!["drift", "staging", "-o", format];
             args.extend(verbosity);
             let output = plumb().args(&args).output().unwrap();
             assert_eq!(output.status.code(), Some(3), "{args:?}");
             assert_nowhere(marker, &output, &[], &format!("{args:?}"));
             let file_arg = file.display().to_string();
             let metrics_arg = metrics.display().to_string();
-            args.extend(["-o", &file_arg, "--metrics", &metrics_arg]);
+            let report_arg = format!("{format}={file_arg}");
+            args.extend(["--report", &report_arg, "--metrics", &metrics_arg]);
             let output = plumb().args(&args).output().unwrap();
             assert_eq!(output.status.code(), Some(3), "{args:?}");
             assert_nowhere(marker, &output, &[file, metrics], &format!("{args:?}"));
         }
     }
     for args in [
-        vec!["audit", "-f", "json", "-vv"],
-        vec!["audit", "-f", "markdown"],
+        vec!["audit", "-o", "json", "-vv"],
+        vec!["audit", "-o", "markdown"],
         vec!["render", "staging", "-vv"],
-        vec!["render", "staging", "-o", "-"],
+        vec!["render", "staging"],
     ] {
         let output = plumb().args(&args).output().unwrap();
         assert_eq!(output.status.code(), Some(3), "{args:?}");
@@ -280,9 +281,9 @@ fn a_failing_credential_plugin_is_an_auth_error_of_its_environment_and_the_audit
         "      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: {}\n        args: [--secret-arg, ARGMARKER-424242]\n        interactiveMode: Never\n",
         plugin.display()
     ));
-    let staging_alone = stdout_json(&clusters.plumb(&["drift", "staging", "-f", "json"]));
+    let staging_alone = stdout_json(&clusters.plumb(&["drift", "staging", "-o", "json"]));
     for verbosity in ["-q", "-v", "-vv"] {
-        let output = clusters.plumb(&["audit", "-f", "json", verbosity]);
+        let output = clusters.plumb(&["audit", "-o", "json", verbosity]);
         assert_eq!(
             output.status.code(),
             Some(3),
@@ -323,7 +324,7 @@ fn a_failing_credential_plugin_is_an_auth_error_of_its_environment_and_the_audit
         }
     }
     // And drift of production alone is incomplete, not bad input.
-    let output = clusters.plumb(&["drift", "production", "-f", "table"]);
+    let output = clusters.plumb(&["drift", "production", "-o", "table"]);
     assert_eq!(output.status.code(), Some(3));
     assert_nowhere("PLUGINMARKER", &output, &[], "drift production");
 }
@@ -340,7 +341,7 @@ fn a_malformed_kubeconfig_names_file_line_and_key_never_the_token() {
     ] {
         let clusters = Clusters::start(user);
         for verbosity in ["-q", "-vv"] {
-            let output = clusters.plumb(&["drift", "production", "-f", "json", verbosity]);
+            let output = clusters.plumb(&["drift", "production", "-o", "json", verbosity]);
             assert_eq!(output.status.code(), Some(2), "{case}");
             assert_nowhere("TOKENMARKER", &output, &[], case);
             let stderr = String::from_utf8_lossy(&output.stderr);
@@ -393,7 +394,7 @@ fn a_tampered_cache_entry_is_rendered_again_and_an_open_cache_dir_is_made_privat
         let output = repo
             .plumb()
             .env("PLUMB_HELM", &helm)
-            .args(["render", "staging", "-o", "-"])
+            .args(["render", "staging"])
             .output()
             .unwrap();
         assert_eq!(
@@ -470,7 +471,7 @@ fn a_submodule_is_followed_when_its_commit_is_there_and_an_error_when_not() {
     let render = || {
         repo.plumb()
             .env("PLUMB_KUSTOMIZE", tool("kubectl"))
-            .args(["render", "staging", "-o", "-", "--no-cache"])
+            .args(["render", "staging", "--no-cache"])
             .output()
             .unwrap()
     };
@@ -505,7 +506,7 @@ fn a_submodule_is_followed_when_its_commit_is_there_and_an_error_when_not() {
     let output = repo
         .plumb()
         .env("PLUMB_KUSTOMIZE", tool("kubectl"))
-        .args(["drift", "staging", "--live", "live.json", "-f", "json"])
+        .args(["drift", "staging", "--live", "live.json", "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));

@@ -39,7 +39,7 @@ fn init_then_audit(repo: &Repo) -> (String, Option<i32>) {
     let audit = repo
         .plumb()
         .env("PATH", tools_path())
-        .args(["audit", "-f", "json"])
+        .args(["audit", "-o", "json"])
         .output()
         .unwrap();
     assert_ne!(
@@ -124,7 +124,7 @@ fn init_on_podinfo_maps_the_overlays_and_their_namespaces() {
     );
     assert_eq!(code, Some(0));
     // With the namespaces mapped, the overlays differ in the environment label only.
-    let report = repo.report(&["parity", "staging", "production", "-f", "json"], 0);
+    let report = repo.report(&["parity", "staging", "production", "-o", "json"], 0);
     let paths: std::collections::BTreeSet<&str> = report["findings"]
         .as_array()
         .unwrap()
@@ -306,7 +306,7 @@ fn init_writes_argocd_sources_for_applications_and_their_edge() {
     );
     assert!(!stderr.contains("warning"), "{stderr}");
     assert_loads(&repo, &config);
-    let audit = repo.plumb().args(["audit", "-f", "json"]).output().unwrap();
+    let audit = repo.plumb().args(["audit", "-o", "json"]).output().unwrap();
     assert_ne!(
         audit.status.code(),
         Some(2),

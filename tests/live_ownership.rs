@@ -248,7 +248,7 @@ fn drift(repo: &Repo, code: i32) -> Value {
     let output = repo
         .plumb()
         .env("PLUMB_HELM", tool("helm4"))
-        .args(["drift", "prod", "--live", "live.json", "-f", "json"])
+        .args(["drift", "prod", "--live", "live.json", "-o", "json"])
         .output()
         .unwrap();
     let report = stdout_json(&output);
@@ -402,7 +402,7 @@ fn a_cluster_read_never_reports_the_system_namespaces() {
         .plumb()
         .env("PLUMB_HELM", tool("helm4"))
         .env("KUBECONFIG", repo.path().join("kubeconfig"))
-        .args(["drift", "prod", "-f", "json"])
+        .args(["drift", "prod", "-o", "json"])
         .output()
         .unwrap();
     let report = stdout_json(&output);

@@ -275,7 +275,7 @@ fn finding_lines(report: &Value) -> Vec<String> {
 fn json_cells_are_exactly_as_planted_in_promotion_order() {
     let (repo, commit) = estate();
     // Unvalidated versions are errors: exit 1.
-    let report = repo.report(&["matrix", "-f", "json"], 1);
+    let report = repo.report(&["matrix", "-o", "json"], 1);
     assert_eq!(text(&report, "command"), "matrix");
     assert_eq!(report["version"], 1);
     assert_eq!(report["environments"], serde_json::json!(ORDER));
@@ -324,18 +324,18 @@ fn json_cells_are_exactly_as_planted_in_promotion_order() {
         ]
     );
     // Nothing gates below error when told so.
-    repo.report(&["matrix", "-f", "json", "--fail-on", "never"], 0);
+    repo.report(&["matrix", "-o", "json", "--fail-on", "never"], 0);
 }
 
 #[test]
 fn the_matrix_and_parity_report_the_same_promotion_findings() {
     let (repo, _) = estate();
-    let matrix = repo.report(&["matrix", "staging", "production", "-f", "json"], 1);
+    let matrix = repo.report(&["matrix", "staging", "production", "-o", "json"], 1);
     assert_eq!(
         matrix["environments"],
         serde_json::json!(["staging", "production"])
     );
-    let parity = repo.report(&["parity", "staging", "production", "-f", "json"], 1);
+    let parity = repo.report(&["parity", "staging", "production", "-o", "json"], 1);
     let promotion = |report: &Value| -> Vec<(String, String)> {
         let mut found: Vec<(String, String)> = report["findings"]
             .as_array()
@@ -358,7 +358,7 @@ fn the_matrix_and_parity_report_the_same_promotion_findings() {
 #[test]
 fn live_cells_say_where_the_cluster_differs_from_git() {
     let (repo, _) = estate();
-    let report = repo.report(&["matrix", "--live", "-f", "json"], 1);
+    let report = repo.report(&["matrix", "--live", "-o", "json"], 1);
     let live: BTreeMap<String, Value> = report["rows"]
         .as_array()
         .unwrap()
@@ -462,7 +462,7 @@ fn markdown_is_a_table_for_a_pull_request() {
     let (repo, _) = estate();
     let output = repo
         .plumb()
-        .args(["matrix", "-f", "markdown"])
+        .args(["matrix", "-o", "markdown"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -492,7 +492,7 @@ fn formats_the_matrix_cannot_write_are_refused_with_the_ones_it_can() {
     for format in ["sarif", "junit"] {
         let output = repo
             .plumb()
-            .args(["matrix", "-f", format])
+            .args(["matrix", "-o", format])
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{format}");
@@ -525,7 +525,7 @@ fn a_source_that_cannot_be_read_makes_the_matrix_incomplete() {
     )
     .write("charts/broken/templates/x.yaml", "{{ fail \"no\" }}\n");
     repo.commit("a broken source");
-    let report = repo.report(&["matrix", "-f", "json", "--fail-on", "never"], 3);
+    let report = repo.report(&["matrix", "-o", "json", "--fail-on", "never"], 3);
     assert_eq!(report["summary"]["complete"], false);
     let errors = report["errors"].as_array().unwrap();
     assert!(

@@ -60,7 +60,7 @@ fn parity(repo: &Repo) -> serde_json::Value {
             "parity",
             "dev",
             "staging",
-            "-f",
+            "-o",
             "json",
             "--fail-on",
             "never",

@@ -85,7 +85,7 @@ waivers:
 #[test]
 fn every_status_and_the_rule_that_decided_it() {
     let repo = repo(&[("team.yaml", TEAM)]);
-    let report = repo.report(&["parity", "staging", "production", "-f", "json"], 1);
+    let report = repo.report(&["parity", "staging", "production", "-o", "json"], 1);
     assert_eq!(
         statuses(&report),
         [
@@ -117,7 +117,7 @@ fn a_lapsed_waiver_fires_again_and_says_so() {
     let report = stdout_json(
         &repo
             .plumb()
-            .args(["parity", "staging", "production", "-f", "json"])
+            .args(["parity", "staging", "production", "-o", "json"])
             .output()
             .unwrap(),
     );
@@ -144,7 +144,7 @@ fn files_are_read_in_order_and_the_first_matching_rule_wins() {
     let repo = repo(&[("10-first.yaml", first), ("20-team.yaml", TEAM)]);
     let output = repo
         .plumb()
-        .args(["parity", "staging", "production", "-f", "json"])
+        .args(["parity", "staging", "production", "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
@@ -215,7 +215,7 @@ fn conditions_decide_and_a_failing_condition_makes_the_run_incomplete() {
     let report = stdout_json(
         &repo(&[("team.yaml", &grow)])
             .plumb()
-            .args(["parity", "staging", "production", "-f", "json"])
+            .args(["parity", "staging", "production", "-o", "json"])
             .output()
             .unwrap(),
     );
@@ -231,7 +231,7 @@ fn conditions_decide_and_a_failing_condition_makes_the_run_incomplete() {
     let report = stdout_json(
         &repo(&[("team.yaml", &shrink)])
             .plumb()
-            .args(["parity", "staging", "production", "-f", "json"])
+            .args(["parity", "staging", "production", "-o", "json"])
             .output()
             .unwrap(),
     );
@@ -251,7 +251,7 @@ fn conditions_decide_and_a_failing_condition_makes_the_run_incomplete() {
             "parity",
             "staging",
             "production",
-            "-f",
+            "-o",
             "json",
             "--fail-on",
             "never",
@@ -379,7 +379,7 @@ fn live_pair(dir: &std::path::Path) {
 
 fn compare_parity(dir: &std::path::Path, policy: Option<&str>) -> serde_json::Value {
     let mut cmd = support::plumb();
-    cmd.args(["compare", "--mode", "parity", "-f", "json"])
+    cmd.args(["compare", "--mode", "parity", "-o", "json"])
         .arg(dir.join("a.yaml"))
         .arg(dir.join("b.yaml"));
     if let Some(text) = policy {
@@ -607,7 +607,7 @@ fn compare_costly(items: usize) -> (std::process::Output, std::time::Duration) {
     std::fs::write(dir.path().join("costly.yaml"), costly_policy()).unwrap();
     let start = std::time::Instant::now();
     let output = support::plumb()
-        .args(["compare", "--mode", "drift", "-f", "json"])
+        .args(["compare", "--mode", "drift", "-o", "json"])
         .arg(dir.path().join("desired.yaml"))
         .arg(dir.path().join("live.yaml"))
         .arg("--policy")

@@ -103,7 +103,7 @@ fn scripted() -> (Repo, BTreeMap<i64, String>) {
 fn parity(repo: &Repo, extra: &[&str], code: i32) -> (Value, Output) {
     let output = repo
         .plumb()
-        .args(["parity", "staging", "production", "-f", "json"])
+        .args(["parity", "staging", "production", "-o", "json"])
         .args(extra)
         .output()
         .unwrap();
@@ -298,7 +298,7 @@ environments:
             .plumb()
             .env("PLUMB_HELM", &helm)
             .env("PLUMB_KUSTOMIZE", &kubectl)
-            .args(["parity", "staging", "production", "-f", "json"])
+            .args(["parity", "staging", "production", "-o", "json"])
             .args(extra)
             .output()
             .unwrap();
@@ -371,7 +371,7 @@ fn the_matrix_shows_the_scripted_history_as_parity_judges_it() {
     let (repo, commits) = scripted();
     let output = repo
         .plumb()
-        .args(["matrix", "-f", "json"])
+        .args(["matrix", "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "the worker is unvalidated");
@@ -459,7 +459,7 @@ fn a_shallow_clone_says_its_history_ends_where_the_clone_does() {
     assert!(status.success());
     let output = support::plumb()
         .current_dir(clone.path())
-        .args(["parity", "staging", "production", "-f", "json"])
+        .args(["parity", "staging", "production", "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));

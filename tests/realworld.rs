@@ -73,7 +73,7 @@ parity:
 fn podinfo_overlays_render_25_objects_each() {
     let repo = repo_of("podinfo", PODINFO);
     for env in ["dev", "staging", "production"] {
-        let output = run(&repo, &tool("helm4"), &["render", env, "-o", "-"]);
+        let output = run(&repo, &tool("helm4"), &["render", env]);
         let text = String::from_utf8(output.stdout).unwrap();
         let documents = plumb::yaml::parse_documents(&text, "stdout").unwrap();
         assert_eq!(documents.len(), 25, "{env}");
@@ -97,7 +97,7 @@ fn podinfo_staging_and_production_differ_only_in_the_environment_label() {
             "parity",
             "staging",
             "production",
-            "-f",
+            "-o",
             "json",
             "--fail-on",
             "never",
@@ -138,7 +138,7 @@ fn podinfo_chart_values(helm: &Path) {
             "parity",
             "chart",
             "chart-prod",
-            "-f",
+            "-o",
             "json",
             "--fail-on",
             "never",
@@ -233,7 +233,7 @@ fn flux_apps_staging_and_production_differ_in_version_range_tests_and_hostname()
             "parity",
             "staging",
             "production",
-            "-f",
+            "-o",
             "json",
             "--fail-on",
             "never",
@@ -278,7 +278,7 @@ fn flux_apps_staging_and_production_differ_in_version_range_tests_and_hostname()
 fn flux_cluster_directories_without_a_kustomization_render_as_plain_manifests() {
     let repo = repo_of("flux2-kustomize-helm-example", FLUX);
     for env in ["cluster-staging", "cluster-production"] {
-        let output = run(&repo, &tool("helm4"), &["render", env, "-o", "-"]);
+        let output = run(&repo, &tool("helm4"), &["render", env]);
         let text = String::from_utf8(output.stdout).unwrap();
         let documents = plumb::yaml::parse_documents(&text, "stdout").unwrap();
         let mut objects: Vec<String> = documents
@@ -310,7 +310,7 @@ fn flux_cluster_directories_without_a_kustomization_render_as_plain_manifests() 
             "parity",
             "cluster-staging",
             "cluster-production",
-            "-f",
+            "-o",
             "json",
             "--fail-on",
             "never",

@@ -52,7 +52,7 @@ fn parity_of_the_fixture(helm: &Path, helm_version: &str) {
             "parity",
             "staging",
             "production",
-            "-f",
+            "-o",
             "json",
             "--fail-on",
             "never",
@@ -150,7 +150,7 @@ fn render_writes_one_file_per_object_without_tool_annotations() {
     let output = run(
         &repo,
         &tool("helm4"),
-        &["render", "production", "-o", out.to_str().unwrap()],
+        &["render", "production", "--out-dir", out.to_str().unwrap()],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let mut files: Vec<String> = support::walk(&out)
@@ -196,7 +196,7 @@ fn render_writes_one_file_per_object_without_tool_annotations() {
     );
 
     // `-o -`: one multi-document stream of the same objects.
-    let output = run(&repo, &tool("helm4"), &["render", "production", "-o", "-"]);
+    let output = run(&repo, &tool("helm4"), &["render", "production"]);
     assert_eq!(output.status.code(), Some(0));
     let stream = String::from_utf8(output.stdout).unwrap();
     let documents = plumb::yaml::parse_documents(&stream, "stdout").unwrap();
@@ -217,7 +217,7 @@ fn failed_renders_are_errors_of_their_source_and_the_rest_is_still_compared() {
     let output = run(
         &repo,
         &tool("helm4"),
-        &["drift", "broken", "--live", "live.json", "-f", "json"],
+        &["drift", "broken", "--live", "live.json", "-o", "json"],
     );
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let report = stdout_json(&output);
@@ -264,7 +264,7 @@ fn a_missing_tool_is_a_render_error_not_a_crash() {
     let output = run(
         &repo,
         Path::new("/nonexistent/helm"),
-        &["render", "staging", "-o", "-"],
+        &["render", "staging"],
     );
     assert_eq!(output.status.code(), Some(3));
     let err = stderr(&output);
@@ -293,7 +293,7 @@ fn a_render_past_its_timeout_is_stopped_and_reported() {
         .env("PLUMB_HELM", &slow)
         .env("PLUMB_KUSTOMIZE", tool("kubectl"))
         .env("PLUMB_RENDER_TIMEOUT", "1")
-        .args(["render", "staging", "-o", "-"])
+        .args(["render", "staging"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
@@ -319,7 +319,7 @@ fn the_cache_starts_no_tool_for_unchanged_inputs_and_one_for_one_changed_values_
                 "parity",
                 "staging",
                 "production",
-                "-f",
+                "-o",
                 "json",
                 "--fail-on",
                 "never",
@@ -414,7 +414,7 @@ fn ref_renders_an_older_commit_whatever_the_working_tree_holds() {
     repo.remove("charts/shop/templates/service.yaml");
     let render = |rev: &[&str]| {
         let out = repo.path().join(format!("out-{}", rev.len()));
-        let mut args = vec!["render", "staging", "-o", out.to_str().unwrap()];
+        let mut args = vec!["render", "staging", "--out-dir", out.to_str().unwrap()];
         args.extend(rev);
         let output = run(&repo, &tool("helm4"), &args);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -448,7 +448,7 @@ fn a_kustomize_directory_without_a_kustomization_is_read_the_way_flux_reads_it()
     .write("clusters/a/system/kustomization.yaml", "namePrefix: built-\nresources: [cm.yaml]\n")
     .write("clusters/a/system/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n");
     repo.commit("flux layout");
-    let output = run(&repo, &tool("helm4"), &["render", "a", "-o", "-"]);
+    let output = run(&repo, &tool("helm4"), &["render", "a"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let documents =
         plumb::yaml::parse_documents(&String::from_utf8(output.stdout).unwrap(), "stdout").unwrap();
@@ -500,7 +500,7 @@ fn a_remote_chart_is_a_render_error_of_its_source() {
             "      - manifests: platform\n      - helm: {chart: \"oci://registry.example.com/charts/web\"}\n",
         ),
     );
-    let output = run(&repo, &tool("helm4"), &["render", "broken", "-o", "-"]);
+    let output = run(&repo, &tool("helm4"), &["render", "broken"]);
     assert_eq!(output.status.code(), Some(3));
     let err = stderr(&output);
     assert!(
@@ -531,7 +531,7 @@ fn kustomize_is_found_on_path_else_kubectl_kustomize_and_its_version_reported() 
     let parity = |cmd: &mut assert_cmd::Command| {
         let output = cmd
             .env_remove("PLUMB_KUSTOMIZE")
-            .args(["parity", "a", "b", "-f", "json", "--fail-on", "never"])
+            .args(["parity", "a", "b", "-o", "json", "--fail-on", "never"])
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

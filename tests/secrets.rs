@@ -70,7 +70,7 @@ fn no_command_and_no_format_prints_a_secret() {
                 let output = repo
                     .plumb()
                     .args(&args)
-                    .args(["-f", format, "--color", color, "-v"])
+                    .args(["-o", format, "--color", color, "-v"])
                     .output()
                     .unwrap();
                 let code = output.status.code();
@@ -92,7 +92,7 @@ fn no_command_and_no_format_prints_a_secret() {
     }
     let out = repo.path().join("rendered");
     repo.plumb()
-        .args(["render", "production", "-o"])
+        .args(["render", "production", "--out-dir"])
         .arg(&out)
         .assert()
         .success();
@@ -106,8 +106,8 @@ fn no_command_and_no_format_prints_a_secret() {
     }
     let report = repo.path().join("report.json");
     repo.plumb()
-        .args(["drift", "production", "-f", "json", "-o"])
-        .arg(&report)
+        .args(["drift", "production"])
+        .arg(format!("--report=json={}", report.display()))
         .assert()
         .code(1);
     assert_clean("report file", &std::fs::read_to_string(report).unwrap());
@@ -120,8 +120,7 @@ fn no_command_and_no_format_prints_a_secret() {
         let metrics = repo.path().join("plumb.prom");
         repo.plumb()
             .args(&args)
-            .args(["-f", "markdown", "-o"])
-            .arg(&comment)
+            .arg(format!("--report=markdown={}", comment.display()))
             .arg("--metrics")
             .arg(&metrics)
             .assert()
@@ -166,7 +165,7 @@ fn fingerprints_say_equal_or_different_without_values() {
     let repo = demo_repo();
     let output = repo
         .plumb()
-        .args(["parity", "staging", "production", "-f", "json"])
+        .args(["parity", "staging", "production", "-o", "json"])
         .output()
         .unwrap();
     let report = support::stdout_json(&output);
@@ -213,7 +212,7 @@ fn policies_that_read_secrets_see_and_print_only_fingerprints() {
         let output = repo
             .plumb()
             .args(&args)
-            .args(["-f", "json"])
+            .args(["-o", "json"])
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(3), "{args:?}");
@@ -273,10 +272,10 @@ fn promotion_paths_into_secrets_never_reach_a_report_or_the_history_cache() {
     );
     repo.commit("versions everywhere");
     for args in [
-        vec!["matrix", "-f", "json"],
-        vec!["matrix", "-f", "markdown"],
+        vec!["matrix", "-o", "json"],
+        vec!["matrix", "-o", "markdown"],
         vec!["matrix", "--color", "always"],
-        vec!["parity", "staging", "production", "-f", "json", "-v"],
+        vec!["parity", "staging", "production", "-o", "json", "-v"],
     ] {
         let output = repo.plumb().args(&args).output().unwrap();
         assert!(

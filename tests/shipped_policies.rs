@@ -118,7 +118,7 @@ fn lines(report: &serde_json::Value) -> Vec<String> {
 #[test]
 fn security_and_baseline_judge_a_realistic_pair() {
     let repo = repo();
-    let report = repo.report(&["parity", "staging", "production", "-f", "json"], 1);
+    let report = repo.report(&["parity", "staging", "production", "-o", "json"], 1);
     assert_eq!(
         lines(&report),
         [
@@ -190,7 +190,7 @@ fn checks_run_on_live_objects_and_merge_with_desired() {
         stdout_json(
             &repo
                 .plumb()
-                .args(["drift", "staging", "-f", "json"])
+                .args(["drift", "staging", "-o", "json"])
                 .output()
                 .unwrap(),
         )
@@ -229,7 +229,7 @@ fn a_check_that_cannot_be_evaluated_makes_the_run_incomplete() {
     .commit("a check reading a field no object has");
     let output = repo
         .plumb()
-        .args(["parity", "staging", "production", "-f", "json"])
+        .args(["parity", "staging", "production", "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
