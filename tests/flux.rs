@@ -839,7 +839,7 @@ fn flux2_podinfo_renders_through_a_chart_mirror_and_offline_without_a_cache_it_i
     // production's values; the OCI charts (no mirror) stay render errors, so the run is exit 3.
     let output = run(
         &repo,
-        &["--cache-dir", &cache_dir, "render", "production"],
+        &["render", "production", "--cache-dir", &cache_dir],
         3,
     );
     let text = String::from_utf8(output.stdout).unwrap();

@@ -65,7 +65,7 @@ fn repo_with_source(source: &str) -> Repo {
     repo
 }
 
-/// Runs every command and format that prints a render error, at every verbosity, with `-o` and
+/// Runs every command and format that prints a render error, at every verbosity, with `--report` and
 /// `--metrics` files, and checks that `marker` is nowhere while the render error itself is
 /// reported (`expect` in the JSON report's error message).
 fn assert_render_error_never_leaks(repo: &Repo, helm: &Path, marker: &str, expect: &str) {

@@ -489,20 +489,32 @@ fn markdown_is_a_table_for_a_pull_request() {
 #[test]
 fn formats_the_matrix_cannot_write_are_refused_with_the_ones_it_can() {
     let (repo, _) = estate();
-    for format in ["sarif", "junit"] {
-        let output = repo
-            .plumb()
-            .args(["matrix", "-o", format])
-            .output()
-            .unwrap();
+    let report = repo.path().join("matrix.out").display().to_string();
+    for (format, args) in [
+        ("sarif", vec!["-o", "sarif"]),
+        ("junit", vec!["-o", "junit"]),
+        ("sarif", vec!["--report", &format!("sarif={report}")]),
+    ] {
+        let output = repo.plumb().arg("matrix").args(&args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{format}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             stderr.contains(&format!("does not write {format}"))
-                && stderr.contains("-f table, -f json or -f markdown"),
+                && stderr.contains("-o table, -o json or -o markdown"),
             "{stderr}"
         );
+        assert!(output.stdout.is_empty(), "refused before any work");
     }
+    // The formats it writes go into files too, from the same run.
+    let output = repo
+        .plumb()
+        .args(["matrix", "-o", "json", "--fail-on", "never"])
+        .args(["--report", &format!("markdown={report}")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(support::stdout_json(&output)["command"], "matrix");
+    assert!(std::fs::read_to_string(&report).unwrap().contains('|'));
     let output = repo.plumb().args(["matrix", "qa"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown environment `qa`"));
