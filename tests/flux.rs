@@ -481,10 +481,9 @@ parity:",
         std::fs::remove_file(&log).ok();
         let output = repo
             .plumb()
-            .arg("--no-cache")
             .env("PLUMB_HELM", &helm)
             .env("PLUMB_KUSTOMIZE", &kubectl)
-            .args(["render", env])
+            .args(["render", env, "--no-cache"])
             .output()
             .unwrap();
         assert_eq!(
@@ -794,10 +793,9 @@ fn flux2_production_runs_the_tools_as_often_as_a_hand_written_config() {
         std::fs::remove_file(&log).ok();
         let output = repo
             .plumb()
-            .arg("--no-cache")
             .env("PLUMB_HELM", &helm)
             .env("PLUMB_KUSTOMIZE", &kubectl)
-            .args(["render", env])
+            .args(["render", env, "--no-cache"])
             .output()
             .unwrap();
         assert!(output.status.code() == Some(0) || output.status.code() == Some(3));
@@ -886,11 +884,11 @@ fn flux2_podinfo_renders_through_a_chart_mirror_and_offline_without_a_cache_it_i
     let output = run(
         &repo,
         &[
+            "drift",
+            "production",
             "--offline",
             "--cache-dir",
             &empty.path().display().to_string(),
-            "drift",
-            "production",
             "--live",
             &list_path.display().to_string(),
             "-o",

@@ -23,7 +23,7 @@ pub(super) fn version(context: &Context<'_>) -> Result<Exit, AppError> {
         out.push_str(&match tool {
             // The version names kubectl where kubectl's kustomize stands in (`kubectl v1.35.2
             // (kustomize v5.7.1)`).
-            Ok((_, path, version)) => format!("{role}: {version} at {}\n", path.display()),
+            Ok(tool) => format!("{role}: {} at {}\n", tool.version, tool.path.display()),
             Err(why) => format!("{role}: not available ({})\n", why.replace('\n', " ")),
         });
     }

@@ -148,16 +148,11 @@ impl Renderer {
         out
     }
 
-    /// helm and kustomize as a render of this run would find them: each tool's name, path and
-    /// version, or why it cannot be used (`plumb version`).
-    pub fn tools_available(
-        &self,
-    ) -> Vec<(&'static str, Result<(String, PathBuf, String), String>)> {
-        let described = |tool: Result<Tool, RenderError>| {
-            tool.map(|t| (t.name().to_string(), t.path, t.version))
-                .map_err(|e| e.to_string())
-        };
-        vec![
+    /// helm and kustomize as a render of this run would find them, or why either cannot be
+    /// used (`plumb version`).
+    pub fn tools_available(&self) -> [(&'static str, Result<Tool, String>); 2] {
+        let described = |tool: Result<Tool, RenderError>| tool.map_err(|e| e.to_string());
+        [
             (
                 "helm",
                 described(self.located(&self.helm, tools::helm, &self.helm_given)),
