@@ -45,6 +45,10 @@ pub struct Common {
     /// Lowest severity that makes the exit code 1.
     #[arg(long, global = true, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// The table also lists `expected` findings (hidden, but counted, by default); `all` also
+    /// names every object of a grouped entry.
+    #[arg(long, global = true, value_enum, value_name = "WHAT")]
+    pub show: Option<Show>,
     /// Colours in the table report.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -118,6 +122,12 @@ pub enum FailOn {
     Warning,
     Info,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Show {
+    Expected,
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
