@@ -972,7 +972,15 @@ mod tests {
     use crate::report::Inputs;
 
     fn report(left: Value, right: Value) -> Report {
-        let mut r = Report::new("parity", Inputs::default());
+        let environments = ["staging", "production"].map(|name| crate::report::EnvironmentInput {
+            name: name.into(),
+            ..Default::default()
+        });
+        let inputs = Inputs {
+            environments: environments.to_vec(),
+            ..Default::default()
+        };
+        let mut r = Report::new("parity", inputs);
         r.summary.resources.insert("staging".into(), 1);
         r.summary.resources.insert("production".into(), 1);
         r.add(
@@ -1010,8 +1018,10 @@ mod tests {
         };
         // A pair's sides are neither wrong: no red or green on them, only on the tag.
         let text = render(&report("a".into(), "b".into()), &coloured);
-        assert!(text.contains("staging: a  ·  production: b"), "{text}");
-        assert!(!text.contains("\x1b[32m"), "{text}");
+        assert!(
+            text.contains("± data.LEVEL  staging: a  ·  production: b  \x1b[33m[parity"),
+            "{text}"
+        );
     }
 
     #[test]
