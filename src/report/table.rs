@@ -278,22 +278,17 @@ fn sections(report: &Report) -> Vec<Vec<String>> {
     scopes
 }
 
-/// `staging (drift, checks): 14 resources · 3 findings: 1 error, 2 warnings · 4 expected hidden`.
+/// `staging (drift): 14 resources · 25 live · 3 findings: 1 error, 2 warnings · 4 expected
+/// hidden` — an environment's section holds its drift and checks, a pair's its parity and
+/// promotion findings.
 fn section_line(report: &Report, scope: &[String], options: &Options) -> String {
     let findings: Vec<&Finding> = report.findings.iter().filter(|f| f.envs == scope).collect();
     let mut parts: Vec<String> = Vec::new();
     let mut title = visible_controls(&super::common::scope_label(scope));
     if let [env] = scope {
-        let mut did = Vec::new();
         let input = report.inputs.environments.iter().find(|e| &e.name == env);
         if input.is_some_and(|e| e.drift) {
-            did.push("drift");
-        }
-        if findings.iter().any(|f| f.kind == FindingKind::Check) {
-            did.push("checks");
-        }
-        if !did.is_empty() {
-            title = format!("{title} ({})", did.join(", "));
+            title = format!("{title} (drift)");
         }
         if let Some(count) = report.summary.resources.get(env) {
             parts.push(plural(*count, "resource"));
