@@ -17,9 +17,9 @@ use crate::compare::FindingKind;
 use crate::diff::ChangeOp;
 use crate::exit::Exit;
 use crate::policy::{Severity, Status};
-use std::collections::BTreeMap;
 use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// ANSI styling, or none.
@@ -131,7 +131,10 @@ pub fn render(report: &Report, options: &Options) -> String {
         let text = format!(
             "{}: {} · {}",
             plural(counts.total, "finding"),
-            in_order(&counts.by_status, &["violation", "unreviewed", "waived", "expected"]),
+            in_order(
+                &counts.by_status,
+                &["violation", "unreviewed", "waived", "expected"]
+            ),
             in_order(&counts.by_severity, &["error", "warning", "info"]),
         );
         for line in wrap_words(&text, width, 2) {
@@ -159,11 +162,8 @@ pub fn render(report: &Report, options: &Options) -> String {
         .collect();
     if report.command == "audit" {
         for scope in sections(report) {
-            let in_scope: Vec<&Finding> = shown
-                .iter()
-                .copied()
-                .filter(|f| f.envs == scope)
-                .collect();
+            let in_scope: Vec<&Finding> =
+                shown.iter().copied().filter(|f| f.envs == scope).collect();
             let _ = writeln!(out);
             let line = section_line(report, &scope, options);
             let _ = writeln!(out, "{}", style.bold(&line));
@@ -191,8 +191,12 @@ pub fn render(report: &Report, options: &Options) -> String {
                 visible_controls_keeping_lines(&e.message),
                 e.unjudged_note()
             );
-            for line in text.lines().flat_map(|l| wrap_words(l, width - 2, 4)) {
-                let _ = writeln!(out, "  {line}");
+            // A tool's output keeps its lines, each under the error it belongs to.
+            for (i, line) in text.lines().enumerate() {
+                let indent = if i == 0 { "  " } else { "    " };
+                for piece in wrap_words(line, width - indent.len(), 2) {
+                    let _ = writeln!(out, "{}", format!("{indent}{piece}").trim_end());
+                }
             }
         }
     }
@@ -245,7 +249,9 @@ fn write_summary_table(out: &mut String, report: &Report, style: Style, width: u
             ));
         }
         if audit {
-            row.push(Cell::new(visible_controls(&audited(report, &env).join(", "))));
+            row.push(Cell::new(visible_controls(
+                &audited(report, &env).join(", "),
+            )));
         }
         table.add_row(row);
     }
@@ -417,7 +423,7 @@ fn write_entries(
         };
         if current.as_deref() != Some(header.as_str()) || entry.len() > 1 {
             let _ = writeln!(out);
-            for line in wrap_words(&header, width, 4) {
+            for line in wrap_list(&header, width, 4) {
                 let _ = writeln!(out, "{}", style.bold(&line));
             }
         }
@@ -682,7 +688,9 @@ fn what_the_values_do_not_say(f: &Finding) -> Option<&str> {
             format!("secret values differ between {left} and {right} (fingerprints shown)"),
         ],
         (FindingKind::Parity, Some(ChangeOp::Equal)) => vec![
-            format!("{left} and {right} share this secret value (fingerprints shown); it must differ"),
+            format!(
+                "{left} and {right} share this secret value (fingerprints shown); it must differ"
+            ),
             format!("{left} and {right} hold the same value; it must differ"),
         ],
         (FindingKind::Drift, Some(ChangeOp::Changed)) => vec![
@@ -914,12 +922,20 @@ fn wrap_words(text: &str, width: usize, indent: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
-        let room = if lines.is_empty() { width } else { width - indent };
+        let room = if lines.is_empty() {
+            width
+        } else {
+            width - indent
+        };
         let used = columns(&line);
         if used > 0 && used + 1 + columns(word) > room {
             lines.push(std::mem::take(&mut line));
         }
-        let room = if lines.is_empty() { width } else { width - indent };
+        let room = if lines.is_empty() {
+            width
+        } else {
+            width - indent
+        };
         if !line.is_empty() {
             line.push(' ');
         }
@@ -940,6 +956,43 @@ fn wrap_words(text: &str, width: usize, indent: usize) -> Vec<String> {
         lines.push(line);
     }
     let pad = " ".repeat(indent);
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| if i == 0 { l } else { format!("{pad}{l}") })
+        .collect()
+}
+
+/// A header in lines of at most `width` characters, broken only after a `, ` so that no
+/// object's name (and no `+N more`) is split; a header without a list is broken at spaces.
+fn wrap_list(text: &str, width: usize, indent: usize) -> Vec<String> {
+    if columns(text) <= width || !text.contains(", ") {
+        return wrap_words(text, width, indent);
+    }
+    let pad = " ".repeat(indent);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let items: Vec<&str> = text.split(", ").collect();
+    for (i, item) in items.iter().enumerate() {
+        let piece = if i + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.to_string()
+        };
+        let room = if lines.is_empty() {
+            width
+        } else {
+            width - indent
+        };
+        if !line.is_empty() && columns(&line) + 1 + columns(&piece) > room {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&piece);
+    }
+    lines.push(line);
     lines
         .into_iter()
         .enumerate()
