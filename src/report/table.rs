@@ -170,8 +170,13 @@ pub fn render(report: &Report, options: &Options) -> String {
             write_entries(&mut out, report, in_scope, options, width, &scope);
         }
     } else {
-        let everywhere = report.environment_order();
-        write_entries(&mut out, report, shown, options, width, &everywhere);
+        // Headers leave out the environments the whole report is about: those every finding
+        // shares, else the report's own (a pair's findings in `parity`, not its checks).
+        let shared = report.findings.first().map(|f| &f.envs).filter(|envs| {
+            report.findings.iter().all(|f| &f.envs == *envs)
+        });
+        let implied = shared.cloned().unwrap_or_else(|| report.environment_order());
+        write_entries(&mut out, report, shown, options, width, &implied);
     }
 
     if !report.errors.is_empty() {
@@ -771,7 +776,9 @@ fn write_line_diff(
 /// seen), or 1 (the findings at or above `--fail-on`, named), or 0 (and what lies below).
 fn exit_line(report: &Report, options: &Options) -> (Exit, String) {
     let exit = report.exit(options.fail_on, options.only_new);
-    let failing: Vec<&Finding> = report.failing(options.fail_on, options.only_new).collect();
+    let order = report.environment_order();
+    let mut failing: Vec<&Finding> = report.failing(options.fail_on, options.only_new).collect();
+    failing.sort_by_cached_key(|f| triage_key(f, &order));
     let threshold = match options.fail_on {
         FailOn::Severity(s) => format!("--fail-on {}", s.as_str()),
         FailOn::Never => "--fail-on never".to_string(),
