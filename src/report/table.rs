@@ -172,10 +172,14 @@ pub fn render(report: &Report, options: &Options) -> String {
     } else {
         // Headers leave out the environments the whole report is about: those every finding
         // shares, else the report's own (a pair's findings in `parity`, not its checks).
-        let shared = report.findings.first().map(|f| &f.envs).filter(|envs| {
-            report.findings.iter().all(|f| &f.envs == *envs)
-        });
-        let implied = shared.cloned().unwrap_or_else(|| report.environment_order());
+        let shared = report
+            .findings
+            .first()
+            .map(|f| &f.envs)
+            .filter(|envs| report.findings.iter().all(|f| &f.envs == *envs));
+        let implied = shared
+            .cloned()
+            .unwrap_or_else(|| report.environment_order());
         write_entries(&mut out, report, shown, options, width, &implied);
     }
 
@@ -1088,6 +1092,68 @@ mod tests {
         assert!(
             text.contains("- b=2") && text.contains("+ b=5") && !text.contains("a=1"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn long_values_wrap_to_the_width_and_paths_never_break() {
+        let long = "x".repeat(250);
+        let mut r = report(long.clone().into(), "short".into());
+        r.findings[0].path = format!("metadata.annotations[\"{}\"]", "p".repeat(120));
+        let options = Options {
+            width: 60,
+            ..Options::plain()
+        };
+        let text = render(&r, &options);
+        let path_line = text
+            .lines()
+            .find(|l| l.contains("metadata.annotations"))
+            .unwrap();
+        assert!(path_line.contains(&r.findings[0].path), "{text}");
+        for line in text.lines().filter(|l| !l.contains("metadata.annotations")) {
+            assert!(line.chars().count() <= 60, "{line}\n{text}");
+        }
+        let value: String = text
+            .lines()
+            .filter(|l| l.contains("xxx"))
+            .map(|l| l.trim().trim_start_matches("staging: "))
+            .collect();
+        assert_eq!(value, long, "{text}");
+    }
+
+    #[test]
+    fn drift_keeps_its_colours() {
+        let mut r = report("1".into(), "2".into());
+        r.findings[0].kind = FindingKind::Drift;
+        r.findings[0].envs = vec!["staging".into()];
+        let options = Options {
+            style: Style { color: true },
+            ..Options::plain()
+        };
+        let text = render(&r, &options);
+        assert!(
+            text.contains("\x1b[31mgit: 1\x1b[0m  →  \x1b[32mlive: 2\x1b[0m"),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn words_wrap_within_the_width() {
+        let text = "one two three four five six seven eight nine ten eleven twelve";
+        let lines = wrap_words(text, 20, 2);
+        assert!(lines.iter().all(|l| l.chars().count() <= 20), "{lines:?}");
+        assert_eq!(
+            lines
+                .join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            text
+        );
+        let list = wrap_list("Kind on 3 objects: aaaaaaaaaa, bbbbbbbbbb, +1 more", 30, 4);
+        assert_eq!(
+            list,
+            ["Kind on 3 objects: aaaaaaaaaa,", "    bbbbbbbbbb, +1 more"]
         );
     }
 }
