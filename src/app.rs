@@ -438,7 +438,7 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
             Format::Markdown => report::markdown::render_with_limit(&report, fail_on, WHOLE),
             Format::Table => vec![report::table::render(
                 &report,
-                table_style(context, to_file),
+                &table_options(context, fail_on, to_file),
             )],
         }
     };
@@ -508,6 +508,47 @@ fn table_style(context: &Context<'_>, to_file: bool) -> Style {
         }
     };
     Style { color }
+}
+
+/// What the findings table needs besides the report: its style, the width to fit (the
+/// terminal's, else 100 columns), `--show`, and the `--fail-on` its exit line explains.
+fn table_options(
+    context: &Context<'_>,
+    fail_on: report::FailOn,
+    to_file: bool,
+) -> report::table::Options {
+    let common = context.common;
+    let to_terminal = !to_file && std::io::stdout().is_terminal();
+    report::table::Options {
+        style: table_style(context, to_file),
+        width: to_terminal
+            .then(terminal_columns)
+            .flatten()
+            .unwrap_or(report::table::PIPED_WIDTH),
+        show: match common.show {
+            None => report::table::Show::Triage,
+            Some(crate::cli::Show::Expected) => report::table::Show::Expected,
+            Some(crate::cli::Show::All) => report::table::Show::All,
+        },
+        fail_on,
+        only_new: common.fail_on_new,
+    }
+}
+
+/// The terminal's width in columns: `$COLUMNS` when set, else what the terminal on stdout says.
+fn terminal_columns() -> Option<usize> {
+    if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(columns);
+    }
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ only writes a `winsize` into the struct it is given, which lives here.
+    let read = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut size) };
+    (read == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
 
 /// The plumb.yaml of this run relative to its repository, where SARIF places findings that have

@@ -89,6 +89,10 @@ pub struct ReportArgs {
     /// Exit 1 only for findings the baseline does not have (needs --baseline).
     #[arg(long, requires = "baseline")]
     pub fail_on_new: bool,
+    /// The table also lists `expected` findings (hidden, but counted, by default); `all` also
+    /// names every object of a grouped entry.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub show: Option<Show>,
 }
 
 /// One `--report FORMAT=FILE`.
@@ -210,6 +214,8 @@ pub struct Common {
     pub verbose: u8,
     pub baseline: Option<PathBuf>,
     pub fail_on_new: bool,
+    /// `--show`: what the table lists beyond triage.
+    pub show: Option<Show>,
     pub no_cache: bool,
     pub offline: bool,
     pub cache_dir: Option<PathBuf>,
@@ -238,6 +244,7 @@ impl Cli {
             verbose: self.global.verbose,
             baseline: report.and_then(|r| r.baseline.clone()),
             fail_on_new: report.is_some_and(|r| r.fail_on_new),
+            show: report.and_then(|r| r.show),
             no_cache: render.no_cache,
             offline: render.offline,
             cache_dir: render.cache_dir,
@@ -306,6 +313,12 @@ pub enum FailOn {
     Warning,
     Info,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Show {
+    Expected,
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

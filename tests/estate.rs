@@ -216,17 +216,22 @@ fn every_format_lists_environments_in_promotion_order() {
         summary_rows[5].contains("drift, staging-eu→prod-eu, prod-eu↔prod-us"),
         "{table}"
     );
-    // Sections follow the same order: a finding of dev↔qa before qa's edges, before staging's.
+    // Sections follow the same order, each pair after its left environment: dev↔qa before qa's
+    // edges, before staging's; each environment's section has its summary line.
     assert_in_order(
         "the table",
         &table,
         &[
-            "[dev ↔ qa]",
-            "[qa ↔ staging-us]",
-            "[qa ↔ staging-eu]",
-            "[staging-us ↔ prod-us]",
-            "[prod-us]",
-            "[prod-eu]",
+            "\n▸ dev: 3 resources · no findings\n",
+            "\n▸ dev ↔ qa: ",
+            "\n▸ qa: ",
+            "\n▸ qa ↔ staging-us: ",
+            "\n▸ qa ↔ staging-eu: ",
+            "\n▸ staging-us: ",
+            "\n▸ staging-us ↔ prod-us: ",
+            "\n▸ prod-us: ",
+            "\n▸ prod-eu (drift): 4 resources · 5 live · 2 findings: 2 errors\n",
+            "\n▸ prod-eu ↔ prod-us: ",
         ],
     );
     let markdown = run("markdown");

@@ -339,12 +339,21 @@ impl Report {
         if !self.errors.is_empty() {
             return Exit::Incomplete;
         }
-        let FailOn::Severity(threshold) = fail_on else {
-            return Exit::Clean;
+        Exit::findings_if(self.failing(fail_on, only_new).next().is_some())
+    }
+
+    /// The findings that make the exit code 1 at `fail_on` (the table names them on its exit
+    /// line): violations and unreviewed findings at or above it, only new ones with `only_new`.
+    pub fn failing(&self, fail_on: FailOn, only_new: bool) -> impl Iterator<Item = &Finding> {
+        let threshold = match fail_on {
+            FailOn::Severity(threshold) => Some(threshold),
+            FailOn::Never => None,
         };
-        Exit::findings_if(self.findings.iter().any(|f| {
-            f.status.gates() && f.severity >= threshold && (!only_new || baseline::is_new(f))
-        }))
+        self.findings.iter().filter(move |f| {
+            threshold.is_some_and(|t| f.severity >= t)
+                && f.status.gates()
+                && (!only_new || baseline::is_new(f))
+        })
     }
 }
 
