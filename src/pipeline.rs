@@ -12,6 +12,7 @@ use crate::model::{Inventory, Resource};
 use crate::normalize::Normalizer;
 use crate::policy::checks::{CheckResults, Side};
 use crate::policy::eval::{Judgement, Policies};
+use crate::policy::suppressors::Suppressor;
 use crate::policy::{Place, Scope, Verdict};
 use rayon::prelude::*;
 
@@ -78,13 +79,39 @@ pub struct Judged {
     pub ignored: Vec<Difference>,
     /// Conditions or checks that could not be evaluated (the run is incomplete).
     pub errors: Vec<String>,
+    /// Every rule and waiver of the policies that can hide a difference, in policy file order,
+    /// with how many of these differences or check results it hid (ignored, expected, waived).
+    pub suppressions: Vec<(Suppressor, usize)>,
+}
+
+impl Judged {
+    /// Empty, ready to count against `policies`' suppressors.
+    fn new(policies: &Policies) -> Judged {
+        Judged {
+            suppressions: policies
+                .suppressors()
+                .iter()
+                .map(|s| (s.clone(), 0))
+                .collect(),
+            ..Judged::default()
+        }
+    }
+
+    fn count(&mut self, suppressor: Option<usize>) {
+        if let Some((_, count)) = suppressor.and_then(|index| self.suppressions.get_mut(index)) {
+            *count += 1;
+        }
+    }
 }
 
 /// Judges each difference found at `place`: the first matching rule decides.
 pub fn judge(differences: Vec<Difference>, policies: &Policies, place: &Place<'_>) -> Judged {
-    let mut judged = Judged::default();
+    let mut judged = Judged::new(policies);
     for difference in differences {
-        match policies.judge(&difference, place, &mut judged.errors) {
+        let (judgement, suppressor) =
+            policies.judge_decided(&difference, place, &mut judged.errors);
+        judged.count(suppressor);
+        match judgement {
             Judgement::Ignored => judged.ignored.push(difference),
             Judgement::Finding(verdict) => judged.findings.push((difference, verdict)),
         }
@@ -107,7 +134,10 @@ pub fn check(
     if let Some(live) = live {
         results.add(policies, live.par_values(), Side::Live, place);
     }
-    let mut judged = Judged::default();
-    judged.findings = results.judge(policies, place, &mut judged.errors);
+    let mut judged = Judged::new(policies);
+    for (difference, verdict, waiver) in results.judge(policies, place, &mut judged.errors) {
+        judged.count(waiver);
+        judged.findings.push((difference, verdict));
+    }
     judged
 }
