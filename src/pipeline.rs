@@ -11,7 +11,7 @@ use crate::compare::targets::Targets;
 use crate::model::{Inventory, Resource};
 use crate::normalize::Normalizer;
 use crate::policy::checks::{CheckResults, Side};
-use crate::policy::eval::{Judgement, Policies};
+use crate::policy::eval::{Decided, Judgement, Policies};
 use crate::policy::suppressors::Suppressor;
 use crate::policy::{Place, Scope, Verdict};
 use rayon::prelude::*;
@@ -80,8 +80,9 @@ pub struct Judged {
     /// Conditions or checks that could not be evaluated (the run is incomplete).
     pub errors: Vec<String>,
     /// Every rule and waiver of the policies that can hide a difference, in policy file order,
-    /// with how many of these differences or check results it hid (ignored, expected, waived).
-    pub suppressions: Vec<(Suppressor, usize)>,
+    /// with how many of these differences or check results it hid (ignored, expected, waived)
+    /// and how many it flagged without hiding (a `require-different` rule's equal values).
+    pub suppressions: Vec<(Suppressor, usize, usize)>,
 }
 
 impl Judged {
@@ -91,15 +92,20 @@ impl Judged {
             suppressions: policies
                 .suppressors()
                 .iter()
-                .map(|s| (s.clone(), 0))
+                .map(|s| (s.clone(), 0, 0))
                 .collect(),
             ..Judged::default()
         }
     }
 
-    fn count(&mut self, suppressor: Option<usize>) {
-        if let Some((_, count)) = suppressor.and_then(|index| self.suppressions.get_mut(index)) {
-            *count += 1;
+    fn count(&mut self, decided: Option<Decided>) {
+        let (index, hid) = match decided {
+            Some(Decided::Hid(index)) => (index, true),
+            Some(Decided::Flagged(index)) => (index, false),
+            None => return,
+        };
+        if let Some((_, hidden, flagged)) = self.suppressions.get_mut(index) {
+            *if hid { hidden } else { flagged } += 1;
         }
     }
 }
@@ -136,7 +142,7 @@ pub fn check(
     }
     let mut judged = Judged::new(policies);
     for (difference, verdict, waiver) in results.judge(policies, place, &mut judged.errors) {
-        judged.count(waiver);
+        judged.count(waiver.map(Decided::Hid));
         judged.findings.push((difference, verdict));
     }
     judged

@@ -23,6 +23,15 @@ pub enum Judgement {
     Finding(Verdict),
 }
 
+/// Which of [`Policies::suppressors`] a judgement involved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// It hid the difference: ignored, expected, or waived.
+    Hid(usize),
+    /// It matched without hiding: a `require-different` rule's equal values, a violation.
+    Flagged(usize),
+}
+
 /// Every rule and waiver of a run, in order, ready to judge differences.
 pub struct Policies {
     rules: Vec<CompiledRule>,
@@ -241,15 +250,16 @@ impl Policies {
         self.judge_decided(difference, place, errors).0
     }
 
-    /// [`Policies::judge`], and which of [`Policies::suppressors`] hid the difference: the
+    /// [`Policies::judge`], and which of [`Policies::suppressors`] decided the difference: the
     /// `ignore` rule that ignored it, the `allow` or `require-different` rule that expected it,
-    /// or the waiver that waived it. Violations and unreviewed differences were hidden by none.
+    /// or the waiver that waived it hid it; a `require-different` rule whose equal values stand
+    /// as a violation flagged it. Other violations and unreviewed differences involve none.
     pub fn judge_decided(
         &self,
         difference: &Difference,
         place: &Place<'_>,
         errors: &mut Vec<String>,
-    ) -> (Judgement, Option<usize>) {
+    ) -> (Judgement, Option<Decided>) {
         let scope = scope_of(difference.kind);
         let default = || match &difference.promotion {
             Some(promotion) => engine_verdict(promotion),
@@ -311,6 +321,7 @@ impl Policies {
         };
         let rule = &self.rules[index].rule;
         let suppressor = self.rule_suppressor.get(index).copied().flatten();
+        let hid = suppressor.map(Decided::Hid);
         let rule_id = Some(rule.id.clone());
         let description = rule.description.as_ref().map(|d| place.fill(d));
         // A violation, unless a waiver holds it (the waiver then hid it).
@@ -322,12 +333,15 @@ impl Policies {
                 (&difference.resource, difference.kind, place),
                 severity,
             );
-            (Judgement::Finding(verdict), waiver)
+            (Judgement::Finding(verdict), waiver.map(Decided::Hid))
         };
         match rule.action {
-            Action::Ignore => (Judgement::Ignored, suppressor),
+            Action::Ignore => (Judgement::Ignored, hid),
             // Equal values under `require-different` are the violation; a difference is what it asks for.
-            Action::RequireDifferent if difference.op == Some(ChangeOp::Equal) => violation(),
+            Action::RequireDifferent if difference.op == Some(ChangeOp::Equal) => {
+                let (judgement, waiver) = violation();
+                (judgement, waiver.or(suppressor.map(Decided::Flagged)))
+            }
             Action::Allow | Action::RequireDifferent => (
                 Judgement::Finding(Verdict {
                     status: Status::Expected,
@@ -335,7 +349,7 @@ impl Policies {
                     rule: rule_id,
                     note: description,
                 }),
-                suppressor,
+                hid,
             ),
             Action::Deny => violation(),
         }

@@ -40,6 +40,10 @@ pub struct Suppression {
     /// never a difference, so it is not counted.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub before_comparison: bool,
+    /// Findings it matched without hiding them (a `require-different` rule's equal values: listed
+    /// as violations): not `decided`, but the rule is in use.
+    #[serde(skip)]
+    pub flagged: usize,
 }
 
 impl Suppression {
@@ -61,6 +65,7 @@ impl Suppression {
             expiring: suppressor.expiring,
             expired: suppressor.expired,
             before_comparison: suppressor.before_comparison,
+            flagged: 0,
         }
     }
 
@@ -88,9 +93,10 @@ impl Suppression {
 
 /// Adds what one view's judging found at `place` (`staging`, `staging,production`): each
 /// suppressor is listed even when it hid nothing there, so unused ones are seen.
-pub fn record(list: &mut Vec<Suppression>, found: Vec<(Suppressor, usize)>, place: &str) {
-    for (suppressor, count) in found {
+pub fn record(list: &mut Vec<Suppression>, found: Vec<(Suppressor, usize, usize)>, place: &str) {
+    for (suppressor, count, flagged) in found {
         let mut entry = Suppression::of(suppressor);
+        entry.flagged = flagged;
         if count > 0 {
             entry.decided.insert(place.to_string(), count);
         }
@@ -109,6 +115,7 @@ pub fn merge(list: &mut Vec<Suppression>, other: Vec<Suppression>) {
 fn add(list: &mut Vec<Suppression>, entry: Suppression) {
     match list.iter_mut().find(|known| known.same_as(&entry)) {
         Some(known) => {
+            known.flagged += entry.flagged;
             for (place, count) in entry.decided {
                 *known.decided.entry(place).or_default() += count;
             }
@@ -122,7 +129,7 @@ fn add(list: &mut Vec<Suppression>, entry: Suppression) {
 /// merge.
 pub fn finish(list: &mut [Suppression], repo: Option<&str>) {
     for entry in list {
-        entry.unused = entry.decided.is_empty() && !entry.before_comparison;
+        entry.unused = entry.decided.is_empty() && entry.flagged == 0 && !entry.before_comparison;
         if let Some(inside) = repo.and_then(|root| relative(&entry.file, root)) {
             entry.file = inside;
         }
@@ -241,18 +248,18 @@ mod tests {
         let mut list = Vec::new();
         record(
             &mut list,
-            vec![(rule("a", 3), 2), (rule("b", 9), 0)],
+            vec![(rule("a", 3), 2, 0), (rule("b", 9), 0, 0)],
             "staging",
         );
         let mut other = Vec::new();
         record(
             &mut other,
-            vec![(rule("a", 3), 5), (rule("b", 9), 0)],
+            vec![(rule("a", 3), 5, 0), (rule("b", 9), 0, 0)],
             "staging,production",
         );
-        record(&mut other, vec![(rule("a", 3), 1)], "staging");
+        record(&mut other, vec![(rule("a", 3), 1, 0)], "staging");
         // Same id, another line: another rule (two files may share ids).
-        record(&mut other, vec![(rule("a", 30), 0)], "staging");
+        record(&mut other, vec![(rule("a", 30), 0, 0)], "staging");
         merge(&mut list, other);
         finish(&mut list, None);
         let summary: Vec<(String, u64, String, bool)> = list
@@ -292,7 +299,7 @@ mod tests {
         let mut idle = rule("noise-rollout-restart", 70);
         idle.file = "builtin:noise".into();
         let mut list = Vec::new();
-        record(&mut list, vec![(noise, 0), (idle, 0)], "staging");
+        record(&mut list, vec![(noise, 0, 0), (idle, 0, 0)], "staging");
         finish(&mut list, Some("/repo/"));
         assert_eq!(list[0].file, "builtin:noise");
         assert!(!list[0].unused);

@@ -168,7 +168,45 @@ pub fn render(report: &Report, style: Style) -> String {
             );
         }
     }
+    write_suppressions(&mut out, report, style);
     out
+}
+
+/// What the policies hid, at the end: one account line, then one line per rule or waiver that
+/// hid something or is flagged (unused, broad, expiring) — docs/report.md, suppressions.
+fn write_suppressions(out: &mut String, report: &Report, style: Style) {
+    let Some(headline) = super::suppressions::headline(&report.suppressions) else {
+        return;
+    };
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!("hidden by policy: {headline}"))
+    );
+    for entry in report
+        .suppressions
+        .iter()
+        .filter(|s| super::suppressions::listed(s))
+    {
+        let what = match entry.action {
+            Some(action) => format!("{} ({action})", entry.label()),
+            None => entry.label(),
+        };
+        let mut parts = vec![what, format!("{}:{}", entry.file, entry.line)];
+        let decided = super::suppressions::decided_text(entry);
+        if !decided.is_empty() {
+            parts.push(decided);
+        }
+        let flags = super::suppressions::flags(entry);
+        let line = visible_controls(&format!("  {}", parts.join("  ")));
+        if flags.is_empty() {
+            let _ = writeln!(out, "{line}");
+        } else {
+            let flags = style.yellow(&visible_controls(&format!("[{}]", flags.join(", "))));
+            let _ = writeln!(out, "{line}  {flags}");
+        }
+    }
 }
 
 fn resource_header(f: &Finding) -> String {
