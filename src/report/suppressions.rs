@@ -205,7 +205,7 @@ pub fn listed(entry: &Suppression) -> bool {
     !shipped_and_idle && (entry.total() > 0 || !flags(entry).is_empty())
 }
 
-/// `where: count` for each place, in the order given (the report's environment order).
+/// `place: count` for each place, by name.
 pub fn decided_text(entry: &Suppression) -> String {
     entry
         .decided
