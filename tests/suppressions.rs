@@ -244,10 +244,15 @@ fn table_and_markdown_end_with_what_policies_hid() {
     let section = &markdown[start..];
     assert!(
         section.contains(
-            "| sized-per-environment (allow) | policies/shop.yaml:4 | staging,production: 16 |  |"
+            "- sized-per-environment (allow) · policies/shop.yaml:4 · staging,production: 16\n"
         ),
         "{section}"
     );
-    assert!(section.contains("unused, broad"), "{section}");
+    assert!(
+        section.contains(
+            "- everything-in-sandbox (allow) · policies/zz-audit.yaml:7 · **unused, broad**\n"
+        ),
+        "{section}"
+    );
     assert!(section.trim_end().ends_with("</details>"), "{section}");
 }

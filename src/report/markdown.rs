@@ -134,25 +134,24 @@ fn suppressions_section(report: &Report) -> String {
         "<details><summary><b>Hidden by policy</b> — {}</summary>\n\n",
         html(&account)
     );
-    let rows: Vec<_> = report.suppressions.iter().filter(|s| listed(s)).collect();
-    if !rows.is_empty() {
-        out.push_str("| rule or waiver | file | decided | flags |\n|---|---|---|---|\n");
-        for entry in rows {
-            let what = match entry.action {
-                Some(action) => format!("{} ({action})", md(&entry.label())),
-                None => md(&entry.label()),
-            };
-            let _ = writeln!(
-                out,
-                "| {what} | {}:{} | {} | {} |",
-                md(&entry.file),
-                entry.line,
-                md(&decided_text(entry)),
-                md(&flags(entry).join(", "))
-            );
+    // A list, not a table: its rows would not have the summary table's cells.
+    for entry in report.suppressions.iter().filter(|s| listed(s)) {
+        let what = match entry.action {
+            Some(action) => format!("{} ({action})", md(&entry.label())),
+            None => md(&entry.label()),
+        };
+        let mut parts = vec![what, format!("{}:{}", md(&entry.file), entry.line)];
+        let decided = decided_text(entry);
+        if !decided.is_empty() {
+            parts.push(md(&decided));
         }
-        out.push('\n');
+        let flags = flags(entry);
+        if !flags.is_empty() {
+            parts.push(format!("**{}**", md(&flags.join(", "))));
+        }
+        let _ = writeln!(out, "- {}", parts.join(" · "));
     }
+    out.push('\n');
     out.push_str(CLOSE);
     out
 }

@@ -147,9 +147,10 @@ fn relative(file: &str, root: &str) -> Option<String> {
 }
 
 /// The one-line account the table and Markdown start their section with: "3 rules decided 41
-/// findings; 2 unused; 1 waiver expiring 2026-12-10". `None` when no policy can hide anything.
+/// findings; 2 unused; 1 waiver expiring 2026-12-10". `None` when nothing hid anything and
+/// nothing is flagged (JSON still lists every entry).
 pub fn headline(list: &[Suppression]) -> Option<String> {
-    if list.is_empty() {
+    if !list.iter().any(listed) {
         return None;
     }
     let deciding: Vec<&Suppression> = list.iter().filter(|s| s.total() > 0).collect();
@@ -305,5 +306,6 @@ mod tests {
         assert!(!list[0].unused);
         assert!(list[1].unused);
         assert!(!list.iter().any(listed));
+        assert_eq!(headline(&list), None, "nothing to say: no section");
     }
 }
