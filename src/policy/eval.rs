@@ -692,6 +692,63 @@ defaults: {parity: info}
     }
 
     #[test]
+    fn judging_says_which_rule_or_waiver_hid_a_difference() {
+        let p = policies(RULES);
+        // `images` is a deny rule: not a suppressor. Order: replicas, noisy, then the waiver.
+        let labels: Vec<String> = p
+            .suppressors()
+            .iter()
+            .map(|s| format!("{:?}@{}", s.kind, s.line))
+            .collect();
+        assert_eq!(labels.len(), 3, "{labels:?}");
+        let decided = |d: &Difference| {
+            p.judge_decided(d, &Place::of(&["staging", "production"]), &mut Vec::new())
+                .1
+        };
+        let replicas = difference(FindingKind::Parity, "Deployment", "api", "spec.replicas");
+        assert_eq!(decided(&replicas), Some(Decided::Hid(0)), "allowed");
+        let noisy = difference(
+            FindingKind::Parity,
+            "Deployment",
+            "api",
+            "metadata.annotations.x",
+        );
+        assert_eq!(decided(&noisy), Some(Decided::Hid(1)), "ignored");
+        let legacy = difference(FindingKind::OnlyIn, "Deployment", "legacy-api", "");
+        assert_eq!(decided(&legacy), Some(Decided::Hid(2)), "waived");
+        assert!(p.suppressors()[2].expiring, "expires on the day judged");
+        let image = difference(
+            FindingKind::Parity,
+            "Deployment",
+            "api",
+            "spec.template.spec.containers[name=api].image",
+        );
+        assert_eq!(decided(&image), None, "a violation hides nothing");
+        let other = difference(FindingKind::OnlyIn, "Deployment", "legacy-worker", "");
+        assert_eq!(decided(&other), None, "the waiver names legacy-api only");
+    }
+
+    #[test]
+    fn require_different_hides_what_differs_and_flags_what_is_equal() {
+        let p = policies(
+            "version: 1\nrules:\n  - id: secrets-differ\n    match: {kinds: [Secret]}\n    paths: [\"data.*\"]\n    action: require-different\n",
+        );
+        assert!(!p.suppressors()[0].broad);
+        let mut d = difference(FindingKind::Parity, "Secret", "db", "data.password");
+        let place = Place::of(&["staging", "production"]);
+        d.op = Some(ChangeOp::Changed);
+        assert_eq!(
+            p.judge_decided(&d, &place, &mut Vec::new()).1,
+            Some(Decided::Hid(0))
+        );
+        d.op = Some(ChangeOp::Equal);
+        assert_eq!(
+            p.judge_decided(&d, &place, &mut Vec::new()).1,
+            Some(Decided::Flagged(0))
+        );
+    }
+
+    #[test]
     fn scopes_restrict_rules() {
         let p = policies(RULES);
         // `replicas` is a parity rule: drift of replicas is not covered by it.
