@@ -11,7 +11,8 @@ use crate::compare::targets::Targets;
 use crate::model::{Inventory, Resource};
 use crate::normalize::Normalizer;
 use crate::policy::checks::{CheckResults, Side};
-use crate::policy::eval::{Judgement, Policies};
+use crate::policy::eval::{Decided, Judgement, Policies};
+use crate::policy::suppressors::Suppressor;
 use crate::policy::{Place, Scope, Verdict};
 use rayon::prelude::*;
 
@@ -78,13 +79,45 @@ pub struct Judged {
     pub ignored: Vec<Difference>,
     /// Conditions or checks that could not be evaluated (the run is incomplete).
     pub errors: Vec<String>,
+    /// Every rule and waiver of the policies that can hide a difference, in policy file order,
+    /// with how many of these differences or check results it hid (ignored, expected, waived)
+    /// and how many it flagged without hiding (a `require-different` rule's equal values).
+    pub suppressions: Vec<(Suppressor, usize, usize)>,
+}
+
+impl Judged {
+    /// Empty, ready to count against `policies`' suppressors.
+    fn new(policies: &Policies) -> Judged {
+        Judged {
+            suppressions: policies
+                .suppressors()
+                .iter()
+                .map(|s| (s.clone(), 0, 0))
+                .collect(),
+            ..Judged::default()
+        }
+    }
+
+    fn count(&mut self, decided: Option<Decided>) {
+        let (index, hid) = match decided {
+            Some(Decided::Hid(index)) => (index, true),
+            Some(Decided::Flagged(index)) => (index, false),
+            None => return,
+        };
+        if let Some((_, hidden, flagged)) = self.suppressions.get_mut(index) {
+            *if hid { hidden } else { flagged } += 1;
+        }
+    }
 }
 
 /// Judges each difference found at `place`: the first matching rule decides.
 pub fn judge(differences: Vec<Difference>, policies: &Policies, place: &Place<'_>) -> Judged {
-    let mut judged = Judged::default();
+    let mut judged = Judged::new(policies);
     for difference in differences {
-        match policies.judge(&difference, place, &mut judged.errors) {
+        let (judgement, suppressor) =
+            policies.judge_decided(&difference, place, &mut judged.errors);
+        judged.count(suppressor);
+        match judgement {
             Judgement::Ignored => judged.ignored.push(difference),
             Judgement::Finding(verdict) => judged.findings.push((difference, verdict)),
         }
@@ -107,7 +140,10 @@ pub fn check(
     if let Some(live) = live {
         results.add(policies, live.par_values(), Side::Live, place);
     }
-    let mut judged = Judged::default();
-    judged.findings = results.judge(policies, place, &mut judged.errors);
+    let mut judged = Judged::new(policies);
+    for (difference, verdict, waiver) in results.judge(policies, place, &mut judged.errors) {
+        judged.count(waiver.map(Decided::Hid));
+        judged.findings.push((difference, verdict));
+    }
     judged
 }

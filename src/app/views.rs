@@ -491,10 +491,12 @@ fn partial(command: &str) -> Report {
 pub fn add_judged(report: &mut Report, judged: Judged, envs: &[&str]) {
     tracing::info!(envs = ?envs, findings = judged.findings.len(), ignored = judged.ignored.len(), "judged");
     report.summary.ignored += judged.ignored.len();
+    let place = envs.join(",");
+    crate::report::suppressions::record(&mut report.suppressions, judged.suppressions, &place);
     for (difference, verdict) in judged.findings {
         report.add(difference, envs, verdict);
     }
-    record_policy_errors(report, &envs.join(","), judged.errors);
+    record_policy_errors(report, &place, judged.errors);
 }
 
 /// Conditions and checks that could not be evaluated: the run is incomplete.

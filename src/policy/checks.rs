@@ -82,13 +82,14 @@ impl CheckResults {
 
     /// The findings: a failed check is a violation at the check's severity (default error), or
     /// waived under a live waiver naming the check; a check that could not be evaluated is
-    /// unreviewed, and its error goes to `errors` (the run is then incomplete).
+    /// unreviewed, and its error goes to `errors` (the run is then incomplete). Each finding
+    /// comes with the waiver that waived it, by its place in [`Policies::suppressors`].
     pub fn judge(
         self,
         policies: &Policies,
         place: &Place<'_>,
         errors: &mut Vec<String>,
-    ) -> Vec<(Difference, Verdict)> {
+    ) -> Vec<(Difference, Verdict, Option<usize>)> {
         let mut out = Vec::new();
         for ((index, _), outcome) in self.outcomes {
             let check = &policies.checks[index].check;
@@ -99,8 +100,8 @@ impl CheckResults {
                 (false, true) => Some("in the live state"),
                 (false, false) => None,
             };
-            let verdict = match (seen_in, &outcome.error) {
-                (Some(_), _) => policies.waive(
+            let (verdict, waiver) = match (seen_in, &outcome.error) {
+                (Some(_), _) => policies.waive_decided(
                     &check.id,
                     Some(&place.fill(check.description.as_ref().unwrap_or(&check.assert.text))),
                     (&outcome.resource, FindingKind::Check, place),
@@ -116,12 +117,13 @@ impl CheckResults {
                         error.as_deref().unwrap_or("no result")
                     );
                     errors.push(message.clone());
-                    Verdict {
+                    let verdict = Verdict {
                         status: Status::Unreviewed,
                         severity,
                         rule: Some(check.id.clone()),
                         note: Some(message),
-                    }
+                    };
+                    (verdict, None)
                 }
             };
             out.push((
@@ -141,6 +143,7 @@ impl CheckResults {
                     promotion: None,
                 },
                 verdict,
+                waiver,
             ));
         }
         out
@@ -203,7 +206,7 @@ waivers:
         let mut lines: Vec<String> = results
             .judge(&policies, &Place::of(&["env"]), &mut errors)
             .into_iter()
-            .map(|(d, v)| {
+            .map(|(d, v, _)| {
                 format!(
                     "{} {} {} {}",
                     d.resource.id.name,

@@ -6,6 +6,7 @@ use super::builtin;
 use super::pattern::PathPattern;
 use super::rules::{Action, Check, PolicyFile, Rule, RuleScope, Waiver};
 use super::selector::Selector;
+use super::suppressors::Suppressor;
 use super::{Defaults, Place, Scope, Severity, Status, Verdict, scope_of};
 use crate::compare::promotion::{Promotion, PromotionState};
 use crate::compare::{Difference, FindingKind, ResourceRef};
@@ -20,6 +21,15 @@ pub enum Judgement {
     /// An `ignore` rule covers it: counted, not listed.
     Ignored,
     Finding(Verdict),
+}
+
+/// Which of [`Policies::suppressors`] a judgement involved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// It hid the difference: ignored, expected, or waived.
+    Hid(usize),
+    /// It matched without hiding: a `require-different` rule's equal values, a violation.
+    Flagged(usize),
 }
 
 /// Every rule and waiver of a run, in order, ready to judge differences.
@@ -38,6 +48,12 @@ pub struct Policies {
     pub(super) today: i64,
     /// The files these were made from, for [`Policies::preceded_by`].
     files: Vec<PolicyFile>,
+    /// The rules and waivers that hide differences, in policy file order (docs/report.md).
+    suppressors: Vec<Suppressor>,
+    /// Per rule (by index): its place in `suppressors`, for rules that hide differences.
+    rule_suppressor: Vec<Option<usize>>,
+    /// Per waiver (by index): its place in `suppressors`.
+    waiver_suppressor: Vec<usize>,
 }
 
 struct CompiledRule {
@@ -73,6 +89,9 @@ impl Policies {
         let mut waivers = Vec::new();
         let mut noise = Vec::new();
         let mut checks = Vec::new();
+        let mut suppressors = Vec::new();
+        let mut rule_suppressor = Vec::new();
+        let mut waiver_suppressor = Vec::new();
         for file in files {
             let is_noise = file.name == builtin::NOISE;
             if let (Some(severity), false) = (file.parity_default, parity_set) {
@@ -85,15 +104,21 @@ impl Policies {
             }
             for rule in file.rules {
                 let matcher = Selector::new(&rule.matcher);
+                let before_comparison = is_noise
+                    && rule.action == Action::Ignore
+                    && rule.condition.is_none()
+                    && matcher.is_universal();
+                rule_suppressor.push(Suppressor::of_rule(&rule, before_comparison).map(
+                    |suppressor| {
+                        suppressors.push(suppressor);
+                        suppressors.len() - 1
+                    },
+                ));
                 // A noise field is removed before comparison only where its rule applies to every
                 // object in every view; a rule that selects objects (controller-owned fields:
                 // `targeted_by`, `annotations`, kinds) or places judges the differences instead,
                 // so what it hides is counted as ignored.
-                if is_noise
-                    && rule.action == Action::Ignore
-                    && rule.condition.is_none()
-                    && matcher.is_universal()
-                {
+                if before_comparison {
                     for (path, pattern) in rule.paths.iter().enumerate() {
                         let named_by = rules
                             .iter()
@@ -116,10 +141,12 @@ impl Policies {
                 matcher: Selector::new(&check.matcher),
                 check,
             }));
-            waivers.extend(file.waivers.into_iter().map(|w| CompiledWaiver {
-                matcher: Selector::new(&w.matcher),
-                waiver: w,
-            }));
+            for waiver in file.waivers {
+                let matcher = Selector::new(&waiver.matcher);
+                suppressors.push(Suppressor::of_waiver(&waiver, &matcher, today));
+                waiver_suppressor.push(suppressors.len() - 1);
+                waivers.push(CompiledWaiver { matcher, waiver });
+            }
         }
         let equal_rules = rules
             .iter()
@@ -140,7 +167,16 @@ impl Policies {
             defaults,
             today,
             files: kept,
+            suppressors,
+            rule_suppressor,
+            waiver_suppressor,
         }
+    }
+
+    /// The rules and waivers that hide differences, in policy file order: what
+    /// [`Policies::judge_decided`] counts against.
+    pub fn suppressors(&self) -> &[Suppressor] {
+        &self.suppressors
     }
 
     /// These policies with `rules` judged first: the rules an environment's sources declare for
@@ -211,6 +247,19 @@ impl Policies {
         place: &Place<'_>,
         errors: &mut Vec<String>,
     ) -> Judgement {
+        self.judge_decided(difference, place, errors).0
+    }
+
+    /// [`Policies::judge`], and which of [`Policies::suppressors`] decided the difference: the
+    /// `ignore` rule that ignored it, the `allow` or `require-different` rule that expected it,
+    /// or the waiver that waived it hid it; a `require-different` rule whose equal values stand
+    /// as a violation flagged it. Other violations and unreviewed differences involve none.
+    pub fn judge_decided(
+        &self,
+        difference: &Difference,
+        place: &Place<'_>,
+        errors: &mut Vec<String>,
+    ) -> (Judgement, Option<Decided>) {
         let scope = scope_of(difference.kind);
         let default = || match &difference.promotion {
             Some(promotion) => engine_verdict(promotion),
@@ -225,10 +274,11 @@ impl Policies {
             },
         };
         let mut decided = None;
-        for compiled in self
+        for (index, compiled) in self
             .rules
             .iter()
-            .filter(|r| applies(r, difference, scope, place))
+            .enumerate()
+            .filter(|(_, r)| applies(r, difference, scope, place))
         {
             let rule = &compiled.rule;
             if let Some(condition) = &rule.condition {
@@ -255,48 +305,53 @@ impl Policies {
                             difference.path
                         );
                         errors.push(message.clone());
-                        return Judgement::Finding(Verdict {
+                        let verdict = Verdict {
                             note: Some(message),
                             ..default()
-                        });
+                        };
+                        return (Judgement::Finding(verdict), None);
                     }
                 }
             }
-            decided = Some(rule);
+            decided = Some(index);
             break;
         }
-        let Some(rule) = decided else {
-            return Judgement::Finding(default());
+        let Some(index) = decided else {
+            return (Judgement::Finding(default()), None);
         };
+        let rule = &self.rules[index].rule;
+        let suppressor = self.rule_suppressor.get(index).copied().flatten();
+        let hid = suppressor.map(Decided::Hid);
         let rule_id = Some(rule.id.clone());
         let description = rule.description.as_ref().map(|d| place.fill(d));
+        // A violation, unless a waiver holds it (the waiver then hid it).
+        let violation = || {
+            let severity = rule.severity.unwrap_or(Severity::Error);
+            let (verdict, waiver) = self.waive_decided(
+                &rule.id,
+                description.as_ref(),
+                (&difference.resource, difference.kind, place),
+                severity,
+            );
+            (Judgement::Finding(verdict), waiver.map(Decided::Hid))
+        };
         match rule.action {
-            Action::Ignore => Judgement::Ignored,
+            Action::Ignore => (Judgement::Ignored, hid),
             // Equal values under `require-different` are the violation; a difference is what it asks for.
             Action::RequireDifferent if difference.op == Some(ChangeOp::Equal) => {
-                let severity = rule.severity.unwrap_or(Severity::Error);
-                Judgement::Finding(self.waive(
-                    &rule.id,
-                    description.as_ref(),
-                    (&difference.resource, difference.kind, place),
-                    severity,
-                ))
+                let (judgement, waiver) = violation();
+                (judgement, waiver.or(suppressor.map(Decided::Flagged)))
             }
-            Action::Allow | Action::RequireDifferent => Judgement::Finding(Verdict {
-                status: Status::Expected,
-                severity: Severity::Info,
-                rule: rule_id,
-                note: description,
-            }),
-            Action::Deny => {
-                let severity = rule.severity.unwrap_or(Severity::Error);
-                Judgement::Finding(self.waive(
-                    &rule.id,
-                    description.as_ref(),
-                    (&difference.resource, difference.kind, place),
-                    severity,
-                ))
-            }
+            Action::Allow | Action::RequireDifferent => (
+                Judgement::Finding(Verdict {
+                    status: Status::Expected,
+                    severity: Severity::Info,
+                    rule: rule_id,
+                    note: description,
+                }),
+                hid,
+            ),
+            Action::Deny => violation(),
         }
     }
 
@@ -346,14 +401,14 @@ impl Policies {
     }
 
     /// A violation of rule or check `id`, unless a waiver holds it on the finding's resource, kind
-    /// and place.
-    pub(super) fn waive(
+    /// and place; and the waiver's place in [`Policies::suppressors`] when one waived it.
+    pub(super) fn waive_decided(
         &self,
         id: &str,
         description: Option<&String>,
         (resource, kind, place): (&ResourceRef, FindingKind, &Place<'_>),
         severity: Severity,
-    ) -> Verdict {
+    ) -> (Verdict, Option<usize>) {
         let violation = |note: Option<String>| Verdict {
             status: Status::Violation,
             severity,
@@ -363,22 +418,29 @@ impl Policies {
         let waiver = self
             .waivers
             .iter()
-            .find(|w| w.waiver.rule == id && w.matcher.matches(resource, kind, place));
+            .enumerate()
+            .find(|(_, w)| w.waiver.rule == id && w.matcher.matches(resource, kind, place));
         match waiver {
-            None => violation(description.cloned()),
-            Some(CompiledWaiver { waiver, .. }) if waiver.expires_day >= self.today => Verdict {
-                status: Status::Waived,
-                severity,
-                rule: Some(id.to_string()),
-                note: Some(format!(
-                    "waived for {} until {}: {}",
+            None => (violation(description.cloned()), None),
+            Some((index, CompiledWaiver { waiver, .. })) if waiver.expires_day >= self.today => (
+                Verdict {
+                    status: Status::Waived,
+                    severity,
+                    rule: Some(id.to_string()),
+                    note: Some(format!(
+                        "waived for {} until {}: {}",
+                        waiver.owner, waiver.expires, waiver.reason
+                    )),
+                },
+                self.waiver_suppressor.get(index).copied(),
+            ),
+            Some((_, CompiledWaiver { waiver, .. })) => (
+                violation(Some(format!(
+                    "the waiver for {} lapsed on {} ({}); renew it or fix this",
                     waiver.owner, waiver.expires, waiver.reason
-                )),
-            },
-            Some(CompiledWaiver { waiver, .. }) => violation(Some(format!(
-                "the waiver for {} lapsed on {} ({}); renew it or fix this",
-                waiver.owner, waiver.expires, waiver.reason
-            ))),
+                ))),
+                None,
+            ),
         }
     }
 }
@@ -626,6 +688,63 @@ defaults: {parity: info}
         assert_eq!(
             verdict(&p, &drift_other),
             (Status::Unreviewed, Severity::Error, None)
+        );
+    }
+
+    #[test]
+    fn judging_says_which_rule_or_waiver_hid_a_difference() {
+        let p = policies(RULES);
+        // `images` is a deny rule: not a suppressor. Order: replicas, noisy, then the waiver.
+        let labels: Vec<String> = p
+            .suppressors()
+            .iter()
+            .map(|s| format!("{:?}@{}", s.kind, s.line))
+            .collect();
+        assert_eq!(labels.len(), 3, "{labels:?}");
+        let decided = |d: &Difference| {
+            p.judge_decided(d, &Place::of(&["staging", "production"]), &mut Vec::new())
+                .1
+        };
+        let replicas = difference(FindingKind::Parity, "Deployment", "api", "spec.replicas");
+        assert_eq!(decided(&replicas), Some(Decided::Hid(0)), "allowed");
+        let noisy = difference(
+            FindingKind::Parity,
+            "Deployment",
+            "api",
+            "metadata.annotations.x",
+        );
+        assert_eq!(decided(&noisy), Some(Decided::Hid(1)), "ignored");
+        let legacy = difference(FindingKind::OnlyIn, "Deployment", "legacy-api", "");
+        assert_eq!(decided(&legacy), Some(Decided::Hid(2)), "waived");
+        assert!(p.suppressors()[2].expiring, "expires on the day judged");
+        let image = difference(
+            FindingKind::Parity,
+            "Deployment",
+            "api",
+            "spec.template.spec.containers[name=api].image",
+        );
+        assert_eq!(decided(&image), None, "a violation hides nothing");
+        let other = difference(FindingKind::OnlyIn, "Deployment", "legacy-worker", "");
+        assert_eq!(decided(&other), None, "the waiver names legacy-api only");
+    }
+
+    #[test]
+    fn require_different_hides_what_differs_and_flags_what_is_equal() {
+        let p = policies(
+            "version: 1\nrules:\n  - id: secrets-differ\n    match: {kinds: [Secret]}\n    paths: [\"data.*\"]\n    action: require-different\n",
+        );
+        assert!(!p.suppressors()[0].broad);
+        let mut d = difference(FindingKind::Parity, "Secret", "db", "data.password");
+        let place = Place::of(&["staging", "production"]);
+        d.op = Some(ChangeOp::Changed);
+        assert_eq!(
+            p.judge_decided(&d, &place, &mut Vec::new()).1,
+            Some(Decided::Hid(0))
+        );
+        d.op = Some(ChangeOp::Equal);
+        assert_eq!(
+            p.judge_decided(&d, &place, &mut Vec::new()).1,
+            Some(Decided::Flagged(0))
         );
     }
 

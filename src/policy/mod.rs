@@ -12,6 +12,7 @@ pub mod pattern;
 pub mod projection;
 pub mod rules;
 pub mod selector;
+pub mod suppressors;
 pub mod testing;
 
 use crate::compare::FindingKind;

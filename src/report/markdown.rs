@@ -99,6 +99,12 @@ pub fn render_with_limit(report: &Report, fail_on: FailOn, limit: usize) -> Vec<
             current.push_str(CLOSE);
         }
     }
+    let hidden = suppressions_section(report);
+    if current.len() > base_len && current.len() + hidden.len() > limit {
+        parts.push(std::mem::take(&mut current));
+        current = continued_head(&title, parts.len() + 1);
+    }
+    current.push_str(&hidden);
     parts.push(current);
 
     let total = parts.len();
@@ -115,6 +121,39 @@ pub fn render_with_limit(report: &Report, fail_on: FailOn, limit: usize) -> Vec<
                 .replace(TOTAL, &total.to_string())
         })
         .collect()
+}
+
+/// What the policies hid, collapsed at the end: the account in the summary, then a row per rule
+/// or waiver that hid something or is flagged (docs/report.md, suppressions).
+fn suppressions_section(report: &Report) -> String {
+    use super::suppressions::{decided_text, flags, headline, listed};
+    let Some(account) = headline(&report.suppressions) else {
+        return String::new();
+    };
+    let mut out = format!(
+        "<details><summary><b>Hidden by policy</b> — {}</summary>\n\n",
+        html(&account)
+    );
+    // A list, not a table: its rows would not have the summary table's cells.
+    for entry in report.suppressions.iter().filter(|s| listed(s)) {
+        let what = match entry.action {
+            Some(action) => format!("{} ({action})", md(&entry.label())),
+            None => md(&entry.label()),
+        };
+        let mut parts = vec![what, format!("{}:{}", md(&entry.file), entry.line)];
+        let decided = decided_text(entry);
+        if !decided.is_empty() {
+            parts.push(md(&decided));
+        }
+        let flags = flags(entry);
+        if !flags.is_empty() {
+            parts.push(format!("**{}**", md(&flags.join(", "))));
+        }
+        let _ = writeln!(out, "- {}", parts.join(" · "));
+    }
+    out.push('\n');
+    out.push_str(CLOSE);
+    out
 }
 
 /// Where the note about splitting goes in the first part (after the status line).

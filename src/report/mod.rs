@@ -12,6 +12,7 @@ pub mod matrix_markdown;
 pub mod matrix_table;
 pub mod metrics;
 pub mod sarif;
+pub mod suppressions;
 pub mod table;
 
 use crate::compare::{ChangedBy, Difference, FindingKind};
@@ -139,6 +140,8 @@ pub struct Report {
     pub summary: Summary,
     pub findings: Vec<Finding>,
     pub errors: Vec<RunError>,
+    /// What the policies hid: each rule and waiver that can hide a difference, with its counts.
+    pub suppressions: Vec<suppressions::Suppression>,
     /// With `--baseline`: the baseline's findings this run no longer has.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved: Option<Vec<baseline::Resolved>>,
@@ -178,6 +181,7 @@ impl Report {
             summary: Summary::default(),
             findings: Vec::new(),
             errors: Vec::new(),
+            suppressions: Vec::new(),
             resolved: None,
             headlines: Vec::new(),
         }
@@ -253,6 +257,7 @@ impl Report {
         summary.resources.extend(other.summary.resources);
         summary.live_resources.extend(other.summary.live_resources);
         summary.ignored += other.summary.ignored;
+        suppressions::merge(&mut self.suppressions, other.suppressions);
         summary
             .managed_elsewhere
             .extend(other.summary.managed_elsewhere);
@@ -330,6 +335,7 @@ impl Report {
             *counts.by_kind.entry(f.kind.as_str()).or_default() += 1;
         }
         self.summary.complete = self.errors.is_empty();
+        suppressions::finish(&mut self.suppressions, self.inputs.repo.as_deref());
     }
 
     /// Clean, findings at or above `fail_on`, or incomplete (docs/report.md). Bad input never

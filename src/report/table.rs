@@ -209,8 +209,11 @@ pub fn render(report: &Report, options: &Options) -> String {
             }
         }
     }
-    let _ = writeln!(out);
+    write_suppressions(&mut out, report, style, width);
     let hidden = hidden_expected(report.findings.iter(), options.show);
+    if hidden == 0 || report.suppressions.iter().all(|s| !super::suppressions::listed(s)) {
+        let _ = writeln!(out);
+    }
     if hidden > 0 {
         let _ = writeln!(out, "{hidden} expected hidden: --show expected");
     }
@@ -438,6 +441,49 @@ fn write_entries(
         }
         current = (entry.len() == 1).then_some(header);
         write_finding(out, entry[0], style, width);
+    }
+}
+
+/// What the policies hid, near the end (docs/report.md, suppressions): one line naming each rule
+/// or waiver that hid findings and is not flagged, with its count; then one line for each that is
+/// flagged (unused, broad, expiring), with where it is written. Short, so the triage view stays
+/// within a screen.
+fn write_suppressions(out: &mut String, report: &Report, style: Style, width: usize) {
+    use super::suppressions::{flags, listed};
+    if super::suppressions::headline(&report.suppressions).is_none() {
+        return;
+    }
+    let (flagged, quiet): (Vec<_>, Vec<_>) = report
+        .suppressions
+        .iter()
+        .filter(|s| listed(s))
+        .partition(|s| !flags(s).is_empty());
+    let counted: Vec<String> = quiet
+        .iter()
+        .map(|s| format!("{} {}", s.label(), s.total()))
+        .collect();
+    let _ = writeln!(out);
+    let first = if counted.is_empty() {
+        "hidden by policy:".to_string()
+    } else {
+        format!("hidden by policy: {}", counted.join(", "))
+    };
+    for line in wrap_words(&visible_controls(&first), width, 2) {
+        let _ = writeln!(out, "{}", style.bold(&line));
+    }
+    for entry in flagged {
+        let what = match entry.action {
+            Some(action) => format!("{} ({action})", entry.label()),
+            None => entry.label(),
+        };
+        let mut parts = vec![what, format!("{}:{}", entry.file, entry.line)];
+        let decided = super::suppressions::decided_text(entry);
+        if !decided.is_empty() {
+            parts.push(decided);
+        }
+        let line = visible_controls(&format!("  {}", parts.join("  ")));
+        let flags = style.yellow(&visible_controls(&format!("[{}]", flags(entry).join(", "))));
+        let _ = writeln!(out, "{line}  {flags}");
     }
 }
 
