@@ -383,6 +383,7 @@ fn inputs(context: &Context<'_>, estate: &Estate, project: &Project, envs: &[&st
         git_ref: Some(estate.revision.rev.clone()),
         commit: Some(estate.revision.commit.to_string()),
         environments,
+        base: None,
         tools: context.renderer.tools_used(),
         charts: context.renderer.charts_used(),
     }
