@@ -19,6 +19,7 @@ mod diff;
 mod estate;
 mod history;
 mod init;
+mod lines;
 mod live;
 mod matrix;
 mod policies;
@@ -396,6 +397,10 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
         report::baseline::apply(&mut report, &report::baseline::Baseline::read(path)?);
     }
     let fail_on = fail_on(common.fail_on);
+    // SARIF points at the line of each field, read from the files in Git (app/lines.rs).
+    if common.format == Format::Sarif {
+        lines::fill(&mut report);
+    }
     let text = match common.format {
         Format::Json => report::json::render(&report),
         Format::Sarif => report::sarif::render(&report, sarif_fallback(common, &report).as_deref()),

@@ -590,11 +590,20 @@ mod tests {
         let text = "# a comment\n---\nkind: ConfigMap\n---\napiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: side\n          image: s:1\n        - name: api\n          ports: [{containerPort: 80}]\n          image: a:1\n";
         let docs = parse_documents(text, "f.yaml").unwrap();
         let line = |p: &str| field_line(text, docs[1].line, &Path::parse(p).unwrap());
-        assert_eq!(line("spec.template.spec.containers[name=api].image"), Some(15));
+        assert_eq!(
+            line("spec.template.spec.containers[name=api].image"),
+            Some(15)
+        );
         assert_eq!(line("spec.template.spec.containers[name=api]"), Some(13));
-        assert_eq!(line("spec.template.spec.containers[1].ports[containerPort=80]"), Some(14));
+        assert_eq!(
+            line("spec.template.spec.containers[1].ports[containerPort=80]"),
+            Some(14)
+        );
         // A field the file does not write: its deepest part that it does.
-        assert_eq!(line("spec.template.spec.containers[name=api].resources.limits"), Some(13));
+        assert_eq!(
+            line("spec.template.spec.containers[name=api].resources.limits"),
+            Some(13)
+        );
         assert_eq!(line("metadata.name"), None);
         assert_eq!(field_line(text, 99, &Path::parse("kind").unwrap()), None);
     }
