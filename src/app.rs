@@ -19,6 +19,7 @@ mod diff;
 mod estate;
 mod history;
 mod init;
+mod lines;
 mod live;
 mod matrix;
 mod policies;
@@ -412,6 +413,7 @@ fn inputs(context: &Context<'_>, estate: &Estate, project: &Project, envs: &[&st
         git_ref: Some(estate.revision.rev.clone()),
         commit: Some(estate.revision.commit.to_string()),
         environments,
+        base: None,
         tools: context.renderer.tools_used(),
         charts: context.renderer.charts_used(),
     }
@@ -424,6 +426,10 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
         report::baseline::apply(&mut report, &report::baseline::Baseline::read(path)?);
     }
     let fail_on = fail_on(common.fail_on);
+    // SARIF points at the line of each field, read from the files in Git (app/lines.rs).
+    if common.format == Format::Sarif || common.reports.iter().any(|r| r.format == Format::Sarif) {
+        lines::fill(&mut report);
+    }
     // `-o FORMAT` on stdout, each `--report FORMAT=FILE` into its file: one report, many formats.
     let render = |format: Format, to_file: bool| -> Vec<String> {
         match format {

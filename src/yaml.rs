@@ -398,6 +398,120 @@ fn yaml_error(error: &serde_saphyr::Error, file: &str, values: Values) -> YamlEr
     }
 }
 
+/// The 1-based line of the field `path` names inside the document of `text` that starts on
+/// `document_line` (a [`Document`]'s `line`): the line of the field's key, or of the list entry a
+/// selector or index picks. A path that leaves what the file writes (a field only the other side
+/// has, a value a renderer or normalization made) gives the line of its deepest part the file
+/// has; none when not even its first part is there, the document is not found, or the text does
+/// not parse (a `kind: List`'s items share the list's line, so they get none either). Values are
+/// never read out of it: only keys and selector fields are compared.
+pub fn field_line(text: &str, document_line: u64, path: &crate::diff::path::Path) -> Option<u64> {
+    let documents: Vec<serde_saphyr::Spanned<Positioned>> =
+        serde_saphyr::from_str_multiple_with_options(text, options()).ok()?;
+    let document = documents
+        .iter()
+        .find(|d| d.referenced.line() == document_line)?;
+    let mut node = &document.value;
+    let mut found = None;
+    for segment in &path.0 {
+        let Some((line, child)) = node.child(segment) else {
+            break;
+        };
+        found = Some(line);
+        node = child;
+    }
+    found
+}
+
+/// A YAML node that remembers where each key and list entry was written: enough to point at a
+/// field, nothing more (scalars keep their value only to match selectors such as `[name=api]`).
+#[derive(Debug)]
+enum Positioned {
+    Map(Vec<(serde_saphyr::Spanned<Value>, Positioned)>),
+    Seq(Vec<serde_saphyr::Spanned<Positioned>>),
+    Scalar(Value),
+}
+
+impl Positioned {
+    /// The line and node of one step of a path.
+    fn child(&self, segment: &crate::diff::path::Segment) -> Option<(u64, &Positioned)> {
+        use crate::diff::path::{Segment, key_text};
+        match (segment, self) {
+            (Segment::Key(key), Positioned::Map(entries)) => entries
+                .iter()
+                .find(|(k, _)| key_text(&k.value) == *key)
+                .map(|(k, v)| (k.referenced.line(), v)),
+            (Segment::Index(index), Positioned::Seq(items)) => items
+                .get(*index)
+                .map(|item| (item.referenced.line(), &item.value)),
+            (Segment::Select(pairs), Positioned::Seq(items)) => items
+                .iter()
+                .find(|item| {
+                    pairs.iter().all(|(field, want)| match &item.value {
+                        Positioned::Map(entries) => entries.iter().any(|(k, v)| {
+                            key_text(&k.value) == *field
+                                && matches!(v, Positioned::Scalar(s) if key_text(s) == *want)
+                        }),
+                        _ => false,
+                    })
+                })
+                .map(|item| (item.referenced.line(), &item.value)),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Positioned {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PositionedVisitor;
+        impl<'de> Visitor<'de> for PositionedVisitor {
+            type Value = Positioned;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a YAML value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Positioned, E> {
+                Ok(Positioned::Scalar(Value::Bool(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Positioned, E> {
+                Ok(Positioned::Scalar(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Positioned, E> {
+                Ok(Positioned::Scalar(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Positioned, E> {
+                Ok(Positioned::Scalar(v.into()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Positioned, E> {
+                Ok(Positioned::Scalar(Value::String(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Positioned, E> {
+                Ok(Positioned::Scalar(Value::Null))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Positioned, E> {
+                Ok(Positioned::Scalar(Value::Null))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Positioned, D::Error> {
+                Positioned::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Positioned, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Positioned::Seq(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Positioned, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Positioned::Map(entries))
+            }
+        }
+        deserializer.deserialize_any(PositionedVisitor)
+    }
+}
+
 fn push_unwrapped(
     value: Value,
     file: &str,
@@ -469,6 +583,30 @@ pub fn to_yaml(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_field_line_is_its_key_or_list_entry_line() {
+        use crate::diff::path::Path;
+        let text = "# a comment\n---\nkind: ConfigMap\n---\napiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: side\n          image: s:1\n        - name: api\n          ports: [{containerPort: 80}]\n          image: a:1\n";
+        let docs = parse_documents(text, "f.yaml").unwrap();
+        let line = |p: &str| field_line(text, docs[1].line, &Path::parse(p).unwrap());
+        assert_eq!(
+            line("spec.template.spec.containers[name=api].image"),
+            Some(15)
+        );
+        assert_eq!(line("spec.template.spec.containers[name=api]"), Some(13));
+        assert_eq!(
+            line("spec.template.spec.containers[1].ports[containerPort=80]"),
+            Some(14)
+        );
+        // A field the file does not write: its deepest part that it does.
+        assert_eq!(
+            line("spec.template.spec.containers[name=api].resources.limits"),
+            Some(13)
+        );
+        assert_eq!(line("metadata.name"), None);
+        assert_eq!(field_line(text, 99, &Path::parse("kind").unwrap()), None);
+    }
 
     #[test]
     fn multi_document_stream_keeps_lines_and_skips_comment_only_documents() {

@@ -1399,3 +1399,106 @@ fn kubeconfig_flag_wins_over_the_environment() {
     assert!(stderr.contains("given-kubeconfig"), "{stderr}");
     assert!(!stderr.contains("absent"), "{stderr}");
 }
+
+/// The pull-request comment of `plumb diff`: the sides are the revisions as the user named them
+/// (never "left"/"right"), the title names both, the gaps the change closes are listed, a check
+/// failing at the base too is pre-existing and only a new one introduced, and there is no
+/// baseline line without `--baseline`.
+#[test]
+fn diff_markdown_names_the_revisions_and_says_what_the_change_closes_and_introduces() {
+    let repo = support::demo_repo();
+    let base = repo.commit("nothing new");
+    let api = "envs/production/api.yaml";
+    let web = "envs/production/web.yaml";
+    let api_text = std::fs::read_to_string(repo.path().join(api)).unwrap();
+    let web_text = std::fs::read_to_string(repo.path().join(web)).unwrap();
+    // Production catches up with staging (closing the promotion lag) and loses web's readiness
+    // probe (a new check failure); the worker has none at the base already.
+    let probe = "          readinessProbe:\n            httpGet:\n              path: /healthz\n              port: http\n            periodSeconds: 5\n";
+    assert!(web_text.contains(probe));
+    repo.write(api, &api_text.replace("shop-api:1.8.0", "shop-api:1.9.0"))
+        .write(web, &web_text.replacen(probe, "", 1));
+    let head = repo.commit("production: api 1.9.0, web without its probe");
+    let output = repo
+        .plumb()
+        .args(["diff", "--base", &base, "--head", "HEAD", "-o", "markdown"])
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{markdown}");
+    let short = |commit: &str| commit[..7].to_string();
+    let title = markdown.lines().next().unwrap();
+    assert!(
+        title.contains(&format!("{} → HEAD ({})", short(&base), short(&head))),
+        "{title}"
+    );
+    for side in ["left", "right"] {
+        assert!(!markdown.contains(side), "{side}:\n{markdown}");
+    }
+    // The image change, base then head, each named by its revision.
+    assert!(
+        markdown.contains(&format!(
+            "{} `ghcr.io/example/shop-api:1.8.0` → HEAD ({}) `ghcr.io/example/shop-api:1.9.0`",
+            short(&base),
+            short(&head)
+        )),
+        "{markdown}"
+    );
+    // The lag the change closes.
+    let closed = markdown
+        .split("Closed by this change")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no closed gaps:\n{markdown}"));
+    let closed = closed.split("<details>").next().unwrap();
+    assert!(
+        closed.contains("`shop/api` · promotion · `spec.template.spec.containers[name=api].image`"),
+        "{closed}"
+    );
+    // Checks: the worker failed before (pre-existing, in both environments), web is new.
+    let check_lines: Vec<(&str, &str)> = markdown
+        .split("\n**")
+        .flat_map(|resource| {
+            let name = resource.split('`').nth(1).unwrap_or("");
+            resource
+                .lines()
+                .filter(|l| l.contains("· check ·"))
+                .map(move |l| (name, l))
+        })
+        .collect();
+    assert_eq!(check_lines.len(), 3, "{check_lines:?}");
+    for (name, line) in check_lines {
+        let introduced = line.contains("**introduced**");
+        let pre_existing = line.contains("pre-existing");
+        assert!(introduced != pre_existing, "{line}");
+        assert_eq!(introduced, name == "shop/web", "{name}: {line}");
+    }
+    assert!(!markdown.contains("baseline"), "{markdown}");
+
+    // The same in JSON: closed gaps under `closed`, no `resolved` without --baseline, and the
+    // table has no baseline line either.
+    let report = repo.report(&["diff", "--base", &base, "-o", "json"], 0);
+    assert!(report.get("resolved").is_none(), "{report}");
+    assert_eq!(report["closed"][0]["kind"], "promotion", "{report}");
+    assert_eq!(report["inputs"]["base"]["commit"], base.as_str());
+    let table = repo
+        .plumb()
+        .args(["diff", "--base", &base])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&table.stdout).contains("baseline"));
+
+    // With --baseline the line is there.
+    let previous = repo.path().join(".git/previous.json");
+    std::fs::write(&previous, report.to_string()).unwrap();
+    let output = repo
+        .plumb()
+        .args(["diff", "--base", &base, "-o", "markdown", "--baseline"])
+        .arg(&previous)
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        markdown.contains("Against the baseline: 0 new, "),
+        "{markdown}"
+    );
+}

@@ -471,7 +471,8 @@ fn sarif_validates_and_points_at_the_lines_that_declare_resources() {
             located += 1;
             let uri = physical["artifactLocation"]["uri"].as_str().unwrap();
             let resource = &result["properties"]["resource"];
-            declares(&repo, uri, line as usize, resource);
+            let whole = result["properties"]["path"] == "";
+            declares(&repo, uri, line as usize, resource, whole);
         }
         assert!(located > 0, "{args:?}: some results point at a line");
     }
@@ -493,8 +494,9 @@ fn sarif_validates_and_points_at_the_lines_that_declare_resources() {
     assert!(described > 0, "{text}");
 }
 
-/// The YAML document of `file` around `line` declares `resource` (kind and name).
-fn declares(repo: &Repo, file: &str, line: usize, resource: &Value) {
+/// The YAML document of `file` around `line` declares `resource` (kind and name); for a finding
+/// about a `whole` object, `line` starts the declaration.
+fn declares(repo: &Repo, file: &str, line: usize, resource: &Value, whole: bool) {
     let text = std::fs::read_to_string(repo.path().join(file)).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(line >= 1 && line <= lines.len(), "{file}:{line}");
@@ -519,10 +521,92 @@ fn declares(repo: &Repo, file: &str, line: usize, resource: &Value) {
     );
     // The line itself starts the object's declaration, not some line inside another object.
     assert!(
-        line - 1 <= start + 3,
+        !whole || line - 1 <= start + 3,
         "{file}:{line} is far from the document's start ({})",
         start + 1
     );
+}
+
+/// The 1-based line of `file` (in the demo repository) that holds `needle`; exactly one does.
+fn line_holding(repo: &Repo, file: &str, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(repo.path().join(file)).unwrap();
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "{file}: {needle} on lines {lines:?}");
+    lines[0] as u64
+}
+
+/// The SARIF result of the finding at `path` (one).
+fn result_at<'a>(log: &'a Value, path: &str) -> &'a Value {
+    let results: Vec<&Value> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["properties"]["path"] == path)
+        .collect();
+    assert_eq!(results.len(), 1, "{path}: {log}");
+    results[0]
+}
+
+/// Code scanning annotates the line of the field that differs, found in the YAML as written (not
+/// the document's first line), and a parity result also names the other environment's file.
+#[test]
+fn sarif_points_at_the_field_and_names_the_other_environment() {
+    let repo = demo_repo();
+    let image = "spec.template.spec.containers[name=api].image";
+    let log: Value =
+        serde_json::from_str(&run(&repo, &["drift", "production", "-o", "sarif"], 1)).unwrap();
+    let physical = &result_at(&log, image)["locations"][0]["physicalLocation"];
+    assert_eq!(
+        physical["artifactLocation"]["uri"],
+        "envs/production/api.yaml"
+    );
+    let image_line = line_holding(
+        &repo,
+        "envs/production/api.yaml",
+        "image: ghcr.io/example/shop-api",
+    );
+    assert!(image_line > 3, "the image is not the document's first line");
+    assert_eq!(physical["region"]["startLine"], image_line, "{physical}");
+
+    // Parity: the left environment's file and line, the right one's in relatedLocations — in
+    // either order of the two.
+    for (left, right) in [("staging", "production"), ("production", "staging")] {
+        let text = run(&repo, &["parity", left, right, "-o", "sarif"], 1);
+        let log: Value = serde_json::from_str(&text).unwrap();
+        let result = result_at(&log, "data.LOG_LEVEL");
+        let file = |env: &str| format!("envs/{env}/config.yaml");
+        let physical = &result["locations"][0]["physicalLocation"];
+        assert_eq!(physical["artifactLocation"]["uri"], file(left).as_str());
+        assert_eq!(
+            physical["region"]["startLine"],
+            line_holding(&repo, &file(left), "LOG_LEVEL:")
+        );
+        let related = result["relatedLocations"].as_array().unwrap();
+        assert_eq!(related.len(), 1, "{result}");
+        let other = &related[0]["physicalLocation"];
+        assert_eq!(other["artifactLocation"]["uri"], file(right).as_str());
+        assert_eq!(
+            other["region"]["startLine"],
+            line_holding(&repo, &file(right), "LOG_LEVEL:")
+        );
+        assert_eq!(
+            related[0]["message"]["text"],
+            format!("{right} declares it here")
+        );
+        let sarif = repo.path().join("related.sarif");
+        std::fs::write(&sarif, &text).unwrap();
+        let verdict = check(&[
+            "sarif",
+            sarif.to_str().unwrap(),
+            data("sarif-schema-2.1.0.json").to_str().unwrap(),
+        ]);
+        assert_eq!(verdict["errors"], serde_json::json!([]), "{text}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -623,6 +623,7 @@ fn report_from(input: &[u8]) -> Report {
                     ..Default::default()
                 })
                 .collect(),
+            base: None,
             tools: Default::default(),
             charts: Default::default(),
         },
@@ -675,6 +676,12 @@ fn report_from(input: &[u8]) -> Report {
             promotion: None,
             baseline: None,
             first_seen: c.optional_string(),
+            other_source: (c.below(2) == 0).then(|| SourceLocation {
+                file: c.string(),
+                line: u64::from(c.byte()),
+            }),
+            by_change: None,
+            field_lines: Default::default(),
         });
     }
     for _ in 0..c.below(3) {

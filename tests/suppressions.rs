@@ -87,7 +87,7 @@ const NOISE: &str = "builtin:noise";
 #[test]
 fn parity_says_what_each_rule_and_waiver_decided() {
     let (repo, expiring) = demo_with_audit_policy();
-    let report = repo.report(&["parity", "staging", "production", "-f", "json"], 1);
+    let report = repo.report(&["parity", "staging", "production", "-o", "json"], 1);
     let pair = "staging,production";
 
     let sized = entry(&report, "sized-per-environment", SHOP);
@@ -163,7 +163,7 @@ fn parity_says_what_each_rule_and_waiver_decided() {
 #[test]
 fn audit_sums_counts_across_its_views() {
     let (repo, _) = demo_with_audit_policy();
-    let output = repo.plumb().args(["audit", "-f", "json"]).output().unwrap();
+    let output = repo.plumb().args(["audit", "-o", "json"]).output().unwrap();
     let report = support::stdout_json(&output);
     // The restart stamp is in Git and not in either cluster: drift of each environment, and the
     // parity of the pair, each ignored once by the same rule.
@@ -234,7 +234,7 @@ fn table_and_markdown_end_with_what_policies_hid() {
 
     let markdown = repo
         .plumb()
-        .args(["parity", "staging", "production", "-f", "markdown"])
+        .args(["parity", "staging", "production", "-o", "markdown"])
         .output()
         .unwrap();
     let markdown = String::from_utf8(markdown.stdout).unwrap();

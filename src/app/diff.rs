@@ -1,8 +1,9 @@
 //! `plumb diff --base REV [--head REV] [ENV...]`: what a change does to each environment, without a
 //! cluster. Both revisions are loaded once each; each environment's objects are compared base
 //! against head (a `change` finding per changed field, added or removed object), the checks run on
-//! the head, and each pair's parity at both revisions gives the gaps the change opens (listed as
-//! findings) or closes (listed under `resolved`). A gap that makes a downstream environment run
+//! the head (each marked pre-existing when the base fails it too, else introduced), and each
+//! pair's parity at both revisions gives the gaps the change opens (listed as findings) or closes
+//! (listed under `closed`; `resolved` is `--baseline`'s alone). A gap that makes a downstream environment run
 //! a version its upstream never ran is the report's headline (docs/promotion.md, the pull-request
 //! case): a PR that bumps production directly.
 
@@ -19,7 +20,7 @@ use crate::pipeline;
 use crate::policy::eval::Policies;
 use crate::policy::{Place, Scope, Severity, Status, Verdict};
 use crate::report::baseline::Resolved;
-use crate::report::{Finding, Headline, Report};
+use crate::report::{ByChange, Finding, Headline, Report, RevisionInput};
 use std::collections::HashSet;
 
 /// The revisions and environments a diff covers.
@@ -71,7 +72,9 @@ pub fn diff(
         .iter()
         .map(|name| View::Checks(name, Checked::Desired))
         .collect();
-    views::prepare(context, project, &mut base, &gaps, &compared)?;
+    // The base's checks too: a check failing there already is pre-existing, not this change's.
+    let base_views = [gaps.clone(), checks.clone()].concat();
+    views::prepare(context, project, &mut base, &base_views, &compared)?;
     views::prepare(
         context,
         project,
@@ -81,6 +84,10 @@ pub fn diff(
     )?;
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut report = Report::new("diff", inputs(context, &head, project, &name_refs));
+    report.inputs.base = Some(RevisionInput {
+        git_ref: base.revision.rev.clone(),
+        commit: base.revision.commit.to_string(),
+    });
     let unchanged = Verdict {
         status: Status::Expected,
         severity: Severity::Info,
@@ -116,7 +123,21 @@ pub fn diff(
             }
         }
     }
-    for part in views::run(project, &head, &checks)? {
+    let failing_before: HashSet<String> = views::run(project, &base, &checks)?
+        .into_iter()
+        .flat_map(|part| part.findings)
+        .map(|f| f.id)
+        .collect();
+    for mut part in views::run(project, &head, &checks)? {
+        for check in &mut part.findings {
+            let (by_change, words) = if failing_before.contains(&check.id) {
+                (ByChange::PreExisting, "failing before this change too")
+            } else {
+                (ByChange::Introduced, "introduced by this change")
+            };
+            check.by_change = Some(by_change);
+            check.message = format!("{} ({words})", check.message);
+        }
         report.merge(part);
     }
     let before_gaps = views::run(project, &base, &gaps)?;
@@ -155,11 +176,12 @@ pub fn diff(
                 } else {
                     gap.message = format!("{} (opened by this change)", gap.message);
                 }
+                gap.by_change = Some(ByChange::Introduced);
                 gap
             })
             .collect();
         report.findings.extend(opened);
-        report.resolved.get_or_insert_with(Vec::new).extend(closed);
+        report.closed.extend(closed);
         for error in after.errors {
             if !report.errors.contains(&error) {
                 report.errors.push(error);

@@ -109,6 +109,8 @@ pub struct Difference {
     pub left: Option<Value>,
     pub right: Option<Value>,
     pub source: Option<SourceLocation>,
+    /// For a parity change: the other side's source (`source` is the left one's, when it has one).
+    pub other_source: Option<SourceLocation>,
     pub changed_by: Option<ChangedBy>,
     /// For `only-in`: the environment that has the object.
     pub only_in: Option<String>,
@@ -140,6 +142,7 @@ impl Difference {
             left: change.left,
             right: change.right,
             source,
+            other_source: None,
             changed_by: None,
             only_in: None,
             note: None,
@@ -158,6 +161,7 @@ impl Difference {
             left: None,
             right: None,
             source: resource.source.clone(),
+            other_source: None,
             changed_by: None,
             only_in: None,
             note: None,
@@ -247,6 +251,7 @@ pub mod test_support {
             left,
             right,
             source: None,
+            other_source: None,
             changed_by: None,
             only_in: None,
             note: None,

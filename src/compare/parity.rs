@@ -216,6 +216,7 @@ fn compare_pair(
         let object = object.get_or_init(|| Arc::new(left.object_with_identity()));
         out.push(Difference {
             counterpart: Some(left.id.clone()),
+            other_source: left.source.as_ref().and(right.source.clone()),
             ..Difference::field(
                 FindingKind::Parity,
                 ResourceRef::of(right),

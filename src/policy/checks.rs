@@ -135,6 +135,7 @@ impl CheckResults {
                     left: None,
                     right: None,
                     source: outcome.source,
+                    other_source: None,
                     changed_by: None,
                     only_in: None,
                     note: Some(seen_in.unwrap_or("cannot be evaluated").to_string()),

@@ -82,10 +82,12 @@ pub fn resource_label(f: &Finding) -> String {
     format!("{} {}", kind_label(f), name_label(f))
 }
 
-/// What the two sides of a value are called: Git and live for drift, the environments otherwise.
+/// What the two sides of a value are called: Git and live for drift, base and head for a
+/// `plumb diff` change (the Markdown names the revisions), the environments otherwise.
 pub fn side_labels(f: &Finding) -> (String, String) {
     match f.kind {
         crate::compare::FindingKind::Drift => ("git".into(), "live".into()),
+        crate::compare::FindingKind::Change => ("base".into(), "head".into()),
         _ => (
             f.envs.first().cloned().unwrap_or_else(|| "left".into()),
             f.envs.get(1).cloned().unwrap_or_else(|| "right".into()),

@@ -11,7 +11,7 @@
 use super::common::{
     kind_label, line_diff, multi_line, name_label, scope_label, scopes, truncate, visible_controls,
 };
-use super::{FailOn, Finding, Report};
+use super::{ByChange, FailOn, Finding, Report};
 use crate::compare::FindingKind;
 use crate::diff::ChangeOp;
 use crate::policy::Status;
@@ -205,11 +205,34 @@ fn title(report: &Report) -> String {
     } else {
         names.join(", ")
     };
+    // `plumb diff`: the revisions first, as the user named them (`main (1a2b3c4) → HEAD (5d6e7f8)`).
+    if let Some((base, head)) = revision_labels(report) {
+        return format!("plumb diff · {base} → {head} · {envs}");
+    }
     if envs.is_empty() {
         format!("plumb {}", report.command)
     } else {
         format!("plumb {} · {envs}", report.command)
     }
+}
+
+/// `plumb diff`'s two revisions as the user named them, each with its short commit: `main
+/// (1a2b3c4)`, or the short commit alone when that is what was named.
+fn revision_labels(report: &Report) -> Option<(String, String)> {
+    let base = report.inputs.base.as_ref()?;
+    let label = |name: &str, commit: &str| {
+        let short: String = commit.chars().take(7).collect();
+        if name.is_empty() || commit.starts_with(name) {
+            short
+        } else {
+            format!("{} ({short})", truncate(name, VALUE_MAX))
+        }
+    };
+    let head = label(
+        report.inputs.git_ref.as_deref().unwrap_or("HEAD"),
+        report.inputs.commit.as_deref().unwrap_or(""),
+    );
+    Some((label(&base.git_ref, &base.commit), head))
 }
 
 fn continued_head(title: &str, part: usize) -> String {
@@ -269,6 +292,20 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
     } else {
         let _ = writeln!(out, "✅ Nothing fails the run (`--fail-on {threshold}`).\n");
     }
+    // Only a run given `--baseline` has `resolved`, and only then says how it compares.
+    if let Some(resolved) = &report.resolved {
+        let new = report
+            .findings
+            .iter()
+            .filter(|f| f.baseline == Some(super::baseline::BaselineStatus::New))
+            .count();
+        let _ = writeln!(
+            out,
+            "Against the baseline: {new} new, {} recurring, {} resolved.\n",
+            report.findings.len() - new,
+            resolved.len()
+        );
+    }
     out.push_str(NOTICE_MARK);
 
     out.push_str("| | resources | findings | ❌ violation | ❔ unreviewed | 🔕 waived | ✔️ expected | by kind |\n");
@@ -327,6 +364,7 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
     }
     out.push('\n');
 
+    closed_section(report, &mut out);
     if !report.errors.is_empty() {
         out.push_str("#### ⚠️ Not seen\n\n");
         for (n, e) in report.errors.iter().enumerate() {
@@ -352,6 +390,60 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Closed gaps shown in the comment; the JSON report has them all.
+const CLOSED_MAX: usize = 50;
+
+/// `plumb diff`: the gaps between environments the change closes, one line each.
+fn closed_section(report: &Report, out: &mut String) {
+    if report.closed.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "#### ✅ Closed by this change ({})\n",
+        report.closed.len()
+    );
+    for (n, gap) in report.closed.iter().enumerate() {
+        if n == CLOSED_MAX {
+            let _ = writeln!(
+                out,
+                "- … and {} more (see the JSON report)",
+                report.closed.len() - n
+            );
+            break;
+        }
+        let r = &gap.resource;
+        let kind = if r.group.is_empty() {
+            r.kind.clone()
+        } else {
+            format!("{}/{}", r.group, r.kind)
+        };
+        let name = match &r.namespace {
+            Some(ns) => format!("{ns}/{}", r.name),
+            None => r.name.clone(),
+        };
+        let _ = write!(
+            out,
+            "- **{}** {} · {}",
+            md(&truncate(&kind, VALUE_MAX)),
+            code(&truncate(&name, VALUE_MAX)),
+            md(&truncate(&gap.kind, VALUE_MAX)),
+        );
+        if !gap.path.is_empty() {
+            let _ = write!(out, " · {}", code(&truncate(&gap.path, VALUE_MAX)));
+        }
+        if let Some(rule) = &gap.rule {
+            let _ = write!(out, " · rule {}", code(&truncate(rule, VALUE_MAX)));
+        }
+        let _ = writeln!(
+            out,
+            " ({})",
+            md(&truncate(&scope_label(&gap.envs), VALUE_MAX))
+        );
+    }
+    out.push('\n');
 }
 
 struct Section {
@@ -415,7 +507,7 @@ fn sections(report: &Report, limit: usize) -> Vec<Section> {
             .iter()
             .map(|f| Item {
                 resource: resource_heading(f),
-                text: finding_text(f, limit / 4),
+                text: finding_text(f, &side_labels(report, f), limit / 4),
             })
             .collect();
         out.push(Section {
@@ -459,7 +551,7 @@ fn status_mark(s: Status) -> &'static str {
 }
 
 /// One list item; `diff_budget` bounds a multi-line value's diff so one finding always fits a part.
-fn finding_text(f: &Finding, diff_budget: usize) -> String {
+fn finding_text(f: &Finding, sides: &(String, String), diff_budget: usize) -> String {
     let mut out = format!(
         "- {} **{}** · {} · {}",
         status_mark(f.status),
@@ -467,14 +559,19 @@ fn finding_text(f: &Finding, diff_budget: usize) -> String {
         f.severity.as_str(),
         f.kind.as_str()
     );
+    match f.by_change {
+        Some(ByChange::Introduced) => out.push_str(" · 🆕 **introduced**"),
+        Some(ByChange::PreExisting) => out.push_str(" · pre-existing"),
+        None => {}
+    }
     if let Some(rule) = &f.rule {
         let _ = write!(out, " · rule {}", code(&truncate(rule, VALUE_MAX)));
     }
     if !f.path.is_empty() {
         let _ = write!(out, " · {}", code(&truncate(&f.path, VALUE_MAX)));
         if let Some((left, right)) = multi_line(f) {
-            let (l, r) = side_labels(f);
-            let _ = write!(out, " ({} → {})", md(&l), md(&r));
+            let (l, r) = sides;
+            let _ = write!(out, " ({} → {})", md(l), md(r));
             out.push_str("  \n  ");
             out.push_str(&md(&truncate(&f.message, 2_000)));
             out.push('\n');
@@ -501,7 +598,7 @@ fn finding_text(f: &Finding, diff_budget: usize) -> String {
             return out;
         }
         out.push_str(": ");
-        out.push_str(&value_line(f));
+        out.push_str(&value_line(f, sides));
     }
     out.push_str("  \n  ");
     out.push_str(&md(&truncate(&f.message, 2_000)));
@@ -523,18 +620,21 @@ fn finding_text(f: &Finding, diff_budget: usize) -> String {
     out
 }
 
-/// The two sides' labels (environment names), cut like every other name: a finding's text stays
-/// bounded whatever the input's names, so one finding always fits a part.
-fn side_labels(f: &Finding) -> (String, String) {
+/// The two sides' labels (environment names; for a `plumb diff` change, the revisions), cut like
+/// every other name: a finding's text stays bounded whatever the input's names, so one finding
+/// always fits a part.
+fn side_labels(report: &Report, f: &Finding) -> (String, String) {
+    if let (FindingKind::Change, Some(revisions)) = (f.kind, revision_labels(report)) {
+        return revisions;
+    }
     let (l, r) = super::common::side_labels(f);
     (truncate(&l, VALUE_MAX), truncate(&r, VALUE_MAX))
 }
 
 /// `staging` `2` → `production` `5`, values in code spans.
-fn value_line(f: &Finding) -> String {
+fn value_line(f: &Finding, (l, r): &(String, String)) -> String {
     use super::common::inline_value;
     use crate::diff::ChangeOp;
-    let (l, r) = side_labels(f);
     let value = |v| {
         let text = inline_value(v, VALUE_MAX);
         if text.is_empty() {
@@ -544,14 +644,14 @@ fn value_line(f: &Finding) -> String {
         }
     };
     match f.change {
-        Some(ChangeOp::Added) => format!("only {} {}", md(&r), value(f.right.as_ref())),
-        Some(ChangeOp::Removed) => format!("only {} {}", md(&l), value(f.left.as_ref())),
+        Some(ChangeOp::Added) => format!("only {} {}", md(r), value(f.right.as_ref())),
+        Some(ChangeOp::Removed) => format!("only {} {}", md(l), value(f.left.as_ref())),
         Some(ChangeOp::Equal) => format!("the same in both: {}", value(f.right.as_ref())),
         _ => format!(
             "{} {} → {} {}",
-            md(&l),
+            md(l),
             value(f.left.as_ref()),
-            md(&r),
+            md(r),
             value(f.right.as_ref())
         ),
     }

@@ -65,6 +65,32 @@ pub struct Finding {
     /// With `--baseline`: when it was first reported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
+    /// Parity: where the other environment declares the object (`source` is the left one's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_source: Option<SourceLocation>,
+    /// `plumb diff`: whether the base already had this finding (a check failing before the
+    /// change too) or the change brought it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_change: Option<ByChange>,
+    /// The lines of the field itself in `source` and `other_source`, filled at the edge from the
+    /// files in Git for formats that point at lines (app/lines.rs); not part of the JSON report.
+    #[serde(skip)]
+    pub field_lines: FieldLines,
+}
+
+/// `plumb diff`: a finding the change brought, or one its base already had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ByChange {
+    Introduced,
+    PreExisting,
+}
+
+/// The 1-based lines of a finding's field in its source files, where found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FieldLines {
+    pub source: Option<u64>,
+    pub other_source: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +106,9 @@ pub struct Inputs {
     pub git_ref: Option<String>,
     pub commit: Option<String>,
     pub environments: Vec<EnvironmentInput>,
+    /// `plumb diff`: the base revision as given and its commit (`ref` and `commit` are the head's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<RevisionInput>,
     /// The render tools the run used and their versions (`helm`, `kustomize` or
     /// `kubectl kustomize`), when it rendered anything.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -88,6 +117,14 @@ pub struct Inputs {
     /// for and the exact version rendered (docs/rendering.md, remote charts).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub charts: Vec<crate::desired::render::charts::ChartUse>,
+}
+
+/// A revision as the user named it and the commit it resolved to.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevisionInput {
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub commit: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -145,6 +182,10 @@ pub struct Report {
     /// With `--baseline`: the baseline's findings this run no longer has.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved: Option<Vec<baseline::Resolved>>,
+    /// `plumb diff`: the gaps between environments the change closes (the base's parity findings
+    /// the head no longer has).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<baseline::Resolved>,
     /// What the report must say before anything else, each about one of its findings: for
     /// `plumb diff`, each downstream environment the change makes run a version its upstream
     /// never ran (docs/promotion.md, the pull-request case). Every format puts them first.
@@ -183,6 +224,7 @@ impl Report {
             errors: Vec::new(),
             suppressions: Vec::new(),
             resolved: None,
+            closed: Vec::new(),
             headlines: Vec::new(),
         }
     }
@@ -222,6 +264,9 @@ impl Report {
             promotion: difference.promotion.map(|p| *p),
             baseline: None,
             first_seen: None,
+            other_source: difference.other_source,
+            by_change: None,
+            field_lines: FieldLines::default(),
         });
     }
 

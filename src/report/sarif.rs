@@ -8,6 +8,10 @@
 //! Levels come from severities (error, warning, info → note). A finding without a rule gets the
 //! synthetic rule `plumb/<kind>` (`plumb/drift`, `plumb/parity`, …).
 //!
+//! Each result points at the line of its field (an image at its `image:` line), which the caller
+//! found in the files in Git (`Finding::field_lines`), else at the object's first line; a parity
+//! result also names the other environment's file in `relatedLocations`.
+//!
 //! Code scanning rejects a whole upload if one result lacks a physical location, so a finding with
 //! no Git source (an unmanaged object, live parity) points at `fallback` — the repository-relative
 //! plumb.yaml that defines its environments — and, without one (`compare`), is left out.
@@ -185,12 +189,7 @@ fn result(f: &Finding, id: &str, index: usize, fallback: Option<&str>) -> Value 
     }
     let mut location = json!({"logicalLocations": [logical]});
     if let Some(source) = &f.source {
-        let mut physical = json!({"artifactLocation": {"uri": uri(&source.file)}});
-        // Line 0 means the line is unknown (a rendered object): the file alone, then.
-        if source.line > 0 {
-            physical["region"] = json!({"startLine": source.line});
-        }
-        location["physicalLocation"] = physical;
+        location["physicalLocation"] = physical(source, f.field_lines.source);
     } else if let Some(config) = fallback {
         location["physicalLocation"] = json!({"artifactLocation": {"uri": uri(config)}});
     }
@@ -211,6 +210,14 @@ fn result(f: &Finding, id: &str, index: usize, fallback: Option<&str>) -> Value 
             "path": f.path,
         },
     });
+    // Parity: where the other environment declares the object too.
+    if let (Some(other), Some(env)) = (&f.other_source, f.envs.get(1)) {
+        result["relatedLocations"] = json!([{
+            "id": 1,
+            "physicalLocation": physical(other, f.field_lines.other_source),
+            "message": {"text": format!("{env} declares it here")},
+        }]);
+    }
     // With --baseline, code scanning can tell new results from ones it has seen.
     match f.baseline {
         Some(super::baseline::BaselineStatus::New) => result["baselineState"] = json!("new"),
@@ -227,6 +234,17 @@ fn result(f: &Finding, id: &str, index: usize, fallback: Option<&str>) -> Value 
         }]);
     }
     result
+}
+
+/// A file in Git and the line to point at: the field's own line where the edge found it in the
+/// file (app/lines.rs), else the object's first line. Line 0 means the line is unknown (a
+/// rendered object): the file alone, then.
+fn physical(source: &crate::model::SourceLocation, field_line: Option<u64>) -> Value {
+    let mut physical = json!({"artifactLocation": {"uri": uri(&source.file)}});
+    if source.line > 0 {
+        physical["region"] = json!({"startLine": field_line.unwrap_or(source.line)});
+    }
+    physical
 }
 
 /// A repository-relative path as a relative URI reference: `/` kept, anything outside the

@@ -211,7 +211,12 @@ pub fn render(report: &Report, options: &Options) -> String {
     }
     write_suppressions(&mut out, report, style, width);
     let hidden = hidden_expected(report.findings.iter(), options.show);
-    if hidden == 0 || report.suppressions.iter().all(|s| !super::suppressions::listed(s)) {
+    if hidden == 0
+        || report
+            .suppressions
+            .iter()
+            .all(|s| !super::suppressions::listed(s))
+    {
         let _ = writeln!(out);
     }
     if hidden > 0 {
