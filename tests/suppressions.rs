@@ -210,10 +210,9 @@ fn table_and_markdown_end_with_what_policies_hid() {
         "{table}"
     );
     assert!(
-        section
-            .iter()
-            .any(|l| l.starts_with("  legacy-cronjobs (ignore)  policies/zz-audit.yaml:")
-                && l.ends_with("[unused]")),
+        section.iter().any(|l| l
+            .starts_with("  legacy-cronjobs (ignore)  policies/zz-audit.yaml:")
+            && l.ends_with("[unused]")),
         "{section:#?}"
     );
     assert!(
