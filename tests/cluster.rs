@@ -347,6 +347,29 @@ fn an_unreachable_cluster_is_said_once_by_plumb_not_by_the_kube_client() {
 }
 
 #[test]
+fn a_kubeconfig_that_cannot_be_read_is_named_once_unquoted() {
+    let clusters = Clusters::start(Switches::default());
+    let missing = clusters.repo.path().join("no-such-kubeconfig");
+    let output = clusters.plumb(&[
+        "drift",
+        "production",
+        "--kubeconfig",
+        missing.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // kube's own message reads `from '"/path"'`: the path quoted twice.
+    assert!(
+        stderr.contains(&format!(
+            "cannot read the kubeconfig {}: ",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("'\""), "{stderr}");
+}
+
+#[test]
 fn parity_live_compares_two_clusters() {
     let clusters = Clusters::start(Switches::default());
     let over_api =
