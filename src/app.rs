@@ -143,20 +143,48 @@ pub enum AppError {
 }
 
 /// Logs go to stderr: warnings by default, `-v` info, `-vv` debug. They name files, counts and
-/// identities — never object values, so no secret can reach them.
-pub fn init_logging(verbose: u8, quiet: bool, no_color: bool) {
+/// identities — never object values, so no secret can reach them. The Kubernetes client's own
+/// logs (kube, hyper, tower, rustls) show only from `-vv`: below it, plumb's own error says what
+/// failed (an unreachable cluster is in the report), and their `ERROR … client error (Connect)`
+/// would only repeat it without the context's name. Colour as `styled` says (`--color`,
+/// `NO_COLOR`, `TERM=dumb`).
+pub fn init_logging(verbose: u8, quiet: bool, styled: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = match (quiet, verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) => tracing::Level::WARN,
         (false, 1) => tracing::Level::INFO,
         (false, _) => tracing::Level::DEBUG,
     };
+    let client_level = if verbose >= 2 {
+        tracing_subscriber::filter::LevelFilter::DEBUG
+    } else {
+        tracing_subscriber::filter::LevelFilter::OFF
+    };
+    let targets = tracing_subscriber::filter::Targets::new()
+        .with_default(level)
+        .with_targets(
+            [
+                "kube",
+                "kube_client",
+                "kube_core",
+                "hyper",
+                "hyper_util",
+                "tower",
+                "h2",
+                "rustls",
+            ]
+            .map(|target| (target, client_level)),
+        );
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && !no_color)
+        .with_ansi(styled)
         .with_target(false)
         .without_time()
+        .finish()
+        .with(targets)
         .try_init();
 }
 
@@ -189,7 +217,7 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
     let _ = STARTED.set(std::time::Instant::now());
     let context = Context::new(common);
     let context = &context;
-    init_logging(common.verbose, common.quiet, context.settings.no_color);
+    init_logging(common.verbose, common.quiet, context.settings.stderr_styled);
     match &cli.command {
         Command::Diff {
             base, head, envs, ..

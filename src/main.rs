@@ -24,11 +24,25 @@ extern "C" fn note_closed_stdout() {
 }
 
 fn main() -> ExitCode {
-    // Long paths in CI logs must stay on one line to be found and clicked.
-    let _ = miette::set_hook(Box::new(|_| {
-        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
-    }));
     let cli = plumb::cli::Cli::parse();
+    // `--color always|never` decides for error messages too; `auto` leaves it to miette, which
+    // already honours a terminal, `NO_COLOR` and `TERM=dumb`.
+    let color = match cli.global.color {
+        plumb::cli::ColorChoice::Always => Some(true),
+        plumb::cli::ColorChoice::Never => Some(false),
+        plumb::cli::ColorChoice::Auto => None,
+    };
+    // Long paths in CI logs must stay on one line to be found and clicked.
+    let _ = miette::set_hook(Box::new(move |_| {
+        let options = miette::MietteHandlerOpts::new().wrap_lines(false);
+        Box::new(
+            match color {
+                Some(color) => options.color(color),
+                None => options,
+            }
+            .build(),
+        )
+    }));
     let exit = match plumb::app::run(cli) {
         Ok(exit) => exit,
         Err(error) => {

@@ -317,6 +317,59 @@ fn an_unreachable_cluster_is_incomplete_and_names_context_and_server() {
 }
 
 #[test]
+fn an_unreachable_cluster_is_said_once_by_plumb_not_by_the_kube_client() {
+    let clusters = Clusters::start(Switches::default());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    clusters.repo.write(
+        "kubeconfig",
+        &kubeconfig(&[("staging", &clusters.staging.url()), ("production", &url)]),
+    );
+    let output = clusters.plumb(&["drift", "production"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    // The client's own `ERROR failed with error client error (Connect)` lines stay out of stderr...
+    assert!(!stderr.contains("client error"), "{stderr}");
+    assert!(!stderr.contains("ERROR"), "{stderr}");
+    // ...and plumb's own message, naming the context and the server, is in the report.
+    assert!(
+        stdout.contains("cannot reach cluster `production` at http://127.0.0.1:"),
+        "{stdout}"
+    );
+    // `-vv` is for debugging the connection: the client's logs are shown there.
+    let output = clusters.plumb(&["drift", "production", "-vv"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("client error (Connect)"));
+}
+
+#[test]
+fn a_kubeconfig_that_cannot_be_read_is_named_once_unquoted() {
+    let clusters = Clusters::start(Switches::default());
+    let missing = clusters.repo.path().join("no-such-kubeconfig");
+    let output = clusters.plumb(&[
+        "drift",
+        "production",
+        "--kubeconfig",
+        missing.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // kube's own message reads `from '"/path"'`: the path quoted twice.
+    assert!(
+        stderr.contains(&format!(
+            "cannot read the kubeconfig {}: ",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("'\""), "{stderr}");
+}
+
+#[test]
 fn parity_live_compares_two_clusters() {
     let clusters = Clusters::start(Switches::default());
     let over_api =

@@ -34,6 +34,11 @@ pub struct Settings {
     pub fingerprint_key: Option<String>,
     /// `NO_COLOR`: no colours unless `--color always`.
     pub no_color: bool,
+    /// `TERM=dumb`: a terminal that cannot show escape sequences; stderr stays plain.
+    pub dumb_terminal: bool,
+    /// Whether progress notes and logs on stderr may carry colour (`--color`, `NO_COLOR`,
+    /// `TERM=dumb`, a terminal on stderr: [`crate::progress::stderr_styled`]).
+    pub stderr_styled: bool,
     /// `CI`: a CI job, where progress notes stay off.
     pub in_ci: bool,
     /// The render cache's directory: `--cache-dir`/`PLUMB_CACHE_DIR`, else `$XDG_CACHE_HOME/plumb`,
@@ -58,9 +63,13 @@ impl Settings {
                     })
             })
             .flatten();
+        let no_color = var("NO_COLOR").is_some();
+        let dumb_terminal = var("TERM").is_some_and(|t| t == "dumb");
         Settings {
             fingerprint_key: var("PLUMB_FINGERPRINT_KEY").map(|k| k.to_string_lossy().into_owned()),
-            no_color: var("NO_COLOR").is_some(),
+            no_color,
+            dumb_terminal,
+            stderr_styled: crate::progress::stderr_styled(common.color, no_color, dumb_terminal),
             in_ci: var("CI").is_some_and(|v| v != "false"),
             cache_dir,
         }
@@ -75,19 +84,20 @@ impl<'a> Context<'a> {
             None => Fingerprinter::random(),
         };
         let quiet = common.quiet || settings.in_ci;
+        let progress = Progress::new(quiet, settings.stderr_styled);
         let renderer = Renderer::new(RenderOptions {
             cache_dir: settings.cache_dir.clone(),
             timeout: common.render_timeout,
             helm: common.helm.clone(),
             kustomize: common.kustomize.clone(),
-            quiet,
+            progress,
             offline: common.offline,
         });
         Context {
             common,
             normalizer: Normalizer::new(fingerprinter),
             renderer,
-            progress: Progress::new(quiet),
+            progress,
             today: crate::timestamp::today(),
             now: crate::timestamp::now_seconds(),
             settings,

@@ -619,9 +619,20 @@ fn kubeconfig_message(
     error: &kube::config::KubeconfigError,
     files: &[std::path::PathBuf],
 ) -> String {
-    let kube::config::KubeconfigError::Parse(_) = error else {
-        return scrubbed(error);
-    };
+    use kube::config::{KubeconfigError, LoadDataError};
+    // kube quotes these paths twice ('"/root/.kube/config"'); plumb names a path once.
+    match error {
+        KubeconfigError::ReadConfig(source, path) => {
+            return format!("cannot read the kubeconfig {}: {source}", path.display());
+        }
+        KubeconfigError::LoadCertificateAuthority(LoadDataError::ReadFile(source, path))
+        | KubeconfigError::LoadClientCertificate(LoadDataError::ReadFile(source, path))
+        | KubeconfigError::LoadClientKey(LoadDataError::ReadFile(source, path)) => {
+            return read_file_message(error, source, path);
+        }
+        KubeconfigError::Parse(_) => {}
+        _ => return scrubbed(error),
+    }
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let text = error.to_string();
     let place = Regex::new(r"line (\d+) column (\d+)")
@@ -654,6 +665,20 @@ fn kubeconfig_message(
         "{}: not a valid kubeconfig at line {line} column {column}{key} (the value is not shown)",
         names.join(", ")
     )
+}
+
+/// A certificate or key file the kubeconfig names that cannot be read, its path said once.
+fn read_file_message(
+    error: &kube::config::KubeconfigError,
+    source: &std::io::Error,
+    path: &std::path::Path,
+) -> String {
+    let what = match error {
+        kube::config::KubeconfigError::LoadCertificateAuthority(_) => "certificate authority",
+        kube::config::KubeconfigError::LoadClientCertificate(_) => "client certificate",
+        _ => "client key",
+    };
+    format!("cannot read the {what} file {}: {source}", path.display())
 }
 
 /// The kubeconfig files kube reads: `--kubeconfig FILE`, else `KUBECONFIG`'s list, else

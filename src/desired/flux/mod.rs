@@ -591,7 +591,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(120),
             helm: Some(tool("PLUMB_TEST_HELM4", ".tools/bin/helm")),
             kustomize: Some(tool("PLUMB_TEST_KUBECTL", ".tools/bin/kubectl")),
-            quiet: true,
+            progress: crate::progress::Progress::off(),
             offline: true,
         });
         let reading = Reading {

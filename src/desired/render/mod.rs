@@ -91,7 +91,8 @@ pub struct RenderOptions {
     /// helm and kustomize as the user named them (a path, or a name on PATH).
     pub helm: Option<String>,
     pub kustomize: Option<String>,
-    pub quiet: bool,
+    /// The run's progress notes (off with `-q`, in CI, or piped).
+    pub progress: Progress,
     /// `--offline`: remote charts come from the cache only, never fetched.
     pub offline: bool,
 }
@@ -129,7 +130,7 @@ impl Renderer {
             helm_given: options.helm,
             kustomize_given: options.kustomize,
             timeout: options.timeout,
-            progress: Progress::new(options.quiet),
+            progress: options.progress,
             helm: OnceLock::new(),
             kustomize: OnceLock::new(),
             checkout: Mutex::new(None),
