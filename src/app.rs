@@ -468,8 +468,12 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
             )],
             Format::Junit => vec![report::junit::render(&report, fail_on)],
             // Parts only in files (a CI job posts each as a comment); stdout gets the whole text.
-            Format::Markdown if to_file => report::markdown::render(&report, fail_on),
-            Format::Markdown => report::markdown::render_with_limit(&report, fail_on, WHOLE),
+            Format::Markdown if to_file => {
+                report::markdown::render(&report, fail_on, shown(context))
+            }
+            Format::Markdown => {
+                report::markdown::render_with_limit(&report, fail_on, shown(context), WHOLE)
+            }
             Format::Table => vec![report::table::render(
                 &report,
                 &table_options(context, fail_on, to_file),
@@ -559,13 +563,18 @@ fn table_options(
             .then(terminal_columns)
             .flatten()
             .unwrap_or(report::table::PIPED_WIDTH),
-        show: match common.show {
-            None => report::table::Show::Triage,
-            Some(crate::cli::Show::Expected) => report::table::Show::Expected,
-            Some(crate::cli::Show::All) => report::table::Show::All,
-        },
+        show: shown(context),
         fail_on,
         only_new: common.fail_on_new,
+    }
+}
+
+/// What the table and the Markdown comment list beyond triage (`--show`).
+fn shown(context: &Context<'_>) -> report::table::Show {
+    match context.common.show {
+        None => report::table::Show::Triage,
+        Some(crate::cli::Show::Expected) => report::table::Show::Expected,
+        Some(crate::cli::Show::All) => report::table::Show::All,
     }
 }
 

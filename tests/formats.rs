@@ -114,9 +114,18 @@ fn markdown_summarises_every_status_under_the_limit() {
             "the demo has every status: {counts:?}"
         );
     }
+    // `--show expected`: every status listed (by default expected findings are only counted).
     let text = run(
         &repo,
-        &["parity", "staging", "production", "-o", "markdown"],
+        &[
+            "parity",
+            "staging",
+            "production",
+            "-o",
+            "markdown",
+            "--show",
+            "expected",
+        ],
         1,
     );
     assert!(text.len() <= LIMIT);
@@ -178,7 +187,7 @@ fn markdown_summarises_every_status_under_the_limit() {
     // --report writes the comment to a file, the same text.
     let file = repo.path().join("comment.md");
     repo.plumb()
-        .args(["parity", "staging", "production"])
+        .args(["parity", "staging", "production", "--show", "expected"])
         .arg(format!("--report=markdown={}", file.display()))
         .assert()
         .code(1);

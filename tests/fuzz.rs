@@ -453,7 +453,11 @@ fn markdown(input: &[u8]) -> Outcome {
     // The limit plumb writes comments with; smaller ones exist for tests only.
     let limit = plumb::report::markdown::LIMIT;
     {
-        let parts = plumb::report::markdown::render(&report, FailOn::Severity(Severity::Warning));
+        let parts = plumb::report::markdown::render(
+            &report,
+            FailOn::Severity(Severity::Warning),
+            plumb::report::table::Show::All,
+        );
         if parts.is_empty() {
             return broken("markdown-empty", "no part at all");
         }

@@ -324,3 +324,29 @@ fn an_audit_has_a_section_per_environment_and_pair_in_promotion_order() {
     assert!(image > production_at, "{text}");
     assert!(text.contains("\nexit 1: "), "{text}");
 }
+
+#[test]
+fn the_markdown_comment_lists_expected_findings_only_on_show() {
+    let repo = support::demo_repo();
+    let markdown = |extra: &[&str]| -> String {
+        let output = repo
+            .plumb()
+            .args(["parity", "staging", "production", "-o", "markdown"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    // The demo's 16 sizing differences are expected (sized-per-environment): counted, not listed.
+    let triage = markdown(&[]);
+    assert!(!triage.contains("spec.replicas"), "{triage}");
+    assert!(
+        triage.contains("expected not listed: --show expected"),
+        "{triage}"
+    );
+    assert!(triage.contains("data.password"), "{triage}");
+    let shown = markdown(&["--show", "expected"]);
+    assert!(shown.contains("spec.replicas"), "{shown}");
+    assert!(!shown.contains("expected not listed"), "{shown}");
+}

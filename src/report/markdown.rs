@@ -11,6 +11,7 @@
 use super::common::{
     kind_label, line_diff, multi_line, name_label, scope_label, scopes, truncate, visible_controls,
 };
+use super::table::Show;
 use super::{ByChange, FailOn, Finding, Report};
 use crate::compare::FindingKind;
 use crate::diff::ChangeOp;
@@ -27,18 +28,24 @@ const NOTICE_RESERVE: usize = 2_000;
 const TOTAL: &str = "\u{0}TOTAL\u{0}";
 const CLOSE: &str = "</details>\n\n";
 
-/// The comment in parts, each at most [`LIMIT`] bytes; one part when it fits.
-pub fn render(report: &Report, fail_on: FailOn) -> Vec<String> {
-    render_with_limit(report, fail_on, LIMIT)
+/// The comment in parts, each at most [`LIMIT`] bytes; one part when it fits. `expected`
+/// findings are listed only when `show` asks for them (`--show`); the summary counts them always.
+pub fn render(report: &Report, fail_on: FailOn, show: Show) -> Vec<String> {
+    render_with_limit(report, fail_on, show, LIMIT)
 }
 
 /// As [`render`], with another limit (tests use small ones). Limits under 8 KiB are raised to it,
 /// so the summary and one finding always fit.
-pub fn render_with_limit(report: &Report, fail_on: FailOn, limit: usize) -> Vec<String> {
+pub fn render_with_limit(
+    report: &Report,
+    fail_on: FailOn,
+    show: Show,
+    limit: usize,
+) -> Vec<String> {
     let limit = limit.max(8 * 1024);
     let title = title(report);
     let head = head(report, fail_on, &title);
-    let sections = sections(report, limit);
+    let sections = sections(report, limit, show);
 
     // Parts hold whole findings; a section cut between parts is closed and opened again.
     let mut parts: Vec<String> = Vec::new();
@@ -469,11 +476,20 @@ struct Item {
     text: String,
 }
 
-fn sections(report: &Report, limit: usize) -> Vec<Section> {
+fn sections(report: &Report, limit: usize, show: Show) -> Vec<Section> {
     let mut out = Vec::new();
     for scope in scopes(report) {
         let mut findings: Vec<&Finding> =
             report.findings.iter().filter(|f| f.envs == scope).collect();
+        let mut by_status: std::collections::BTreeMap<Status, usize> = Default::default();
+        for f in &findings {
+            *by_status.entry(f.status).or_default() += 1;
+        }
+        let total = findings.len();
+        // Expected findings are counted, and listed only on `--show` (the summary table above
+        // counts them too, so a section of expected findings alone is left out); a diff's changes
+        // always are.
+        findings.retain(|f| show.lists(f));
         if findings.is_empty() {
             continue;
         }
@@ -490,19 +506,18 @@ fn sections(report: &Report, limit: usize) -> Vec<Section> {
             };
             key(a).cmp(&key(b))
         });
-        let mut by_status: std::collections::BTreeMap<Status, usize> = Default::default();
-        for f in &findings {
-            *by_status.entry(f.status).or_default() += 1;
-        }
-        let summary = format!(
-            "{} finding(s): {}",
-            findings.len(),
+        let hidden = total - findings.len();
+        let mut summary = format!(
+            "{total} finding(s): {}",
             by_status
                 .iter()
                 .map(|(s, n)| format!("{n} {}", s.as_str()))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        if hidden > 0 {
+            let _ = write!(summary, " ({hidden} expected not listed: --show expected)");
+        }
         let items = findings
             .iter()
             .map(|f| Item {
@@ -763,7 +778,7 @@ mod tests {
     fn one_huge_value_is_cut_to_fit_a_part() {
         let big = |c: &str| (0..5_000).map(|i| format!("{c}{i}\n")).collect::<String>();
         let r = report(&[("a", big("l"), big("r")), ("b", "1".into(), "2".into())]);
-        let parts = render_with_limit(&r, FailOn::Never, 8 * 1024);
+        let parts = render_with_limit(&r, FailOn::Never, Show::All, 8 * 1024);
         for part in &parts {
             assert!(part.len() <= 8 * 1024, "{}", part.len());
         }
@@ -791,7 +806,7 @@ mod tests {
             name: huge.clone(),
             ..Default::default()
         }];
-        let parts = render(&r, FailOn::Never);
+        let parts = render(&r, FailOn::Never, Show::All);
         for part in &parts {
             assert!(part.len() <= LIMIT, "{}", part.len());
         }
@@ -816,7 +831,7 @@ mod tests {
         for f in &mut r.findings {
             f.envs = vec!["st\u{3}<b>age".into(), "prod".into()];
         }
-        let parts = render_with_limit(&r, FailOn::Never, 8 * 1024);
+        let parts = render_with_limit(&r, FailOn::Never, Show::All, 8 * 1024);
         assert!(parts.len() > 1);
         assert!(
             parts[0].contains("st\\u{0003}&lt;b&gt;age"),
@@ -841,7 +856,7 @@ mod tests {
             .iter()
             .map(|(n, l, r)| (n.as_str(), l.clone(), r.clone()))
             .collect();
-        let parts = render_with_limit(&report(&borrowed), FailOn::Never, 8 * 1024);
+        let parts = render_with_limit(&report(&borrowed), FailOn::Never, Show::All, 8 * 1024);
         let total = parts.len();
         assert!(total >= 3, "{total}");
         assert!(parts[0].contains(&format!("split into {total} parts")));
@@ -867,7 +882,7 @@ mod tests {
         }
         r.findings[0].change = Some(ChangeOp::Added);
         r.finish();
-        let text = render(&r, FailOn::Never).concat();
+        let text = render(&r, FailOn::Never, Show::All).concat();
         assert!(text.contains("| 2 change (1 added, 1 changed) |"), "{text}");
     }
 }

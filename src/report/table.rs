@@ -69,6 +69,17 @@ pub enum Show {
     All,
 }
 
+impl Show {
+    /// Whether a view that lists findings (the table, the Markdown comment) lists `finding`:
+    /// `expected` ones only when asked — except a diff's changes, which are what a diff is read
+    /// for.
+    pub fn lists(self, finding: &Finding) -> bool {
+        self != Show::Triage
+            || finding.status != Status::Expected
+            || finding.kind == FindingKind::Change
+    }
+}
+
 /// The width the table fits when its output is not a terminal (piped, or written to a file).
 pub const PIPED_WIDTH: usize = 100;
 
@@ -158,7 +169,7 @@ pub fn render(report: &Report, options: &Options) -> String {
     let shown: Vec<&Finding> = report
         .findings
         .iter()
-        .filter(|f| options.show != Show::Triage || f.status != Status::Expected)
+        .filter(|f| options.show.lists(f))
         .collect();
     if report.command == "audit" {
         for scope in sections(report) {
@@ -346,11 +357,7 @@ fn section_line(report: &Report, scope: &[String], options: &Options) -> String 
 }
 
 fn hidden_expected<'a>(findings: impl Iterator<Item = &'a Finding>, show: Show) -> usize {
-    if show == Show::Triage {
-        findings.filter(|f| f.status == Status::Expected).count()
-    } else {
-        0
-    }
+    findings.filter(|f| !show.lists(f)).count()
 }
 
 /// Where a finding goes in the table: what fails the run first — violations, and unreviewed
