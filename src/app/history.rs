@@ -119,7 +119,6 @@ pub fn read(
             }
         }
     }
-    let searched_since = entries.last().map_or(0, |e| e.time);
     tracing::info!(
         env,
         entries = entries.len(),
@@ -127,12 +126,7 @@ pub fn read(
         read_again,
         "read history"
     );
-    Ok(History {
-        searched_commits: entries.len(),
-        searched_since,
-        entries,
-        ended,
-    })
+    Ok(History { entries, ended })
 }
 
 /// `commit`'s first parent, none at the root — or where the clone does not hold it (a shallow

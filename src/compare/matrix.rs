@@ -478,8 +478,6 @@ mod tests {
             })
             .collect();
         History {
-            searched_commits: entries.len(),
-            searched_since: entries.last().map_or(NOW, |e| e.time),
             entries,
             ended: HistoryEnd::Root,
         }

@@ -24,13 +24,21 @@ pub struct History {
     /// Newest first. The first is the state the run loaded (its commit the latest that changed
     /// it, at or before the ref).
     pub entries: Vec<HistoryEntry>,
-    /// How many commits of the environment's history were searched (`--history N` bounds it).
-    pub searched_commits: usize,
-    /// Committer time (seconds since the epoch) of the oldest commit searched.
-    pub searched_since: i64,
     /// Why the search stopped there.
     #[serde(default)]
     pub ended: HistoryEnd,
+}
+
+impl History {
+    /// How many commits of the environment's history were searched (`--history N` bounds it).
+    pub fn searched_commits(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Committer time (seconds since the epoch) of the oldest commit searched.
+    pub fn searched_since(&self) -> i64 {
+        self.entries.last().map_or(0, |e| e.time)
+    }
 }
 
 /// Why a history search stopped where it did: messages say so where it matters (a shallow clone
@@ -347,8 +355,8 @@ pub fn judge(
         upstream_value: current.clone(),
         since_commit: since.commit.clone(),
         since_time: since.time,
-        searched_commits: history.searched_commits,
-        searched_since: history.searched_since,
+        searched_commits: history.searched_commits(),
+        searched_since: history.searched_since(),
         age_days: age_minutes / (60 * 24),
         overdue,
     })
@@ -598,8 +606,6 @@ mod tests {
             })
             .collect();
         History {
-            searched_commits: entries.len(),
-            searched_since: entries.last().map_or(NOW, |e| e.time),
             entries,
             ended: HistoryEnd::Root,
         }

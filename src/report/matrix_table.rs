@@ -108,29 +108,7 @@ pub fn render(report: &MatrixReport, style: Style) -> String {
             }
         }
     }
-    if !report.errors.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "{}",
-            style.red("INCOMPLETE — plumb could not see everything:")
-        );
-        for e in &report.errors {
-            let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
-            let text = format!(
-                "{} [{}] {}: {}{}",
-                visible_controls(&e.env),
-                visible_controls(&e.kind),
-                visible_controls(what),
-                visible_controls(&e.message.replace('\n', " ")),
-                e.unjudged_note()
-            );
-            for (i, line) in wrap(&text, WIDTH - 4).into_iter().enumerate() {
-                let indent = if i == 0 { "  " } else { "    " };
-                let _ = writeln!(out, "{indent}{line}");
-            }
-        }
-    }
+    super::table::write_errors(&mut out, &report.errors, style, WIDTH);
     out
 }
 

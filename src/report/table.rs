@@ -16,6 +16,7 @@ use super::{FailOn, Finding, Report};
 use crate::compare::FindingKind;
 use crate::diff::ChangeOp;
 use crate::exit::Exit;
+use crate::model::RunError;
 use crate::policy::{Severity, Status};
 use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::Value;
@@ -194,32 +195,7 @@ pub fn render(report: &Report, options: &Options) -> String {
         write_entries(&mut out, report, shown, options, width, &implied);
     }
 
-    if !report.errors.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "{}",
-            style.red("INCOMPLETE — plumb could not see everything:")
-        );
-        for e in &report.errors {
-            let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
-            let text = format!(
-                "{} [{}] {}: {}{}",
-                visible_controls(&e.env),
-                visible_controls(&e.kind),
-                visible_controls(what),
-                visible_controls_keeping_lines(&e.message),
-                e.unjudged_note()
-            );
-            // A tool's output keeps its lines, each under the error it belongs to.
-            for (i, line) in text.lines().enumerate() {
-                let indent = if i == 0 { "  " } else { "    " };
-                for piece in wrap_words(line, width - indent.len(), 2) {
-                    let _ = writeln!(out, "{}", format!("{indent}{piece}").trim_end());
-                }
-            }
-        }
-    }
+    write_errors(&mut out, &report.errors, style, width);
     write_suppressions(&mut out, report, style, width);
     let hidden = hidden_expected(report.findings.iter(), options.show);
     if hidden == 0
@@ -453,6 +429,37 @@ fn write_entries(
         }
         current = (entry.len() == 1).then_some(header);
         write_finding(out, entry[0], style, width);
+    }
+}
+
+/// What could not be seen, after the findings: each error on its lines, a tool's output keeping
+/// its own lines, each under the error it belongs to. The matrix table ends the same way.
+pub(crate) fn write_errors(out: &mut String, errors: &[RunError], style: Style, width: usize) {
+    if errors.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{}",
+        style.red("INCOMPLETE — plumb could not see everything:")
+    );
+    for e in errors {
+        let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
+        let text = format!(
+            "{} [{}] {}: {}{}",
+            visible_controls(&e.env),
+            visible_controls(&e.kind),
+            visible_controls(what),
+            visible_controls_keeping_lines(&e.message),
+            e.unjudged_note()
+        );
+        for (i, line) in text.lines().enumerate() {
+            let indent = if i == 0 { "  " } else { "    " };
+            for piece in wrap_words(line, width - indent.len(), 2) {
+                let _ = writeln!(out, "{}", format!("{indent}{piece}").trim_end());
+            }
+        }
     }
 }
 
