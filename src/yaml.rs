@@ -88,10 +88,45 @@ fn options() -> serde_saphyr::Options {
 pub fn parse_documents(text: &str, file: &str) -> Result<Vec<Document>, YamlError> {
     let parsed = parse_values(text, file)?;
     let mut documents = Vec::with_capacity(parsed.len());
+    // Read a second time, with positions, only when the file holds a `kind: List`.
+    let mut positioned: Option<Vec<serde_saphyr::Spanned<Positioned>>> = None;
     for (value, line) in parsed {
-        push_unwrapped(value, file, line, &mut documents)?;
+        let item_lines = if is_list(&value) {
+            let documents = positioned.get_or_insert_with(|| {
+                serde_saphyr::from_str_multiple_with_options(text, options()).unwrap_or_default()
+            });
+            list_item_lines(documents, line)
+        } else {
+            Vec::new()
+        };
+        push_unwrapped(value, file, line, &item_lines, &mut documents)?;
     }
     Ok(documents)
+}
+
+/// The line of each item of the `kind: List` document that starts on `line` (none when the
+/// positions cannot be read: the items then keep the list's line).
+fn list_item_lines(documents: &[serde_saphyr::Spanned<Positioned>], line: u64) -> Vec<u64> {
+    documents
+        .iter()
+        .find(|d| d.referenced.line() == line)
+        .and_then(|d| d.value.list_items())
+        .map(|items| items.iter().map(|i| i.referenced.line()).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a value is a `kind: List` (or `*List` with items) that [`parse_documents`] unwraps.
+fn is_list(value: &Value) -> bool {
+    value.as_object().is_some_and(is_list_map)
+}
+
+fn is_list_map(map: &serde_json::Map<String, Value>) -> bool {
+    map.get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k == "List" || k.ends_with("List") && map.contains_key("items"))
+        && map
+            .get("items")
+            .is_some_and(|i| i.is_array() || i.is_null())
 }
 
 /// Parses a YAML or JSON stream into its top-level values and their lines, as written (no List
@@ -398,27 +433,152 @@ fn yaml_error(error: &serde_saphyr::Error, file: &str, values: Values) -> YamlEr
     }
 }
 
-/// The 1-based line of the field `path` names inside the document of `text` that starts on
-/// `document_line` (a [`Document`]'s `line`): the line of the field's key, or of the list entry a
-/// selector or index picks. A path that leaves what the file writes (a field only the other side
-/// has, a value a renderer or normalization made) gives the line of its deepest part the file
-/// has; none when not even its first part is there, the document is not found, or the text does
-/// not parse (a `kind: List`'s items share the list's line, so they get none either). Values are
-/// never read out of it: only keys and selector fields are compared.
-pub fn field_line(text: &str, document_line: u64, path: &crate::diff::path::Path) -> Option<u64> {
-    let documents: Vec<serde_saphyr::Spanned<Positioned>> =
-        serde_saphyr::from_str_multiple_with_options(text, options()).ok()?;
-    let document = documents
+/// Which object of a file a finding is about: where the report says it starts (0 for a rendered
+/// object, whose line in the tool's output is no line of the file) and its kind and name.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectAt<'a> {
+    pub line: u64,
+    pub kind: &'a str,
+    pub name: &'a str,
+}
+
+/// A file's YAML with the line of every key and list entry, to find the 1-based line of the field
+/// `path` names inside `object` ([`PositionedFile::field_line`]): the line of the field's
+/// key, or of the list entry a selector or index picks. A path that leaves what the file writes (a
+/// field only the other side has, a value a renderer, patch or normalization made) gives the line
+/// of its deepest part the file has; none when not even its first part is there or the object is
+/// not found. Values are never read out of the file: only keys, selector fields, kinds and names
+/// are compared.
+///
+/// The object is the document (or `kind: List` item) starting on its line, or for a rendered
+/// object (line 0) the one of its kind and name in the file a renderer named — the resource file
+/// of a Kustomize base, where a `namePrefix` may have changed the name, so the only object of its
+/// kind will do too. A file that is not YAML before rendering (a Helm template) is read as text:
+/// see [`template_field_line`]. Parsed once, however many findings point into it.
+pub struct PositionedFile {
+    text: String,
+    /// None when the text is not YAML (a Helm template).
+    documents: Option<Vec<serde_saphyr::Spanned<Positioned>>>,
+}
+
+impl PositionedFile {
+    pub fn parse(text: String) -> PositionedFile {
+        let documents = serde_saphyr::from_str_multiple_with_options(&text, options()).ok();
+        PositionedFile { text, documents }
+    }
+
+    pub fn field_line(&self, object: ObjectAt, path: &crate::diff::path::Path) -> Option<u64> {
+        match &self.documents {
+            Some(documents) => field_line(documents, object, path),
+            None if object.line == 0 => template_field_line(&self.text, object.kind, path),
+            None => None,
+        }
+    }
+}
+
+fn field_line(
+    documents: &[serde_saphyr::Spanned<Positioned>],
+    object: ObjectAt,
+    path: &crate::diff::path::Path,
+) -> Option<u64> {
+    // Every object of the file: its documents, and the items of the Lists among them.
+    let objects: Vec<&serde_saphyr::Spanned<Positioned>> = documents
         .iter()
-        .find(|d| d.referenced.line() == document_line)?;
-    let mut node = &document.value;
-    let mut found = None;
+        .flat_map(|d| match d.value.list_items() {
+            Some(items) => items.iter().collect(),
+            None => vec![d],
+        })
+        .collect();
+    let is_named = |o: &serde_saphyr::Spanned<Positioned>| {
+        o.value.scalar_at(&["kind"]) == Some(object.kind)
+            && o.value.scalar_at(&["metadata", "name"]) == Some(object.name)
+    };
+    let candidates: Vec<_> = if object.line > 0 {
+        let at_line = |o: &&serde_saphyr::Spanned<Positioned>| o.referenced.line() == object.line;
+        objects.into_iter().filter(at_line).collect()
+    } else {
+        let of_kind = |o: &&serde_saphyr::Spanned<Positioned>| {
+            o.value.scalar_at(&["kind"]) == Some(object.kind)
+        };
+        objects.into_iter().filter(of_kind).collect()
+    };
+    // The one named so; else, on a line, the first there; else the only one of its kind.
+    let found = match candidates.iter().find(|o| is_named(o)) {
+        Some(named) => named,
+        None if object.line > 0 || candidates.len() == 1 => candidates.first()?,
+        None => return None,
+    };
+    let mut node = &found.value;
+    let mut line = None;
     for segment in &path.0 {
-        let Some((line, child)) = node.child(segment) else {
+        let Some((at, child)) = node.child(segment) else {
             break;
         };
-        found = Some(line);
+        line = Some(at);
         node = child;
+    }
+    line
+}
+
+/// [`PositionedFile::field_line`] for a Helm template, which is text until Helm renders it: from the document
+/// that declares `kind: <kind>` (the file's first when none does), each key of the path is the
+/// first line below its parent, indented deeper, that writes `key:`; a selector `[name=api]` is
+/// the first deeper line writing `name: api`. An index, or a key written by a template function
+/// (`{{- toYaml .Values.resources | nindent 12 }}`), ends the walk at the deepest part found. A
+/// best effort that can only point at a line of the right file, never at a wrong object's value.
+fn template_field_line(text: &str, kind: &str, path: &crate::diff::path::Path) -> Option<u64> {
+    use crate::diff::path::Segment;
+    let lines: Vec<&str> = text.lines().collect();
+    // The document declaring the kind: from the `---` before its `kind:` line to the next `---`.
+    let kind_line = lines
+        .iter()
+        .position(|l| l.strip_prefix("kind:").is_some_and(|k| k.trim() == kind));
+    let start = kind_line
+        .and_then(|k| lines[..k].iter().rposition(|l| l.starts_with("---")))
+        .map_or(0, |separator| separator + 1);
+    let end = lines[start..]
+        .iter()
+        .position(|l| l.starts_with("---"))
+        .map_or(lines.len(), |n| start + n);
+    let (mut from, mut parent_indent, mut found) = (start, None::<usize>, None);
+    for segment in &path.0 {
+        let wanted = match segment {
+            Segment::Key(key) => format!("{key}:"),
+            Segment::Select(pairs) => match pairs.as_slice() {
+                [(field, value)] => format!("{field}: {value}"),
+                _ => break,
+            },
+            Segment::Index(_) => break,
+        };
+        let mut hit = None;
+        for (index, line) in lines.iter().enumerate().take(end).skip(from) {
+            let content = line.trim_start();
+            let indent = line.len() - content.len();
+            let is_yaml = !content.is_empty() && !content.starts_with(['#', '{']);
+            if is_yaml && parent_indent.is_some_and(|p| indent <= p) {
+                break; // left the parent's block
+            }
+            let (content, indent) = match content.strip_prefix("- ") {
+                Some(rest) => (rest.trim_start(), line.len() - rest.trim_start().len()),
+                None => (content, indent),
+            };
+            let writes = content == wanted
+                || content.starts_with(&wanted)
+                    && (matches!(segment, Segment::Key(_))
+                        || content[wanted.len()..].trim_start().starts_with('#'));
+            if is_yaml && writes {
+                hit = Some((index, indent));
+                break;
+            }
+        }
+        let Some((index, indent)) = hit else { break };
+        found = Some(index as u64 + 1);
+        from = index + 1;
+        parent_indent = Some(match segment {
+            // A list entry's own keys sit at its indentation; its children deeper.
+            Segment::Select(_) => indent.saturating_sub(1),
+            _ => indent,
+        });
     }
     found
 }
@@ -433,6 +593,36 @@ enum Positioned {
 }
 
 impl Positioned {
+    /// A `kind: List` document's items.
+    fn list_items(&self) -> Option<&[serde_saphyr::Spanned<Positioned>]> {
+        let Positioned::Map(entries) = self else {
+            return None;
+        };
+        let kind = self.scalar_at(&["kind"])?;
+        if kind != "List" && !kind.ends_with("List") {
+            return None;
+        }
+        entries.iter().find_map(|(k, v)| match v {
+            Positioned::Seq(items) if k.value == "items" => Some(items.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The string at a path of keys, e.g. `["metadata", "name"]`.
+    fn scalar_at(&self, keys: &[&str]) -> Option<&str> {
+        let mut node = self;
+        for key in keys {
+            let Positioned::Map(entries) = node else {
+                return None;
+            };
+            node = &entries.iter().find(|(k, _)| k.value == *key)?.1;
+        }
+        match node {
+            Positioned::Scalar(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The line and node of one step of a path.
     fn child(&self, segment: &crate::diff::path::Segment) -> Option<(u64, &Positioned)> {
         use crate::diff::path::{Segment, key_text};
@@ -512,10 +702,13 @@ impl<'de> Deserialize<'de> for Positioned {
     }
 }
 
+/// Pushes `value` as one document, or each item of a List or bare sequence as its own; a List's
+/// items take their lines from `item_lines` (the top-level List's only), else the list's line.
 fn push_unwrapped(
     value: Value,
     file: &str,
     line: u64,
+    item_lines: &[u64],
     out: &mut Vec<Document>,
 ) -> Result<(), YamlError> {
     match value {
@@ -523,21 +716,16 @@ fn push_unwrapped(
         Value::Array(items) => {
             // A bare top-level sequence of objects (some tools write that): each item is an object.
             for item in items {
-                push_unwrapped(item, file, line, out)?;
+                push_unwrapped(item, file, line, &[], out)?;
             }
             Ok(())
         }
         Value::Object(mut map) => {
-            let is_list =
-                map.get("kind").and_then(Value::as_str).is_some_and(|k| {
-                    k == "List" || k.ends_with("List") && map.contains_key("items")
-                }) && map
-                    .get("items")
-                    .is_some_and(|i| i.is_array() || i.is_null());
-            if is_list {
+            if is_list_map(&map) {
                 if let Some(Value::Array(items)) = map.remove("items") {
-                    for item in items {
-                        push_unwrapped(item, file, line, out)?;
+                    for (index, item) in items.into_iter().enumerate() {
+                        let line = item_lines.get(index).copied().unwrap_or(line);
+                        push_unwrapped(item, file, line, &[], out)?;
                     }
                 }
                 return Ok(());
@@ -584,12 +772,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn field_line(text: &str, object: ObjectAt, path: &crate::diff::path::Path) -> Option<u64> {
+        PositionedFile::parse(text.to_string()).field_line(object, path)
+    }
+
     #[test]
     fn a_field_line_is_its_key_or_list_entry_line() {
         use crate::diff::path::Path;
         let text = "# a comment\n---\nkind: ConfigMap\n---\napiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: side\n          image: s:1\n        - name: api\n          ports: [{containerPort: 80}]\n          image: a:1\n";
         let docs = parse_documents(text, "f.yaml").unwrap();
-        let line = |p: &str| field_line(text, docs[1].line, &Path::parse(p).unwrap());
+        let at = |line| ObjectAt {
+            line,
+            kind: "Deployment",
+            name: "x",
+        };
+        let line = |p: &str| field_line(text, at(docs[1].line), &Path::parse(p).unwrap());
         assert_eq!(
             line("spec.template.spec.containers[name=api].image"),
             Some(15)
@@ -605,7 +802,97 @@ mod tests {
             Some(13)
         );
         assert_eq!(line("metadata.name"), None);
-        assert_eq!(field_line(text, 99, &Path::parse("kind").unwrap()), None);
+        assert_eq!(
+            field_line(text, at(99), &Path::parse("kind").unwrap()),
+            None
+        );
+    }
+
+    #[test]
+    fn list_items_have_their_own_lines_and_fields() {
+        use crate::diff::path::Path;
+        let text = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a}\n    data: {k: v}\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: b}\n    data:\n      k: v\n";
+        let docs = parse_documents(text, "l.yaml").unwrap();
+        assert_eq!(docs.iter().map(|d| d.line).collect::<Vec<_>>(), [4, 8]);
+        let at = ObjectAt {
+            line: docs[1].line,
+            kind: "ConfigMap",
+            name: "b",
+        };
+        assert_eq!(
+            field_line(text, at, &Path::parse("data.k").unwrap()),
+            Some(12)
+        );
+        // JSON, all on one line: the items share it, and the name tells them apart.
+        let json = r#"{"apiVersion":"v1","kind":"List","items":[{"kind":"ConfigMap","metadata":{"name":"a"}},{"kind":"ConfigMap","metadata":{"name":"b"},"data":{"k":"v"}}]}"#;
+        let docs = parse_documents(json, "l.json").unwrap();
+        assert_eq!(docs.iter().map(|d| d.line).collect::<Vec<_>>(), [1, 1]);
+        let at = ObjectAt {
+            line: 1,
+            kind: "ConfigMap",
+            name: "b",
+        };
+        assert_eq!(
+            field_line(json, at, &Path::parse("data.k").unwrap()),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn a_rendered_object_is_found_by_kind_and_name_or_as_the_only_one_of_its_kind() {
+        use crate::diff::path::Path;
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: api}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 1\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker}\nspec:\n  replicas: 2\n";
+        let path = Path::parse("spec.replicas").unwrap();
+        let at = |kind, name| ObjectAt {
+            line: 0,
+            kind,
+            name,
+        };
+        assert_eq!(
+            field_line(text, at("Deployment", "worker"), &path),
+            Some(15)
+        );
+        assert_eq!(field_line(text, at("Deployment", "api"), &path), Some(9));
+        // A namePrefix renamed it: two Deployments, neither so named, is no answer.
+        assert_eq!(field_line(text, at("Deployment", "prod-api"), &path), None);
+        let ports = Path::parse("metadata").unwrap();
+        assert_eq!(field_line(text, at("Service", "prod-api"), &ports), Some(3));
+    }
+
+    #[test]
+    fn a_helm_template_is_walked_by_indentation() {
+        use crate::diff::path::Path;
+        let text = "{{- if .Values.enabled }}\n---\napiVersion: v1\nkind: Service\nspec:\n  ports: [{port: 80}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include \"web.fullname\" . }}\n  labels:\n    {{- include \"web.labels\" . | nindent 4 }}\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      containers:\n        - name: sidecar\n          image: \"busybox\"\n        - name: api\n          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n          resources:\n            {{- toYaml .Values.resources | nindent 12 }}\n{{- end }}\n";
+        assert!(serde_saphyr::from_str::<Value>(text).is_err(), "not YAML");
+        let at = ObjectAt {
+            line: 0,
+            kind: "Deployment",
+            name: "web",
+        };
+        let line = |p: &str| field_line(text, at, &Path::parse(p).unwrap());
+        assert_eq!(
+            line("spec.template.spec.containers[name=api].image"),
+            Some(22)
+        );
+        assert_eq!(
+            line("spec.template.spec.containers[name=sidecar].image"),
+            Some(20)
+        );
+        assert_eq!(line("spec.replicas"), Some(15));
+        // Written by a template function: the deepest part written out.
+        assert_eq!(
+            line("spec.template.spec.containers[name=api].resources.limits.cpu"),
+            Some(23)
+        );
+        assert_eq!(line("metadata.labels.app"), Some(12));
+        // The Service's spec.ports is another document's: this one's spec.
+        assert_eq!(line("spec.ports"), Some(14));
+        // A file the YAML parser reads is never walked as text.
+        let at_line = ObjectAt { line: 3, ..at };
+        assert_eq!(
+            field_line(text, at_line, &Path::parse("spec").unwrap()),
+            None
+        );
     }
 
     #[test]

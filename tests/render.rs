@@ -572,3 +572,110 @@ fn kustomize_is_found_on_path_else_kubectl_kustomize_and_its_version_reported() 
         ["parity ConfigMap/cm metadata.labels.env"]
     );
 }
+
+/// The line of the one line of `file` in the repository holding `needle`.
+fn line_holding(repo: &Repo, file: &str, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(repo.path().join(file)).unwrap();
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "{file}: {needle} on lines {lines:?}");
+    lines[0] as u64
+}
+
+/// A rendered object has no line of its own, but its field does: SARIF points at the `image:` line
+/// of the Helm template (read as text) and at `replicas:` in the Kustomize base the origin
+/// annotation named (found by kind, under a namePrefix that renamed it), on both sides of a parity
+/// pair.
+#[test]
+fn sarif_points_rendered_objects_at_the_field_in_their_template_or_base() {
+    let repo = fixture_repo();
+    let output = run(
+        &repo,
+        &tool("helm4"),
+        &[
+            "parity",
+            "staging",
+            "production",
+            "-o",
+            "sarif",
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let log: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let region_of = |resource: &str, path: &str| -> (String, Value, Value) {
+        let result = results
+            .iter()
+            .find(|r| {
+                let text = r["message"]["text"].as_str().unwrap();
+                text.contains(resource) && text.contains(&format!("] {path} "))
+            })
+            .unwrap_or_else(|| panic!("no result for {resource} {path}: {log:#}"));
+        let physical = &result["locations"][0]["physicalLocation"];
+        let related = &result["relatedLocations"][0]["physicalLocation"];
+        (
+            physical["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            physical["region"]["startLine"].clone(),
+            related["region"]["startLine"].clone(),
+        )
+    };
+    let template = "charts/shop/templates/deployment.yaml";
+    let image = line_holding(&repo, template, "image: \"{{");
+    assert_eq!(
+        region_of(
+            "shop/shop-web",
+            "spec.template.spec.containers[name=web].image"
+        ),
+        (template.to_string(), image.into(), image.into())
+    );
+    let base = "apps/api/base/deployment.yaml";
+    let replicas = line_holding(&repo, base, "replicas:");
+    assert_eq!(
+        region_of("shop/prod-api", "spec.replicas"),
+        (base.to_string(), replicas.into(), replicas.into())
+    );
+}
+
+/// Each object of a `kind: List` file has its own line, and its fields theirs.
+#[test]
+fn list_items_are_located_at_their_own_lines_and_fields() {
+    let repo = Repo::new();
+    let list = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: first, namespace: app}\n    data: {LEVEL: info}\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: second, namespace: app}\n    data:\n      LEVEL: LEVEL_VALUE\n";
+    repo.write(
+        "plumb.yaml",
+        "version: 1\nenvironments:\n  a: {sources: [{manifests: a}]}\n  b: {sources: [{manifests: b}]}\n",
+    )
+    .write("a/list.yaml", &list.replace("LEVEL_VALUE", "debug"))
+    .write("b/list.yaml", &list.replace("LEVEL_VALUE", "warn"));
+    repo.commit("lists");
+    let output = repo
+        .plumb()
+        .args(["parity", "a", "b", "-o", "sarif", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let log: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{log:#}");
+    let level = line_holding(&repo, "a/list.yaml", "LEVEL: debug");
+    assert_eq!(level, 12);
+    let physical = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(physical["region"]["startLine"], level, "{log:#}");
+    // The table names the item's own line, not the List's.
+    let output = repo
+        .plumb()
+        .args(["parity", "a", "b", "--fail-on", "never", "--color", "never"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("a/list.yaml:8"), "{table}");
+}

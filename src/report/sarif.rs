@@ -237,12 +237,12 @@ fn result(f: &Finding, id: &str, index: usize, fallback: Option<&str>) -> Value 
 }
 
 /// A file in Git and the line to point at: the field's own line where the edge found it in the
-/// file (app/lines.rs), else the object's first line. Line 0 means the line is unknown (a
-/// rendered object): the file alone, then.
+/// file (app/lines.rs), else the object's first line; a rendered object (line 0) whose field
+/// was not found is the file alone.
 fn physical(source: &crate::model::SourceLocation, field_line: Option<u64>) -> Value {
     let mut physical = json!({"artifactLocation": {"uri": uri(&source.file)}});
-    if source.line > 0 {
-        physical["region"] = json!({"startLine": field_line.unwrap_or(source.line)});
+    if let Some(line) = field_line.or((source.line > 0).then_some(source.line)) {
+        physical["region"] = json!({"startLine": line});
     }
     physical
 }
