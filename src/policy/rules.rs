@@ -205,7 +205,10 @@ struct RawWaiver {
     /// Why the violation is accepted (a ticket, a plan).
     reason: String,
     /// The last day the waiver holds, `YYYY-MM-DD`.
-    #[schemars(with = "String", regex(pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$"))]
+    #[schemars(
+        with = "String",
+        regex(pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$")
+    )]
     expires: Spanned<String>,
 }
 
