@@ -396,6 +396,7 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
         Command::Policy {
             action: PolicyCommand::Show { name },
         } => policy_commands::policy_show(name),
+        Command::Schema { file, out_file } => tool_commands::schema(*file, out_file.as_deref()),
         Command::Completion { shell } => tool_commands::completion(*shell),
         Command::Version { .. } => tool_commands::version(context),
         Command::Compare {

@@ -343,6 +343,17 @@ pub enum Shell {
     Powershell,
 }
 
+/// The files `plumb schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFile {
+    /// plumb.yaml.
+    Config,
+    /// A policy file.
+    Policy,
+    /// A policy test file (`plumb policy test`).
+    PolicyTest,
+}
+
 /// The commands, in the order a user meets them.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -560,6 +571,19 @@ pub enum Command {
         #[command(subcommand)]
         action: PolicyCommand,
     },
+    /// Print the JSON Schema of plumb.yaml, a policy file or a policy test file, for editors
+    /// (yaml-language-server) and CI validators.
+    #[command(after_help = "Examples:
+  plumb schema config --out-file plumb.schema.json   the file init's plumb.yaml names
+  plumb schema policy > policies/policy.schema.json
+  plumb schema policy-test")]
+    Schema {
+        /// Which file's schema: config (plumb.yaml), policy, policy-test.
+        file: SchemaFile,
+        /// Write the schema to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out_file: Option<PathBuf>,
+    },
     /// Print a shell's completion script for plumb.
     #[command(after_help = "Examples:
   source <(plumb completion bash)                         this bash session
@@ -592,9 +616,10 @@ impl Command {
         Option<&HistoryArgs>,
     ) {
         match self {
-            Command::Init { .. } | Command::Policy { .. } | Command::Completion { .. } => {
-                (None, None, None, None)
-            }
+            Command::Init { .. }
+            | Command::Policy { .. }
+            | Command::Schema { .. }
+            | Command::Completion { .. } => (None, None, None, None),
             Command::Render { render, .. } | Command::Version { render } => {
                 (None, Some(render), None, None)
             }

@@ -5,6 +5,7 @@
 
 use crate::diagnostic::{LocatedError, find_line_with};
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,24 +25,35 @@ pub enum ConfigError {
     NotFound { start: String },
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// plumb's configuration: the environments, where their desired and live state come from, which
+/// pairs are compared, and the policies that judge the differences (docs/config.md).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The file format's version: `1`.
+    #[schemars(extend("const" = 1))]
     pub version: u32,
-    /// Default revision for desired state.
+    /// The Git revision desired state is read at by default (a branch, tag or commit; default:
+    /// HEAD). `--ref` overrides it.
     #[serde(rename = "ref", default)]
     pub git_ref: Option<String>,
-    /// In file order: "file order" decides promotion order within a stage.
+    /// The environments by name. Their order in the file decides promotion order within a stage.
+    #[schemars(with = "BTreeMap<String, Environment>")]
     pub environments: IndexMap<String, Environment>,
+    /// Pairs of environments compared with each other: peers (`between: [prod-eu, prod-us]`), or
+    /// a promotion edge refined with namespace maps, equivalents, policies and `max_lag`.
     #[serde(default)]
     pub parity: Vec<ParityPair>,
-    /// Policy files, directories and shipped policies, with where each is written (a path that
-    /// leaves the repository is an error at its line).
+    /// Policy files, directories of them, and shipped policies (`builtin:noise`), relative to
+    /// this file and inside the repository.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub policies: Vec<serde_saphyr::Spanned<String>>,
-    /// URLs that name this repository (Argo CD `repoURL`, Flux GitRepository `url`).
+    /// URLs that name this repository (Argo CD `repoURL`, Flux GitRepository `url`): sources
+    /// naming them are read from this checkout.
     #[serde(default)]
     pub repositories: Vec<String>,
+    /// How remote Helm charts are fetched.
     #[serde(default)]
     pub charts: Charts,
     /// More version paths for promotion order, beside container images and Flux HelmRelease
@@ -57,17 +69,21 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One environment: where its desired state comes from, and its live state.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
     /// The environment whose changes reach this one next: a promotion edge `upstream -> this`.
     #[serde(default)]
     pub upstream: Option<String>,
-    /// Namespace for namespaced objects that name none.
+    /// Namespace for namespaced objects that name none (default: `default`).
     #[serde(default)]
     pub namespace: Option<String>,
+    /// Where desired state comes from, read from Git: at least one source.
     #[serde(default)]
+    #[schemars(with = "Vec<SourceEntry>")]
     pub sources: Vec<Source>,
+    /// Where live state comes from, for drift: a kubeconfig context or a snapshot file.
     #[serde(default)]
     pub live: Option<Live>,
 }
@@ -102,14 +118,32 @@ impl Source {
 
 /// A source written as a mapping with one kind key (`manifests`, `kustomize`, `helm`, `argocd`,
 /// `flux`); `name` goes with `argocd` and `flux` only.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    rename = "Source",
+    description = "Where desired state comes from: exactly one of `manifests`, `kustomize`, `helm`, `argocd`, `flux`. Paths are relative to plumb.yaml, read from Git.",
+    extend("oneOf" = [
+        {"required": ["manifests"]},
+        {"required": ["kustomize"]},
+        {"required": ["helm"]},
+        {"required": ["argocd"]},
+        {"required": ["flux"]}
+    ])
+)]
 struct SourceEntry {
+    /// Plain manifests: a file, a directory (read recursively: `*.yaml`, `*.yml`, `*.json`) or
+    /// a glob.
     manifests: Option<String>,
+    /// A directory with a kustomization, built with kustomize (or `kubectl kustomize`).
     kustomize: Option<String>,
+    /// A Helm chart rendered with `helm template`.
     helm: Option<HelmSource>,
+    /// A file of Argo CD Applications or ApplicationSets, followed as Argo CD would.
     argocd: Option<String>,
+    /// A file or directory of Flux Kustomizations and HelmReleases, followed as Flux would.
     flux: Option<String>,
+    /// With `argocd` or `flux`: which of the file's objects is this environment.
     name: Option<String>,
 }
 
@@ -175,22 +209,28 @@ impl ControllerSource {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A Helm chart and the values it is rendered with.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HelmSource {
+    /// The chart: a directory in the repository, or `{repo, chart, version}` for a remote one.
     pub chart: ChartSpec,
+    /// The release name (`.Release.Name`; default: the chart directory's name).
     #[serde(default)]
     pub release: Option<String>,
+    /// The release namespace (`.Release.Namespace`; default: the environment's namespace).
     #[serde(default)]
     pub namespace: Option<String>,
+    /// Values files, in order, relative to plumb.yaml.
     #[serde(default)]
     pub values: Vec<String>,
+    /// Single values, as `helm --set` gives them (`image.tag: "1.4.0"`); they win over files.
     #[serde(default)]
     pub set: BTreeMap<String, serde_json::Value>,
 }
 
 /// A chart: a directory in the repository, or a chart in a remote repository.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ChartSpec {
     Path(String),
@@ -208,10 +248,12 @@ impl ChartSpec {
 
 /// A chart in a chart repository (`https://…`) or an OCI registry (`oci://…`): pulled with helm
 /// into the render cache (docs/rendering.md).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteChart {
+    /// The chart repository's URL (`https://…`) or an OCI registry path (`oci://…`).
     pub repo: String,
+    /// The chart's name in that repository.
     pub chart: String,
     /// An exact version or a range (`>=1.0.0`, `1.x`), resolved against the repository index.
     #[serde(default)]
@@ -227,7 +269,7 @@ impl RemoteChart {
 }
 
 /// `charts:` in plumb.yaml.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Charts {
     /// Repository URL (or `oci://` prefix) -> the HTTP chart repository that serves it instead.
@@ -235,32 +277,49 @@ pub struct Charts {
     pub mirrors: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// An environment's live state, for drift: one of `context` and `snapshot`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("not" = {"required": ["context", "snapshot"]}))]
 pub struct Live {
+    /// The kubeconfig context of the environment's cluster (`--context` overrides it).
     #[serde(default)]
     pub context: Option<String>,
+    /// A snapshot file (`plumb snapshot`, or a `kubectl get -o json` List), relative to plumb.yaml.
     #[serde(default)]
     pub snapshot: Option<String>,
+    /// Namespaces to read from the cluster (default: those desired state names).
     #[serde(default)]
     pub namespaces: Vec<String>,
+    /// Field managers that apply from Git (Argo CD, Flux, kubectl): fields others changed are
+    /// reported as drift with who changed them.
     #[serde(default)]
     pub field_managers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Two environments compared with each other, and what is the same between them though written
+/// differently.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParityPair {
+    /// The two environments, `[left, right]`.
+    #[schemars(length(min = 2, max = 2))]
     pub between: Vec<String>,
+    /// Left namespace -> right namespace: objects are paired across these.
     #[serde(default)]
     pub namespaces: BTreeMap<String, String>,
+    /// Pairs of tokens that mean the same on each side (`[staging.example.com, example.com]`),
+    /// left first.
     #[serde(default)]
+    #[schemars(inner(length(min = 2, max = 2)))]
     pub equivalents: Vec<Vec<String>>,
     /// Policy files for this pair only, judged before the global list (rules and waivers).
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub policies: Vec<serde_saphyr::Spanned<String>>,
     /// On a promotion edge: how long downstream may lag behind upstream (`14d`, `36h`, `90m`).
     #[serde(default)]
+    #[schemars(regex(pattern = r"^\s*[0-9]+[dhm]\s*$"))]
     pub max_lag: Option<String>,
 }
 

@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod report;
+pub mod schema;
 pub mod scrub;
 pub mod timestamp;
 pub mod yaml;

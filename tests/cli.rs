@@ -1357,6 +1357,7 @@ fn every_command_help_shows_an_example() {
         "snapshot",
         "compare",
         "policy",
+        "schema",
         "completion",
         "version",
     ] {
@@ -1372,7 +1373,7 @@ fn every_command_help_shows_an_example() {
     let help = String::from_utf8_lossy(&support::plumb().arg("--help").output().unwrap().stdout)
         .into_owned();
     let order: Vec<usize> = [
-        "init", "render", "parity", "drift", "diff", "matrix", "audit",
+        "init", "render", "parity", "drift", "diff", "matrix", "audit", "policy", "schema",
     ]
     .iter()
     .map(|c| help.find(&format!("\n  {c} ")).unwrap())

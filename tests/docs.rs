@@ -1,11 +1,13 @@
 //! The documentation's examples are checked against the binary, so the docs cannot drift from
 //! it: every `plumb.yaml` in README.md and docs/*.md loads (its configuration parses and
-//! validates), and every policy file passes `plumb policy lint`.
+//! validates), every policy file passes `plumb policy lint`, and each is valid against the JSON
+//! Schema `plumb schema` prints (python-jsonschema), so editors do not flag what the docs show.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use support::Repo;
+use support::python::{json_schema_errors, yaml_to_json};
 
 /// A fenced ```yaml block of a Markdown file, with the line its text starts on.
 struct Example {
@@ -140,4 +142,28 @@ fn every_policy_file_in_the_docs_passes_lint() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_plumb_yaml_and_policy_in_the_docs_is_valid_against_its_schema() {
+    let examples = yaml_examples();
+    for (kind, is_kind) in [
+        ("config", Example::is_config as fn(&Example) -> bool),
+        ("policy", Example::is_policy),
+    ] {
+        let instances: Vec<(String, serde_json::Value)> = examples
+            .iter()
+            .filter(|e| is_kind(e))
+            .map(|e| (e.place(), yaml_to_json(&e.text)))
+            .collect();
+        assert!(!instances.is_empty(), "no {kind} example found");
+        let output = support::plumb().args(["schema", kind]).output().unwrap();
+        let schema = serde_json::from_slice(&output.stdout).unwrap();
+        let invalid: Vec<String> = json_schema_errors(&schema, &instances)
+            .into_iter()
+            .filter(|(_, errors)| !errors.is_empty())
+            .map(|(place, errors)| format!("{place}:\n  {}", errors.join("\n  ")))
+            .collect();
+        assert!(invalid.is_empty(), "{}", invalid.join("\n"));
+    }
 }

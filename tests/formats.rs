@@ -9,7 +9,7 @@ mod support;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use support::python::python_packages;
 use support::{Repo, demo_repo};
 
 const LIMIT: usize = 65_536;
@@ -18,49 +18,6 @@ fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name)
-}
-
-/// The directory holding the pinned Python packages, installed on first use.
-fn python_packages() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let requirements = std::fs::read(data("python-requirements.txt")).unwrap();
-        let hash: u64 = requirements.iter().fold(0xcbf29ce484222325, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
-        });
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("python-{hash:016x}"));
-        if dir.join(".complete").is_file() {
-            return dir;
-        }
-        let staging = dir.with_extension(format!("tmp{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        let output = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(["--no-input", "--no-deps", "--only-binary=:all:", "--target"])
-            .arg(&staging)
-            .arg("-r")
-            .arg(data("python-requirements.txt"))
-            .output()
-            .expect("python3 must be installed for the format tests");
-        assert!(
-            output.status.success(),
-            "pip install of the test parsers failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::write(staging.join(".complete"), "").unwrap();
-        // Another test binary may have finished first: either copy will do.
-        if std::fs::rename(&staging, &dir).is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        assert!(dir.join(".complete").is_file());
-        dir
-    })
 }
 
 /// Runs tests/data/check_formats.py with `args` and returns the JSON it printed.

@@ -604,3 +604,68 @@ spec:
     }
     assert_loads(&repo, &config);
 }
+
+/// init's plumb.yaml names its schema on the first line (yaml-language-server's comment), and
+/// writes that schema beside it: an editor finds it with no network. The schema validates the
+/// written plumb.yaml (python-jsonschema); init never clobbers a schema it did not write.
+#[test]
+fn init_writes_the_schema_its_first_line_names_and_never_clobbers_it() {
+    use support::python::{json_schema_errors, yaml_to_json};
+    let demo = repo_of(&support::fixtures().join("demo"));
+    let (config, stderr) = init(&demo);
+    let first = config.lines().next().unwrap();
+    assert_eq!(
+        first, "# yaml-language-server: $schema=plumb.schema.json",
+        "{config}"
+    );
+    assert!(stderr.contains("plumb.schema.json"), "{stderr}");
+    let schema_path = demo.path().join("plumb.schema.json");
+    let schema_text = std::fs::read_to_string(&schema_path).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let printed = demo.plumb().args(["schema", "config"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&printed.stdout), schema_text);
+    let errors = json_schema_errors(&schema, &[("plumb.yaml".into(), yaml_to_json(&config))]);
+    assert_eq!(errors["plumb.yaml"], Vec::<String>::new(), "{config}");
+
+    // A second init refuses, and leaves both files as they were.
+    let output = demo.plumb().arg("init").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    // Without plumb.yaml, a schema file that is not plumb's own is not replaced either.
+    std::fs::remove_file(demo.path().join("plumb.yaml")).unwrap();
+    std::fs::write(&schema_path, "{\"mine\": true}\n").unwrap();
+    let output = demo.plumb().arg("init").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("plumb.schema.json exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&schema_path).unwrap(),
+        "{\"mine\": true}\n"
+    );
+    assert!(!demo.path().join("plumb.yaml").exists());
+    // --force replaces it with the schema.
+    let output = demo.plumb().args(["init", "--force"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&schema_path).unwrap(), schema_text);
+
+    // To stdout: the comment still names the file, and stderr says how to create it; nothing
+    // is written.
+    let other = repo_of(&support::fixtures().join("demo"));
+    let output = other
+        .plumb()
+        .args(["init", "--out-file", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .starts_with("# yaml-language-server: $schema=plumb.schema.json\n")
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("plumb schema config --out-file plumb.schema.json")
+    );
+    assert!(!other.path().join("plumb.schema.json").exists());
+}

@@ -18,6 +18,7 @@ mod writer;
 use super::{AppError, write_output};
 use crate::config::FILE_NAME;
 use crate::exit::Exit;
+use crate::schema::{CONFIG_SCHEMA_FILE, FileKind};
 use repositories::ThisRepository;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -212,6 +213,19 @@ pub fn init(root: &Path, force: bool, output: Option<&Path>) -> Result<Exit, App
             path: target.display().to_string(),
         });
     }
+    let schema_text = FileKind::Config.schema_text();
+    let schema_path = target
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(CONFIG_SCHEMA_FILE);
+    // The same schema already there is left as it is; another one (an older plumb's, or a file of
+    // the user's) is replaced only with --force, as plumb.yaml is.
+    let schema_is_current = std::fs::read_to_string(&schema_path).is_ok_and(|t| t == schema_text);
+    if !to_stdout && schema_path.exists() && !schema_is_current && !force {
+        return Err(AppError::ConfigExists {
+            path: schema_path.display().to_string(),
+        });
+    }
     let here = Here::new(root);
     let files = layout::walk(&here.root);
     let objects = controller_objects(&here, &files);
@@ -233,7 +247,11 @@ pub fn init(root: &Path, force: bool, output: Option<&Path>) -> Result<Exit, App
             root: root.display().to_string(),
         });
     }
-    let text = writer::render_config(&here, &findings, &this);
+    let text = format!(
+        "{}{}",
+        schema_comment(),
+        writer::render_config(&here, &findings, &this)
+    );
     for warning in &findings.warnings {
         let env = warning
             .env
@@ -244,7 +262,16 @@ pub fn init(root: &Path, force: bool, output: Option<&Path>) -> Result<Exit, App
     }
     if to_stdout {
         write_output(None, &text)?;
+        eprintln!(
+            "plumb: the first line names {CONFIG_SCHEMA_FILE} for editors: write it beside the file with `plumb schema config --out-file {CONFIG_SCHEMA_FILE}`"
+        );
     } else {
+        if !schema_is_current {
+            std::fs::write(&schema_path, &schema_text).map_err(|source| AppError::Write {
+                path: schema_path.display().to_string(),
+                source,
+            })?;
+        }
         std::fs::write(&target, &text).map_err(|source| AppError::Write {
             path: target.display().to_string(),
             source,
@@ -260,8 +287,25 @@ pub fn init(root: &Path, force: bool, output: Option<&Path>) -> Result<Exit, App
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        if !schema_is_current {
+            eprintln!(
+                "plumb: wrote {}, the schema its first line names for editors",
+                schema_path.display()
+            );
+        }
     }
     Ok(Exit::Clean)
+}
+
+/// The first lines of the written plumb.yaml: the `yaml-language-server` comment naming the
+/// schema file beside it (a relative path, so editors find it with no network and no published
+/// URL), and how to refresh that file after an upgrade (docs/config.md, "Schemas").
+fn schema_comment() -> String {
+    format!(
+        "# yaml-language-server: $schema={CONFIG_SCHEMA_FILE}\n\
+         # {CONFIG_SCHEMA_FILE} beside this file is its schema, for editors; after upgrading plumb,\n\
+         # refresh it with `plumb schema config --out-file {CONFIG_SCHEMA_FILE}`.\n"
+    )
 }
 
 /// Whether a folder-layout source reads what a controller object reads (the same path, one

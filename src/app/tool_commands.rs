@@ -1,9 +1,12 @@
-//! The commands about plumb itself: `plumb version` and `plumb completion SHELL`.
+//! The commands about plumb itself: `plumb version`, `plumb completion SHELL` and `plumb schema
+//! FILE`.
 
 use super::{AppError, Context, write_output};
-use crate::cli::{Cli, Shell};
+use crate::cli::{Cli, SchemaFile, Shell};
 use crate::exit::Exit;
+use crate::schema::FileKind;
 use clap::CommandFactory;
+use std::path::Path;
 
 /// The commit plumb was built from ("unknown" outside a Git checkout), from build.rs.
 pub const BUILD_COMMIT: &str = env!("PLUMB_BUILD_COMMIT");
@@ -44,5 +47,17 @@ pub(super) fn completion(shell: Shell) -> Result<Exit, AppError> {
     let mut script = Vec::new();
     clap_complete::generate(target, &mut Cli::command(), "plumb", &mut script);
     write_output(None, &String::from_utf8_lossy(&script))?;
+    Ok(Exit::Clean)
+}
+
+/// `plumb schema FILE`: the JSON Schema of a file plumb reads, generated from the types that
+/// parse it (docs/config.md, "Schemas"), on stdout or into `--out-file`.
+pub(super) fn schema(file: SchemaFile, out_file: Option<&Path>) -> Result<Exit, AppError> {
+    let kind = match file {
+        SchemaFile::Config => FileKind::Config,
+        SchemaFile::Policy => FileKind::Policy,
+        SchemaFile::PolicyTest => FileKind::PolicyTest,
+    };
+    write_output(out_file, &kind.schema_text())?;
     Ok(Exit::Clean)
 }

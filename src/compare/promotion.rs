@@ -69,7 +69,7 @@ pub struct HistoryEntry {
 }
 
 /// How a downstream version stands against upstream's history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PromotionState {
     /// Upstream declared downstream's value before its current one: downstream is behind.

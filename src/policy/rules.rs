@@ -5,6 +5,7 @@ use super::Severity;
 use super::expr::Expression;
 use super::pattern::PathPattern;
 use crate::diagnostic::LocatedError;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -21,26 +22,35 @@ pub enum PolicyError {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+/// Which comparisons a rule judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleScope {
+    /// Differences between two environments.
     Parity,
+    /// Differences between Git and a cluster.
     Drift,
+    /// Both.
     #[default]
     All,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// What a rule decides about the differences it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
+    /// Not a finding at all: the path is noise (managed fields, status).
     Ignore,
+    /// Expected: reported as `expected`, severity info.
     Allow,
+    /// A violation at the rule's severity.
     Deny,
+    /// The two sides must differ (parity): the same value is a violation.
     RequireDifferent,
 }
 
 /// Which objects a rule, waiver or check applies to. Empty lists match everything.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Match {
     /// `Kind` (any group) or `group/Kind`.
@@ -70,12 +80,14 @@ pub struct Match {
     pub envs: Vec<String>,
     /// Ordered pairs of globs `[left, right]`: parity findings of such a pair, nothing else.
     #[serde(default)]
+    #[schemars(inner(length(min = 2, max = 2)))]
     pub pairs: Vec<Vec<String>>,
     /// Pairs that are (`true`) or are not (`false`) promotion edges; matches pairs only.
     #[serde(default)]
     pub edges: Option<bool>,
     /// Finding kinds: drift, missing, unmanaged, parity, only-in, check, change, promotion.
     #[serde(default)]
+    #[schemars(with = "Vec<FindingKindName>")]
     pub findings: Vec<String>,
     /// Objects one of these sources applies (rules a source declares for its own objects, such
     /// as Argo CD `ignoreDifferences`); never written in a policy file.
@@ -85,6 +97,25 @@ pub struct Match {
     /// `managedFieldsManagers`); never written in a policy file.
     #[serde(skip)]
     pub managers: Vec<String>,
+}
+
+/// The schema of one `match.findings` entry: [`FINDING_KINDS`] (a test checks they agree).
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(
+    rename = "FindingKind",
+    description = "A kind of finding: drift, missing, unmanaged, parity, only-in, check, change, promotion."
+)]
+#[allow(dead_code)]
+enum FindingKindName {
+    Drift,
+    Missing,
+    Unmanaged,
+    Parity,
+    OnlyIn,
+    Check,
+    Change,
+    Promotion,
 }
 
 /// The finding kinds `match.findings` may name.
@@ -99,70 +130,127 @@ pub const FINDING_KINDS: &[&str] = &[
     "promotion",
 ];
 
-#[derive(Debug, Deserialize)]
+/// A policy file: rules that decide what differences mean, waivers for accepted violations,
+/// and checks every object must pass (docs/policies.md).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PolicyFile")]
 struct RawFile {
+    /// The file format's version: `1`.
+    #[schemars(with = "u32", extend("const" = 1))]
     version: Spanned<u32>,
+    /// Rules, in order: the first rule that matches a difference decides it.
     #[serde(default)]
     rules: Vec<RawRule>,
+    /// Accepted violations of a rule or check, each with an owner, a reason and an expiry.
     #[serde(default)]
     waivers: Vec<RawWaiver>,
+    /// Assertions every matching object must pass, in CEL over `object`.
     #[serde(default)]
     checks: Vec<RawCheck>,
+    /// The severity of differences no rule decides (`unreviewed`; default: drift error, parity
+    /// warning).
     #[serde(default)]
     defaults: Option<RawDefaults>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A rule: which differences it matches and what it decides about them.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Rule")]
 struct RawRule {
+    /// The rule's id, unique in the file: reports and waivers name it.
+    #[schemars(with = "String")]
     id: Spanned<String>,
+    /// Why the rule exists, shown in reports.
     #[serde(default)]
     description: Option<String>,
+    /// Which comparisons the rule judges (default: all).
     #[serde(default)]
     scope: RuleScope,
+    /// Which objects the rule applies to (default: every object).
     #[serde(default, rename = "match")]
     matcher: Match,
+    /// The fields the rule decides: plumb paths (`spec.containers[*].image`, `data.*`,
+    /// `metadata.**`) or JSON Pointers (`/spec/replicas`). None: the whole object.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     paths: Vec<Spanned<String>>,
+    /// What the rule decides about the differences it matches.
     action: Action,
+    /// A CEL expression over `left`, `right` and `object`: the rule applies only where it holds
+    /// (`right >= left`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     condition: Option<Spanned<String>>,
+    /// How serious a violation of the rule is (`deny`, `require-different`; default: error).
     #[serde(default)]
     severity: Option<Severity>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An accepted violation: the rule's findings on the matching objects are `waived` until the
+/// day after `expires`.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Waiver")]
 struct RawWaiver {
+    /// The id of the rule or check waived.
+    #[schemars(with = "String")]
     rule: Spanned<String>,
+    /// Which objects the waiver covers (default: every object).
     #[serde(default, rename = "match")]
     matcher: Match,
+    /// Who answers for the waiver.
     owner: String,
+    /// Why the violation is accepted (a ticket, a plan).
     reason: String,
+    /// The last day the waiver holds, `YYYY-MM-DD`.
+    #[schemars(
+        with = "String",
+        regex(pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$")
+    )]
     expires: Spanned<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A check: a CEL assertion every matching object must pass.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Check")]
 struct RawCheck {
+    /// The check's id, unique among the file's rules and checks: reports and waivers name it.
+    #[schemars(with = "String")]
     id: Spanned<String>,
+    /// Why the check exists, shown in reports.
     #[serde(default)]
     description: Option<String>,
+    /// Which objects the check applies to (default: every object).
     #[serde(default, rename = "match")]
     matcher: Match,
+    /// A CEL expression over `object` that must hold
+    /// (`object.spec.template.spec.containers.all(c, !c.image.endsWith(':latest'))`).
+    #[schemars(with = "String")]
     assert: Spanned<String>,
+    /// How serious a failed check is (default: error).
     #[serde(default)]
     severity: Option<Severity>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The severity of differences no rule decides.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Defaults")]
 struct RawDefaults {
+    /// Of parity differences.
     #[serde(default)]
     parity: Option<Severity>,
+    /// Of drift.
     #[serde(default)]
     drift: Option<Severity>,
+}
+
+/// The policy file's schema (`plumb schema policy`).
+pub(crate) fn json_schema(kind: crate::schema::FileKind) -> serde_json::Value {
+    crate::schema::generate::<RawFile>(kind)
 }
 
 /// Where something was written: file, line, column.
@@ -441,6 +529,13 @@ defaults: {parity: warning, drift: error}
             PolicyError::Invalid(e) => *e,
             other => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn the_schema_names_every_finding_kind() {
+        let schema = json_schema(crate::schema::FileKind::Policy);
+        let names = &schema["$defs"]["FindingKind"]["enum"];
+        assert_eq!(names, &serde_json::json!(FINDING_KINDS), "{schema:#}");
     }
 
     #[test]

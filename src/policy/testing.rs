@@ -18,35 +18,55 @@ use crate::model::{Inventory, Scopes};
 use crate::normalize::Normalizer;
 use crate::pipeline::{self, DriftScope};
 use crate::yaml::Document;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 
-/// A test file: which policies, on which day, and the cases.
-#[derive(Debug, Deserialize)]
+/// A policy test file (`plumb policy test`): which policies, on which day, and the cases, each
+/// objects and the outcome expected at each path or of each check (docs/policies.md).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PolicyTestFile")]
 struct RawTestFile {
+    /// The file format's version: `1`.
+    #[schemars(with = "u32", extend("const" = 1))]
     version: Spanned<u32>,
-    /// Policy files, directories and shipped policies, relative to the test file.
+    /// Policy files, directories and shipped policies, relative to the test file (default:
+    /// plumb.yaml's policies).
     #[serde(default)]
     policies: Option<Vec<String>>,
     /// The day waivers are judged on (`YYYY-MM-DD`); default today.
     #[serde(default)]
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$")
+    )]
     today: Option<Spanned<String>>,
+    /// The cases, each run through the same normalization, comparison and judgement as a real run.
     cases: Vec<RawCase>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One case: a pair of objects (`left`, `right`) and the outcome expected at each path, or one
+/// `object` and the outcome expected of each check.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Case")]
 struct RawCase {
+    /// What the case shows, printed beside ok or FAILED.
+    #[schemars(with = "String")]
     name: Spanned<String>,
+    /// A pair case's comparison (default: parity).
     #[serde(default)]
     scope: Option<CaseScope>,
+    /// The left object: the first environment's (parity) or Git's (drift).
     #[serde(default)]
     left: Option<Value>,
+    /// The right object: the second environment's (parity) or the cluster's (drift).
     #[serde(default)]
     right: Option<Value>,
+    /// The one object of a check case.
     #[serde(default)]
     object: Option<Value>,
     /// The environments the case plays in, for rules scoped by `match.envs` or `pairs`: one for
@@ -60,19 +80,34 @@ struct RawCase {
     /// `findings: [promotion]`: a case has no Git history to judge promotion order from.
     #[serde(default)]
     promotion: Option<RawPromotion>,
+    /// The outcome expected at each path (pair cases) or of each check id (object cases); a
+    /// finding not listed fails the case.
+    #[schemars(with = "BTreeMap<String, Outcome>")]
     expect: BTreeMap<String, Spanned<Outcome>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// How a pair case's right-side versions stand against the left's history.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "CasePromotion")]
 struct RawPromotion {
+    /// lag, unvalidated or reverted.
     state: PromotionState,
     /// When upstream began running its current value (`YYYY-MM-DD`); default: the file's day.
     #[serde(default)]
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$")
+    )]
     since: Option<Spanned<String>>,
     /// For `lag`: whether it is past the pair's `max_lag`.
     #[serde(default)]
     overdue: bool,
+}
+
+/// The policy test file's schema (`plumb schema policy-test`).
+pub(crate) fn json_schema(kind: crate::schema::FileKind) -> serde_json::Value {
+    crate::schema::generate::<RawTestFile>(kind)
 }
 
 /// A case's promotion block: every differing version of the pair (an image, a Flux chart
@@ -85,15 +120,18 @@ pub struct CasePromotion {
     pub overdue: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Which comparison a pair case runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CaseScope {
+    /// Two environments' desired states.
     Parity,
+    /// Desired state (left) against live state (right).
     Drift,
 }
 
 /// What a case expects at a path, or of a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Ignored,

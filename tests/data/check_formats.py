@@ -1,5 +1,6 @@
 """Reads plumb's output back with real parsers and prints what they saw, as JSON, for
-tests/formats.rs. Usage: check_formats.py sarif FILE SCHEMA | junit FILE | prom FILE"""
+tests/formats.rs and tests/schema.rs. Usage: check_formats.py sarif FILE SCHEMA | junit FILE |
+prom FILE | jsonschema SCHEMA INSTANCE..."""
 import json
 import sys
 
@@ -66,6 +67,24 @@ def prom(path):
     print(json.dumps(families))
 
 
+def json_schema(schema_path, instance_paths):
+    """Checks the schema against draft 2020-12's metaschema (a SchemaError fails the run), then
+    prints each JSON instance's validation errors: {path: [error, ...]}."""
+    from jsonschema import Draft202012Validator
+
+    with open(schema_path) as f:
+        schema = json.load(f)
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
+    out = {}
+    for path in instance_paths:
+        with open(path) as f:
+            instance = json.load(f)
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        out[path] = [f"{list(e.absolute_path)}: {e.message}" for e in errors]
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "sarif":
@@ -74,5 +93,7 @@ if __name__ == "__main__":
         junit(sys.argv[2])
     elif kind == "prom":
         prom(sys.argv[2])
+    elif kind == "jsonschema":
+        json_schema(sys.argv[2], sys.argv[3:])
     else:
         sys.exit(f"unknown format {kind}")

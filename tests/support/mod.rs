@@ -3,6 +3,7 @@
 
 pub mod chart_repo;
 pub mod fake_apiserver;
+pub mod python;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
