@@ -692,7 +692,8 @@ fn junit_escapes_what_xml_cannot_hold() {
     repo.write(
         "right/cm.yaml",
         &format!(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg}}\ndata: {{one: {}}}\n",
+            // U+FFFE (which XML cannot hold, and which quick-junit lets through) as a YAML escape.
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg}}\ndata: {{one: {}, two: \"\\uFFFE\"}}\n",
             serde_json::to_string(nasty).unwrap()
         ),
     );
@@ -726,6 +727,11 @@ fn junit_escapes_what_xml_cannot_hold() {
             .as_str()
             .unwrap()
             .contains("\"<a href=\\\"x\\\">&amp;</a> ' \\u0001 ]]>\""),
+        "{parsed}"
+    );
+    // Shown, not dropped and not written raw (an XML parser would reject the file).
+    assert!(
+        case["failure"].as_str().unwrap().contains("\\u{fffe}"),
         "{parsed}"
     );
 }

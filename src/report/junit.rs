@@ -8,6 +8,7 @@
 use super::common::{change_line, resource_label, scope_label, scopes};
 use super::{FailOn, Finding, Report};
 use crate::policy::Status;
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use std::fmt::Write;
 
 const VALUE_MAX: usize = 200;
@@ -33,10 +34,8 @@ struct Case {
 }
 
 pub fn render(report: &Report, fail_on: FailOn) -> String {
-    let mut suites = String::new();
-    let (mut all_tests, mut all_failures, mut all_errors) = (0, 0, 0);
+    let mut junit = quick_junit::Report::new(visible(&format!("plumb {}", report.command)));
     for scope in scopes(report) {
-        let label = scope_label(&scope);
         let mut cases: Vec<Case> = Vec::new();
         for f in report.findings.iter().filter(|f| f.envs == scope) {
             let name = resource_label(f);
@@ -87,72 +86,54 @@ pub fn render(report: &Report, fail_on: FailOn) -> String {
                 error: None,
             });
         }
-        let tests = cases.len();
-        let failures = cases.iter().filter(|c| !c.failures.is_empty()).count();
-        let errors = cases.iter().filter(|c| c.error.is_some()).count();
-        all_tests += tests;
-        all_failures += failures;
-        all_errors += errors;
-        let classname = format!("plumb.{}.{}", report.command, scope.join(".."));
-        let _ = writeln!(
-            suites,
-            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" timestamp=\"{}\">",
-            xml(&label),
-            xml(&report.generated_at)
-        );
+        let classname = visible(&format!("plumb.{}.{}", report.command, scope.join("..")));
+        let mut suite = TestSuite::new(visible(&scope_label(&scope)));
+        // The report's own time, not the clock: the same report always gives the same XML.
+        suite
+            .extra
+            .insert("timestamp".into(), visible(&report.generated_at).into());
         for case in cases {
-            let file = case
-                .file
-                .as_deref()
-                .map(|f| format!(" file=\"{}\"", xml(f)))
-                .unwrap_or_default();
-            let _ = write!(
-                suites,
-                "    <testcase classname=\"{}\" name=\"{}\"{file}>",
-                xml(&classname),
-                xml(&case.name)
-            );
-            if !case.failures.is_empty() {
-                let _ = write!(
-                    suites,
-                    "\n      <failure message=\"{} finding(s) fail\" type=\"plumb\">{}</failure>",
-                    case.failures.len(),
-                    xml(&case.failures.join("\n"))
-                );
-            }
-            if let Some((kind, message)) = &case.error {
-                let _ = write!(
-                    suites,
-                    "\n      <error message=\"{}\" type=\"{}\">{}</error>",
-                    xml(&format!("incomplete: {kind}")),
-                    xml(kind),
-                    xml(message)
-                );
-            }
-            if !case.others.is_empty() {
-                let _ = write!(
-                    suites,
-                    "\n      <system-out>{}</system-out>",
-                    xml(&case.others.join("\n"))
-                );
-            }
-            if case.failures.is_empty() && case.error.is_none() && case.others.is_empty() {
-                suites.push_str("</testcase>\n");
-            } else {
-                suites.push_str("\n    </testcase>\n");
-            }
+            suite.add_test_case(test_case(case, &classname));
         }
-        suites.push_str("  </testsuite>\n");
+        junit.add_test_suite(suite);
     }
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{}\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"{all_errors}\">",
-        xml(&format!("plumb {}", report.command))
-    );
-    out.push_str(&suites);
-    out.push_str("</testsuites>\n");
-    out
+    match junit.to_string() {
+        Ok(text) => text,
+        // quick-junit writes into memory, where writing cannot fail; say so rather than panic.
+        Err(e) => format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- {} -->\n",
+            visible(&e.to_string()).replace("--", "- -")
+        ),
+    }
+}
+
+fn test_case(case: Case, classname: &str) -> TestCase {
+    let status = if !case.failures.is_empty() {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status
+            .set_message(format!("{} finding(s) fail", case.failures.len()))
+            .set_type("plumb")
+            .set_description(visible(&case.failures.join("\n")));
+        status
+    } else if let Some((kind, message)) = &case.error {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status
+            .set_message(visible(&format!("incomplete: {kind}")))
+            .set_type(visible(kind))
+            .set_description(visible(message));
+        status
+    } else {
+        TestCaseStatus::success()
+    };
+    let mut test_case = TestCase::new(visible(&case.name), status);
+    test_case.set_classname(classname);
+    if let Some(file) = &case.file {
+        test_case.extra.insert("file".into(), visible(file).into());
+    }
+    if !case.others.is_empty() {
+        test_case.set_system_out(visible(&case.others.join("\n")));
+    }
+    test_case
 }
 
 /// `[violation error parity · rule x] spec.replicas: staging: 2 → production: 5 — message`.
@@ -185,21 +166,16 @@ fn finding_line(f: &Finding) -> String {
     line
 }
 
-/// Text for an XML attribute or element: the five special characters as entities, line breaks in
-/// attributes as character references, and characters XML 1.0 cannot hold at all (other control
-/// characters) as `\u{…}`.
-pub fn xml(text: &str) -> String {
+/// Text with the characters XML 1.0 cannot hold (control characters other than tab and line
+/// breaks, U+FFFE, U+FFFF) shown as `\u{…}`. quick-junit escapes markup, but drops C0 controls
+/// silently and lets U+FFFE/U+FFFF through (which XML parsers reject); shown, two values that
+/// differ only there still read as different, and an ANSI escape is inert text instead of
+/// disappearing.
+pub fn visible(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
+            '\t' | '\n' | '\r' => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
                 let _ = write!(out, "\\u{{{:04x}}}", c as u32);
             }
@@ -211,13 +187,13 @@ pub fn xml(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::xml;
+    use super::visible;
 
     #[test]
-    fn escapes_everything_xml_cannot_hold() {
+    fn shows_what_xml_cannot_hold_and_leaves_markup_to_quick_junit() {
         assert_eq!(
-            xml("a<b>&\"'\n\u{1}"),
-            "a&lt;b&gt;&amp;&quot;&apos;&#10;\\u{0001}"
+            visible("a<b>&\"'\n\u{1}\u{1b}[31m\u{FFFE}"),
+            "a<b>&\"'\n\\u{0001}\\u{001b}[31m\\u{fffe}"
         );
     }
 }

@@ -15,11 +15,17 @@
 //! Code scanning rejects a whole upload if one result lacks a physical location, so a finding with
 //! no Git source (an unmanaged object, live parity) points at `fallback` — the repository-relative
 //! plumb.yaml that defines its environments — and, without one (`compare`), is left out.
-
 use super::common::{change_line, resource_label, scope_label};
 use super::{Finding, Report};
 use crate::policy::{Severity, Status};
-use serde_json::{Value, json};
+use serde_json::Value;
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, ReportingDescriptorReference, Result as SarifResult, ResultBaselineState,
+    ResultLevel, Run, RunAutomationDetails, Sarif, Suppression, SupressionKind, SupressionStatus,
+    Tool, ToolComponent, Version,
+};
 use std::collections::BTreeMap;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -40,17 +46,17 @@ pub fn render(report: &Report, fallback: Option<&str>) -> String {
         .count();
 
     // Rules in order of first use, so a result's ruleIndex is stable for one report.
-    let mut rules: Vec<(String, Value)> = Vec::new();
+    let mut rules: Vec<ReportingDescriptor> = Vec::new();
     let mut index_of: BTreeMap<String, usize> = BTreeMap::new();
     for f in &results_of {
         let id = rule_id(f);
         if !index_of.contains_key(&id) {
             index_of.insert(id.clone(), rules.len());
-            rules.push((id.clone(), rule(f, &id, report)));
+            rules.push(rule(f, &id, report));
         }
     }
 
-    let results: Vec<Value> = results_of
+    let results: Vec<SarifResult> = results_of
         .iter()
         .map(|f| {
             let id = rule_id(f);
@@ -58,16 +64,23 @@ pub fn render(report: &Report, fallback: Option<&str>) -> String {
         })
         .collect();
 
-    let notifications: Vec<Value> = report
+    let notifications: Vec<Notification> = report
         .errors
         .iter()
         .map(|e| {
             let what = e.source.as_deref().or(e.resource.as_deref()).unwrap_or("");
-            json!({
-                "level": "error",
-                "message": {"text": format!("{} [{}] {}: {}", e.env, e.kind, what, e.message)},
-                "descriptor": {"id": format!("plumb/incomplete/{}", e.kind)},
-            })
+            Notification::builder()
+                .level(ResultLevel::Error.to_string())
+                .message(text(format!(
+                    "{} [{}] {}: {}",
+                    e.env, e.kind, what, e.message
+                )))
+                .descriptor(
+                    ReportingDescriptorReference::builder()
+                        .id(format!("plumb/incomplete/{}", e.kind))
+                        .build(),
+                )
+                .build()
         })
         .collect();
 
@@ -77,38 +90,55 @@ pub fn render(report: &Report, fallback: Option<&str>) -> String {
         .iter()
         .map(|e| e.name.as_str())
         .collect();
-    let mut run = json!({
-        "tool": {"driver": {
-            "name": "plumb",
-            "version": report.tool.version,
-            "semanticVersion": report.tool.version,
-            "rules": rules.into_iter().map(|(_, r)| r).collect::<Vec<_>>(),
-        }},
+    let driver = ToolComponent::builder()
+        .name("plumb")
+        .version(report.tool.version)
+        .semantic_version(report.tool.version)
+        .rules(rules)
+        .build();
+    let invocation = Invocation::builder()
+        .execution_successful(report.summary.complete)
+        .end_time_utc(report.generated_at.clone())
+        .tool_execution_notifications(notifications)
+        .build();
+    let mut run_properties = BTreeMap::from([
+        ("complete".to_string(), Value::from(report.summary.complete)),
+        (
+            "expectedOmitted".to_string(),
+            Value::from(
+                report
+                    .findings
+                    .iter()
+                    .filter(|f| f.status == Status::Expected)
+                    .count(),
+            ),
+        ),
+        ("withoutLocationOmitted".to_string(), Value::from(unlocated)),
+    ]);
+    if let Some(commit) = &report.inputs.commit {
+        run_properties.insert("commit".to_string(), Value::from(commit.as_str()));
+    }
+    let run = Run::builder()
+        .tool(Tool::from(driver))
         // One category per command and environments, so uploads of several runs (drift
         // production, parity staging..production) do not close each other's alerts.
-        "automationDetails": {"id": format!("plumb/{}/{}/", report.command, envs.join("..")) },
-        "invocations": [{
-            "executionSuccessful": report.summary.complete,
-            "endTimeUtc": report.generated_at,
-            "toolExecutionNotifications": notifications,
-        }],
-        "results": results,
-        "properties": {
-            "complete": report.summary.complete,
-            "expectedOmitted": report.findings.iter().filter(|f| f.status == Status::Expected).count(),
-            "withoutLocationOmitted": unlocated,
-        },
-    });
-    if let Some(commit) = &report.inputs.commit {
-        run["properties"]["commit"] = json!(commit);
-    }
-    let log = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [run],
-    });
+        .automation_details(
+            RunAutomationDetails::builder()
+                .id(format!("plumb/{}/{}/", report.command, envs.join("..")))
+                .build(),
+        )
+        .invocations(vec![invocation])
+        .results(results)
+        .properties(bag(run_properties))
+        .build();
+    let log = Sarif::builder()
+        .schema(SCHEMA)
+        .version(Version::V2_1_0.to_string())
+        .runs(vec![run])
+        .build();
     let mut text = serde_json::to_string_pretty(&log)
-        // Serializing plain JSON values cannot fail; say so rather than panic if it ever did.
+        // The log holds only strings, numbers, booleans and maps with string keys, which always
+        // serialize; say so rather than panic if it ever did not.
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
@@ -121,12 +151,22 @@ pub fn rule_id(f: &Finding) -> String {
     }
 }
 
-fn level(s: Severity) -> &'static str {
+fn level(s: Severity) -> ResultLevel {
     match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "note",
+        Severity::Error => ResultLevel::Error,
+        Severity::Warning => ResultLevel::Warning,
+        Severity::Info => ResultLevel::Note,
     }
+}
+
+fn text(text: impl Into<String>) -> Message {
+    Message::builder().text(text.into()).build()
+}
+
+fn bag(properties: BTreeMap<String, Value>) -> PropertyBag {
+    PropertyBag::builder()
+        .additional_properties(properties)
+        .build()
 }
 
 /// A rule's description. Synthetic rules describe their kind; a policy rule's description is the
@@ -155,83 +195,116 @@ fn description(id: &str, f: &Finding, report: &Report) -> String {
         .unwrap_or_else(|| format!("Policy rule `{id}`."))
 }
 
-fn rule(f: &Finding, id: &str, report: &Report) -> Value {
-    let text = description(id, f, report);
-    json!({
-        "id": id,
-        "name": id,
-        "shortDescription": {"text": text},
-        "fullDescription": {"text": text},
-        "defaultConfiguration": {"level": level(f.severity)},
-        "properties": {"tags": ["kubernetes", "plumb", f.kind.as_str()]},
-    })
+fn rule(f: &Finding, id: &str, report: &Report) -> ReportingDescriptor {
+    let description = description(id, f, report);
+    let describe = || {
+        MultiformatMessageString::builder()
+            .text(description.clone())
+            .build()
+    };
+    ReportingDescriptor::builder()
+        .id(id)
+        .name(id)
+        .short_description(describe())
+        .full_description(describe())
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(level(f.severity).to_string())
+                .build(),
+        )
+        .properties(
+            PropertyBag::builder()
+                .tags(vec![
+                    "kubernetes".to_string(),
+                    "plumb".to_string(),
+                    f.kind.as_str().to_string(),
+                ])
+                .build(),
+        )
+        .build()
 }
 
-fn result(f: &Finding, id: &str, index: usize, fallback: Option<&str>) -> Value {
-    let mut text = format!("{} [{}]", resource_label(f), scope_label(&f.envs));
+fn result(f: &Finding, id: &str, index: usize, fallback: Option<&str>) -> SarifResult {
+    let mut message = format!("{} [{}]", resource_label(f), scope_label(&f.envs));
     if !f.path.is_empty() {
-        text.push_str(&format!(" {} — {}", f.path, change_line(f, VALUE_MAX)));
+        message.push_str(&format!(" {} — {}", f.path, change_line(f, VALUE_MAX)));
     }
-    text.push_str(&format!(": {}", f.message));
+    message.push_str(&format!(": {}", f.message));
 
-    let mut logical = json!({
-        "name": f.resource.name,
-        "fullyQualifiedName": format!("{}/{}", super::common::scope_label(&f.envs), resource_label(f)),
-        "kind": "resource",
-    });
+    let mut qualified = format!("{}/{}", scope_label(&f.envs), resource_label(f));
     if !f.path.is_empty() {
-        logical["fullyQualifiedName"] = json!(format!(
-            "{}/{}/{}",
-            scope_label(&f.envs),
-            resource_label(f),
-            f.path
-        ));
+        qualified = format!("{qualified}/{}", f.path);
     }
-    let mut location = json!({"logicalLocations": [logical]});
+    let logical = LogicalLocation::builder()
+        .name(f.resource.name.clone())
+        .fully_qualified_name(qualified)
+        .kind("resource")
+        .build();
+    let mut location = Location::builder().logical_locations(vec![logical]).build();
     if let Some(source) = &f.source {
-        location["physicalLocation"] = physical(source, f.field_lines.source);
+        location.physical_location = Some(physical(source, f.field_lines.source));
     } else if let Some(config) = fallback {
-        location["physicalLocation"] = json!({"artifactLocation": {"uri": uri(config)}});
+        location.physical_location = Some(
+            PhysicalLocation::builder()
+                .artifact_location(ArtifactLocation::builder().uri(uri(config)).build())
+                .build(),
+        );
     }
 
-    let mut result = json!({
-        "ruleId": id,
-        "ruleIndex": index,
-        "level": level(f.severity),
-        "message": {"text": text},
-        "locations": [location],
-        "partialFingerprints": {"plumbFindingId/v1": f.id},
-        "properties": {
-            "kind": f.kind.as_str(),
-            "status": f.status.as_str(),
-            "severity": f.severity.as_str(),
-            "envs": f.envs,
-            "resource": f.resource,
-            "path": f.path,
-        },
-    });
+    let properties = BTreeMap::from([
+        ("kind".to_string(), Value::from(f.kind.as_str())),
+        ("status".to_string(), Value::from(f.status.as_str())),
+        ("severity".to_string(), Value::from(f.severity.as_str())),
+        ("envs".to_string(), Value::from(f.envs.clone())),
+        (
+            "resource".to_string(),
+            // Strings and an optional string: serializing it cannot fail.
+            serde_json::to_value(&f.resource).unwrap_or_default(),
+        ),
+        ("path".to_string(), Value::from(f.path.as_str())),
+    ]);
+    let mut result = SarifResult::builder()
+        .rule_id(id)
+        .rule_index(i64::try_from(index).unwrap_or(i64::MAX))
+        .level(level(f.severity))
+        .message(text(message))
+        .locations(vec![location])
+        .partial_fingerprints(BTreeMap::from([(
+            "plumbFindingId/v1".to_string(),
+            f.id.clone(),
+        )]))
+        .properties(bag(properties))
+        .build();
     // Parity: where the other environment declares the object too.
     if let (Some(other), Some(env)) = (&f.other_source, f.envs.get(1)) {
-        result["relatedLocations"] = json!([{
-            "id": 1,
-            "physicalLocation": physical(other, f.field_lines.other_source),
-            "message": {"text": format!("{env} declares it here")},
-        }]);
+        result.related_locations = Some(vec![
+            Location::builder()
+                .id(1)
+                .physical_location(physical(other, f.field_lines.other_source))
+                .message(text(format!("{env} declares it here")))
+                .build(),
+        ]);
     }
     // With --baseline, code scanning can tell new results from ones it has seen.
-    match f.baseline {
-        Some(super::baseline::BaselineStatus::New) => result["baselineState"] = json!("new"),
-        Some(super::baseline::BaselineStatus::Recurring) => {
-            result["baselineState"] = json!("unchanged")
-        }
-        None => {}
+    result.baseline_state = match f.baseline {
+        Some(super::baseline::BaselineStatus::New) => Some(ResultBaselineState::New),
+        Some(super::baseline::BaselineStatus::Recurring) => Some(ResultBaselineState::Unchanged),
+        None => None,
     }
+    .map(|state| Value::from(state.to_string()));
     if f.status == Status::Waived {
-        result["suppressions"] = json!([{
-            "kind": "external",
-            "status": "accepted",
-            "justification": f.message.split_once(" — ").map(|(_, n)| n).unwrap_or(&f.message),
-        }]);
+        let justification = f
+            .message
+            .split_once(" — ")
+            .map(|(_, n)| n)
+            .unwrap_or(&f.message);
+        result.suppressions = Some(vec![
+            Suppression::builder()
+                .kind(SupressionKind::External.to_string())
+                .status(SupressionStatus::Accepted.to_string())
+                .justification(justification)
+                .build(),
+        ]);
     }
     result
 }
@@ -239,10 +312,16 @@ fn result(f: &Finding, id: &str, index: usize, fallback: Option<&str>) -> Value 
 /// A file in Git and the line to point at: the field's own line where the edge found it in the
 /// file (app/lines.rs), else the object's first line; a rendered object (line 0) whose field
 /// was not found is the file alone.
-fn physical(source: &crate::model::SourceLocation, field_line: Option<u64>) -> Value {
-    let mut physical = json!({"artifactLocation": {"uri": uri(&source.file)}});
+fn physical(source: &crate::model::SourceLocation, field_line: Option<u64>) -> PhysicalLocation {
+    let mut physical = PhysicalLocation::builder()
+        .artifact_location(ArtifactLocation::builder().uri(uri(&source.file)).build())
+        .build();
     if let Some(line) = field_line.or((source.line > 0).then_some(source.line)) {
-        physical["region"] = json!({"startLine": line});
+        physical.region = Some(
+            Region::builder()
+                .start_line(i64::try_from(line).unwrap_or(i64::MAX))
+                .build(),
+        );
     }
     physical
 }
