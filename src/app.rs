@@ -468,6 +468,7 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
                 sarif_fallback(common, &report).as_deref(),
             )],
             Format::Junit => vec![report::junit::render(&report, fail_on)],
+            Format::Metrics => vec![metrics_text(&report, None)],
             // Parts only in files (a CI job posts each as a comment); stdout gets the whole text.
             Format::Markdown if to_file => {
                 report::markdown::render(&report, fail_on, shown(context))
@@ -483,10 +484,10 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
     };
     write_output(None, &render(common.format, false).concat())?;
     for ReportTarget { format, path } in &common.reports {
-        write_parts(path, &render(*format, true))?;
-    }
-    if let Some(path) = &common.metrics {
-        write_metrics(path, &report)?;
+        match format {
+            Format::Metrics => write_metrics(path, &report)?,
+            _ => write_parts(path, &render(*format, true))?,
+        }
     }
     Ok(report.exit(fail_on, common.fail_on_new))
 }
@@ -501,7 +502,15 @@ fn emit_matrix(context: &Context<'_>, mut matrix: matrix::Matrix) -> Result<Exit
     }
     let fail_on = fail_on(common.fail_on);
     let exit = matrix.judged.exit(fail_on, common.fail_on_new);
-    if let Some(path) = &common.metrics {
+    // Metrics are the judged findings', written before the matrix becomes its report.
+    if common.format == Format::Metrics {
+        write_output(None, &metrics_text(&matrix.judged, None))?;
+    }
+    for ReportTarget { path, .. } in common
+        .reports
+        .iter()
+        .filter(|r| r.format == Format::Metrics)
+    {
         write_metrics(path, &matrix.judged)?;
     }
     let report = matrix.into_report();
@@ -515,11 +524,16 @@ fn emit_matrix(context: &Context<'_>, mut matrix: matrix::Matrix) -> Result<Exit
                     format: format!("{format:?}").to_lowercase(),
                 });
             }
+            Format::Metrics => unreachable!("metrics were written above"),
         })
     };
-    write_output(None, &render(common.format, false)?)?;
+    if common.format != Format::Metrics {
+        write_output(None, &render(common.format, false)?)?;
+    }
     for ReportTarget { format, path } in &common.reports {
-        write_output(Some(path), &render(*format, true)?)?;
+        if *format != Format::Metrics {
+            write_output(Some(path), &render(*format, true)?)?;
+        }
     }
     Ok(exit)
 }
@@ -641,9 +655,9 @@ fn write_parts(p: &Path, parts: &[String]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// `--metrics FILE`: written beside a temporary name and renamed over FILE, so the textfile
-/// collector never reads half a file.
-fn write_metrics(path: &Path, report: &Report) -> Result<(), AppError> {
+/// The metrics of a run; `previous` is the text of the file they replace, if any (its series
+/// of other runs are kept).
+fn metrics_text(report: &Report, previous: Option<&str>) -> String {
     let duration_seconds = STARTED
         .get()
         .map(|s| s.elapsed().as_secs_f64())
@@ -652,15 +666,18 @@ fn write_metrics(path: &Path, report: &Report) -> Result<(), AppError> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
+    let run = report::metrics::Run {
+        duration_seconds,
+        finished_unix,
+    };
+    report::metrics::render(report, run, previous)
+}
+
+/// `--report metrics=FILE`: written beside a temporary name and renamed over FILE, so the
+/// textfile collector never reads half a file.
+fn write_metrics(path: &Path, report: &Report) -> Result<(), AppError> {
     let previous = crate::input_file::read_text(path, crate::input_file::InputKind::Report).ok();
-    let text = report::metrics::render(
-        report,
-        report::metrics::Run {
-            duration_seconds,
-            finished_unix,
-        },
-        previous.as_deref(),
-    );
+    let text = metrics_text(report, previous.as_deref());
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".{}.tmp", std::process::id()));
     let temporary = PathBuf::from(temporary);

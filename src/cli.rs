@@ -76,8 +76,8 @@ pub struct ReportArgs {
     /// split into FILE, FILE-2, … when it exceeds a pull-request comment.
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = report_target)]
     pub reports: Vec<ReportTarget>,
-    /// Also write Prometheus metrics (text exposition, for node_exporter's textfile collector)
-    /// to FILE, replacing it.
+    /// Also write Prometheus metrics (OpenMetrics text, for node_exporter's textfile collector)
+    /// to FILE, replacing it: the same as --report metrics=FILE.
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
     /// Lowest severity that makes the exit code 1.
@@ -93,6 +93,17 @@ pub struct ReportArgs {
     /// names every object of a grouped entry.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub show: Option<Show>,
+}
+
+impl ReportArgs {
+    /// Every file to write: the `--report`s, then `--metrics FILE`.
+    fn targets(&self) -> Vec<ReportTarget> {
+        let metrics = self.metrics.iter().map(|path| ReportTarget {
+            format: Format::Metrics,
+            path: path.clone(),
+        });
+        self.reports.iter().cloned().chain(metrics).collect()
+    }
 }
 
 /// One `--report FORMAT=FILE`.
@@ -111,7 +122,9 @@ fn report_target(text: &str) -> Result<ReportTarget, String> {
         ));
     };
     let format = <Format as ValueEnum>::from_str(format.trim(), true).map_err(|_| {
-        format!("`{format}` is not a report format: use table, json, markdown, sarif or junit")
+        format!(
+            "`{format}` is not a report format: use table, json, markdown, sarif, junit or metrics"
+        )
     })?;
     if path.trim().is_empty() {
         return Err(format!("`{text}` names no file: write --report {text}FILE"));
@@ -205,9 +218,8 @@ pub struct Common {
     pub config: Option<PathBuf>,
     /// The format on stdout (`-o`).
     pub format: Format,
-    /// `--report FORMAT=FILE`, in the order given.
+    /// `--report FORMAT=FILE`, in the order given (`--metrics FILE` last, as `metrics=FILE`).
     pub reports: Vec<ReportTarget>,
-    pub metrics: Option<PathBuf>,
     pub fail_on: FailOn,
     pub color: ColorChoice,
     pub quiet: bool,
@@ -236,8 +248,7 @@ impl Cli {
         Common {
             config: self.global.config.clone(),
             format: report.map_or(Format::Table, |r| r.output),
-            reports: report.map(|r| r.reports.clone()).unwrap_or_default(),
-            metrics: report.and_then(|r| r.metrics.clone()),
+            reports: report.map(ReportArgs::targets).unwrap_or_default(),
             fail_on: report.map_or(FailOn::Error, |r| r.fail_on),
             color: self.global.color,
             quiet: self.global.quiet,
@@ -297,6 +308,9 @@ pub enum Format {
     Markdown,
     Sarif,
     Junit,
+    /// Prometheus metrics (OpenMetrics text): on stdout the run's own, into a file (`--report
+    /// metrics=FILE`) replacing it, its history kept (docs/report.md).
+    Metrics,
 }
 
 /// What `plumb render` prints: the objects as YAML documents, or one JSON `List` (kubectl's
@@ -471,7 +485,7 @@ pub enum Command {
     /// Which version runs where: one row per container image, chart version and
     /// `promotion_paths` value, one column per environment in promotion order, each cell its
     /// version and how it stands against its upstream (same, lag, unvalidated, reverted,
-    /// absent). Formats: table, json, markdown.
+    /// absent). Formats: table, json, markdown, metrics.
     #[command(after_help = "Examples:
   plumb matrix                                   every environment, in promotion order
   plumb matrix staging production --live         and what their clusters run
@@ -499,7 +513,7 @@ pub enum Command {
     /// pair, checks everywhere — one report, one exit code.
     #[command(after_help = "Examples:
   plumb audit                                    the table
-  plumb audit -o json --report sarif=plumb.sarif --report junit=plumb.xml --metrics plumb.prom
+  plumb audit -o json --report sarif=plumb.sarif --report junit=plumb.xml --report metrics=plumb.prom
                                                  one run, every file a CI job keeps")]
     Audit {
         /// Git revision to read (default: the config's `ref`, else HEAD).

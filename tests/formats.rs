@@ -816,15 +816,15 @@ fn metrics_parse_back_and_count_what_the_report_counts() {
     );
 
     // An incomplete run (a policy condition that cannot be evaluated) rewrites the file and keeps
-    // the last complete run's time.
+    // the last complete run's time; `--report metrics=FILE` is `--metrics FILE`.
     repo.write(
         "policies/zz-broken.yaml",
         "version: 1\nchecks:\n  - id: broken\n    match: {kinds: [Secret]}\n    assert: \"object.data.password > 5\"\n",
     );
     let output = repo
         .plumb()
-        .args(["drift", "production", "-o", "json", "--metrics"])
-        .arg(&metrics)
+        .args(["drift", "production", "-o", "json", "--report"])
+        .arg(format!("metrics={}", metrics.display()))
         .output()
         .unwrap();
     assert_eq!(
@@ -846,6 +846,32 @@ fn metrics_parse_back_and_count_what_the_report_counts() {
             .to_string_lossy()
             .contains(".tmp"))
     );
+}
+
+/// `-o metrics` prints the run's metrics, for every command with a report, the matrix too.
+#[test]
+fn metrics_on_stdout_parse_back_for_a_report_and_the_matrix() {
+    let repo = demo_repo();
+    // The matrix's one finding, production's lag behind staging, is expected: exit 0.
+    for (args, findings, code) in [
+        (
+            &["parity", "staging", "production", "-o", "metrics"][..],
+            26.0,
+            1,
+        ),
+        (&["matrix", "-o", "metrics"][..], 1.0, 0),
+    ] {
+        let output = repo.plumb().args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(code), "{args:?}");
+        let file = repo.path().join("stdout.prom");
+        std::fs::write(&file, &output.stdout).unwrap();
+        let families = check(&["prom", file.to_str().unwrap()]);
+        let total: f64 = samples(&families, "plumb_findings")
+            .iter()
+            .map(|(_, v)| v)
+            .sum();
+        assert_eq!(total, findings, "{args:?}: {families}");
+    }
 }
 
 #[test]
