@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use support::python::python_packages;
-use support::{Repo, demo_repo};
+use support::{Repo, demo_repo, line_holding};
 
 const LIMIT: usize = 65_536;
 
@@ -491,19 +491,6 @@ fn declares(repo: &Repo, file: &str, line: usize, resource: &Value, whole: bool)
         "{file}:{line} is far from the document's start ({})",
         start + 1
     );
-}
-
-/// The 1-based line of `file` (in the demo repository) that holds `needle`; exactly one does.
-fn line_holding(repo: &Repo, file: &str, needle: &str) -> u64 {
-    let text = std::fs::read_to_string(repo.path().join(file)).unwrap();
-    let lines: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "{file}: {needle} on lines {lines:?}");
-    lines[0] as u64
 }
 
 /// The SARIF result of the finding at `path` (one).

@@ -7,7 +7,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
 use support::{
-    Repo, counting_tools, finding_lines, fixtures, stdout_json, tool, tool_calls, write_script,
+    Repo, counting_tools, finding_lines, fixtures, line_holding, stdout_json, tool, tool_calls,
+    write_script,
 };
 
 /// A Git repository holding a copy of fixtures/render.
@@ -571,19 +572,6 @@ fn kustomize_is_found_on_path_else_kubectl_kustomize_and_its_version_reported() 
         finding_lines(&report),
         ["parity ConfigMap/cm metadata.labels.env"]
     );
-}
-
-/// The line of the one line of `file` in the repository holding `needle`.
-fn line_holding(repo: &Repo, file: &str, needle: &str) -> u64 {
-    let text = std::fs::read_to_string(repo.path().join(file)).unwrap();
-    let lines: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "{file}: {needle} on lines {lines:?}");
-    lines[0] as u64
 }
 
 /// A rendered object has no line of its own, but its field does: SARIF points at the `image:` line

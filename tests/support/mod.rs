@@ -231,6 +231,19 @@ pub fn demo_repo() -> Repo {
     repo
 }
 
+/// The line number of the one line of `file` in the repository that holds `needle`.
+pub fn line_holding(repo: &Repo, file: &str, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(repo.path().join(file)).unwrap();
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "{file}: {needle} on lines {lines:?}");
+    lines[0] as u64
+}
+
 /// Every file below a directory.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
