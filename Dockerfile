@@ -50,9 +50,13 @@ FROM debian:trixie-slim
 # git: not for plumb (it reads repositories with libgit2, built in) nor for helm (plugins are off in
 # every render), but for the recipes that run in this image: `git fetch` of a merge request's
 # target branch in GitLab CI, or a clone of the GitOps repository before a CronJob's audit.
+# safe.directory '*': a mounted checkout belongs to another uid than 65532, and Git (libgit2 too)
+# refuses to read a repository another user owns; in this image every repository is one the job
+# mounted or cloned itself.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates=20250419 git=1:2.47.3-0+deb13u1 \
     && rm -rf /var/lib/apt/lists/* \
+    && git config --system --add safe.directory '*' \
     && useradd --uid 65532 --user-group --no-create-home --home-dir /work --shell /usr/sbin/nologin plumb \
     && install -d -o 65532 -g 65532 -m 0700 /work
 COPY --from=build /out/plumb /usr/local/bin/plumb

@@ -22,6 +22,12 @@ pub enum GitError {
         "{path} is not inside a Git repository: {message}\n  help: plumb reads desired state from Git; run `git init` and commit the manifests, or use `plumb compare` for plain directories"
     )]
     NoRepository { path: String, message: String },
+    /// Git's `safe.directory` protection: the repository belongs to another user (a checkout
+    /// mounted into a container, a CI workspace made by another uid).
+    #[error(
+        "Git refuses to read the repository at {path}: it is owned by another user than the one running plumb ({message})\n  help: run plumb as the repository's owner, or trust it as Git does: `git config --global --add safe.directory {path}` (plumb's image trusts every directory: docs/ci.md, \"The container image\")"
+    )]
+    NotOwned { path: String, message: String },
     #[error(
         "revision `{rev}` does not exist in {repo}: {message}\n  help: pass a branch, tag or commit that `git rev-parse` accepts"
     )]
@@ -78,9 +84,12 @@ impl GitTree {
         // plumb only reads its own local object store; re-hashing every blob on read costs a tenth
         // of a large run and guards against nothing a read-only audit needs.
         git2::opts::strict_hash_verification(false);
-        let repo = Repository::discover(dir).map_err(|e| GitError::NoRepository {
-            path: dir.display().to_string(),
-            message: e.message().to_string(),
+        let repo = Repository::discover(dir).map_err(|e| {
+            let (path, message) = (dir.display().to_string(), e.message().to_string());
+            match e.code() {
+                git2::ErrorCode::Owner => GitError::NotOwned { path, message },
+                _ => GitError::NoRepository { path, message },
+            }
         })?;
         let workdir = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
         let commit = repo
