@@ -25,6 +25,7 @@ mod matrix;
 mod policies;
 mod policy_commands;
 mod render;
+mod shard;
 mod tool_commands;
 mod views;
 
@@ -129,6 +130,8 @@ pub enum AppError {
     Refused { path: String, reason: String },
     #[error(transparent)]
     Input(#[from] crate::input_file::InputFileError),
+    #[error(transparent)]
+    Shard(#[from] shard::ShardRunError),
     #[error("cannot start the thread plumb runs on: {source}")]
     Thread { source: std::io::Error },
     #[error("cannot write {path}: {source}")]
@@ -237,13 +240,18 @@ fn run_command(cli: Cli) -> Result<Exit, AppError> {
             })?;
             init::init(&root, *force, out_file.as_deref())
         }
-        Command::Audit { git_ref, .. } => {
+        Command::Audit { git_ref, shard, .. } => {
+            let sharded = shard::resolve(shard.as_deref())?;
             let project = Project::load(context)?;
-            emit(
-                context,
-                audit::audit(context, &project, git_ref.as_deref())?,
-            )
+            match sharded {
+                Some(shard) => shard::run_shard(context, &project, git_ref.as_deref(), shard),
+                None => emit(
+                    context,
+                    audit::audit(context, &project, git_ref.as_deref())?,
+                ),
+            }
         }
+        Command::Merge { parts, .. } => shard::merge(context, parts),
         Command::Snapshot {
             env,
             context: cluster_context,

@@ -514,7 +514,8 @@ pub enum Command {
     #[command(after_help = "Examples:
   plumb audit                                    the table
   plumb audit -o json --report sarif=plumb.sarif --report junit=plumb.xml --report metrics=plumb.prom
-                                                 one run, every file a CI job keeps")]
+                                                 one run, every file a CI job keeps
+  plumb audit --shard 2/3 -o json > part-2.json      one of three machines' part (plumb merge)")]
     Audit {
         /// Git revision to read (default: the config's `ref`, else HEAD).
         #[arg(long = "ref", value_name = "REV")]
@@ -527,6 +528,23 @@ pub enum Command {
         cluster: LiveArgs,
         #[command(flatten)]
         history: HistoryArgs,
+        /// Run only the I-th of N parts of the audit and write a partial JSON report for `plumb
+        /// merge` (docs/scale.md). In a Kubernetes Indexed Job, JOB_COMPLETION_INDEX (0-based) with
+        /// PLUMB_SHARD_COUNT=N stands for it.
+        #[arg(long, env = "PLUMB_SHARD", value_name = "I/N")]
+        shard: Option<String>,
+    },
+    /// Combine the partial reports of a sharded audit (`plumb audit --shard I/N`) into the report
+    /// one run would have written: same findings, summary and exit code.
+    #[command(after_help = "Examples:
+  plumb merge parts/*.json                          the table, and the exit code a single run gives
+  plumb merge -o json part-*.json --report sarif=plumb.sarif --baseline previous.json")]
+    Merge {
+        /// The parts' JSON files, one per shard, in any order.
+        #[arg(required = true, value_name = "PART")]
+        parts: Vec<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Capture an environment's live state from its cluster into a snapshot file, Secret values
     /// fingerprinted; `drift --live FILE` reads it back.
@@ -673,7 +691,9 @@ impl Command {
             Command::Snapshot {
                 render, cluster, ..
             } => (None, Some(render), Some(cluster), None),
-            Command::Compare { report, .. } => (Some(report), None, None, None),
+            Command::Compare { report, .. } | Command::Merge { report, .. } => {
+                (Some(report), None, None, None)
+            }
         }
     }
 }

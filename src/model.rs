@@ -50,7 +50,7 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 }
 
 /// Where a desired object was declared in Git.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SourceLocation {
     pub file: String,
     /// 0 when unknown (a rendered object: its line in the tool's output is no line of the file).
@@ -164,7 +164,7 @@ impl Resource {
 
 /// Something plumb could not see or decide. It makes the run incomplete (exit 3) and is listed in
 /// the report's `errors`, so a blind spot never reads as "no drift".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RunError {
     pub env: String,
     /// `render`, `forbidden`, `unreachable`, `timeout`, `policy`, `fingerprint`, `snapshot`.

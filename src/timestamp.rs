@@ -39,6 +39,22 @@ pub fn parse_date(text: &str) -> Option<i64> {
     (civil_from_days(days) == (y, m, d)).then_some(days)
 }
 
+/// `2026-11-27T03:29:18Z` (as [`format_unix`] writes it) as seconds since 1970-01-01.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once('T')?;
+    let time = time.strip_suffix('Z')?;
+    let mut parts = time.splitn(3, ':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    if h.len() != 2 || m.len() != 2 || s.len() != 2 {
+        return None;
+    }
+    let (h, m, s): (i64, i64, i64) = (h.parse().ok()?, m.parse().ok()?, s.parse().ok()?);
+    if h > 23 || m > 59 || s > 59 {
+        return None;
+    }
+    Some(parse_date(date)? * 86_400 + h * 3600 + m * 60 + s)
+}
+
 /// Today, as days since 1970-01-01 (UTC).
 pub fn today() -> i64 {
     let secs = SystemTime::now()

@@ -15,7 +15,7 @@ use super::{AppError, Context, Project, inputs};
 use crate::compare::FindingKind;
 use crate::config::Pair;
 use crate::diff::ChangeOp;
-use crate::report::{Finding, Report};
+use crate::report::{Finding, Report, shard};
 use std::collections::BTreeMap;
 
 pub fn audit(
@@ -23,6 +23,31 @@ pub fn audit(
     project: &Project,
     git_ref: Option<&str>,
 ) -> Result<Report, AppError> {
+    let audited = run_units(context, project, git_ref, None)?;
+    let mut report = Report::new("audit", audited.inputs);
+    for (_, part) in audited.units {
+        report.merge(part);
+    }
+    cross_reference(&mut report.findings, &pair_names(&project.config.pairs()));
+    Ok(report)
+}
+
+/// What [`run_units`] ran: the audit's inputs, every unit's name in the order a run combines them
+/// (the plan), and the reports of the units it ran, in that order.
+pub struct Audited {
+    pub inputs: crate::report::Inputs,
+    pub plan: Vec<String>,
+    pub units: Vec<(String, Report)>,
+}
+
+/// Runs the units of the audit a shard owns (`shard`: its 1-based index and the count), or all:
+/// only the environments those units read are loaded (docs/scale.md).
+pub fn run_units(
+    context: &Context<'_>,
+    project: &Project,
+    git_ref: Option<&str>,
+    shard: Option<(u32, u32)>,
+) -> Result<Audited, AppError> {
     let config = &project.config;
     let nothing = config.compared_with_nothing();
     if let Some(first) = nothing.first() {
@@ -38,52 +63,105 @@ pub fn audit(
         });
     }
     let order = config.promotion_order();
-    let mut wanted = Vec::new();
+    let mut has_live = BTreeMap::new();
     for name in &order {
         let env = project.environment(name)?;
-        let has_live = env
+        let live = env
             .live
             .as_ref()
             .is_some_and(|l| l.snapshot.is_some() || l.context.is_some());
-        wanted.push(Want {
-            env: name.clone(),
-            live: if has_live {
-                Some(LiveSource::resolve(config, name, None, None)?)
-            } else {
-                None
-            },
-        });
+        has_live.insert(name.clone(), live);
     }
-    let drifted: Vec<String> = wanted
-        .iter()
-        .filter(|w| w.live.is_some())
-        .map(|w| w.env.clone())
-        .collect();
-    let mut estate = Estate::load(context, config, git_ref, wanted, false)?;
+    let drifted: Vec<String> = order.iter().filter(|e| has_live[*e]).cloned().collect();
     let pairs = config.pairs();
-    let mut units: Vec<View> = drifted.iter().map(|e| View::Drift(e)).collect();
-    units.extend(pairs.iter().map(|pair| View::Parity { pair, live: false }));
-    units.extend(order.iter().map(|e| View::Checks(e, Checked::Both)));
-    views::prepare(context, project, &mut estate, &units, &[])?;
-    context.progress.note(&format!(
-        "auditing {} environments: {} drift, {} parity, {} checks",
-        order.len(),
-        drifted.len(),
-        pairs.len(),
-        order.len()
-    ));
-    let parts = views::run(project, &estate, &units)?;
-    let names: Vec<&str> = order.iter().map(String::as_str).collect();
-    let mut report = Report::new("audit", inputs(context, &estate, project, &names));
-    for part in parts {
-        report.merge(part);
+    // The units, in the order a single run combines them: drift, parity, checks.
+    let mut all: Vec<(String, View)> = drifted
+        .iter()
+        .map(|e| (shard::drift_unit(e), View::Drift(e)))
+        .collect();
+    all.extend(pairs.iter().map(|pair| {
+        (
+            shard::parity_unit(&pair.left, &pair.right),
+            View::Parity { pair, live: false },
+        )
+    }));
+    all.extend(
+        order
+            .iter()
+            .map(|e| (shard::checks_unit(e), View::Checks(e, Checked::Both))),
+    );
+    let plan: Vec<String> = all.iter().map(|(name, _)| name.clone()).collect();
+    let units: Vec<(String, View)> = match shard {
+        Some((index, count)) => all
+            .into_iter()
+            .filter(|(name, _)| shard::shard_of(name, count) == index)
+            .collect(),
+        None => all,
+    };
+    // The environments these units read: drift and checks read live state where there is one;
+    // parity reads desired state only.
+    let mut wanted: Vec<Want> = Vec::new();
+    for name in &order {
+        let mut desired = false;
+        let mut live = false;
+        for (_, view) in &units {
+            match view {
+                View::Drift(env) | View::Checks(env, _) if *env == name.as_str() => {
+                    desired = true;
+                    live |= has_live[name];
+                }
+                View::Parity { pair, .. } if pair.left == *name || pair.right == *name => {
+                    desired = true;
+                }
+                _ => {}
+            }
+        }
+        if desired {
+            wanted.push(Want {
+                env: name.clone(),
+                live: if live {
+                    Some(LiveSource::resolve(config, name, None, None)?)
+                } else {
+                    None
+                },
+            });
+        }
     }
-    cross_reference(&mut report.findings, &pairs);
-    Ok(report)
+    let loaded = wanted.len();
+    let mut estate = Estate::load(context, config, git_ref, wanted, false)?;
+    let views: Vec<View> = units.iter().map(|(_, view)| *view).collect();
+    views::prepare(context, project, &mut estate, &views, &[])?;
+    let count = |f: fn(&View) -> bool| views.iter().filter(|v| f(v)).count();
+    context.progress.note(&format!(
+        "auditing {loaded} environments: {} drift, {} parity, {} checks",
+        count(|v| matches!(v, View::Drift(_))),
+        count(|v| matches!(v, View::Parity { .. })),
+        count(|v| matches!(v, View::Checks(..)))
+    ));
+    let reports = views::run(project, &estate, &views)?;
+    let names: Vec<&str> = order.iter().map(String::as_str).collect();
+    Ok(Audited {
+        inputs: inputs(context, &estate, project, &names),
+        plan,
+        units: units
+            .into_iter()
+            .map(|(name, _)| name)
+            .zip(reports)
+            .collect(),
+    })
 }
 
-/// Where a drift finding and a pair's parity meet, the drift finding says so.
-fn cross_reference(findings: &mut [Finding], pairs: &[Pair]) {
+/// The pairs of a config as (left, right), for [`cross_reference`].
+pub fn pair_names(pairs: &[Pair]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|p| (p.left.clone(), p.right.clone()))
+        .collect()
+}
+
+/// Where a drift finding and a pair's parity meet, the drift finding says so. `pairs` are
+/// (left, right), in the config's order; `plumb merge` reads them from the parts' plan.
+pub fn cross_reference(findings: &mut [Finding], pairs: &[(String, String)]) {
     // Parity field findings by (left env, right env, kind, name, path).
     let mut parity: BTreeMap<(String, String, String, String, String), usize> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
@@ -111,8 +189,7 @@ fn cross_reference(findings: &mut [Finding], pairs: &[Pair]) {
         // What each pair of this environment says: the cluster runs the other side's value, or
         // Git agrees between the two. One note per finding, naming every environment it concerns.
         let (mut runs_other, mut agrees) = (Vec::new(), Vec::new());
-        for pair in pairs {
-            let (left, right) = (&pair.left, &pair.right);
+        for (left, right) in pairs {
             let other = if env == left {
                 right
             } else if env == right {

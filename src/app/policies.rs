@@ -3,7 +3,7 @@
 use super::AppError;
 use crate::policy::eval::Policies;
 use crate::policy::{self, builtin};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The policies of a run: the named policy files in order, then `builtin:noise`, with waivers
 /// judged on `today` (days since 1970-01-01).
@@ -47,28 +47,34 @@ pub(super) fn read_policy_files(
             }
             continue;
         }
-        let path = base.join(entry);
-        let mut paths = Vec::new();
-        if path.is_dir() {
-            let listing = std::fs::read_dir(&path).map_err(|source| AppError::Read {
-                path: path.display().to_string(),
-                source,
-            })?;
-            for item in listing.flatten() {
-                let p = item.path();
-                if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-                    paths.push(p);
-                }
-            }
-            paths.sort();
-        } else {
-            paths.push(path);
-        }
-        for path in paths {
+        for path in policy_paths(entry, base)? {
             let name = path.display().to_string();
             let text = crate::input_file::read_text(&path, crate::input_file::InputKind::Config)?;
             files.push(policy::rules::parse(&text, &name)?);
         }
     }
     Ok(files)
+}
+
+/// The files a policy entry that is not a shipped policy names: the file, or a directory's
+/// `*.yaml`/`*.yml` by name.
+pub(super) fn policy_paths(entry: &str, base: &Path) -> Result<Vec<PathBuf>, AppError> {
+    let path = base.join(entry);
+    let mut paths = Vec::new();
+    if path.is_dir() {
+        let listing = std::fs::read_dir(&path).map_err(|source| AppError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        for item in listing.flatten() {
+            let p = item.path();
+            if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                paths.push(p);
+            }
+        }
+        paths.sort();
+    } else {
+        paths.push(path);
+    }
+    Ok(paths)
 }

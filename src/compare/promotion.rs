@@ -91,7 +91,7 @@ impl PromotionState {
 }
 
 /// What a `promotion` finding says beyond its values (docs/report.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Promotion {
     pub state: PromotionState,
     /// Upstream's current value.
@@ -99,11 +99,11 @@ pub struct Promotion {
     /// The first commit of upstream's current, uninterrupted run of its value.
     pub since_commit: String,
     /// That commit's committer time (seconds since the epoch; RFC 3339 in reports).
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub since_time: i64,
     pub searched_commits: usize,
     /// The committer time of the oldest commit searched.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub searched_since: i64,
     /// Whole days from `since_time` to the run's time.
     #[serde(skip)]
@@ -523,6 +523,13 @@ pub fn date(seconds: i64) -> String {
 /// Seconds since the epoch as an RFC 3339 time, for reports.
 fn rfc3339<S: serde::Serializer>(seconds: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::timestamp::format_unix((*seconds).max(0) as u64))
+}
+
+/// The reverse of [`rfc3339`], for the parts of a sharded audit (`plumb merge`).
+fn from_rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::timestamp::parse_rfc3339(&text)
+        .ok_or_else(|| serde::de::Error::custom("not an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)"))
 }
 
 /// Versions written as a list of `{resource, paths}`: JSON object keys must be strings.

@@ -12,6 +12,7 @@ pub mod matrix_markdown;
 pub mod matrix_table;
 pub mod metrics;
 pub mod sarif;
+pub mod shard;
 pub mod suppressions;
 pub mod table;
 
@@ -35,7 +36,7 @@ pub struct ResourceInfo {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Finding {
     pub id: String,
     pub kind: FindingKind,
@@ -79,7 +80,7 @@ pub struct Finding {
 }
 
 /// `plumb diff`: a finding the change brought, or one its base already had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ByChange {
     Introduced,
@@ -127,7 +128,8 @@ pub struct RevisionInput {
     pub commit: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct EnvironmentInput {
     pub name: String,
     /// Where live state came from (a snapshot path), when the command read it.
@@ -194,7 +196,7 @@ pub struct Report {
 }
 
 /// One line the report puts first, and the finding it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Headline {
     /// The `id` of the finding.
     pub finding: String,

@@ -5,10 +5,10 @@
 //! at.
 
 use crate::policy::suppressors::{Suppressor, SuppressorKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suppression {
     /// A rule's id (absent for a waiver).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -17,7 +17,7 @@ pub struct Suppression {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<String>,
     /// A rule's action: `ignore`, `allow` or `require-different`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub action: Option<&'static str>,
     pub file: String,
     pub line: u64,
@@ -31,19 +31,26 @@ pub struct Suppression {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
     /// A waiver lapsing within 14 days of the run's date.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub expiring: bool,
     /// A waiver past its last day.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub expired: bool,
     /// A `builtin:noise` field taken out of every object before comparison: what it prevents is
     /// never a difference, so it is not counted.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub before_comparison: bool,
     /// Findings it matched without hiding them (a `require-different` rule's equal values: listed
     /// as violations): not `decided`, but the rule is in use.
     #[serde(skip)]
     pub flagged: usize,
+}
+
+/// A rule's action read back (from a sharded audit's part): one of the actions plumb writes.
+pub fn known_action(text: &str) -> Option<&'static str> {
+    ["ignore", "allow", "require-different", "deny"]
+        .into_iter()
+        .find(|known| *known == text)
 }
 
 impl Suppression {
@@ -128,8 +135,16 @@ fn add(list: &mut Vec<Suppression>, entry: Suppression) {
 /// repository root) relative to it, as findings name their sources; call once, after the last
 /// merge.
 pub fn finish(list: &mut [Suppression], repo: Option<&str>) {
-    for entry in list {
+    for entry in list.iter_mut() {
         entry.unused = entry.decided.is_empty() && entry.flagged == 0 && !entry.before_comparison;
+    }
+    relative_to(list, repo);
+}
+
+/// Names policy files inside `repo` relative to it: a sharded audit's parts do so before they
+/// leave their machine, whose checkout may live elsewhere than the merge's.
+pub fn relative_to(list: &mut [Suppression], repo: Option<&str>) {
+    for entry in list {
         if let Some(inside) = repo.and_then(|root| relative(&entry.file, root)) {
             entry.file = inside;
         }

@@ -142,7 +142,7 @@ impl ResolvedChart {
 }
 
 /// A remote chart one render used, for the report's inputs (`inputs.charts`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ChartUse {
     pub env: String,
     pub source: String,
