@@ -238,11 +238,7 @@ pub fn combine(parts: Vec<(String, Part)>) -> Result<Report, ShardError> {
         };
         differ("plumb versions", &first.plumb, &part.plumb)?;
         differ("commits", &first.commit, &part.commit)?;
-        differ(
-            "config digests",
-            &first.config_digest,
-            &part.config_digest,
-        )?;
+        differ("config digests", &first.config_digest, &part.config_digest)?;
         differ(
             "fingerprint key ids",
             &first.fingerprint_key_id,
@@ -294,7 +290,9 @@ pub fn combine(parts: Vec<(String, Part)>) -> Result<Report, ShardError> {
                 .zip(result.actions)
             {
                 entry.flagged = flagged;
-                entry.action = action.as_deref().and_then(super::suppressions::known_action);
+                entry.action = action
+                    .as_deref()
+                    .and_then(super::suppressions::known_action);
             }
             report.headlines = result.headlines;
             units.insert(result.unit, report);
@@ -321,7 +319,9 @@ pub fn combine(parts: Vec<(String, Part)>) -> Result<Report, ShardError> {
     for unit in &first.plan {
         match units.remove(unit) {
             Some(part) => report.merge(part),
-            None => report.errors.push(missing(unit, shard_of(unit, count), count)),
+            None => report
+                .errors
+                .push(missing(unit, shard_of(unit, count), count)),
         }
     }
     Ok(report)
@@ -371,14 +371,19 @@ fn validate(file: &str, part: &Part) -> Result<(), ShardError> {
         units,
     } = &part.shard;
     if *count == 0 || *count > MAX_SHARDS || *index == 0 || index > count {
-        return fail(format!("shard {index}/{count} is not I/N with 1 ≤ I ≤ N ≤ {MAX_SHARDS}"));
+        return fail(format!(
+            "shard {index}/{count} is not I/N with 1 ≤ I ≤ N ≤ {MAX_SHARDS}"
+        ));
     }
     for unit in units {
         if !part.plan.contains(unit) {
             return fail(format!("its unit {unit} is not in its plan"));
         }
         if shard_of(unit, *count) != *index {
-            return fail(format!("its unit {unit} belongs to shard {}", shard_of(unit, *count)));
+            return fail(format!(
+                "its unit {unit} belongs to shard {}",
+                shard_of(unit, *count)
+            ));
         }
     }
     let owned: Vec<&String> = part
@@ -402,14 +407,19 @@ fn validate(file: &str, part: &Part) -> Result<(), ShardError> {
     if findings != part.findings.len() || errors != part.errors.len() {
         return fail("its counts of findings or errors do not add up".into());
     }
-    if part.results.iter().any(|r| {
-        r.flagged.len() != r.suppressions.len() || r.actions.len() != r.suppressions.len()
-    }) {
+    if part
+        .results
+        .iter()
+        .any(|r| r.flagged.len() != r.suppressions.len() || r.actions.len() != r.suppressions.len())
+    {
         return fail("its suppression counts do not match its suppressions".into());
     }
-    let unknown_action = part.results.iter().flat_map(|r| &r.actions).flatten().find(|a| {
-        super::suppressions::known_action(a).is_none()
-    });
+    let unknown_action = part
+        .results
+        .iter()
+        .flat_map(|r| &r.actions)
+        .flatten()
+        .find(|a| super::suppressions::known_action(a).is_none());
     if unknown_action.is_some() {
         return fail("a suppression's action is not one plumb writes".into());
     }
@@ -438,6 +448,9 @@ mod tests {
         let t = 1_790_000_000;
         let text = crate::timestamp::format_unix(t as u64);
         assert_eq!(crate::timestamp::parse_rfc3339(&text), Some(t));
-        assert_eq!(crate::timestamp::parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(
+            crate::timestamp::parse_rfc3339("2026-13-01T00:00:00Z"),
+            None
+        );
     }
 }
