@@ -12,7 +12,9 @@
 //! the script. Like every writer, this one only reads a finished report: no I/O, no clock — ages
 //! are counted from the report's own `generated_at`, so the file reads the same tomorrow.
 
-use super::common::{inline_value, name_label, scope_label, visible_controls};
+use super::common::{
+    inline_value, name_label, scope_label, visible_controls, visible_controls_keeping_lines,
+};
 use super::table::{self, Show};
 use super::{FailOn, Finding, Report, baseline::BaselineStatus};
 use crate::exit::Exit;
@@ -25,7 +27,7 @@ pub(crate) const STYLE: &str = include_str!("html/style.css");
 pub(crate) const SCRIPT: &str = include_str!("html/script.js");
 
 /// Characters of a value shown in its row; its details show it whole (up to [`DETAIL_MAX`]).
-const ROW_VALUE_MAX: usize = 80;
+const ROW_VALUE_MAX: usize = 200;
 /// Characters of a value in a finding's details; the JSON report has it whole.
 const DETAIL_MAX: usize = 4000;
 
@@ -37,9 +39,19 @@ pub struct Options {
     pub only_new: bool,
 }
 
-/// Text safe inside an element or a quoted attribute value: `& < > " '` as entities, and control
-/// characters made visible as every format shows them.
+/// Text safe as an element's content: `&`, `<` and `>` as entities, and control characters made
+/// visible as every format shows them. Quotes stay (values are full of them): for an attribute's
+/// value use [`escape_attr`].
 pub fn escape_html(text: &str) -> String {
+    escape(text, false)
+}
+
+/// Text safe inside a quoted attribute value: [`escape_html`], and both quotes as entities.
+pub fn escape_attr(text: &str) -> String {
+    escape(text, true)
+}
+
+fn escape(text: &str, attribute: bool) -> String {
     let text = visible_controls(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -47,8 +59,8 @@ pub fn escape_html(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\'' if attribute => out.push_str("&#39;"),
             c => out.push(c),
         }
     }
@@ -125,7 +137,7 @@ fn write_headlines(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "<li><a href=\"#f-{}\">{}</a></li>",
-            escape_html(&headline.finding),
+            escape_attr(&headline.finding),
             escape_html(&headline.message)
         );
     }
@@ -300,7 +312,7 @@ fn write_trends(out: &mut String, report: &Report) {
             let _ = writeln!(
                 out,
                 "<tr data-resolved=\"{}\"><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                escape_html(&r.id),
+                escape_attr(&r.id),
                 escape_html(&scope_label(&r.envs)),
                 escape_html(&object),
                 escape_html(&r.path),
@@ -412,7 +424,8 @@ fn write_filters(out: &mut String, report: &Report, envs: &[String]) {
         for value in values {
             let _ = write!(
                 out,
-                "<label><input type=\"checkbox\" checked data-toggle=\"{key}\" value=\"{0}\"> {0}</label>",
+                "<label><input type=\"checkbox\" checked data-toggle=\"{key}\" value=\"{}\"> {}</label>",
+                escape_attr(&value),
                 escape_html(&value)
             );
         }
@@ -428,14 +441,19 @@ fn write_filters(out: &mut String, report: &Report, envs: &[String]) {
 /// The table's entries as row groups: a header naming the object (or the objects of an entry of
 /// alike findings), then one row per finding.
 fn write_finding_table(out: &mut String, report: &Report, findings: Vec<&Finding>, class: &str) {
-    let trends = report.resolved.is_some();
-    let implied = implied_envs(report);
-    let columns = if trends { 7 } else { 6 };
+    let layout = Layout::of(report, &findings);
+    let columns = if layout.trends { 6 } else { 5 };
+    let values = match &layout.sides {
+        Some((l, r)) => format!("values: {l} · {r}"),
+        None => "values".into(),
+    };
     let _ = write!(
         out,
-        "<div class=\"scroll\"><table class=\"findings {class}\"><thead><tr><th scope=\"col\"><span class=\"sr\">details</span></th><th scope=\"col\">finding</th><th scope=\"col\">object</th><th scope=\"col\">field</th><th scope=\"col\">values</th><th scope=\"col\">rule</th>"
+        "<div class=\"scroll\"><table class=\"findings {class}\" data-implied=\"{}\"><thead><tr><th scope=\"col\">finding</th><th scope=\"col\">object</th><th scope=\"col\">field</th><th scope=\"col\">{}</th><th scope=\"col\">rule</th>",
+        escape_attr(&layout.implied.join(" ")),
+        escape_html(&values)
     );
-    if trends {
+    if layout.trends {
         let _ = write!(out, "<th scope=\"col\">trend</th>");
     }
     let _ = writeln!(out, "</tr></thead>");
@@ -443,8 +461,8 @@ fn write_finding_table(out: &mut String, report: &Report, findings: Vec<&Finding
     let mut open = false;
     for entry in table::entries(report, findings) {
         let header = match entry.as_slice() {
-            [f] => table::resource_header(f, &implied),
-            many => table::group_header(many, &implied, false),
+            [f] => table::resource_header(f, &layout.implied),
+            many => table::group_header(many, &layout.implied, false),
         };
         if current.as_deref() != Some(header.as_str()) || entry.len() > 1 {
             if open {
@@ -459,7 +477,7 @@ fn write_finding_table(out: &mut String, report: &Report, findings: Vec<&Finding
         }
         current = (entry.len() == 1).then_some(header);
         for f in entry {
-            write_finding_row(out, report, f, trends);
+            write_finding_row(out, report, f, &layout);
         }
     }
     if open {
@@ -481,24 +499,32 @@ fn implied_envs(report: &Report) -> Vec<String> {
         .unwrap_or_else(|| report.environment_order())
 }
 
-fn write_finding_row(out: &mut String, report: &Report, f: &Finding, trends: bool) {
-    let envs = f.envs.join(" ");
+/// One finding's row, kept small (a page of 5,000 findings stays under 2 MB): its status and
+/// severity as classes the filters read and the stylesheet colours by, its environments only
+/// when they are not its table's; the details button is added by the script.
+fn write_finding_row(out: &mut String, report: &Report, f: &Finding, layout: &Layout) {
     let _ = write!(
         out,
-        "<tr id=\"f-{}\" data-s=\"{}\" data-v=\"{}\" data-e=\"{}\"><td><button type=\"button\" class=\"x\" aria-label=\"details\">▸</button></td><td><span class=\"st {1}\">{}</span> <span class=\"sv {2}\">{}</span> {}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td>",
-        escape_html(&f.id),
+        "<tr id=\"f-{}\" class=\"{} {}\"",
+        escape_attr(&f.id),
         f.status.as_str(),
         f.severity.as_str(),
-        escape_html(&envs),
+    );
+    if f.envs != layout.implied {
+        let _ = write!(out, " data-e=\"{}\"", escape_attr(&f.envs.join(" ")));
+    }
+    let _ = write!(
+        out,
+        "><td>{} <b>{}</b> {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
         status_mark(f.status),
-        severity_mark(f.severity),
+        f.severity.as_str(),
         f.kind.as_str(),
-        escape_html(&format!("{} {}", short_kind(f), name_label(f))),
+        escape_html(&name_label(f)),
         escape_html(&f.path),
-        values_cell(f),
+        values_cell(f, layout.sides.is_some()),
         escape_html(f.rule.as_deref().unwrap_or("")),
     );
-    if trends {
+    if layout.trends {
         let text = match f.baseline {
             Some(BaselineStatus::New) => "<span class=\"new\">new</span>".to_string(),
             Some(BaselineStatus::Recurring) => {
@@ -518,9 +544,31 @@ fn write_finding_row(out: &mut String, report: &Report, f: &Finding, trends: boo
     let _ = writeln!(out, "</tr>");
 }
 
-/// `Deployment` (the group is in the details and the header).
-fn short_kind(f: &Finding) -> &str {
-    &f.resource.kind
+/// What a findings table's rows share: the environments rows need not name, the two sides'
+/// labels when every finding has the same (then in the column's header, not each row), whether
+/// there is a trend column.
+struct Layout {
+    implied: Vec<String>,
+    sides: Option<(String, String)>,
+    trends: bool,
+}
+
+impl Layout {
+    fn of(report: &Report, findings: &[&Finding]) -> Self {
+        let sides = findings
+            .first()
+            .map(|f| super::common::side_labels(f))
+            .filter(|first| {
+                findings
+                    .iter()
+                    .all(|f| super::common::side_labels(f) == *first)
+            });
+        Layout {
+            implied: implied_envs(report),
+            sides,
+            trends: report.resolved.is_some(),
+        }
+    }
 }
 
 fn days_between(from: &str, to: &str) -> Option<usize> {
@@ -539,25 +587,34 @@ fn status_mark(status: Status) -> &'static str {
     }
 }
 
-fn severity_mark(severity: crate::policy::Severity) -> &'static str {
-    severity.as_str()
-}
-
-/// Both values, labelled with their sides (`git 1 → live 3`, `staging 1 · production 3`), each
-/// cut to [`ROW_VALUE_MAX`]; fingerprints as the report holds them.
-fn values_cell(f: &Finding) -> String {
+/// Both values, labelled with their sides (`git 1 → live 3`, `staging 1 · production 3`) unless
+/// the column's header names them, each cut to [`ROW_VALUE_MAX`]; fingerprints as the report
+/// holds them.
+fn values_cell(f: &Finding, unlabelled: bool) -> String {
     use crate::diff::ChangeOp;
     let (l, r) = super::common::side_labels(f);
     let value = |v: Option<&Value>| escape_html(&inline_value(v, ROW_VALUE_MAX));
     let side = |label: &str, v: Option<&Value>| {
-        format!(
-            "<span class=\"side\">{}</span> <code>{}</code>",
-            escape_html(label),
+        if unlabelled && !label.starts_with("only ") && label != "both" {
             value(v)
-        )
+        } else {
+            format!("<i>{}</i> {}", escape_html(label), value(v))
+        }
     };
     if f.left.is_none() && f.right.is_none() {
         return String::new();
+    }
+    // Values of several lines: their line diff, in the details.
+    if let Some((left, right)) = super::common::multi_line(f) {
+        let changed = super::common::line_diff(left, right)
+            .iter()
+            .filter(|l| !l.starts_with("  "))
+            .count();
+        return format!(
+            "<i>{} lines · {} changed lines: see details</i>",
+            left.lines().count().max(right.lines().count()),
+            changed
+        );
     }
     match f.change {
         Some(ChangeOp::Added) => side(&format!("only {r}"), f.right.as_ref()),
@@ -573,7 +630,7 @@ fn values_cell(f: &Finding) -> String {
                 "·"
             };
             format!(
-                "{} {arrow} {}",
+                "{} <i>{arrow}</i> {}",
                 side(&l, f.left.as_ref()),
                 side(&r, f.right.as_ref())
             )
@@ -581,35 +638,56 @@ fn values_cell(f: &Finding) -> String {
     }
 }
 
-/// What a finding's details show, by id, for the script to build when opened: its message, its
-/// resource, both values whole, where Git declares it, who changed it, its promotion and
-/// baseline facts. Short keys: this is the larger part of a page of 5,000 findings.
+/// What a finding's details show, by id, for the script to build when opened: what its message
+/// says beyond its values (the table's rule), values the row cut, whole, where Git declares it,
+/// who changed it, its promotion and baseline facts. Short keys, and nothing the row already
+/// shows: this is a large part of a page of 5,000 findings.
 pub(crate) fn details_data(report: &Report) -> Value {
     let mut details = Map::new();
+    // Files are named once, in `files`; a source is `[index, line]` (line 0: unknown).
+    let mut files: Vec<String> = Vec::new();
+    let mut file_index: std::collections::HashMap<String, usize> = Default::default();
+    let mut source_of = |source: &crate::model::SourceLocation| -> Value {
+        let next = file_index.len();
+        let index = *file_index.entry(source.file.clone()).or_insert_with(|| {
+            files.push(visible_controls(&source.file));
+            next
+        });
+        json!([index, source.line])
+    };
     for f in &report.findings {
         let mut d = Map::new();
-        d.insert("m".into(), json!(visible_controls(&f.message)));
-        d.insert(
-            "o".into(),
-            json!(visible_controls(&super::common::resource_label(f))),
-        );
-        if f.envs.len() > 1 {
-            d.insert("e".into(), json!(scope_label(&f.envs)));
+        if let Some(message) = table::what_the_values_do_not_say(f) {
+            d.insert("m".into(), json!(visible_controls(message)));
         }
         let (l, r) = super::common::side_labels(f);
+        if let Some((left, right)) = super::common::multi_line(f) {
+            let diff = super::common::line_diff(left, right).join("\n");
+            d.insert(
+                "d".into(),
+                json!([
+                    format!("- {l} + {r}"),
+                    super::common::truncate(&visible_controls_keeping_lines(&diff), DETAIL_MAX)
+                ]),
+            );
+        } else {
+        // Values the row cut, whole (up to DETAIL_MAX); the row shows the others whole.
         for (key, label, value) in [("l", l, &f.left), ("r", r, &f.right)] {
-            if let Some(v) = value {
+            if let Some(v) = value
+                && inline_value(Some(v), ROW_VALUE_MAX) != inline_value(Some(v), DETAIL_MAX)
+            {
                 d.insert(
                     key.into(),
                     json!([label, inline_value(Some(v), DETAIL_MAX)]),
                 );
             }
         }
+        }
         if let Some(source) = &f.source {
-            d.insert("src".into(), json!(visible_controls(&source.to_string())));
+            d.insert("s".into(), source_of(source));
         }
         if let Some(source) = &f.other_source {
-            d.insert("osrc".into(), json!(visible_controls(&source.to_string())));
+            d.insert("o".into(), source_of(source));
         }
         if let Some(by) = &f.changed_by {
             let when = by
@@ -649,7 +727,7 @@ pub(crate) fn details_data(report: &Report) -> Value {
         }
         details.insert(f.id.clone(), Value::Object(d));
     }
-    json!({ "generated_at": report.generated_at, "details": details })
+    json!({ "generated_at": report.generated_at, "files": files, "details": details })
 }
 
 /// What the policies hid: each rule and waiver that hid findings or is flagged (unused, broad,
@@ -730,15 +808,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markup_and_quotes_are_escaped_in_text_and_attributes() {
+    fn markup_is_escaped_in_text_and_quotes_too_in_attributes() {
         assert_eq!(
             escape_html("<script>alert(1)</script>"),
             "&lt;script&gt;alert(1)&lt;/script&gt;"
         );
         assert_eq!(
-            escape_html("\"><img src=x onerror='a'>&"),
+            escape_attr("\"><img src=x onerror='a'>&"),
             "&quot;&gt;&lt;img src=x onerror=&#39;a&#39;&gt;&amp;"
         );
+        assert_eq!(escape_html("\"a\" & 'b'"), "\"a\" &amp; 'b'");
         assert_eq!(escape_html("a\u{1b}[2J"), "a\\u{001b}[2J");
     }
 

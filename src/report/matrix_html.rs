@@ -4,7 +4,7 @@
 //! promotion findings as the findings page shows them, and what could not be seen. Built with the
 //! findings page's parts (html.rs); only reads the finished [`MatrixReport`].
 
-use super::html::{self, escape_html};
+use super::html::{self, escape_attr, escape_html};
 use super::matrix::{LEGEND, MatrixReport, row_label, short_value, state_mark};
 use super::{Report, Summary};
 use crate::compare::matrix::{Cell, CellState, Row};
@@ -139,7 +139,7 @@ fn write_cell(out: &mut String, row: &Row, cell: &Cell) {
         out,
         "<td class=\"c-{}\" title=\"{}\">{}<span class=\"m\">{}</span><span class=\"sr\"> {}</span></td>",
         cell.state.as_str(),
-        escape_html(&title),
+        escape_attr(&title),
         escape_html(&shown),
         escape_html(&mark),
         cell.state.as_str()

@@ -751,7 +751,7 @@ impl Sides {
 /// reason. "staging and production differ" under two labelled values says nothing more, and
 /// before a note it is left out ("— Staging and production must not share credentials." stays).
 /// A message worded otherwise is shown whole.
-fn what_the_values_do_not_say(f: &Finding) -> Option<&str> {
+pub(crate) fn what_the_values_do_not_say(f: &Finding) -> Option<&str> {
     let (left, right) = (
         f.envs.first().map_or("left", String::as_str),
         f.envs.get(1).map_or("right", String::as_str),

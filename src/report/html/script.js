@@ -5,7 +5,28 @@
   var dataNode = document.getElementById("plumb-data");
   var data = dataNode ? JSON.parse(dataNode.textContent) : { details: {} };
   var rows = Array.prototype.slice.call(document.querySelectorAll("tr[id^='f-'], tr[data-row]"));
-  var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
+  // Each finding's environments: its own, else those its table's rows share. And its details
+  // button (not in the page, to keep 5,000 rows small).
+  var envs = rows.map(function (row) {
+    if (!row.id) { return []; }
+    var table = row.closest("table");
+    var e = row.dataset.e !== undefined ? row.dataset.e : (table ? table.dataset.implied : "");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "x";
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-label", "details of " + row.cells[1].textContent + " " + row.cells[2].textContent);
+    button.textContent = "▸";
+    row.cells[0].insertBefore(button, row.cells[0].firstChild);
+    return e ? e.split(" ") : [];
+  });
+  // What the filter searches: a row's text and its object's kind (the first word of its group's
+  // header, `apps/Deployment`).
+  var texts = rows.map(function (row) {
+    var header = row.parentNode.querySelector("tr.eh");
+    var kind = header ? header.textContent.split(" ")[0] : "";
+    return (row.textContent + " " + kind).toLowerCase();
+  });
   var filter = document.getElementById("filter");
   var shown = document.getElementById("shown");
   var toggles = Array.prototype.slice.call(document.querySelectorAll("input[data-toggle]"));
@@ -22,9 +43,9 @@
     var count = 0;
     rows.forEach(function (row, i) {
       var visible = !needle || texts[i].indexOf(needle) !== -1;
-      if (visible && row.dataset.s) {
-        visible = !off.s[row.dataset.s] && !off.v[row.dataset.v] &&
-          row.dataset.e.split(" ").every(function (e) { return !off.e[e]; });
+      if (visible && row.id) {
+        visible = !off.s[row.classList[0]] && !off.v[row.classList[1]] &&
+          envs[i].every(function (e) { return !off.e[e]; });
       }
       row.hidden = !visible;
       var details = row.nextElementSibling;
@@ -59,13 +80,22 @@
     td.colSpan = row.cells.length;
     var list = document.createElement("dl");
     list.className = "d";
+    var source = function (s) {
+      return s && (data.files[s[0]] + (s[1] ? ":" + s[1] : ""));
+    };
+    add(list, "finding", row.cells[0].textContent.replace("▾", "").trim() + " on " + row.cells[1].textContent);
     add(list, "message", d.m);
-    add(list, "object", d.o);
-    add(list, "environments", d.e);
     if (d.l) { add(list, d.l[0], d.l[1]); }
     if (d.r) { add(list, d.r[0], d.r[1]); }
-    add(list, "declared in Git", d.src);
-    add(list, "other side in Git", d.osrc);
+    if (d.d) {
+      add(list, "line diff", " ");
+      var pre = document.createElement("pre");
+      pre.textContent = d.d[0] + "\n" + d.d[1];
+      list.lastChild.textContent = "";
+      list.lastChild.appendChild(pre);
+    }
+    add(list, "declared in Git", source(d.s));
+    add(list, "other side in Git", source(d.o));
     add(list, "changed by", d.by);
     add(list, "promotion", d.p);
     add(list, "first seen", d.fs);
