@@ -197,9 +197,17 @@ fn the_demo_pages_hold_every_finding_and_filter_offline() {
     assert!(seen["requests"].as_array().unwrap().len() == 1, "{seen}");
     let text = std::fs::read_to_string(&page).unwrap();
     // The exit line is the table's own sentence.
-    let table = repo.plumb().args(["audit", "-o", "table"]).output().unwrap();
+    let table = repo
+        .plumb()
+        .args(["audit", "-o", "table"])
+        .output()
+        .unwrap();
     let table = String::from_utf8_lossy(&table.stdout);
-    let exit_line = table.lines().rev().find(|l| l.starts_with("exit 1")).unwrap();
+    let exit_line = table
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("exit 1"))
+        .unwrap();
     assert!(
         text.contains(&exit_line.replace('>', "&gt;")),
         "{exit_line}"
@@ -219,7 +227,7 @@ fn a_diff_against_a_baseline_shows_its_trends() {
     let repo = demo_repo();
     let (_, before) = html_and_json(&repo, &["diff", "--base", "HEAD~1"], 0, "before");
     let baseline = repo.path().join("before.json");
-    assert!(before["findings"].as_array().unwrap().len() > 0);
+    assert!(!before["findings"].as_array().unwrap().is_empty());
     // One more change: production's api gets a replica count staging does not have.
     let api = "envs/production/api.yaml";
     let text = std::fs::read_to_string(repo.path().join(api)).unwrap();
@@ -297,7 +305,8 @@ fn a_page_of_over_5000_findings_stays_under_2_mb() {
         .arg(format!("--report=html={}", page.display()))
         .output()
         .unwrap();
-    assert_eq!(run.status.code(), Some(1));
+    // Unreviewed parity findings are warnings: below the default --fail-on error.
+    assert_eq!(run.status.code(), Some(0));
     std::fs::write(&json, &run.stdout).unwrap();
     let report: Value = serde_json::from_slice(&run.stdout).unwrap();
     let count = report["findings"].as_array().unwrap().len();

@@ -217,11 +217,7 @@ fn write_overview(out: &mut String, report: &Report) {
             let _ = write!(out, "<td>{text}</td>");
         }
         for status in STATUSES {
-            let _ = write!(
-                out,
-                "<td>{}</td>",
-                count(&|f| f.status.as_str() == status)
-            );
+            let _ = write!(out, "<td>{}</td>", count(&|f| f.status.as_str() == status));
         }
         for severity in SEVERITIES {
             let _ = write!(
@@ -333,7 +329,11 @@ fn age(report: &Report, first_seen: Option<&str>) -> String {
     let day = |t: &str| crate::timestamp::parse_date(t.get(..10).unwrap_or(t));
     match (day(first), day(&report.generated_at)) {
         (Some(then), Some(now)) if now > then => {
-            format!("{} ({} before this run)", &first[..10], plural((now - then) as usize, "day"))
+            format!(
+                "{} ({} before this run)",
+                &first[..10],
+                plural((now - then) as usize, "day")
+            )
         }
         (Some(_), Some(_)) => format!("{} (this run's day)", &first[..10]),
         _ => first.to_string(),
@@ -364,10 +364,8 @@ pub(crate) fn write_findings(
     if filters {
         write_filters(out, report, envs);
     }
-    let (listed, expected): (Vec<&Finding>, Vec<&Finding>) = report
-        .findings
-        .iter()
-        .partition(|f| Show::Triage.lists(f));
+    let (listed, expected): (Vec<&Finding>, Vec<&Finding>) =
+        report.findings.iter().partition(|f| Show::Triage.lists(f));
     if listed.is_empty() {
         let _ = writeln!(out, "<p>Nothing needs a decision.</p>");
     } else {
@@ -671,17 +669,17 @@ pub(crate) fn details_data(report: &Report) -> Value {
                 ]),
             );
         } else {
-        // Values the row cut, whole (up to DETAIL_MAX); the row shows the others whole.
-        for (key, label, value) in [("l", l, &f.left), ("r", r, &f.right)] {
-            if let Some(v) = value
-                && inline_value(Some(v), ROW_VALUE_MAX) != inline_value(Some(v), DETAIL_MAX)
-            {
-                d.insert(
-                    key.into(),
-                    json!([label, inline_value(Some(v), DETAIL_MAX)]),
-                );
+            // Values the row cut, whole (up to DETAIL_MAX); the row shows the others whole.
+            for (key, label, value) in [("l", l, &f.left), ("r", r, &f.right)] {
+                if let Some(v) = value
+                    && inline_value(Some(v), ROW_VALUE_MAX) != inline_value(Some(v), DETAIL_MAX)
+                {
+                    d.insert(
+                        key.into(),
+                        json!([label, inline_value(Some(v), DETAIL_MAX)]),
+                    );
+                }
             }
-        }
         }
         if let Some(source) = &f.source {
             d.insert("s".into(), source_of(source));
@@ -778,7 +776,10 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
 /// its own (no request).
 pub(crate) fn page(title: &str, body: &str, data: &Value) -> String {
     let mut out = String::with_capacity(body.len() + STYLE.len() + SCRIPT.len() + 4096);
-    let _ = writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    let _ = writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    );
     let _ = writeln!(
         out,
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

@@ -388,7 +388,10 @@ fn likeness(f: &Finding) -> String {
 
 /// Sorts findings into triage order and groups alike ones into one entry, placed where its first
 /// finding goes.
-pub(crate) fn entries<'a>(report: &Report, mut findings: Vec<&'a Finding>) -> Vec<Vec<&'a Finding>> {
+pub(crate) fn entries<'a>(
+    report: &Report,
+    mut findings: Vec<&'a Finding>,
+) -> Vec<Vec<&'a Finding>> {
     let order = report.environment_order();
     findings.sort_by_cached_key(|f| triage_key(f, &order));
     let mut entries: Vec<Vec<&Finding>> = Vec::new();

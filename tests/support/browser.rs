@@ -44,8 +44,8 @@ pub fn npm_packages(pins: &str) -> PathBuf {
         data(&format!("{pins}/package.json")),
         data(&format!("{pins}/package-lock.json")),
     ];
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{pins}-{:016x}", fingerprint(&files)));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{pins}-{:016x}", fingerprint(&files)));
     if dir.join(".complete").is_file() {
         return dir;
     }
@@ -56,7 +56,13 @@ pub fn npm_packages(pins: &str) -> PathBuf {
         std::fs::copy(file, staging.join(file.file_name().unwrap())).unwrap();
     }
     let output = Command::new("npm")
-        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix"])
+        .args([
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+        ])
         .arg(&staging)
         // puppeteer-core never downloads a browser; this says so to any install step too.
         .env("PUPPETEER_SKIP_DOWNLOAD", "1")

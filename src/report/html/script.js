@@ -83,7 +83,7 @@
     var source = function (s) {
       return s && (data.files[s[0]] + (s[1] ? ":" + s[1] : ""));
     };
-    add(list, "finding", row.cells[0].textContent.replace("▾", "").trim() + " on " + row.cells[1].textContent);
+    add(list, "finding", row.cells[0].textContent.replace(/[▸▾]/g, "").trim() + " on " + row.cells[1].textContent);
     add(list, "message", d.m);
     if (d.l) { add(list, d.l[0], d.l[1]); }
     if (d.r) { add(list, d.r[0], d.r[1]); }
