@@ -467,6 +467,10 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
     if common.format == Format::Sarif || common.reports.iter().any(|r| r.format == Format::Sarif) {
         lines::fill(&mut report);
     }
+    let html_options = report::html::Options {
+        fail_on,
+        only_new: common.fail_on_new,
+    };
     // `-o FORMAT` on stdout, each `--report FORMAT=FILE` into its file: one report, many formats.
     let render = |format: Format, to_file: bool| -> Vec<String> {
         match format {
@@ -488,6 +492,7 @@ fn emit(context: &Context<'_>, mut report: Report) -> Result<Exit, AppError> {
                 &report,
                 &table_options(context, fail_on, to_file),
             )],
+            Format::Html => vec![report::html::render(&report, &html_options)],
         }
     };
     write_output(None, &render(common.format, false).concat())?;
@@ -527,6 +532,13 @@ fn emit_matrix(context: &Context<'_>, mut matrix: matrix::Matrix) -> Result<Exit
             Format::Json => report::matrix::json(&report),
             Format::Markdown => report::matrix_markdown::render(&report, fail_on),
             Format::Table => report::matrix_table::render(&report, table_style(context, to_file)),
+            Format::Html => report::matrix_html::render(
+                &report,
+                &report::html::Options {
+                    fail_on,
+                    only_new: common.fail_on_new,
+                },
+            ),
             Format::Sarif | Format::Junit => {
                 return Err(AppError::MatrixFormat {
                     format: format!("{format:?}").to_lowercase(),

@@ -123,7 +123,7 @@ fn report_target(text: &str) -> Result<ReportTarget, String> {
     };
     let format = <Format as ValueEnum>::from_str(format.trim(), true).map_err(|_| {
         format!(
-            "`{format}` is not a report format: use table, json, markdown, sarif, junit or metrics"
+            "`{format}` is not a report format: use table, json, markdown, sarif, junit, metrics or html"
         )
     })?;
     if path.trim().is_empty() {
@@ -311,6 +311,8 @@ pub enum Format {
     /// Prometheus metrics (OpenMetrics text): on stdout the run's own, into a file (`--report
     /// metrics=FILE`) replacing it, its history kept (docs/report.md).
     Metrics,
+    /// One self-contained HTML page (docs/report.md, HTML).
+    Html,
 }
 
 /// What `plumb render` prints: the objects as YAML documents, or one JSON `List` (kubectl's
@@ -485,7 +487,7 @@ pub enum Command {
     /// Which version runs where: one row per container image, chart version and
     /// `promotion_paths` value, one column per environment in promotion order, each cell its
     /// version and how it stands against its upstream (same, lag, unvalidated, reverted,
-    /// absent). Formats: table, json, markdown, metrics.
+    /// absent). Formats: table, json, markdown, metrics, html.
     #[command(after_help = "Examples:
   plumb matrix                                   every environment, in promotion order
   plumb matrix staging production --live         and what their clusters run

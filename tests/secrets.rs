@@ -68,7 +68,7 @@ fn no_command_and_no_format_prints_a_secret() {
         let formats: &[&str] = if args[0] == "render" {
             &["yaml", "json"]
         } else {
-            &["table", "json", "markdown", "sarif", "junit"]
+            &["table", "json", "markdown", "sarif", "junit", "html"]
         };
         for &format in formats {
             for color in ["never", "always"] {

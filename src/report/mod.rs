@@ -1,13 +1,15 @@
 //! Reports: findings with their verdicts, the summary, what could not be seen, and the exit code
-//! (docs/report.md). Renderers (`table`, `json`, `markdown`, `sarif`, `junit`, `metrics`) only read a
+//! (docs/report.md). Renderers (`table`, `json`, `markdown`, `sarif`, `junit`, `metrics`, `html`) only read a
 //! finished [`Report`].
 
 pub mod baseline;
 pub(crate) mod common;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod matrix;
+pub mod matrix_html;
 pub mod matrix_markdown;
 pub mod matrix_table;
 pub mod metrics;

@@ -388,7 +388,10 @@ fn likeness(f: &Finding) -> String {
 
 /// Sorts findings into triage order and groups alike ones into one entry, placed where its first
 /// finding goes.
-fn entries<'a>(report: &Report, mut findings: Vec<&'a Finding>) -> Vec<Vec<&'a Finding>> {
+pub(crate) fn entries<'a>(
+    report: &Report,
+    mut findings: Vec<&'a Finding>,
+) -> Vec<Vec<&'a Finding>> {
     let order = report.environment_order();
     findings.sort_by_cached_key(|f| triage_key(f, &order));
     let mut entries: Vec<Vec<&Finding>> = Vec::new();
@@ -508,7 +511,7 @@ fn write_suppressions(out: &mut String, report: &Report, style: Style, width: us
 
 /// `apps/Deployment shop/api [staging]  (envs/staging/api.yaml:1)`; the environments are left
 /// out where the report or section is about them alone.
-fn resource_header(f: &Finding, implied: &[String]) -> String {
+pub(crate) fn resource_header(f: &Finding, implied: &[String]) -> String {
     let source = f
         .source
         .as_ref()
@@ -528,7 +531,7 @@ fn resource_header(f: &Finding, implied: &[String]) -> String {
 
 /// `apps/Deployment on 25 objects [staging ↔ production]: shop/a, shop/b, …, +20 more`. Objects
 /// of other environments than the first name theirs.
-fn group_header(findings: &[&Finding], implied: &[String], all: bool) -> String {
+pub(crate) fn group_header(findings: &[&Finding], implied: &[String], all: bool) -> String {
     let first = findings[0];
     let same_envs = findings.iter().all(|f| f.envs == first.envs);
     let name = |f: &Finding| {
@@ -751,7 +754,7 @@ impl Sides {
 /// reason. "staging and production differ" under two labelled values says nothing more, and
 /// before a note it is left out ("— Staging and production must not share credentials." stays).
 /// A message worded otherwise is shown whole.
-fn what_the_values_do_not_say(f: &Finding) -> Option<&str> {
+pub(crate) fn what_the_values_do_not_say(f: &Finding) -> Option<&str> {
     let (left, right) = (
         f.envs.first().map_or("left", String::as_str),
         f.envs.get(1).map_or("right", String::as_str),
@@ -843,7 +846,7 @@ fn write_line_diff(
 
 /// Why the exit code is what it is, as the table's last line: what made it 3 (what could not be
 /// seen), or 1 (the findings at or above `--fail-on`, named), or 0 (and what lies below).
-fn exit_line(report: &Report, options: &Options) -> (Exit, String) {
+pub(crate) fn exit_line(report: &Report, options: &Options) -> (Exit, String) {
     let exit = report.exit(options.fail_on, options.only_new);
     let order = report.environment_order();
     let mut failing: Vec<&Finding> = report.failing(options.fail_on, options.only_new).collect();

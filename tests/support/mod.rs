@@ -1,6 +1,7 @@
 //! Test support: real Git repositories in temporary directories, and the real plumb binary.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod chart_repo;
 pub mod fake_apiserver;
 pub mod python;
