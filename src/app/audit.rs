@@ -92,10 +92,12 @@ pub fn run_units(
     );
     let plan: Vec<String> = all.iter().map(|(name, _)| name.clone()).collect();
     let units: Vec<(String, View)> = match shard {
-        Some((index, count)) => all
-            .into_iter()
-            .filter(|(name, _)| shard::shard_of(name, count) == index)
-            .collect(),
+        Some((index, count)) => {
+            let assignment = shard::Assignment::new(plan.iter().map(String::as_str), count);
+            all.into_iter()
+                .filter(|(name, _)| assignment.shard_of(name) == Some(index))
+                .collect()
+        }
         None => all,
     };
     // The environments these units read: drift and checks read live state where there is one;

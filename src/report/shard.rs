@@ -38,14 +38,60 @@ pub fn checks_unit(env: &str) -> String {
     format!("checks({env})")
 }
 
-/// The shard (1-based) of `count` that runs `unit`: the first 8 bytes of SHA-256 of the unit's
-/// name, big-endian, modulo `count`, plus one. SHA-256 is stable across Rust and plumb versions
-/// and platforms (Rust's `DefaultHasher` is not), so every shard decides alone and agrees.
-pub fn shard_of(unit: &str, count: u32) -> u32 {
-    let digest = Sha256::digest(unit.as_bytes());
+/// Which shard (1-based, of `count`) runs each unit of an audit's plan. Rendering and listing an
+/// environment costs far more than any view of it, so units go where their environment is: a
+/// unit's *home* is its environment — `drift(ENV)` and `checks(ENV)` ENV, `parity(LEFT,RIGHT)`
+/// RIGHT (an edge's downstream) — and a shard loads its homes and their upstreams only. The homes,
+/// ordered by the first 8 bytes of SHA-256 of their names (big-endian; the name breaks ties), are
+/// dealt to the shards in turn, so each shard gets the same number of environments, give or take
+/// one. Every shard reads the same plan from the same config, and SHA-256 is stable across Rust
+/// and plumb versions and platforms (Rust's `DefaultHasher` is not), so every shard decides alone
+/// and all agree (docs/scale.md).
+pub struct Assignment {
+    shard_of_home: std::collections::HashMap<String, u32>,
+}
+
+impl Assignment {
+    pub fn new<'a>(plan: impl IntoIterator<Item = &'a str>, count: u32) -> Assignment {
+        let mut homes: Vec<(u64, &str)> = plan
+            .into_iter()
+            .map(home)
+            .map(|home| (hash_key(home), home))
+            .collect();
+        homes.sort_unstable();
+        homes.dedup();
+        let count = u64::from(count.max(1));
+        let shard_of_home = homes
+            .into_iter()
+            .enumerate()
+            .map(|(rank, (_, home))| (home.to_string(), (rank as u64 % count) as u32 + 1))
+            .collect();
+        Assignment { shard_of_home }
+    }
+
+    /// The shard that runs `unit`; none for a unit not in the plan.
+    pub fn shard_of(&self, unit: &str) -> Option<u32> {
+        self.shard_of_home.get(home(unit)).copied()
+    }
+}
+
+/// The environment a unit is about: what is inside `kind(…)`, the right side of a pair. (Names
+/// holding a comma split at the first one: still the same answer on every shard.)
+fn home(unit: &str) -> &str {
+    let inner = unit
+        .split_once('(')
+        .map_or(unit, |(_, rest)| rest.strip_suffix(')').unwrap_or(rest));
+    match unit.starts_with("parity(") {
+        true => inner.split_once(',').map_or(inner, |(_, right)| right),
+        false => inner,
+    }
+}
+
+fn hash_key(name: &str) -> u64 {
+    let digest = Sha256::digest(name.as_bytes());
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
-    (u64::from_be_bytes(first) % u64::from(count.max(1))) as u32 + 1
+    u64::from_be_bytes(first)
 }
 
 /// Which part of which split a shard is.
@@ -316,12 +362,14 @@ pub fn combine(parts: Vec<(String, Part)>) -> Result<Report, ShardError> {
         charts,
     };
     let mut report = Report::new("audit", inputs);
+    let assignment = Assignment::new(first.plan.iter().map(String::as_str), count);
     for unit in &first.plan {
         match units.remove(unit) {
             Some(part) => report.merge(part),
-            None => report
-                .errors
-                .push(missing(unit, shard_of(unit, count), count)),
+            None => {
+                let index = assignment.shard_of(unit).unwrap_or_default();
+                report.errors.push(missing(unit, index, count));
+            }
         }
     }
     Ok(report)
@@ -375,21 +423,20 @@ fn validate(file: &str, part: &Part) -> Result<(), ShardError> {
             "shard {index}/{count} is not I/N with 1 ≤ I ≤ N ≤ {MAX_SHARDS}"
         ));
     }
+    let assignment = Assignment::new(part.plan.iter().map(String::as_str), *count);
     for unit in units {
-        if !part.plan.contains(unit) {
-            return fail(format!("its unit {unit} is not in its plan"));
-        }
-        if shard_of(unit, *count) != *index {
-            return fail(format!(
-                "its unit {unit} belongs to shard {}",
-                shard_of(unit, *count)
-            ));
+        match assignment.shard_of(unit) {
+            None => return fail(format!("its unit {unit} is not in its plan")),
+            Some(owner) if owner != *index => {
+                return fail(format!("its unit {unit} belongs to shard {owner}"));
+            }
+            Some(_) => {}
         }
     }
     let owned: Vec<&String> = part
         .plan
         .iter()
-        .filter(|u| shard_of(u, *count) == *index)
+        .filter(|u| assignment.shard_of(u) == Some(*index))
         .collect();
     if owned.len() != units.len() {
         return fail(format!(
@@ -431,16 +478,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn assignment_is_stable_and_in_range() {
-        // Pinned values: a change here reshuffles every sharded audit's units.
-        assert_eq!(shard_of("parity(staging,production)", 1), 1);
-        let spread: Vec<u32> = ["drift(dev)", "drift(qa)", "checks(dev)", "parity(dev,qa)"]
+    fn units_go_with_their_environment_and_environments_are_dealt_evenly() {
+        let plan = [
+            "drift(dev)",
+            "drift(qa)",
+            "parity(dev,qa)",
+            "parity(qa,staging)",
+            "parity(staging,production)",
+            "checks(dev)",
+            "checks(qa)",
+            "checks(staging)",
+            "checks(production)",
+        ];
+        let assignment = Assignment::new(plan, 2);
+        let of = |unit| assignment.shard_of(unit).unwrap();
+        // Every unit of an environment on one shard; a pair with its right side.
+        assert_eq!(of("drift(qa)"), of("checks(qa)"));
+        assert_eq!(of("parity(dev,qa)"), of("qa"));
+        assert_eq!(of("parity(staging,production)"), of("checks(production)"));
+        // Four environments on two shards: two each.
+        let on_first = ["dev", "qa", "staging", "production"]
             .iter()
-            .map(|u| shard_of(u, 7))
+            .filter(|env| of(env) == 1)
+            .count();
+        assert_eq!(on_first, 2);
+        assert_eq!(assignment.shard_of("drift(elsewhere)"), None);
+        // Pinned: the order of SHA-256 of the names (a change here reshuffles every sharded
+        // audit; the same as sorting by `int.from_bytes(sha256(name)[:8], "big")` in Python).
+        let one_each = Assignment::new(plan, 4);
+        let shards: Vec<u32> = ["dev", "qa", "staging", "production"]
+            .iter()
+            .map(|env| one_each.shard_of(env).unwrap())
             .collect();
-        assert!(spread.iter().all(|i| (1..=7).contains(i)));
-        // The same as `int.from_bytes(sha256(unit)[:8], "big") % 7 + 1` in Python.
-        assert_eq!(spread, [2, 7, 3, 2]);
+        assert_eq!(shards, [4, 1, 3, 2]);
+        assert_eq!(Assignment::new(plan, 1).shard_of("parity(dev,qa)"), Some(1));
     }
 
     #[test]
