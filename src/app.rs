@@ -20,6 +20,7 @@ mod estate;
 mod history;
 mod init;
 mod lines;
+mod links;
 mod live;
 mod matrix;
 mod policies;
@@ -453,6 +454,7 @@ fn inputs(context: &Context<'_>, estate: &Estate, project: &Project, envs: &[&st
         base: None,
         tools: context.renderer.tools_used(),
         charts: context.renderer.charts_used(),
+        source_link: links::source_link(&project.config.config.links, &estate.revision.workdir),
     }
 }
 

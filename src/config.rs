@@ -60,6 +60,21 @@ pub struct Config {
     /// chart versions (docs/promotion.md): path patterns, as in policy files.
     #[serde(default)]
     pub promotion_paths: Vec<String>,
+    /// How reports link to the files in Git (the HTML report's sources).
+    #[serde(default)]
+    pub links: Links,
+}
+
+/// Links from a report to the repository's web pages.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Links {
+    /// The web address of a file at a commit, with `{commit}`, `{file}` and `{line}` where they
+    /// go, e.g. `https://git.example.com/shop/deploy/blob/{commit}/{file}#L{line}`. Default:
+    /// derived from the `origin` remote when it is on github.com, a GitLab or bitbucket.org;
+    /// otherwise sources are shown as text.
+    #[schemars(regex(pattern = r"^https?://.*\{file\}"))]
+    pub source: Option<String>,
 }
 
 impl Config {
@@ -845,6 +860,19 @@ fn validate(config: &Config, text: &str, file: &str) -> Result<(), ConfigError> 
             ));
         }
     }
+    if let Some(template) = &config.links.source
+        && !(template.starts_with("https://") || template.starts_with("http://"))
+            | !template.contains("{file}")
+    {
+        return Err(invalid_at(
+            text,
+            file,
+            "source:",
+            template,
+            format!("`links.source` `{template}` is not a web address with `{{file}}` in it"),
+            "write the address of a file at a commit, e.g. https://github.com/org/repo/blob/{commit}/{file}#L{line}",
+        ));
+    }
     for pair in &config.parity {
         if pair.between.len() == 2 && pair.between[0] == pair.between[1] {
             return Err(invalid_at(
@@ -955,6 +983,22 @@ mod tests {
         };
         assert_eq!(e.line, 18, "{e}");
         assert!(e.message.contains("namespace"), "{e}");
+    }
+
+    #[test]
+    fn a_source_link_is_a_web_address_with_the_file_in_it() {
+        let good = format!(
+            "{GOOD}links:\n  source: https://git.example.com/{{commit}}/{{file}}#L{{line}}\n"
+        );
+        assert!(parse(&good, "plumb.yaml").unwrap().links.source.is_some());
+        for bad in [
+            "javascript:alert(1)//{file}",
+            "https://git.example.com/blob/{commit}",
+        ] {
+            let text = format!("{GOOD}links:\n  source: \"{bad}\"\n");
+            let err = parse(&text, "plumb.yaml").unwrap_err().to_string();
+            assert!(err.contains("is not a web address with `{file}`"), "{err}");
+        }
     }
 
     #[test]

@@ -630,6 +630,7 @@ fn report_from(input: &[u8]) -> Report {
             base: None,
             tools: Default::default(),
             charts: Default::default(),
+            source_link: c.optional_string(),
         },
     );
     let findings = usize::from(c.byte()) % 40;

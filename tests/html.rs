@@ -222,6 +222,71 @@ fn the_demo_pages_hold_every_finding_and_filter_offline() {
     }
 }
 
+/// A source links to its page on the forge the `origin` remote names, at the report's commit and
+/// the object's line; plumb.yaml's `links.source` wins over the remote; credentials in the
+/// remote's URL go nowhere.
+#[test]
+fn sources_link_to_the_forge_of_origin_or_to_links_source() {
+    let repo = demo_repo();
+    git2::Repository::open(repo.path())
+        .unwrap()
+        .remote(
+            "origin",
+            "https://x-access-token:ghs_TOKEN@github.com/example/shop.git",
+        )
+        .unwrap();
+    let (page, report) = html_and_json(&repo, &["parity", "staging", "production"], 1, "links");
+    let commit = report["inputs"]["commit"].as_str().unwrap();
+    assert_eq!(
+        report["inputs"]["source_link"],
+        "https://github.com/example/shop/blob/{commit}/{file}#L{line}"
+    );
+    let seen = check_page(&page, &report, None);
+    let links: Vec<&str> = seen["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(!links.is_empty(), "{seen}");
+    let sources: BTreeSet<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| [&f["source"], &f["other_source"]])
+        .filter(|s| s.is_object())
+        .map(|s| {
+            format!(
+                "https://github.com/example/shop/blob/{commit}/{}#L{}",
+                s["file"].as_str().unwrap(),
+                s["line"]
+            )
+        })
+        .collect();
+    for link in &links {
+        assert!(
+            sources.contains(*link),
+            "{link} is no source of {sources:?}"
+        );
+    }
+    let text = std::fs::read_to_string(&page).unwrap();
+    assert!(!text.contains("ghs_TOKEN"));
+
+    let config = std::fs::read_to_string(repo.path().join("plumb.yaml")).unwrap();
+    repo.write(
+        "plumb.yaml",
+        &format!("{config}links:\n  source: https://git.example.com/shop/-/blob/{{commit}}/{{file}}#L{{line}}\n"),
+    );
+    repo.commit("links");
+    let (page, report) = html_and_json(&repo, &["parity", "staging", "production"], 1, "own");
+    let commit = report["inputs"]["commit"].as_str().unwrap();
+    let seen = check_page(&page, &report, None);
+    let prefix = format!("https://git.example.com/shop/-/blob/{commit}/envs/");
+    for link in seen["links"].as_array().unwrap() {
+        assert!(link.as_str().unwrap().starts_with(&prefix), "{link}");
+    }
+}
+
 #[test]
 fn a_diff_against_a_baseline_shows_its_trends() {
     let repo = demo_repo();

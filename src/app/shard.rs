@@ -142,6 +142,7 @@ pub fn run_shard(
             .collect(),
         tools: audited.inputs.tools.clone(),
         charts: audited.inputs.charts.clone(),
+        source_link: audited.inputs.source_link.clone(),
     };
     let mut units = audited.units;
     for (_, report) in &mut units {

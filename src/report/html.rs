@@ -725,7 +725,13 @@ pub(crate) fn details_data(report: &Report) -> Value {
         }
         details.insert(f.id.clone(), Value::Object(d));
     }
-    json!({ "generated_at": report.generated_at, "files": files, "details": details })
+    // Sources link to the repository's web pages when the run knows them (`inputs.source_link`),
+    // at the report's commit; the script fills in each file and line.
+    let link = match (&report.inputs.source_link, &report.inputs.commit) {
+        (Some(template), Some(commit)) => Some(template.replace("{commit}", commit)),
+        _ => None,
+    };
+    json!({ "generated_at": report.generated_at, "files": files, "link": link, "details": details })
 }
 
 /// What the policies hid: each rule and waiver that hid findings or is flagged (unused, broad,

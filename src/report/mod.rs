@@ -120,6 +120,10 @@ pub struct Inputs {
     /// for and the exact version rendered (docs/rendering.md, remote charts).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub charts: Vec<crate::desired::render::charts::ChartUse>,
+    /// The web address of a file in Git, `{commit}`, `{file}` and `{line}` to fill in
+    /// (plumb.yaml's `links.source`, else derived from the `origin` remote; docs/report.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_link: Option<String>,
 }
 
 /// A revision as the user named it and the commit it resolved to.

@@ -149,6 +149,8 @@ pub struct PartInputs {
     pub tools: BTreeMap<String, String>,
     #[serde(default)]
     pub charts: Vec<ChartUse>,
+    #[serde(default)]
+    pub source_link: Option<String>,
 }
 
 /// The partial report of one shard (docs/scale.md, the part).
@@ -360,6 +362,7 @@ pub fn combine(parts: Vec<(String, Part)>) -> Result<Report, ShardError> {
         base: None,
         tools,
         charts,
+        source_link: first.inputs.source_link.clone(),
     };
     let mut report = Report::new("audit", inputs);
     let assignment = Assignment::new(first.plan.iter().map(String::as_str), count);

@@ -73,6 +73,7 @@ async function main() {
     if (button) {
       await button.evaluate((b) => b.click());
       result.details = await page.$eval("tr.dt", (row) => row.textContent);
+      result.links = await page.$$eval("tr.dt a", (links) => links.map((a) => a.href));
     }
     for (const [width, png] of Object.entries(options.screenshots || {})) {
       await page.setViewport({ width: Number(width), height: 900 });

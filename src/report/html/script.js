@@ -62,12 +62,19 @@
     if (shown) { shown.textContent = count + " of " + rows.length + " " + (shown.dataset.noun || "findings") + " shown"; }
   }
 
-  function add(list, term, text) {
+  function add(list, term, text, href) {
     if (!text) { return; }
     var dt = document.createElement("dt");
     dt.textContent = term;
     var dd = document.createElement("dd");
-    dd.textContent = text;
+    if (href) {
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = text;
+      dd.appendChild(a);
+    } else {
+      dd.textContent = text;
+    }
     list.appendChild(dt);
     list.appendChild(dd);
   }
@@ -83,6 +90,17 @@
     var source = function (s) {
       return s && (data.files[s[0]] + (s[1] ? ":" + s[1] : ""));
     };
+    // The web page of a source, when the report knows the repository's (`links.source`).
+    var sourceLink = function (s) {
+      if (!s || !data.link) { return null; }
+      var template = data.link;
+      if (!s[1] && template.lastIndexOf("#") > template.indexOf("{file}")) {
+        template = template.slice(0, template.lastIndexOf("#"));
+      }
+      var url = template.replace("{file}", data.files[s[0]].split("/").map(encodeURIComponent).join("/"))
+        .replace("{line}", String(s[1]));
+      return /^https?:\/\//.test(url) ? url : null;
+    };
     add(list, "finding", row.cells[0].textContent.replace(/[▸▾]/g, "").trim() + " on " + row.cells[1].textContent);
     add(list, "message", d.m);
     if (d.l) { add(list, d.l[0], d.l[1]); }
@@ -94,8 +112,8 @@
       list.lastChild.textContent = "";
       list.lastChild.appendChild(pre);
     }
-    add(list, "declared in Git", source(d.s));
-    add(list, "other side in Git", source(d.o));
+    add(list, "declared in Git", source(d.s), sourceLink(d.s));
+    add(list, "other side in Git", source(d.o), sourceLink(d.o));
     add(list, "changed by", d.by);
     add(list, "promotion", d.p);
     add(list, "first seen", d.fs);
