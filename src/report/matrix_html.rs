@@ -44,7 +44,7 @@ pub fn render(report: &MatrixReport, options: &html::Options) -> String {
     write_legend(&mut body);
     let _ = writeln!(
         body,
-        "<form class=\"filters\" role=\"search\" aria-label=\"Filter workloads\"><label for=\"filter\">Filter by name</label> <input type=\"search\" id=\"filter\" placeholder=\"workload, container, version…\" autocomplete=\"off\"><output id=\"shown\" data-noun=\"rows\" aria-live=\"polite\">{0} of {0} rows shown</output></form>",
+        "<form class=\"filters\" role=\"search\" aria-label=\"Filter workloads\"><label for=\"filter\">Filter by name</label> <input type=\"search\" id=\"filter\" placeholder=\"workload, container, version…\" autocomplete=\"off\"><output id=\"shown\" data-noun=\"rows and findings\" aria-live=\"polite\">{0} of {0} rows and findings shown</output></form>",
         report.rows.len() + report.findings.len()
     );
     write_matrix(&mut body, report);
