@@ -262,25 +262,25 @@ enum Recipe {
     Plumb,
 }
 
-/// Top-level keys of plumb.yaml, policy files and policy tests.
-const PLUMB_KEYS: &[&str] = &[
-    "version",
-    "ref",
-    "environments",
-    "parity",
-    "policies",
-    "promotion_paths",
-    "repositories",
-    "charts",
-    "rules",
-    "waivers",
-    "defaults",
-    "checks",
-    "sources",
-    "live",
-    "today",
-    "cases",
-];
+/// Top-level keys of plumb.yaml, policy files and policy tests, from `plumb schema` (so a key
+/// added to plumb is known here at once), and the keys of an environment, which the docs show in
+/// part (`sources:`, `live:`).
+fn plumb_keys() -> &'static BTreeSet<String> {
+    static KEYS: OnceLock<BTreeSet<String>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys: BTreeSet<String> = ["sources", "live"].map(String::from).into();
+        for kind in ["config", "policy", "policy-test"] {
+            let output = Command::new(env!("CARGO_BIN_EXE_plumb"))
+                .args(["schema", kind])
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "plumb schema {kind}");
+            let schema: Value = serde_json::from_slice(&output.stdout).unwrap();
+            keys.extend(schema["properties"].as_object().unwrap().keys().cloned());
+        }
+        keys
+    })
+}
 
 fn classify(documents: &[Value]) -> Option<Recipe> {
     let object = |d: &Value| d.as_object().cloned();
@@ -325,7 +325,7 @@ fn classify(documents: &[Value]) -> Option<Recipe> {
     if map.contains_key("on") && map.contains_key("jobs") {
         return Some(Recipe::Workflow);
     }
-    if map.keys().all(|key| PLUMB_KEYS.contains(&key.as_str())) {
+    if map.keys().all(|key| plumb_keys().contains(key)) {
         return Some(Recipe::Plumb);
     }
     if map.values().any(|job| has(job, "script")) {
