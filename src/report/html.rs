@@ -280,19 +280,13 @@ pub(crate) fn write_errors(out: &mut String, report: &Report) {
 
 /// With a baseline: how many findings are new, recurring and resolved, and the resolved ones.
 fn write_trends(out: &mut String, report: &Report) {
-    let Some(resolved) = &report.resolved else {
+    let (Some(counts), Some(resolved)) = (report.against_baseline(), &report.resolved) else {
         return;
     };
-    let new = report
-        .findings
-        .iter()
-        .filter(|f| f.baseline == Some(BaselineStatus::New))
-        .count();
     let _ = writeln!(
         out,
-        "<section aria-labelledby=\"trends\"><h2 id=\"trends\">Against the baseline</h2><p class=\"trend\"><span class=\"new\">{new} new</span> · {} recurring · {} resolved</p>",
-        report.findings.len() - new,
-        resolved.len()
+        "<section aria-labelledby=\"trends\"><h2 id=\"trends\">Against the baseline</h2><p class=\"trend\"><span class=\"new\">{} new</span> · {} recurring · {} resolved</p>",
+        counts.new, counts.recurring, counts.resolved
     );
     if !resolved.is_empty() {
         let _ = writeln!(

@@ -300,17 +300,11 @@ fn head(report: &Report, fail_on: FailOn, title: &str) -> String {
         let _ = writeln!(out, "✅ Nothing fails the run (`--fail-on {threshold}`).\n");
     }
     // Only a run given `--baseline` has `resolved`, and only then says how it compares.
-    if let Some(resolved) = &report.resolved {
-        let new = report
-            .findings
-            .iter()
-            .filter(|f| f.baseline == Some(super::baseline::BaselineStatus::New))
-            .count();
+    if let Some(counts) = report.against_baseline() {
         let _ = writeln!(
             out,
-            "Against the baseline: {new} new, {} recurring, {} resolved.\n",
-            report.findings.len() - new,
-            resolved.len()
+            "Against the baseline: {} new, {} recurring, {} resolved.\n",
+            counts.new, counts.recurring, counts.resolved
         );
     }
     out.push_str(NOTICE_MARK);

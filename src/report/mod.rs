@@ -216,7 +216,31 @@ pub enum FailOn {
     Never,
 }
 
+/// With `--baseline`: how this run's findings stand against the baseline's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgainstBaseline {
+    pub new: usize,
+    pub recurring: usize,
+    pub resolved: usize,
+}
+
 impl Report {
+    /// The counts every format shows for a run given `--baseline` (only such a run has
+    /// `resolved`); none otherwise.
+    pub fn against_baseline(&self) -> Option<AgainstBaseline> {
+        let resolved = self.resolved.as_ref()?.len();
+        let new = self
+            .findings
+            .iter()
+            .filter(|f| f.baseline == Some(baseline::BaselineStatus::New))
+            .count();
+        Some(AgainstBaseline {
+            new,
+            recurring: self.findings.len() - new,
+            resolved,
+        })
+    }
+
     pub fn new(command: &str, inputs: Inputs) -> Self {
         Report {
             version: 1,

@@ -153,17 +153,11 @@ pub fn render(report: &Report, options: &Options) -> String {
             let _ = writeln!(out, "{line}");
         }
     }
-    if let Some(resolved) = &report.resolved {
-        let new = report
-            .findings
-            .iter()
-            .filter(|f| f.baseline == Some(super::baseline::BaselineStatus::New))
-            .count();
+    if let Some(counts) = report.against_baseline() {
         let _ = writeln!(
             out,
-            "against the baseline: {new} new, {} recurring, {} resolved",
-            report.findings.len() - new,
-            resolved.len()
+            "against the baseline: {} new, {} recurring, {} resolved",
+            counts.new, counts.recurring, counts.resolved
         );
     }
 

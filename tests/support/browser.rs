@@ -3,6 +3,7 @@
 //! target directory (as the Python parsers are, python.rs), and tests/data/check_html.js, which
 //! opens a page and prints what it saw as JSON.
 
+use super::pinned::{installed_once, npm_ci, npm_pins};
 use super::python::data;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -27,59 +28,10 @@ pub fn chromium() -> PathBuf {
         })
 }
 
-/// FNV-1a of the pinned files: a new pin installs into a new directory.
-fn fingerprint(files: &[PathBuf]) -> u64 {
-    files
-        .iter()
-        .flat_map(|f| std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
-        .fold(0xcbf29ce484222325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-        })
-}
-
 /// `npm ci` of the pinned package.json and package-lock.json in tests/data/`pins`/, into a
 /// directory of the target's temporary directory, once: its `node_modules` parent.
 pub fn npm_packages(pins: &str) -> PathBuf {
-    let files = [
-        data(&format!("{pins}/package.json")),
-        data(&format!("{pins}/package-lock.json")),
-    ];
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{pins}-{:016x}", fingerprint(&files)));
-    if dir.join(".complete").is_file() {
-        return dir;
-    }
-    let staging = dir.with_extension(format!("tmp{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).unwrap();
-    for file in &files {
-        std::fs::copy(file, staging.join(file.file_name().unwrap())).unwrap();
-    }
-    let output = Command::new("npm")
-        .args([
-            "ci",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-        ])
-        .arg(&staging)
-        // puppeteer-core never downloads a browser; this says so to any install step too.
-        .env("PUPPETEER_SKIP_DOWNLOAD", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run npm ({e}): install node and npm"));
-    assert!(
-        output.status.success(),
-        "npm ci in tests/data/{pins} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    std::fs::write(staging.join(".complete"), "").unwrap();
-    // Another test binary may have finished first: either copy will do.
-    if std::fs::rename(&staging, &dir).is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    assert!(dir.join(".complete").is_file());
-    dir
+    installed_once(pins, &npm_pins(pins), |staging| npm_ci(pins, staging))
 }
 
 /// puppeteer-core, installed on first use.

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod chart_repo;
 pub mod fake_apiserver;
+pub mod pinned;
 pub mod python;
 
 use assert_cmd::Command;

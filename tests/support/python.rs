@@ -17,42 +17,9 @@ pub fn data(name: &str) -> PathBuf {
 pub fn python_packages() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let requirements = std::fs::read(data("python-requirements.txt")).unwrap();
-        let hash: u64 = requirements.iter().fold(0xcbf29ce484222325, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
-        });
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("python-{hash:016x}"));
-        if dir.join(".complete").is_file() {
-            return dir;
-        }
-        let staging = dir.with_extension(format!("tmp{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        let output = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(["--no-input", "--no-deps", "--only-binary=:all:", "--target"])
-            .arg(&staging)
-            .arg("-r")
-            .arg(data("python-requirements.txt"))
-            .output()
-            .expect("python3 must be installed for the format tests");
-        assert!(
-            output.status.success(),
-            "pip install of the test parsers failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::write(staging.join(".complete"), "").unwrap();
-        // Another test binary may have finished first: either copy will do.
-        if std::fs::rename(&staging, &dir).is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        assert!(dir.join(".complete").is_file());
-        dir
+        super::pinned::installed_once("python", &[data("python-requirements.txt")], |staging| {
+            super::pinned::pip_install("python-requirements.txt", staging, false)
+        })
     })
 }
 
